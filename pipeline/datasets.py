@@ -1,0 +1,208 @@
+"""One description of the datasets, their files and their layouts, shared by every step.
+
+Images are stored as rows, exactly as the MATLAB scripts store them:
+
+* ``mnist`` / ``fashion``: uint8 N x 784, each row the 28 x 28 picture row by row (IDX order);
+  labels one-hot N x 10.
+* ``cifar10``: uint8 N x 3072, 1024 red, 1024 green, 1024 blue values, each channel row by
+  row; labels N x 1 (0..9).
+
+``pictures`` are the same images as (N, H, W, C) uint8 arrays in the orientation a person
+sees them (C = 1 for grey). The vortex works in MATLAB's orientation instead; see
+``pipeline.vor``.
+
+Each variant (``origin``, ``vor``, ``random`` and any further encryption) lives in
+``data/<dataset>/<variant>/`` under the names the MATLAB scripts and the reference training
+code use; :func:`variant_files` is the single table of those names.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.errors import PipelineError
+
+SPLITS = ("train", "test")
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    prefix: str  # file-name prefix used by the MATLAB scripts
+    height: int
+    width: int
+    channels: int
+    divisor: float  # vortex angle divisor s of the scripts
+    degree_scale: float  # Random_Function scale for fresh parameters
+    script_vortices: int  # v_num of the MATLAB script
+    published_params: str  # the authors' parameter file for this dataset
+    num_classes: int = 10
+
+    @property
+    def pixels(self) -> int:
+        return self.height * self.width
+
+    @property
+    def row_length(self) -> int:
+        return self.pixels * self.channels
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    "mnist": DatasetSpec("mnist", "mnist", 28, 28, 1, 1000.0, 800.0, 10, "vor_params_mnist_result.mat"),
+    "fashion": DatasetSpec("fashion", "fashion", 28, 28, 1, 1000.0, 800.0, 10, "vor_params_fashion.mat"),
+    "cifar10": DatasetSpec("cifar10", "cifar", 32, 32, 3, 10000.0, 1000.0, 5, "vor_params_cifar.mat"),
+}
+
+
+def dataset_spec(name: str) -> DatasetSpec:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise PipelineError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}") from None
+
+
+@dataclass(frozen=True)
+class SplitFile:
+    """Where one split of one variant lives: a file (relative to ``data/<dataset>/``) and its variables."""
+
+    path: str
+    x: str
+    y: str
+
+
+_VARIANT_NAME = re.compile(r"^[a-z][a-z0-9]*$")
+
+
+def variant_files(dataset: str, variant: str) -> dict[str, SplitFile]:
+    """The file and variable names of each split of ``variant`` (``origin`` for CIFAR-10 excepted).
+
+    ``vor`` and ``random`` use the names of the MATLAB scripts; any further encryption ``enc``
+    uses ``<enc>/<prefix>_<split>_<enc>.mat`` with ``<split>_x`` and ``<split>_y`` in the
+    dataset's row and label layout.
+    """
+    spec = dataset_spec(dataset)
+    p = spec.prefix
+    if not _VARIANT_NAME.match(variant):
+        raise PipelineError(f"bad variant name {variant!r}: lower-case letters and digits only")
+    cifar = spec.name == "cifar10"
+    if variant == "origin":
+        if cifar:
+            raise PipelineError("CIFAR-10 origin is the batch folder; read it with pipeline.load_cifar")
+        return {s: SplitFile(f"origin/{p}.mat", f"{s}_x", f"{s}_y") for s in SPLITS}
+    if variant == "vor":
+        if cifar:
+            return {
+                "train": SplitFile("vor/cifar_vor_train.mat", "train_x_vor", "labels"),
+                "test": SplitFile("vor/cifar_vor_test.mat", "test_x_vor", "labels_test"),
+            }
+        return {s: SplitFile(f"vor/{p}_vor.mat", f"{s}_x_vor", f"{s}_y") for s in SPLITS}
+    if variant == "random":
+        labels = {"train": "labels", "test": "labels_test"} if cifar else {s: f"{s}_y" for s in SPLITS}
+        return {s: SplitFile(f"random/{p}_{s}_random_v1.mat", f"{s}_x_vor", labels[s]) for s in SPLITS}
+    return {s: SplitFile(f"{variant}/{p}_{s}_{variant}.mat", f"{s}_x", f"{s}_y") for s in SPLITS}
+
+
+CIFAR_ORIGIN_DIR = "origin/cifar-10-batches-mat"
+
+
+def pictures_from_rows(rows: np.ndarray, spec: DatasetSpec) -> np.ndarray:
+    """Stored rows (N x H*W*C) -> pictures (N, H, W, C), as a person sees them."""
+    rows = np.asarray(rows)
+    if rows.ndim != 2 or rows.shape[1] != spec.row_length:
+        raise PipelineError(f"{spec.name} images must be N x {spec.row_length}, got {rows.shape}")
+    n = rows.shape[0]
+    if spec.channels == 1:
+        return rows.reshape(n, spec.height, spec.width, 1)
+    return rows.reshape(n, spec.channels, spec.height, spec.width).transpose(0, 2, 3, 1)
+
+
+def rows_from_pictures(pictures: np.ndarray, spec: DatasetSpec) -> np.ndarray:
+    """Inverse of :func:`pictures_from_rows`: (N, H, W, C) -> N x H*W*C rows (C-contiguous)."""
+    pictures = np.asarray(pictures)
+    want = (spec.height, spec.width, spec.channels)
+    if pictures.ndim != 4 or pictures.shape[1:] != want:
+        raise PipelineError(f"{spec.name} pictures must be (N, {want[0]}, {want[1]}, {want[2]}), got {pictures.shape}")
+    n = pictures.shape[0]
+    return np.ascontiguousarray(pictures.transpose(0, 3, 1, 2)).reshape(n, spec.row_length)
+
+
+def images_as_uint8(values: np.ndarray, where: str) -> np.ndarray:
+    """Images as uint8, accepting the doubles the MATLAB scripts save (integers 0..255 only)."""
+    values = np.asarray(values)
+    if values.dtype == np.uint8:
+        return values
+    if values.dtype.kind not in "fiu":
+        raise PipelineError(f"{where}: images must be numeric, got {values.dtype}")
+    if values.size and (values.min() < 0 or values.max() > 255 or not np.array_equal(values, np.round(values))):
+        raise PipelineError(f"{where}: images must hold integers 0..255")
+    return values.astype(np.uint8)
+
+
+def labels_as_indices(values: np.ndarray, num_classes: int, where: str) -> np.ndarray:
+    """Class indices (int64, N) from one-hot N x K or N x 1 / 1 x N label arrays."""
+    values = np.asarray(values)
+    if values.ndim == 2 and values.shape[1] == num_classes and values.shape[0] != 1:
+        onehot = values.astype(np.float64)
+        if not np.all(onehot.sum(axis=1) == 1) or not np.all((onehot == 0) | (onehot == 1)):
+            raise PipelineError(f"{where}: one-hot labels must have exactly one 1 per row")
+        return onehot.argmax(axis=1).astype(np.int64)
+    if values.ndim == 2 and 1 in values.shape:
+        values = values.reshape(-1)
+    if values.ndim != 1:
+        raise PipelineError(f"{where}: labels must be N x {num_classes} one-hot or N x 1, got {values.shape}")
+    labels = values.astype(np.float64)
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes or not np.array_equal(labels, np.round(labels))):
+        raise PipelineError(f"{where}: labels must be integers 0..{num_classes - 1}")
+    return labels.astype(np.int64)
+
+
+def onehot(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """uint8 N x K one-hot labels, the layout of ``mnist.mat``."""
+    out = np.zeros((len(labels), num_classes), dtype=np.uint8)
+    out[np.arange(len(labels)), labels] = 1
+    return out
+
+
+def load_split(data_dir: str | Path, dataset: str, variant: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """(rows uint8 N x H*W*C, labels int64 N) of one split of one variant under ``data_dir``.
+
+    ``data_dir`` is the project's ``data/`` folder (holding ``<dataset>/<variant>/``).
+    """
+    from matlab_compat import MatFileError, loadmat
+    from pipeline.load_cifar import read_cifar_split
+
+    spec = dataset_spec(dataset)
+    if split not in SPLITS:
+        raise PipelineError(f"unknown split {split!r}; choose train or test")
+    root = Path(data_dir) / spec.name
+    if spec.name == "cifar10" and variant == "origin":
+        rows, labels = read_cifar_split(root / CIFAR_ORIGIN_DIR, split)
+        return rows, labels_as_indices(labels, spec.num_classes, str(root / CIFAR_ORIGIN_DIR))
+    entry = variant_files(dataset, variant)[split]
+    path = root / entry.path
+    if not path.exists():
+        raise PipelineError(f"{path} is missing; {make_command(dataset, variant)} writes it")
+    try:
+        variables = loadmat(path)
+    except MatFileError as err:
+        raise PipelineError(str(err)) from err
+    for name in (entry.x, entry.y):
+        if name not in variables:
+            raise PipelineError(f"{path}: variable {name!r} is missing (found {', '.join(sorted(variables))})")
+    rows = images_as_uint8(variables[entry.x], f"{path}:{entry.x}")
+    if rows.ndim != 2 or rows.shape[1] != spec.row_length:
+        raise PipelineError(f"{path}:{entry.x}: expected N x {spec.row_length} images, got {rows.shape}")
+    labels = labels_as_indices(variables[entry.y], spec.num_classes, f"{path}:{entry.y}")
+    if len(labels) != len(rows):
+        raise PipelineError(f"{path}: {len(rows)} images but {len(labels)} labels")
+    return rows, labels
+
+
+def make_command(dataset: str, variant: str) -> str:
+    """The command that writes a variant's files (for error messages)."""
+    if variant == "origin":
+        return f"`python -m pipeline.fetch --dataset {dataset}`"
+    return f"`python -m pipeline.{variant} --dataset {dataset}`"
