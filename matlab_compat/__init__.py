@@ -1,5 +1,8 @@
 """MATLAB compatibility: MAT-file I/O byte-compatible with MATLAB, and MATLAB semantics."""
 from matlab_compat.atomic import atomic_output
 from matlab_compat.errors import MatFileError
+from matlab_compat.header import DEFAULT_TEXT, Header, read_header
+from matlab_compat.matfile import loadmat
 
 __all__ = ["MatFileError", "atomic_output"]
+__all__ += ["DEFAULT_TEXT", "Header", "loadmat", "read_header"]

@@ -1,0 +1,383 @@
+"""Reader of v5/v7 MAT-files (compressed or not, either byte order).
+
+Every parse step checks its bounds and raises :class:`MatFileError` naming the file and the
+byte offset; declared sizes are checked against the bytes actually present before anything is
+allocated, and decompression never produces more than the element declares.
+
+Big numeric arrays come back as Fortran-ordered views of the (decompressed) buffer: MATLAB's
+column-major data needs no copy (and the views are writable).
+"""
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from typing import Any
+
+import numpy as np
+import scipy.sparse
+
+from matlab_compat.errors import MatFileError
+from matlab_compat.format import (
+    FLAG_COMPLEX, FLAG_LOGICAL, HEADER_BYTES, MI_DTYPE, MI_NAME, MX_DTYPE, MX_NAME,
+    ZLIB_MAX_RATIO, miCOMPRESSED, miINT8, miINT32, miMATRIX, miUINT8, miUINT16, miUINT32,
+    miUTF8, miUTF16, miUTF32, mxCELL, mxCHAR, mxSPARSE, mxSTRUCT, padded,
+)
+from matlab_compat.header import Header, parse_header
+
+_DECOMPRESS_STEP = 1 << 24
+
+
+class _Buffer:
+    """A byte buffer with its file name, byte order and the file offset of its first byte."""
+
+    def __init__(self, data: np.ndarray, path: str, order: str, base: int, where: str = ""):
+        self.data = data          # 1-D uint8 array
+        self.mv = memoryview(data)
+        self.path = path
+        self.order = order
+        self.base = base          # file offset of data[0] (or of the compressed element)
+        self.where = where        # "" or " (in compressed element at N)"
+
+    def fail(self, offset: int, problem: str) -> MatFileError:
+        return MatFileError(f"{self.path}: offset {self.base + offset}{self.where}: {problem}")
+
+    def u32(self, offset: int) -> int:
+        return struct.unpack_from(self.order + "I", self.mv, offset)[0]
+
+
+class _Element:
+    """One data element: its type, data offset/size within the buffer, and the next offset."""
+
+    __slots__ = ("type", "start", "size", "end", "offset")
+
+    def __init__(self, type_: int, start: int, size: int, end: int, offset: int):
+        self.type, self.start, self.size, self.end, self.offset = type_, start, size, end, offset
+
+
+def _tag(buf: _Buffer, offset: int, limit: int, *, pad: bool = True) -> _Element:
+    """Parse the tag at ``offset`` (full 8-byte or packed small form) within ``[.., limit)``."""
+    if offset + 8 > limit:
+        raise buf.fail(offset, "truncated data element tag")
+    word = buf.u32(offset)
+    if word >> 16:
+        size, type_ = word >> 16, word & 0xFFFF
+        if size > 4:
+            raise buf.fail(offset, f"small data element declares {size} bytes (at most 4)")
+        return _Element(type_, offset + 4, size, offset + 8, offset)
+    size = buf.u32(offset + 4)
+    start = offset + 8
+    if start + size > limit:
+        raise buf.fail(offset, f"data element declares {size} bytes, only {limit - start} remain")
+    end = min(start + padded(size), limit) if pad else start + size
+    return _Element(word, start, size, end, offset)
+
+
+def _numbers(buf: _Buffer, el: _Element, what: str) -> np.ndarray:
+    """The element's data as a 1-D array of its own (numeric) type, a view of the buffer."""
+    dtype = MI_DTYPE.get(el.type)
+    if dtype is None:
+        raise buf.fail(el.offset, f"{what}: unknown or non-numeric data type {el.type}")
+    if el.size % dtype.itemsize:
+        raise buf.fail(el.offset, f"{what}: {el.size} bytes is not a whole number of {MI_NAME[el.type]}")
+    dtype = dtype.newbyteorder(buf.order)
+    return np.frombuffer(buf.mv, dtype, el.size // dtype.itemsize, el.start)
+
+
+def _native(arr: np.ndarray) -> np.ndarray:
+    return arr if arr.dtype.isnative else arr.astype(arr.dtype.newbyteorder("="))
+
+
+def _column_major(flat: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
+    return flat.reshape(dims, order="F")
+
+
+class _Reader:
+    def __init__(self, buf: _Buffer):
+        self.buf = buf
+
+    def matrix(self, start: int, size: int, offset: int) -> tuple[str, Any]:
+        """Parse one miMATRIX element's content ``[start, start+size)``: (name, value)."""
+        buf = self.buf
+        limit = start + size
+        if size == 0:      # MATLAB's empty matrix element
+            return "", np.empty((0, 0))
+        flags_el = _tag(buf, start, limit)
+        if flags_el.type != miUINT32 or flags_el.size != 8:
+            raise buf.fail(flags_el.offset, "array flags must be 8 bytes of miUINT32")
+        flags, nzmax = buf.u32(flags_el.start), buf.u32(flags_el.start + 4)
+        cls = flags & 0xFF
+        dims_el = _tag(buf, flags_el.end, limit)
+        if dims_el.type != miINT32 or dims_el.size < 8 or dims_el.size % 4:
+            raise buf.fail(dims_el.offset, "dimensions must be at least two miINT32 values")
+        dims = tuple(int(d) for d in _numbers(buf, dims_el, "dimensions"))
+        if min(dims) < 0:
+            raise buf.fail(dims_el.offset, f"negative dimension in {dims}")
+        count = int(np.prod(dims, dtype=object))
+        name_el = _tag(buf, dims_el.end, limit)
+        if name_el.type not in (miINT8, miUINT8, miUTF8):
+            raise buf.fail(name_el.offset, f"array name has data type {name_el.type}")
+        name = bytes(buf.mv[name_el.start:name_el.start + name_el.size]).decode("latin-1")
+        pos = name_el.end
+        if cls in MX_DTYPE:
+            value = self.numeric(cls, flags, dims, count, pos, limit)
+        elif cls == mxCHAR:
+            value = self.char(dims, count, pos, limit)
+        elif cls == mxCELL:
+            value = self.cell(dims, count, pos, limit)
+        elif cls == mxSTRUCT:
+            value = self.struct(dims, count, pos, limit)
+        elif cls == mxSPARSE:
+            value = self.sparse(flags, nzmax, dims, pos, limit)
+        else:
+            what = MX_NAME.get(cls, f"unknown class {cls}")
+            raise buf.fail(flags_el.start, f"variable {name!r}: unsupported class {what}")
+        return name, value
+
+    def numeric(self, cls: int, flags: int, dims: tuple[int, ...], count: int,
+                pos: int, limit: int) -> np.ndarray:
+        buf = self.buf
+        real_el = _tag(buf, pos, limit)
+        real = self.part(real_el, cls, count, flags)
+        if flags & FLAG_COMPLEX:
+            if cls not in (6, 7):
+                raise buf.fail(real_el.offset, f"complex {MX_NAME[cls]} is not supported")
+            imag = self.part(_tag(buf, real_el.end, limit), cls, count, flags)
+            both = np.empty(count, dtype=np.result_type(real.dtype, np.complex64))
+            both.real, both.imag = real, imag
+            real = both
+        return _column_major(real, dims)
+
+    def part(self, el: _Element, cls: int, count: int, flags: int) -> np.ndarray:
+        """Real or imaginary data: ``count`` values converted to the class's dtype."""
+        values = _numbers(self.buf, el, "array data")
+        if values.size != count:
+            raise self.buf.fail(el.offset, f"array data holds {values.size} values, dimensions say {count}")
+        if flags & FLAG_LOGICAL:
+            return values != 0
+        target = MX_DTYPE[cls]
+        if values.dtype == target:
+            return values
+        return values.astype(target)
+
+    def char(self, dims: tuple[int, ...], count: int, pos: int, limit: int) -> Any:
+        buf = self.buf
+        el = _tag(buf, pos, limit)
+        raw = bytes(buf.mv[el.start:el.start + el.size])
+        try:
+            if el.type == miUTF8:
+                text = raw.decode("utf-8")
+            elif el.type == miUTF16:
+                text = raw.decode("utf-16-le" if buf.order == "<" else "utf-16-be")
+            elif el.type == miUTF32:
+                text = raw.decode("utf-32-le" if buf.order == "<" else "utf-32-be")
+            elif el.type in (miUINT16, miUINT8, miINT8):
+                codes = _numbers(buf, el, "char data")
+                text = "".join(map(chr, codes.astype(np.int64) & 0xFFFF))
+            else:
+                raise buf.fail(el.offset, f"char data has data type {el.type}")
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise buf.fail(el.offset, f"char data cannot be decoded: {exc}") from None
+        if len(text) != count:
+            raise buf.fail(el.offset, f"char data holds {len(text)} characters, dimensions say {count}")
+        if dims == (0, 0) or (len(dims) == 2 and dims[0] == 1 and dims[1] > 0):
+            return text
+        chars = np.array(list(text), dtype="<U1") if text else np.empty(0, dtype="<U1")
+        return _column_major(chars, dims)
+
+    def nested(self, pos: int, limit: int) -> tuple[Any, int]:
+        buf = self.buf
+        el = _tag(buf, pos, limit)
+        if el.type != miMATRIX:
+            raise buf.fail(el.offset, f"expected a nested miMATRIX element, found type {el.type}")
+        return self.matrix(el.start, el.size, el.offset)[1], el.end
+
+    def _check_count(self, count: int, pos: int, limit: int, per: int = 1) -> None:
+        # every nested element takes at least 8 bytes: refuse counts the bytes cannot hold
+        if count * per * 8 > limit - pos:
+            raise self.buf.fail(pos, f"{count * per} nested elements declared, the bytes cannot hold them")
+
+    def cell(self, dims: tuple[int, ...], count: int, pos: int, limit: int) -> np.ndarray:
+        self._check_count(count, pos, limit)
+        flat = np.empty(count, dtype=object)
+        for i in range(count):
+            flat[i], pos = self.nested(pos, limit)
+        return _column_major(flat, dims)
+
+    def struct(self, dims: tuple[int, ...], count: int, pos: int, limit: int) -> Any:
+        buf = self.buf
+        len_el = _tag(buf, pos, limit)
+        if len_el.type != miINT32 or len_el.size != 4:
+            raise buf.fail(len_el.offset, "struct field-name length must be one miINT32")
+        name_len = buf.u32(len_el.start)
+        names_el = _tag(buf, len_el.end, limit)
+        if names_el.type not in (miINT8, miUINT8) or (name_len and names_el.size % name_len) \
+                or (not name_len and names_el.size):
+            raise buf.fail(names_el.offset, "struct field names do not match their length")
+        raw = bytes(buf.mv[names_el.start:names_el.start + names_el.size])
+        fields = [raw[i:i + name_len].split(b"\0", 1)[0].decode("latin-1")
+                  for i in range(0, len(raw), name_len)] if name_len else []
+        if len(set(fields)) != len(fields) or not all(fields):
+            raise buf.fail(names_el.offset, f"struct field names empty or repeated: {fields}")
+        pos = names_el.end
+        self._check_count(count, pos, limit, len(fields))
+        records = []
+        for _ in range(count):
+            record = {}
+            for field in fields:
+                record[field], pos = self.nested(pos, limit)
+            records.append(record)
+        if dims == (1, 1):
+            return records[0]
+        out = np.empty(count, dtype=[(f, object) for f in fields])
+        for field in fields:
+            column = out[field]
+            for i, record in enumerate(records):
+                column[i] = record[field]
+        return _column_major(out, dims)
+
+    def sparse(self, flags: int, nzmax: int, dims: tuple[int, ...], pos: int, limit: int):
+        buf = self.buf
+        if len(dims) != 2:
+            raise buf.fail(pos, f"sparse array with {len(dims)} dimensions")
+        rows, cols = dims
+        ir_el = _tag(buf, pos, limit)
+        jc_el = _tag(buf, ir_el.end, limit)
+        ir = _numbers(buf, ir_el, "sparse row indices").astype(np.int64)
+        jc = _numbers(buf, jc_el, "sparse column starts").astype(np.int64)
+        if jc.size != cols + 1 or jc[0] != 0 or np.any(np.diff(jc) < 0) or jc[-1] > ir.size:
+            raise buf.fail(jc_el.offset, "sparse column starts inconsistent with the dimensions")
+        nnz = int(jc[-1])
+        ir = ir[:nnz]
+        if nnz and (ir.min() < 0 or ir.max() >= rows):
+            raise buf.fail(ir_el.offset, "sparse row index out of range")
+        pr_el = _tag(buf, jc_el.end, limit)
+        data = _numbers(buf, pr_el, "sparse values")
+        if data.size < nnz:
+            raise buf.fail(pr_el.offset, f"sparse array has {data.size} values for {nnz} entries")
+        data = _native(data[:nnz])
+        if flags & FLAG_LOGICAL:
+            data = data != 0
+        else:
+            data = data.astype(np.float64)
+            if flags & FLAG_COMPLEX:
+                pi_el = _tag(buf, pr_el.end, limit)
+                imag = _numbers(buf, pi_el, "sparse imaginary values")
+                if imag.size < nnz:
+                    raise buf.fail(pi_el.offset, "sparse imaginary values too few")
+                data = data + 1j * imag[:nnz].astype(np.float64)
+        return scipy.sparse.csc_matrix((data, ir, jc), shape=(rows, cols))
+
+
+def _inflate(buf: _Buffer, el: _Element) -> _Buffer:
+    """Decompress a miCOMPRESSED element into a new writable buffer holding one miMATRIX."""
+    where = f" (in compressed element at {buf.base + el.offset})"
+    src = buf.mv[el.start:el.start + el.size]
+    dec = zlib.decompressobj()
+    try:
+        head = dec.decompress(src, 8)
+        if len(head) < 8:
+            raise buf.fail(el.offset, "compressed element too short for a tag")
+        type_, size = struct.unpack(buf.order + "II", head)
+        if type_ != miMATRIX:
+            raise buf.fail(el.offset, f"compressed element holds type {type_}, not miMATRIX")
+        if size > el.size * ZLIB_MAX_RATIO + 64:
+            raise buf.fail(el.offset, f"compressed element declares {size} bytes, more than "
+                                      f"{el.size} compressed bytes can hold")
+        out = np.empty(8 + size, dtype=np.uint8)
+        out[:8] = np.frombuffer(head, np.uint8)
+        filled = 8
+        while filled < 8 + size:
+            chunk = dec.decompress(dec.unconsumed_tail, min(8 + size - filled, _DECOMPRESS_STEP))
+            if not chunk:
+                raise buf.fail(el.offset, f"compressed stream ends after {filled} of {8 + size} bytes")
+            out[filled:filled + len(chunk)] = np.frombuffer(chunk, np.uint8)
+            filled += len(chunk)
+    except zlib.error as exc:
+        raise buf.fail(el.offset, f"broken zlib stream: {exc}") from None
+    return _Buffer(out, buf.path, buf.order, buf.base + el.offset, where)
+
+
+def read_file_bytes(path: str | os.PathLike) -> np.ndarray:
+    """The whole file as a writable uint8 array (arrays returned are views of it)."""
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            data = np.empty(size, dtype=np.uint8)
+            got = fh.readinto(memoryview(data))
+    except OSError as exc:
+        raise MatFileError(f"{path}: cannot read: {exc}") from exc
+    return data[:got]
+
+
+def iter_variables(data: np.ndarray, path: str, header: Header, names=None):
+    """Yield (name, class name, storage type, stored bytes, value-or-None, dims) per variable.
+
+    Values are parsed only for variables in ``names`` (all when None).
+    """
+    buf = _Buffer(data, path, header.byte_order, 0)
+    pos, limit = HEADER_BYTES, len(data)
+    while pos < limit:
+        el = _tag(buf, pos, limit, pad=False)
+        if el.type == miCOMPRESSED:
+            inner = _inflate(buf, el)
+            mat = _tag(inner, 0, len(inner.data))
+            next_pos = el.end
+        elif el.type == miMATRIX:
+            inner, mat = buf, el
+            next_pos = min(el.start + padded(el.size), limit)
+        else:
+            raise buf.fail(el.offset, f"top-level element of type {el.type}, expected a variable")
+        yield _Variable(inner, mat, el.size + 8, el.type == miCOMPRESSED, names)
+        pos = next_pos
+
+
+class _Variable:
+    """A top-level variable: its name, class and storage, and its value on demand."""
+
+    def __init__(self, buf: _Buffer, mat: _Element, stored: int, compressed: bool, names):
+        self.buf, self.mat, self.stored_bytes, self.compressed = buf, mat, stored, compressed
+        self.reader = _Reader(buf)
+        self.names = names
+
+    def value(self) -> tuple[str, Any]:
+        return self.reader.matrix(self.mat.start, self.mat.size, self.mat.offset)
+
+    def summary(self) -> dict:
+        """Name, size, class and storage type without parsing the data."""
+        buf, start, limit = self.buf, self.mat.start, self.mat.start + self.mat.size
+        if self.mat.size == 0:
+            return {"name": "", "size": (0, 0), "class": "double", "storage": "double"}
+        flags_el = _tag(buf, start, limit)
+        if flags_el.type != miUINT32 or flags_el.size != 8:
+            raise buf.fail(flags_el.offset, "array flags must be 8 bytes of miUINT32")
+        flags = buf.u32(flags_el.start)
+        dims_el = _tag(buf, flags_el.end, limit)
+        if dims_el.type != miINT32:
+            raise buf.fail(dims_el.offset, "dimensions must be miINT32")
+        dims = tuple(int(d) for d in _numbers(buf, dims_el, "dimensions"))
+        name_el = _tag(buf, dims_el.end, limit)
+        name = bytes(buf.mv[name_el.start:name_el.start + name_el.size]).decode("latin-1")
+        cls = flags & 0xFF
+        cls_name = "logical" if flags & FLAG_LOGICAL else MX_NAME.get(cls, f"class{cls}")
+        storage = cls_name
+        if cls in MX_DTYPE or cls == mxCHAR:
+            data_el = _tag(buf, name_el.end, limit)
+            storage = MI_NAME.get(data_el.type, f"type{data_el.type}")
+        return {"name": name, "size": dims, "class": cls_name, "storage": storage,
+                "complex": bool(flags & FLAG_COMPLEX), "sparse": cls == mxSPARSE}
+
+
+def load(path: str, data: np.ndarray, header: Header) -> dict[str, Any]:
+    """All variables of a v5/v7 file already read into ``data``."""
+    out: dict[str, Any] = {}
+    for var in iter_variables(data, path, header):
+        name, value = var.value()
+        out[name] = value
+    return out
+
+
+def load_v5(path: str | os.PathLike) -> dict[str, Any]:
+    data = read_file_bytes(path)
+    header = parse_header(bytes(data[:HEADER_BYTES]), path)
+    return load(str(path), data, header)
