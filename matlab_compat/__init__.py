@@ -6,3 +6,7 @@ from matlab_compat.matfile import loadmat
 
 __all__ = ["MatFileError", "atomic_output"]
 __all__ += ["DEFAULT_TEXT", "Header", "loadmat", "read_header"]
+from matlab_compat.rng import MatlabStream, rng
+from matlab_compat.semantics import flatten_f, mrange, mround, mslice, reshape_f
+
+__all__ += ["MatlabStream", "rng", "flatten_f", "mrange", "mround", "mslice", "reshape_f"]
