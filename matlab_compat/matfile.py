@@ -23,9 +23,10 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping
 
+from matlab_compat.atomic import atomic_output
 from matlab_compat.errors import MatFileError
 from matlab_compat.format import HEADER_BYTES, V73_USERBLOCK
-from matlab_compat.header import Header, parse_header
+from matlab_compat.header import DEFAULT_TEXT, DEFAULT_TEXT_73, VERSIONS, Header, parse_header
 
 
 def _open_header(path: str | os.PathLike) -> Header:
@@ -50,3 +51,45 @@ def loadmat(path: str | os.PathLike) -> dict[str, Any]:
         raise
     except (ValueError, IndexError, TypeError, OverflowError, MemoryError, UnicodeError) as exc:
         raise MatFileError(f"{path}: malformed file: {type(exc).__name__}: {exc}") from None
+
+
+def resolve_header(version: str, header: str | Header | None, byte_order: str | None) -> Header:
+    """The header to write: ``header`` text (or a :class:`Header`, whose subsystem field and
+    byte order are kept), else the fixed default text; ``byte_order`` overrides."""
+    if version not in VERSIONS:
+        raise MatFileError(f"unknown MAT-file version {version!r}; choose one of {VERSIONS}")
+    if isinstance(header, Header):
+        base = Header(header.text, version, header.byte_order, header.subsys)
+    else:
+        text = header if header is not None else (DEFAULT_TEXT_73 if version == "7.3" else DEFAULT_TEXT)
+        base = Header(text, version)
+    order = byte_order or base.byte_order
+    if order not in ("<", ">"):
+        raise MatFileError(f"byte order must be '<' or '>', got {order!r}")
+    if version == "7.3" and order != "<":
+        raise MatFileError("v7.3 (HDF5) files are written little-endian only")
+    result = Header(base.text, version, order, base.subsys)
+    result.to_bytes()   # validates the text length and the subsystem field
+    return result
+
+
+def savemat(path: str | os.PathLike, variables: Mapping[str, Any], *, version: str = "7",
+            header: str | Header | None = None, byte_order: str | None = None) -> None:
+    """Write ``variables`` to ``path`` as MATLAB would (atomically: temporary file, rename).
+
+    ``version``: "7" (compressed, default), "6" (uncompressed) or "7.3" (HDF5).
+    ``header``: the 116-byte header text, or a :class:`Header` from :func:`read_header` (then
+    its byte order and subsystem field are kept too); default :data:`DEFAULT_TEXT`, a fixed text
+    so that outputs are reproducible. ``byte_order``: "<" (default) or ">" (big-endian, v5 only).
+    """
+    head = resolve_header(version, header, byte_order)
+    if version == "7.3":
+        from matlab_compat import mat73
+        with atomic_output(path) as tmp:
+            mat73.save(tmp, variables, head)
+        return
+    from matlab_compat import mat5_writer
+    with atomic_output(path) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(head.to_bytes())
+            mat5_writer.write_variables(fh, variables, head.byte_order, compress=version == "7")
