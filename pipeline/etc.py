@@ -129,23 +129,29 @@ def key_variables(key: EtcKey) -> dict[str, object]:
     return {FINGERPRINT_VAR: key.fingerprint, VERSION_VAR: ALGORITHM_VERSION, BLOCK_VAR: float(key.block_size)}
 
 
-def stored_fingerprint(variables: dict, where: str) -> str:
-    """The key fingerprint recorded in an EtC MAT-file's variables."""
-    if FINGERPRINT_VAR not in variables:
-        raise PipelineError(f"{where}: no {FINGERPRINT_VAR} variable; not an EtC file")
-    value = variables[FINGERPRINT_VAR]
-    return str(value if isinstance(value, str) else np.asarray(value).reshape(-1)[0] if np.asarray(value).dtype.kind == "U" and np.asarray(value).size == 1 else "".join(np.asarray(value).reshape(-1)))
+def read_key_record(path: Path) -> tuple[str, int]:
+    """(key fingerprint, block size) recorded in an EtC MAT-file."""
+    from matlab_compat import MatFileError, loadmat
+
+    try:
+        variables = loadmat(path)
+    except MatFileError as err:
+        raise PipelineError(str(err)) from err
+    fingerprint, block = variables.get(FINGERPRINT_VAR), variables.get(BLOCK_VAR)
+    if not isinstance(fingerprint, str) or block is None or np.size(block) != 1:
+        raise PipelineError(f"{path}: no EtC key record ({FINGERPRINT_VAR} text and scalar {BLOCK_VAR}); not an EtC file")
+    return fingerprint, int(np.asarray(block).reshape(-1)[0])
 
 
-def load_decrypted_split(data_dir: str | Path, dataset: str, split: str, key: EtcKey, variant: str = VARIANT) -> tuple[np.ndarray, np.ndarray]:
-    """(plain pictures, labels) of one split of an EtC variant, checking the file's key fingerprint."""
-    from matlab_compat import loadmat
-
+def load_encrypted_split(data_dir: str | Path, dataset: str, split: str, key: EtcKey, variant: str = VARIANT) -> tuple[np.ndarray, np.ndarray]:
+    """(encrypted pictures, labels) of one split of an EtC variant, checked to be ``key``'s."""
     spec = dataset_spec(dataset)
     path = Path(data_dir) / spec.name / variant_files(dataset, variant)[split].path
     rows, labels = load_split(data_dir, dataset, variant, split)
-    fingerprint = stored_fingerprint(loadmat(path), str(path))
-    return decrypt(pictures_from_rows(rows, spec), key, fingerprint), labels
+    fingerprint, block = read_key_record(path)
+    if fingerprint != key.fingerprint or block != key.block_size:
+        raise PipelineError(f"{path} was encrypted with EtC key {fingerprint} (block {block}), not with the given key {key.fingerprint} (block {key.block_size})")
+    return pictures_from_rows(rows, spec), labels
 
 
 app = typer.Typer(add_completion=False, help=__doc__.split("\n\n")[0])
