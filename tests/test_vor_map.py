@@ -1,0 +1,174 @@
+"""The vortex gather map against a direct per-pixel transcription of the MATLAB loops."""
+import math
+from decimal import ROUND_HALF_UP, Decimal
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matlab_compat.rng import rng
+from pipeline.datasets import DATASETS, pictures_from_rows, rows_from_pictures
+from pipeline.errors import PipelineError
+from pipeline.vor import apply_row_map, channel_map, row_gather_map, vortex_map, vortex_transform
+from pipeline.vortex_params import new_vor_params
+
+
+def matlab_round(v: float) -> int:
+    """MATLAB round, computed exactly (independent of matlab_compat.mround)."""
+    return int(Decimal(v).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def oracle(image: np.ndarray, rows, divisor: float) -> np.ndarray:
+    """The MATLAB scripts' loops, pixel by pixel, on one (H, W[, C]) image in MATLAB orientation.
+
+    for each vortex: T = I(c1-r:c1+r, c2-r:c2+r, :); w = size(T, 1); M = w / 2; out = T;
+    for x = 1:w, for y = 1:w: rho = sqrt(dx^2 + dy^2); skip rho > r; theta = atan2(dy, dx);
+    q = round(rho); angle = theta + (r - q) * degree(q) / s;
+    out(x, y, :) = T(round(rho cos(angle) + M), round(rho sin(angle) + M), :); I(region) = out.
+    """
+    img = image.copy()
+    for row in rows:
+        c1, c2, r = int(row[0]), int(row[1]), int(row[2])
+        degree = [float(d) for d in row[3:]]
+        if c1 + r < c1 - r:  # MATLAB's empty range c1-r:c1+r
+            continue
+        region = (slice(c1 - r - 1, c1 + r), slice(c2 - r - 1, c2 + r))
+        t = img[region].copy()
+        out = t.copy()
+        w = t.shape[0]
+        m = w / 2
+        for x in range(1, w + 1):
+            for y in range(1, w + 1):
+                dx, dy = x - m, y - m
+                rho = math.sqrt(dx * dx + dy * dy)
+                if rho > r:
+                    continue
+                theta = math.atan2(dy, dx)
+                q = matlab_round(rho)
+                angle = theta + (r - q) * degree[q - 1] / divisor
+                big_x = matlab_round(rho * math.cos(angle) + m)
+                big_y = matlab_round(rho * math.sin(angle) + m)
+                out[x - 1, y - 1] = t[big_x - 1, big_y - 1]
+        img[region] = out
+    return img
+
+
+def random_rows(seed: int, count: int, height: int, width: int, scale: float) -> list[np.ndarray]:
+    """Arbitrary in-image vortices (any centre, any fitting radius, wild degrees) plus no-op rows."""
+    gen = np.random.default_rng(seed)
+    rows = []
+    for _ in range(count):
+        c1, c2 = int(gen.integers(1, height + 1)), int(gen.integers(1, width + 1))
+        r_max = min(c1 - 1, height - c1, c2 - 1, width - c2)
+        kind = gen.integers(0, 6)
+        if kind == 0:
+            rows.append(np.array([float(gen.integers(0, height + 1)), float(c2), -1.0, 1.0]))
+        elif kind == 1 or r_max < 1:
+            rows.append(np.array([float(c1), float(c2), 0.0, 1.0]))
+        else:
+            r = int(gen.integers(1, r_max + 1))
+            degree = gen.normal(0, scale, size=r + 1)
+            rows.append(np.concatenate([[c1, c2, r], degree]).astype(np.float64))
+    return rows
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), count=st.integers(1, 12), size=st.sampled_from([(28, 28), (32, 32), (9, 13)]),
+       divisor=st.sampled_from([1000.0, 10000.0, 7.0]))
+def test_map_equals_per_pixel_oracle_for_random_vortices(seed, count, size, divisor):
+    h, w = size
+    rows = random_rows(seed, count, h, w, 3 * divisor)
+    image = np.random.default_rng(seed).integers(0, 256, size=(h, w, 2), dtype=np.uint8)
+    src = vortex_map(rows, h, w, divisor=divisor)
+    assert np.array_equal(image.reshape(h * w, -1)[src].reshape(image.shape), oracle(image, rows, divisor))
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), dataset=st.sampled_from(["mnist", "cifar10"]))
+def test_map_equals_oracle_for_parameters_drawn_like_random_function(seed, dataset):
+    spec = DATASETS[dataset]
+    rows = new_vor_params(10, spec.height, spec.width, spec.degree_scale, rng(seed))
+    image = np.random.default_rng(seed).integers(0, 256, size=(spec.height, spec.width, spec.channels), dtype=np.uint8)
+    out = vortex_transform(image[None], rows, divisor=spec.divisor)[0]
+    assert np.array_equal(out, oracle(image, rows, spec.divisor))
+
+
+def test_degenerate_vortices_are_no_ops():
+    # rows of vor_params_mnist_result.mat: r = -1 with a centre on or outside the border, r = 0
+    rows = [np.array([0.0, 17, -1, 1]), np.array([28.0, 10, -1, 1]), np.array([21.0, 27, 0, 1]), np.array([1.0, 6, 0, 1])]
+    assert np.array_equal(vortex_map(rows, 28, 28), np.arange(784))
+
+
+def test_one_vortex_is_a_gather_inside_its_region_only():
+    row = np.concatenate([[10.0, 12, 4], np.full(5, 900.0)])
+    src = vortex_map([row], 28, 28).reshape(28, 28)
+    ident = np.arange(784).reshape(28, 28)
+    inside = np.zeros((28, 28), bool)
+    inside[5:14, 7:16] = True
+    assert np.array_equal(src[~inside], ident[~inside])
+    assert np.all(inside.ravel()[src[inside]])  # reads only from the region
+    assert not np.array_equal(src[inside], ident[inside])
+
+
+def test_num_vortices_takes_the_first_ones_and_never_reads_past_the_file():
+    rows = random_rows(3, 5, 28, 28, 1000.0)
+    assert np.array_equal(vortex_map(rows, 28, 28, num_vortices=2), vortex_map(rows[:2], 28, 28))
+    assert np.array_equal(vortex_map(rows, 28, 28, num_vortices=0), np.arange(784))
+    with pytest.raises(PipelineError, match="asked for 6 vortices, the parameters hold 5"):
+        vortex_map(rows, 28, 28, num_vortices=6)
+
+
+def test_vortex_sequence_composes_in_order():
+    a = np.concatenate([[10.0, 10, 5], np.full(6, 3000.0)])
+    b = np.concatenate([[12.0, 13, 6], np.full(7, -2000.0)])
+    img = np.random.default_rng(0).integers(0, 256, (28, 28), dtype=np.uint8)
+    once = vortex_transform(img[None], [a])[0]
+    assert np.array_equal(vortex_transform(img[None], [a, b])[0], vortex_transform(once[None], [b])[0])
+    assert not np.array_equal(vortex_transform(img[None], [a, b]), vortex_transform(img[None], [b, a]))
+
+
+@pytest.mark.parametrize(
+    "row",
+    [[0.0, 10, 2, 1, 1], [27.0, 10, 2, 1, 1], [10.0, 1, 1, 1], [29.0, 5, 0, 1], [10.0, 10, 3, 1, 1]],
+    ids=["top", "bottom", "left", "outside-r0", "short-degree"],
+)
+def test_bad_rows_are_pipeline_errors(row):
+    with pytest.raises(PipelineError):
+        vortex_map([np.array(row)], 28, 28)
+
+
+def test_vortex_transform_shapes():
+    rows = random_rows(5, 6, 28, 28, 1000.0)
+    gray = np.random.default_rng(1).integers(0, 256, (4, 28, 28), dtype=np.uint8)
+    colour = np.random.default_rng(1).integers(0, 256, (4, 28, 28, 3), dtype=np.uint8)
+    out_gray, out_colour = vortex_transform(gray, rows), vortex_transform(colour, rows)
+    assert out_gray.shape == gray.shape and out_gray.dtype == np.uint8
+    for c in range(3):
+        assert np.array_equal(out_colour[..., c], vortex_transform(colour[..., c], rows))
+    with pytest.raises(PipelineError):
+        vortex_transform(gray[0], rows)
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "cifar10"])
+def test_row_gather_map_matches_the_matlab_orientation(dataset):
+    spec = DATASETS[dataset]
+    rows = new_vor_params(8, spec.height, spec.width, spec.degree_scale, rng(11))
+    stored = np.random.default_rng(2).integers(0, 256, (5, spec.row_length), dtype=np.uint8)
+    pictures = pictures_from_rows(stored, spec)
+    # the script's image: the picture (MNIST) or the transposed picture (CIFAR: reshape(row, [32 32 3]))
+    matlab = pictures.transpose(0, 2, 1, 3) if dataset == "cifar10" else pictures
+    out = vortex_transform(matlab, rows, divisor=spec.divisor)
+    expected = rows_from_pictures(out.transpose(0, 2, 1, 3) if dataset == "cifar10" else out, spec)
+    m = row_gather_map(spec, rows)
+    assert m.dtype == np.int64 and m.shape == (spec.pixels,)
+    full = channel_map(m, spec.channels)
+    assert np.array_equal(stored[:, full], expected)
+    assert np.array_equal(apply_row_map(np.asfortranarray(stored), full), expected)
+
+
+def test_apply_row_map_keeps_the_column_major_layout():
+    rows = np.asfortranarray(np.random.default_rng(3).integers(0, 256, (7, 12), dtype=np.uint8))
+    full = np.random.default_rng(4).integers(0, 12, 12)
+    out = apply_row_map(rows, full)
+    assert out.flags.f_contiguous and np.array_equal(out, np.ascontiguousarray(rows)[:, full])
