@@ -117,12 +117,10 @@ def labels_in_layout(labels: np.ndarray, dataset: str) -> np.ndarray:
 
 
 def write_split(path: Path, split: str, rows: np.ndarray, labels: np.ndarray, dataset: str, extra: dict[str, object]) -> None:
-    """One split in the MAT layout of :func:`pipeline.datasets.variant_files` (fixed header)."""
-    from matlab_compat import atomic_output, savemat
+    """One split in the MAT layout of :func:`pipeline.datasets.variant_files` (v7, fixed header, atomic)."""
+    from matlab_compat import savemat
 
-    variables = {f"{split}_x": rows, f"{split}_y": labels_in_layout(labels, dataset), **extra}
-    with atomic_output(path) as tmp:
-        savemat(tmp, variables)
+    savemat(path, {f"{split}_x": rows, f"{split}_y": labels_in_layout(labels, dataset), **extra})
 
 
 def key_variables(key: EtcKey) -> dict[str, object]:

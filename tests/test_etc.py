@@ -5,10 +5,15 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
+from matlab_compat import loadmat, savemat
+from pipeline import etc as etc_cli
+from pipeline.datasets import dataset_spec, load_split, pictures_from_rows
 from pipeline.errors import PipelineError
-from pipeline.etc import decrypt, encrypt
+from pipeline.etc import decrypt, encrypt, load_encrypted_split
 from pipeline.etc_key import PERMUTATIONS_3, SECRET_ENV, derive_key, read_secret
+from tests.shared import shared_path
 
 SECRET = b"correct horse battery staple"
 OTHER = b"a completely different secret"
@@ -161,3 +166,87 @@ def test_decrypt_refuses_another_keys_fingerprint():
     assert np.array_equal(decrypt(images, key, key.fingerprint), np.zeros_like(images))
     with pytest.raises(PipelineError, match=f"encrypted with EtC key {other.fingerprint}, not with the given key {key.fingerprint}"):
         decrypt(images, key, other.fingerprint)
+
+
+# --- the CLI: files in the dataset's MAT layout, a key record, and never the secret ---
+
+def run_etc(monkeypatch, *args: str):
+    monkeypatch.setenv(SECRET_ENV, SECRET.decode())
+    return CliRunner().invoke(etc_cli.app, list(args))
+
+
+def all_output_bytes(folder) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file())
+
+
+@pytest.fixture
+def cifar_data(tmp_path):
+    """A data folder whose CIFAR-10 origin is the shared real subset (linked, not copied)."""
+    origin = tmp_path / "cifar10" / "origin"
+    origin.mkdir(parents=True)
+    (origin / "cifar-10-batches-mat").symlink_to(shared_path("data", "cifar-10-subset"))
+    return tmp_path
+
+
+def test_cli_writes_cifar10_etc_in_the_mat_layout(cifar_data, monkeypatch):
+    result = run_etc(monkeypatch, "--dataset", "cifar10", "--data-dir", str(cifar_data))
+    assert result.exit_code == 0, result.output
+    key = derive_key(SECRET, (32, 32, 3), 16)
+    out = cifar_data / "cifar10" / "etc"
+    assert sorted(p.name for p in out.iterdir()) == ["cifar_test_etc.mat", "cifar_train_etc.mat", "params.json"]
+    spec = dataset_spec("cifar10")
+    for split, n in (("train", 1017), ("test", 1017)):
+        variables = loadmat(out / f"cifar_{split}_etc.mat")
+        assert variables[f"{split}_x"].dtype == np.uint8 and variables[f"{split}_x"].shape == (n, 3072)
+        assert variables[f"{split}_y"].dtype == np.uint8 and variables[f"{split}_y"].shape == (n, 1)
+        assert variables["etc_fingerprint"] == key.fingerprint and variables["etc_version"] == "etc-1"
+        assert variables["etc_block_size"].tolist() == [[16.0]]
+        plain, labels = load_split(cifar_data, "cifar10", "origin", split)
+        encrypted, etc_labels = load_encrypted_split(cifar_data, "cifar10", split, key)
+        assert np.array_equal(etc_labels, labels)
+        assert np.array_equal(encrypted, encrypt(pictures_from_rows(plain, spec), key))
+        assert np.array_equal(decrypt(encrypted, key), pictures_from_rows(plain, spec))
+    params = (out / "params.json").read_text()
+    assert f'"key_fingerprint": "{key.fingerprint}"' in params and '"block_size": 16' in params
+    assert SECRET not in all_output_bytes(out) and SECRET.decode() not in result.output
+    before = all_output_bytes(out)
+    assert run_etc(monkeypatch, "--dataset", "cifar10", "--data-dir", str(cifar_data)).exit_code == 0
+    assert all_output_bytes(out) == before  # same secret, same bytes
+
+
+def test_encrypted_split_refuses_another_key(cifar_data, monkeypatch):
+    assert run_etc(monkeypatch, "--dataset", "cifar10", "--data-dir", str(cifar_data)).exit_code == 0
+    other = derive_key(OTHER, (32, 32, 3), 16)
+    with pytest.raises(PipelineError, match=f"cifar_test_etc.mat was encrypted with EtC key [0-9a-f]{{16}} \\(block 16\\), not with the given key {other.fingerprint}"):
+        load_encrypted_split(cifar_data, "cifar10", "test", other)
+
+
+def test_cli_grey_dataset_with_one_hot_labels(tmp_path, monkeypatch):
+    rng = np.random.default_rng(5)
+    labels = {s: rng.integers(0, 10, n) for s, n in (("train", 30), ("test", 20))}
+    origin = {f"{s}_x": rng.integers(0, 256, (len(labels[s]), 784), dtype=np.uint8) for s in labels}
+    origin |= {f"{s}_y": np.eye(10, dtype=np.uint8)[labels[s]] for s in labels}
+    (tmp_path / "fashion" / "origin").mkdir(parents=True)
+    savemat(tmp_path / "fashion" / "origin" / "fashion.mat", origin)
+
+    refused = run_etc(monkeypatch, "--dataset", "fashion", "--data-dir", str(tmp_path))
+    assert refused.exit_code == 1 and "valid block sizes: 1, 2, 4, 7, 14, 28" in refused.output
+    assert not (tmp_path / "fashion" / "etc").exists()
+
+    key_file = tmp_path / "etc.key"
+    key_file.write_bytes(OTHER + b"\n")
+    result = CliRunner().invoke(etc_cli.app, ["--dataset", "fashion", "--block-size", "7", "--key-file", str(key_file), "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    key = derive_key(OTHER, (28, 28, 1), 7)
+    for split in labels:
+        variables = loadmat(tmp_path / "fashion" / "etc" / f"fashion_{split}_etc.mat")
+        assert np.array_equal(variables[f"{split}_y"], origin[f"{split}_y"])
+        pictures = variables[f"{split}_x"].reshape(-1, 28, 28, 1)
+        assert np.array_equal(decrypt(pictures, key, variables["etc_fingerprint"]).reshape(-1, 784), origin[f"{split}_x"])
+    assert OTHER not in all_output_bytes(tmp_path / "fashion" / "etc")
+
+
+def test_cli_without_a_secret_fails_clearly(tmp_path, monkeypatch):
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    result = CliRunner().invoke(etc_cli.app, ["--dataset", "cifar10", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 1 and "no EtC secret: pass --key-file PATH or set VORTEX_ETC_SECRET" in result.output
