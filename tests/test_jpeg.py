@@ -2,15 +2,20 @@
 from __future__ import annotations
 
 import io
+import json
+from dataclasses import asdict
 
 import numpy as np
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
-from pipeline.datasets import dataset_spec, pictures_from_rows
+from pipeline import etc as etc_cli
+from pipeline import jpeg as jpeg_cli
+from pipeline.datasets import dataset_spec, load_split, pictures_from_rows
 from pipeline.errors import PipelineError
-from pipeline.etc import encrypt
-from pipeline.etc_key import derive_key
+from pipeline.etc import encrypt, load_encrypted_split
+from pipeline.etc_key import SECRET_ENV, derive_key
 from pipeline.jpeg import compare, jpeg_bytes, jpeg_roundtrip, markdown_table, psnr
 from pipeline.load_cifar import read_cifar_split
 from tests.shared import shared_path
@@ -90,3 +95,35 @@ def test_markdown_table_has_the_papers_rows(measured):
     table = markdown_table("cifar10", 2034, 2034 * 3072, [measured[85], measured[80]])
     assert "| | JPEG q85 | JPEG q80 | uncompressed |" in table
     assert f"| plain (MB) | {measured[85].origin_bytes / 1e6:.2f} | {measured[80].origin_bytes / 1e6:.2f} | 6.25 |" in table
+
+
+def test_cli_reports_table_iv_and_writes_the_compressed_datasets(tmp_path, monkeypatch, measured):
+    origin = tmp_path / "cifar10" / "origin"
+    origin.mkdir(parents=True)
+    (origin / "cifar-10-batches-mat").symlink_to(shared_path("data", "cifar-10-subset"))
+    monkeypatch.setenv(SECRET_ENV, SECRET.decode())
+    assert CliRunner().invoke(etc_cli.app, ["--dataset", "cifar10", "--data-dir", str(tmp_path)]).exit_code == 0
+
+    args = ["--dataset", "cifar10", "--data-dir", str(tmp_path), "--results-dir", str(tmp_path / "jpeg"), "--write-dataset"]
+    result = CliRunner().invoke(jpeg_cli.app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "jpeg" / "cifar10.json").read_text())
+    assert report["images"] == 2034 and report["uncompressed_bytes"] == 2034 * 3072
+    assert [r["quality"] for r in report["results"]] == [85, 80]
+    for r in report["results"]:  # the CLI measures what compare() measures
+        assert r == pytest.approx(asdict(measured[r["quality"]]))
+    assert (tmp_path / "jpeg" / "cifar10.md").read_text() in result.output
+
+    key = derive_key(SECRET, (32, 32, 3), 16)
+    plain, labels = load_split(tmp_path, "cifar10", "origin", "test")
+    plain = pictures_from_rows(plain, dataset_spec("cifar10"))
+    etc_jpeg, etc_labels = load_encrypted_split(tmp_path, "cifar10", "test", key, variant="etcq85")
+    plain_jpeg, plain_labels = load_split(tmp_path, "cifar10", "originq85", "test")
+    assert np.array_equal(etc_labels, labels) and np.array_equal(plain_labels, labels)
+    assert np.array_equal(pictures_from_rows(plain_jpeg, dataset_spec("cifar10")), jpeg_roundtrip(plain, 85)[0])
+    assert np.array_equal(etc_jpeg, jpeg_roundtrip(encrypt(plain, key), 85)[0])
+    assert sorted(p.name for p in tmp_path.joinpath("cifar10").iterdir()) == ["etc", "etcq80", "etcq85", "origin", "originq80", "originq85"]
+
+    monkeypatch.setenv(SECRET_ENV, "another secret of enough length")
+    refused = CliRunner().invoke(jpeg_cli.app, args)
+    assert refused.exit_code == 1 and f"was encrypted with EtC key {key.fingerprint} (block 16), not with the given key" in refused.output
