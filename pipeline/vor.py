@@ -13,16 +13,23 @@ the same map over the stored-row pixel order of :mod:`pipeline.datasets`.
 """
 from __future__ import annotations
 
+import time
+from pathlib import Path
+from typing import Optional
+
 import numpy as np
+import typer
 
 from matlab_compat.semantics import mround
-from pipeline.datasets import DatasetSpec
+from pipeline.datasets import SPLITS, DatasetSpec, dataset_spec, pictures_from_rows
 from pipeline.errors import PipelineError
-from pipeline.vortex_params import check_region, load_vor_params, param_rows
+from pipeline.script_io import default_input, read_origin, write_variant
+from pipeline.vortex_params import check_region, load_vor_params, new_vor_params, param_rows
 
 __all__ = [
     "apply_row_map",
     "channel_map",
+    "encrypt_dataset",
     "load_vor_params",
     "matlab_transposed",
     "row_gather_map",
@@ -146,3 +153,142 @@ def apply_row_map(rows: np.ndarray, full_map: np.ndarray) -> np.ndarray:
     if rows.flags.f_contiguous and not rows.flags.c_contiguous:
         return rows.T[full_map].T
     return rows[:, full_map]
+
+
+def default_vortex_count(spec: DatasetSpec, available: int, where: str) -> tuple[int, str | None]:
+    """The script's ``v_num``, or all the file holds where it holds fewer (with a note saying so).
+
+    ``cifar_vor.m`` sets ``v_num = 5`` but the published ``vor_params_cifar.mat`` holds 2, so
+    MATLAB fails there with an index error; the port uses the 2 and says so.
+    """
+    if available < spec.script_vortices:
+        return available, (f"{where} holds {available} vortices, fewer than the script's v_num = "
+                            f"{spec.script_vortices}; using all {available}")
+    return spec.script_vortices, None
+
+
+def encrypt_dataset(spec: DatasetSpec, source: Path, params: Path, out_dir: Path, *,
+                    num_vortices: int | None = None, preview: Path | None = None) -> dict:
+    """Read the plain splits, apply the vortex sequence, write the ``vor`` files; returns a report.
+
+    The report holds the vortex count used, an optional note, the files written and the
+    seconds spent reading, transforming and writing.
+    """
+    clock = time.perf_counter()
+    rows = load_vor_params(params)
+    note = None
+    if num_vortices is None:
+        num_vortices, note = default_vortex_count(spec, len(rows), str(params))
+    rows = select_vortices(rows, num_vortices, str(params))
+    try:
+        pixel_map = row_gather_map(spec, rows)
+    except PipelineError as err:
+        raise PipelineError(f"{params}: {err}") from None
+    full = channel_map(pixel_map, spec.channels)
+    plain = read_origin(spec, source)
+    read_s = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    encrypted = {split: apply_row_map(x, full) for split, (x, _) in plain.items()}
+    transform_s = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    # MATLAB classes of the scripts' outputs: MNIST / Fashion images and labels were made double;
+    # CIFAR-10 images are uint8 and its labels double (from load_cifar).
+    as_double = spec.name != "cifar10"
+    splits = {
+        split: (encrypted[split].astype(np.float64) if as_double else encrypted[split], y.astype(np.float64))
+        for split, (_, y) in plain.items()
+    }
+    written = write_variant(spec, "vor", out_dir, splits)
+    if preview is not None:
+        from pipeline.preview import save_preview
+
+        count = min(8, len(plain["test"][0]))
+        save_preview(preview, [pictures_from_rows(plain["test"][0][:count], spec),
+                               pictures_from_rows(encrypted["test"][:count], spec)], ["original", "vortex"])
+        written.append(preview)
+    write_s = time.perf_counter() - clock
+    return {"vortices": num_vortices, "note": note, "written": written,
+            "images": {split: len(plain[split][0]) for split in SPLITS},
+            "seconds": {"read": read_s, "transform": transform_s, "write": write_s}}
+
+
+app = typer.Typer(add_completion=False, help="Random Vortex Transformation of a dataset (port of mnist_fashion_vor.m / cifar_vor.m).")
+
+
+def _fail(err: PipelineError) -> typer.Exit:
+    typer.echo(f"error: {err}", err=True)
+    return typer.Exit(1)
+
+
+@app.callback(invoke_without_command=True)
+def main(
+    ctx: typer.Context,
+    dataset: Optional[str] = typer.Option(None, help="mnist, fashion or cifar10"),
+    data_dir: Path = typer.Option(Path("data"), help="the project's data folder"),
+    input: Optional[Path] = typer.Option(None, "--input", help="mnist.mat-layout file (mnist, fashion) or CIFAR-10 batch folder (default: <data-dir>/<dataset>/origin/...)"),
+    params: Optional[Path] = typer.Option(None, help="vortex parameter file (vor_par) (default: <data-dir>/<dataset>/params/<published file>)"),
+    vortices: Optional[int] = typer.Option(None, help="use the first N vortices (default: the script's v_num (10; CIFAR-10 5), or all the file holds if fewer)"),
+    output: Optional[Path] = typer.Option(None, help="output folder (default: <data-dir>/<dataset>/vor)"),
+    preview: Optional[Path] = typer.Option(None, help="also write a PNG of original / encrypted test images"),
+) -> None:
+    """Encrypt the train and test images of DATASET with the vortex parameters; write the scripts' vor files."""
+    if ctx.invoked_subcommand is not None:
+        return
+    try:
+        if dataset is None:
+            raise PipelineError("--dataset is required (mnist, fashion or cifar10)")
+        spec = dataset_spec(dataset)
+        root = data_dir / spec.name
+        report = encrypt_dataset(
+            spec, input or default_input(spec, data_dir), params or root / "params" / spec.published_params,
+            output or root / "vor", num_vortices=vortices, preview=preview)
+    except PipelineError as err:
+        raise _fail(err) from None
+    if report["note"]:
+        typer.echo(f"note: {report['note']}")
+    t = report["seconds"]
+    typer.echo(f"{spec.name}: {report['vortices']} vortices on {report['images']['train']} train and "
+               f"{report['images']['test']} test images; read {t['read']:.2f} s, transform {t['transform']:.2f} s, "
+               f"write {t['write']:.2f} s")
+    for path in report["written"]:
+        typer.echo(f"wrote {path}")
+
+
+@app.command("new-params")
+def new_params(
+    dataset: str = typer.Option(..., help="mnist, fashion or cifar10"),
+    seed: int = typer.Option(0, help="MATLAB rng seed (0: MATLAB's default stream, twister seed 5489)"),
+    vortices: Optional[int] = typer.Option(None, help="how many vortices (default: the script's v_num, 10; CIFAR-10 5)"),
+    data_dir: Path = typer.Option(Path("data"), help="the project's data folder"),
+    output: Optional[Path] = typer.Option(None, help="output file (default: <data-dir>/<dataset>/params/vor_params_<prefix>_seed<S>.mat)"),
+) -> None:
+    """Draw fresh vortex parameters by Random_Function's rules on MATLAB's random stream rng(SEED)."""
+    from matlab_compat import DEFAULT_TEXT, MatFileError, savemat
+    from matlab_compat.rng import rng
+
+    try:
+        spec = dataset_spec(dataset)
+        try:
+            stream = rng(seed)
+        except ValueError as err:
+            raise PipelineError(str(err)) from None
+        count = spec.script_vortices if vortices is None else vortices
+        rows = new_vor_params(count, spec.height, spec.width, spec.degree_scale, stream)
+        cell = np.empty((1, len(rows)), dtype=object)
+        for i, row in enumerate(rows):
+            cell[0, i] = row.reshape(1, -1)
+        path = output or data_dir / spec.name / "params" / f"vor_params_{spec.prefix}_seed{seed}.mat"
+        try:
+            savemat(path, {"vor_par": cell}, header=DEFAULT_TEXT)
+        except (MatFileError, OSError) as err:
+            raise PipelineError(f"{path}: cannot write ({err})") from err
+    except PipelineError as err:
+        raise _fail(err) from None
+    typer.echo(f"wrote {path} ({len(rows)} vortices, rng({seed})); use it with "
+               f"`python -m pipeline.vor --dataset {spec.name} --params {path}`")
+
+
+if __name__ == "__main__":
+    app()
