@@ -1,0 +1,246 @@
+"""Key-recovery attacks on any encryption whose key is one fixed map over sample positions.
+
+Every encryption of the project, seen from an attacker, is (or is tested as if it were) a
+*sample map*: image x (flattened picture, H*W*C samples in (H, W, C) order) becomes
+``y[s] = x[source[s]] XOR (255 if negate[s])``. The vortex is such a map (a gather: some
+sources are read twice, some lost; no negation); EtC is one (a permutation with per-block
+negation); the per-image random permutation is NOT one (a fresh map per image), which is
+exactly why the attacks below fail on it.
+
+Attacks (both return a :class:`SampleMap` estimate):
+
+* :func:`known_plaintext_map` — for each encrypted sample, the plain sample (and negation)
+  that agrees with it on all k known pairs; ties (k small, flat regions) are broken by the
+  ciphertext-only cost, since that attacker also sees the encrypted dataset.
+* :func:`ciphertext_only_map` — match per-position statistics of the encrypted dataset
+  (per-class means and standard deviations: the trainer sees labels) against those of public
+  plain data of the same kind, then refine with the pixel-pixel correlation structure: each
+  encrypted position takes the plain position whose correlation profile, read through the
+  current estimate, best matches its own (a few rounds of graph matching).
+
+:func:`recover` decrypts with an estimate; plain samples that no encrypted sample points at
+(lost by a gather, or missed by a wrong estimate) are filled from their recovered neighbours.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import scipy.sparse
+
+from pipeline.errors import PipelineError
+
+
+@dataclass(frozen=True)
+class SampleMap:
+    """``encrypted[:, s] = plain[:, source[s]] ^ (255 * negate[s])`` over flattened pictures."""
+
+    source: np.ndarray  # (S,) int64
+    negate: np.ndarray  # (S,) bool
+
+    def __post_init__(self) -> None:
+        s = self.source.shape
+        if self.source.ndim != 1 or self.negate.shape != s or self.negate.dtype != bool:
+            raise PipelineError(f"sample map needs source (S,) and a bool negate (S,), got {self.source.shape}, {self.negate.shape}")
+        if s[0] and (self.source.min() < 0 or self.source.max() >= s[0]):
+            raise PipelineError(f"sample map sources must lie in 0..{s[0] - 1}")
+
+    @property
+    def size(self) -> int:
+        return self.source.shape[0]
+
+    def apply(self, flat: np.ndarray) -> np.ndarray:
+        """Encrypt (N, S) uint8 flattened pictures with this map."""
+        out = flat[:, self.source]
+        return out ^ (self.negate.astype(np.uint8) * np.uint8(255))[None, :]
+
+
+def identity_map(size: int) -> SampleMap:
+    return SampleMap(np.arange(size, dtype=np.int64), np.zeros(size, dtype=bool))
+
+
+def probe_sample_map(encrypt: Callable[[np.ndarray], np.ndarray], shape: tuple[int, int, int]) -> SampleMap:
+    """The sample map of a value-independent uint8 encryption of (N, H, W, C) pictures, read off
+    by encrypting three probe pictures (all zeros: the negation mask; the low and the high byte
+    of each sample's index: its source)."""
+    size = int(np.prod(shape))
+    if size > 65536:
+        raise PipelineError(f"probing supports at most 65536 samples per image, got {size}")
+    index = np.arange(size)
+    probes = np.stack([np.zeros(size, np.uint8), (index & 255).astype(np.uint8), (index >> 8).astype(np.uint8)])
+    out = np.asarray(encrypt(probes.reshape(3, *shape))).reshape(3, size)
+    negate = out[0] == 255
+    if not np.all((out[0] == 0) | negate):
+        raise PipelineError("the probed encryption is not a sample map with negation (zero image did not stay 0/255)")
+    lo, hi = (out[1:] ^ (negate * np.uint8(255))).astype(np.int64)
+    return SampleMap(hi * 256 + lo, negate)
+
+
+def key_share(estimate: SampleMap, truth: SampleMap, public: np.ndarray | None = None) -> dict[str, float]:
+    """Share of encrypted sample positions whose source and negation the estimate got exactly.
+
+    With ``public`` (N, S) plain data also the share got *equivalently*: a wrong source that
+    holds the same value as the true one in every public image (e.g. two always-black corner
+    pixels) decrypts every image of that kind identically, and no attacker can tell them apart."""
+    right = (estimate.source == truth.source) & (estimate.negate == truth.negate)
+    share = {"exact": float(right.mean())}
+    if public is not None:
+        same = np.all(public[:, estimate.source] == public[:, truth.source], axis=0)
+        share["equivalent"] = float((right | (same & (estimate.negate == truth.negate))).mean())
+    return share
+
+
+# ----------------------------------------------------------------------------------------------
+# Decryption with an estimated map
+
+
+def recover(encrypted: np.ndarray, estimate: SampleMap, shape: tuple[int, int, int], fill: np.ndarray, *, rounds: int = 40) -> np.ndarray:
+    """Decrypt (N, S) uint8 flattened pictures with an estimated map -> (N, H, W, C) uint8.
+
+    Each plain sample is the mean of the encrypted samples the estimate says come from it; plain
+    samples nothing points at start from ``fill`` (S,) (e.g. the public mean image) and are then
+    smoothed from their neighbours for ``rounds`` rounds (harmonic in-painting)."""
+    n, size = encrypted.shape
+    if size != estimate.size or fill.shape != (size,):
+        raise PipelineError(f"recover: {size} samples per image, a map of {estimate.size} and a fill of {fill.shape}")
+    counts = np.bincount(estimate.source, minlength=size)
+    weights = scipy.sparse.csr_matrix(
+        (1.0 / counts[estimate.source], (np.arange(size), estimate.source)), shape=(size, size), dtype=np.float32
+    )
+    unmasked = encrypted ^ (estimate.negate.astype(np.uint8) * np.uint8(255))[None, :]
+    plain = np.asarray(unmasked.astype(np.float32) @ weights)
+    lost = counts == 0
+    if lost.any():
+        plain[:, lost] = fill[lost]
+        plain = _inpaint(plain.reshape(n, *shape), lost.reshape(shape), rounds).reshape(n, size)
+    return np.clip(np.rint(plain), 0, 255).astype(np.uint8).reshape(n, *shape)
+
+
+def _inpaint(pictures: np.ndarray, lost: np.ndarray, rounds: int) -> np.ndarray:
+    """Replace lost samples by the mean of their 4 neighbours (same channel), ``rounds`` times."""
+    pictures = pictures.copy()
+    for _ in range(rounds):
+        padded = np.pad(pictures, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
+        neighbours = (padded[:, :-2, 1:-1] + padded[:, 2:, 1:-1] + padded[:, 1:-1, :-2] + padded[:, 1:-1, 2:]) / 4
+        pictures[:, lost] = neighbours[:, lost]
+    return pictures
+
+
+# ----------------------------------------------------------------------------------------------
+# Ciphertext-only: statistics of the encrypted dataset against public plain data
+
+
+def position_features(flat: np.ndarray, labels: np.ndarray, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-class mean and standard deviation of every sample position: two (S, K) float64 arrays."""
+    means = np.zeros((flat.shape[1], num_classes))
+    stds = np.zeros_like(means)
+    for k in range(num_classes):
+        chosen = flat[labels == k]
+        if len(chosen):
+            x = chosen.astype(np.float32)
+            means[:, k] = x.mean(axis=0)
+            stds[:, k] = x.std(axis=0)
+    return means, stds
+
+
+def correlations(flat: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    """Pearson correlation matrix (S, S) float32 of the sample positions (0 for constant ones)."""
+    n, size = flat.shape
+    total = np.zeros(size)
+    gram = np.zeros((size, size), dtype=np.float64)
+    for i in range(0, n, chunk):
+        x = flat[i : i + chunk].astype(np.float32)
+        total += x.sum(axis=0, dtype=np.float64)
+        gram += (x.T @ x).astype(np.float64)
+    mean = total / n
+    cov = gram / n - np.outer(mean, mean)
+    std = np.sqrt(np.clip(np.diag(cov), 0, None))
+    scale = np.where(std > 1e-6, std, np.inf)
+    corr = cov / scale[:, None] / scale[None, :]
+    return corr.astype(np.float32)
+
+
+def _sq_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """||a_i - b_j||^2 for rows of a (M, F) and b (N, F): (M, N) float32."""
+    d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * (a @ b.T)
+    return np.maximum(d, 0).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """What the ciphertext-only attacker knows about one side (encrypted or public plain)."""
+
+    means: np.ndarray  # (S, K)
+    stds: np.ndarray  # (S, K)
+    corr: np.ndarray  # (S, S)
+
+
+def statistics(flat: np.ndarray, labels: np.ndarray, num_classes: int) -> Statistics:
+    means, stds = position_features(flat, labels, num_classes)
+    return Statistics(means, stds, correlations(flat))
+
+
+def ciphertext_only_map(observed: Statistics, public: Statistics, *, negation: bool, rounds: int = 4) -> tuple[SampleMap, np.ndarray]:
+    """Estimate a fixed sample map from statistics alone; also return the final cost (V, S, S)
+    (V = 2 with negation, else 1; cost[v, s, t]: encrypted s from plain t, negated iff v = 1),
+    normalised to [0, 1), for tie-breaking by other attacks."""
+    variants = (False, True) if negation else (False,)
+    features_e = np.hstack([observed.means, observed.stds])
+    feature_cost = np.stack(
+        [_sq_distances(features_e, np.hstack([255.0 - public.means if neg else public.means, public.stds])) for neg in variants]
+    )
+    feature_cost /= max(float(np.median(feature_cost)), 1e-9)
+    cost = feature_cost
+    estimate = _argmin_map(cost)
+    for _ in range(rounds):
+        cost = feature_cost + profile_cost(observed, public, estimate, negation=negation)
+        estimate = _argmin_map(cost)
+    return estimate, cost / (cost.max() + 1.0)
+
+
+def profile_cost(observed: Statistics, public: Statistics, estimate: SampleMap, *, negation: bool) -> np.ndarray:
+    """Correlation-structure cost (V, S, S), median 1: how far the correlations of encrypted
+    position s with all others are from those of plain position t with the estimated sources
+    of all others (a negation flips the sign of a correlation)."""
+    signs = np.where(estimate.negate, -1.0, 1.0).astype(np.float32)
+    through = public.corr[:, estimate.source] * signs[None, :]  # (t, s'): corr of plain t with the source of s'
+    cross = observed.corr @ through.T  # (s, t)
+    norm_e = (observed.corr.astype(np.float64) ** 2).sum(1)
+    norm_t = (through.astype(np.float64) ** 2).sum(1)
+    variants = (False, True) if negation else (False,)
+    profile = np.stack([np.maximum(norm_e[:, None] + norm_t[None, :] - 2.0 * (-cross if neg else cross), 0) for neg in variants]).astype(np.float32)
+    return profile / max(float(np.median(profile)), 1e-9)
+
+
+def _argmin_map(cost: np.ndarray) -> SampleMap:
+    """For each encrypted position s, the (negation, source) of least cost[v, s, t]."""
+    v, size, _ = cost.shape
+    flat = cost.transpose(1, 0, 2).reshape(size, v * size).argmin(axis=1)
+    return SampleMap((flat % size).astype(np.int64), flat // size == 1)
+
+
+# ----------------------------------------------------------------------------------------------
+# Known-plaintext: agreement on k pairs
+
+
+def known_plaintext_map(plain: np.ndarray, encrypted: np.ndarray, *, negation: bool, prior: np.ndarray | None = None) -> SampleMap:
+    """Estimate a fixed sample map from k (plain, encrypted) pairs of flattened pictures (k, S).
+
+    Each encrypted position s takes the plain position t (and negation) that disagrees on the
+    fewest pairs; among equals, the one of least ``prior`` cost (V, S, S) in [0, 1) (the
+    ciphertext-only cost), else the lowest index."""
+    if plain.shape != encrypted.shape or plain.ndim != 2:
+        raise PipelineError(f"known-plaintext pairs must be two (k, S) arrays of one shape, got {plain.shape}, {encrypted.shape}")
+    variants = (False, True) if negation else (False,)
+    k, size = plain.shape
+    mismatches = np.zeros((len(variants), size, size), dtype=np.float32)
+    for i in range(k):
+        for v, neg in enumerate(variants):
+            reference = 255 - plain[i] if neg else plain[i]
+            mismatches[v] += encrypted[i][:, None] != reference[None, :]
+    if prior is not None:
+        if prior.shape != mismatches.shape:
+            raise PipelineError(f"prior cost must be {mismatches.shape}, got {prior.shape}")
+        mismatches += prior
+    return _argmin_map(mismatches)

@@ -1,0 +1,200 @@
+"""Attacks that use EtC's block structure: estimate the key tables of :class:`EtcKey` directly.
+
+The attacker knows the algorithm, hence the block size and the set of per-block operations:
+8 rotations/flips x 2 (negation) x 6 channel permutations (RGB) = 96 candidate operations
+per (encrypted block, plain block) pair. Both attacks build a cost for every triple
+(encrypted block j, plain block i, operation o), take for each pair (j, i) its cheapest
+operation, and then assign blocks one-to-one (K1 is a permutation) with the Hungarian
+method (``scipy.optimize.linear_sum_assignment``).
+
+* known-plaintext: cost = squared difference between encrypted block j and operation o applied
+  to plain block i, summed over the k pairs (0 exactly for the true key); ties go to the
+  ciphertext-only cost.
+* ciphertext-only: cost = squared difference between the per-class mean and standard
+  deviation of every sample of encrypted block j (over the encrypted dataset, whose labels
+  the trainer sees) and those of plain block i under operation o (over public plain data).
+  This uses that one key encrypts the whole dataset. Then a few rounds add the pixel-pixel
+  correlation structure read through the current estimate (``attack_core.profile_cost``):
+  samples on either side of a block border are correlated, which is edge continuity measured
+  over the dataset rather than within one image.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from pipeline.attack_core import SampleMap, probe_sample_map, profile_cost, statistics
+from pipeline.errors import PipelineError
+from pipeline.etc import encrypt, scramble_blocks, to_blocks
+from pipeline.etc_key import PERMUTATIONS_3, TRANSFORMS, EtcKey
+
+
+@dataclass(frozen=True)
+class BlockOps:
+    """All per-block operations: within-block gather ``source[o]`` (L,) and ``negate[o]``."""
+
+    transform: np.ndarray  # (O,) uint8 id into TRANSFORMS
+    channel_perm: np.ndarray  # (O, C)
+    negate: np.ndarray  # (O,) bool
+    source: np.ndarray  # (O, L): operated block (flattened B*B*C) = block[source[o]] ^ 255*negate[o]
+
+
+def block_ops(block_size: int, channels: int) -> BlockOps:
+    """Every operation of one EtC block, computed with the EtC module's own block code."""
+    perms = PERMUTATIONS_3 if channels == 3 else np.zeros((1, 1), dtype=np.int64)
+    length = block_size * block_size * channels
+    index = np.arange(length).reshape(1, 1, block_size, block_size, channels)
+    rows = []
+    for t, p, neg in itertools.product(range(len(TRANSFORMS)), range(len(perms)), (False, True)):
+        key = EtcKey(block_size, (1, 1), channels, np.zeros(1, np.int64), np.array([t], np.uint8), np.array([neg]), perms[p : p + 1].copy())
+        rows.append((t, perms[p], neg, scramble_blocks(index.copy(), key).reshape(-1)))
+    t, c, n, s = zip(*rows)
+    return BlockOps(np.array(t, np.uint8), np.array(c, np.int64), np.array(n, bool), np.array(s, np.int64))
+
+
+def _operated(blocks: np.ndarray, ops: BlockOps, o: int) -> np.ndarray:
+    """Operation o on (..., L) float blocks."""
+    out = blocks[..., ops.source[o]]
+    return 255.0 - out if ops.negate[o] else out
+
+
+def _cheapest(costs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """From costs (O, J, I): one-to-one assignment j -> i on the cheapest operation per pair."""
+    best_op = costs.argmin(axis=0)  # (J, I)
+    best = costs.min(axis=0)
+    rows, cols = linear_sum_assignment(best)
+    perm = np.empty(best.shape[0], dtype=np.int64)
+    perm[rows] = cols
+    return perm, best_op[np.arange(best.shape[0]), perm]
+
+
+def _key(perm: np.ndarray, op: np.ndarray, ops: BlockOps, block_size: int, grid: tuple[int, int], channels: int) -> EtcKey:
+    return EtcKey(block_size, grid, channels, perm, ops.transform[op], ops.negate[op], ops.channel_perm[op])
+
+
+def _normalised(costs: np.ndarray) -> np.ndarray:
+    return costs / (costs.max() + 1.0)
+
+
+def _pair_costs(enc: np.ndarray, plain: np.ndarray, ops: BlockOps) -> np.ndarray:
+    """Squared distance of every encrypted block j to every operated plain block i: (O, J, I).
+
+    ``enc`` and ``plain`` are (nb, F, L) float: F features (pairs or statistics) per sample."""
+    nb = enc.shape[0]
+    e = enc.reshape(nb, -1)
+    costs = np.empty((len(ops.negate), nb, nb))
+    for o in range(len(ops.negate)):
+        p = _operated(plain, ops, o).reshape(nb, -1)
+        costs[o] = (e * e).sum(1)[:, None] + (p * p).sum(1)[None, :] - 2.0 * (e @ p.T)
+    return np.maximum(costs, 0)
+
+
+def _as_blocks(pictures: np.ndarray, block_size: int) -> np.ndarray:
+    """(N, H, W, C) -> (nb, N, L) float64."""
+    b = to_blocks(pictures, block_size)
+    n, nb = b.shape[:2]
+    return b.reshape(n, nb, -1).transpose(1, 0, 2).astype(np.float64)
+
+
+def _check(pictures: np.ndarray, block_size: int) -> tuple[tuple[int, int], int]:
+    if pictures.ndim != 4 or pictures.shape[1] % block_size or pictures.shape[2] % block_size:
+        raise PipelineError(f"block attack: (N, H, W, C) pictures tiled by {block_size}-pixel blocks needed, got {pictures.shape}")
+    return (pictures.shape[1] // block_size, pictures.shape[2] // block_size), pictures.shape[3]
+
+
+def block_statistics(pictures: np.ndarray, labels: np.ndarray, num_classes: int, block_size: int) -> np.ndarray:
+    """Per-class mean and std of every block sample: (nb, 2K, L) float64 (the attacker's view)."""
+    blocks = _as_blocks(pictures, block_size)
+    feats = []
+    for k in range(num_classes):
+        chosen = blocks[:, labels == k]
+        feats += [chosen.mean(axis=1), chosen.std(axis=1)] if chosen.shape[1] else [np.zeros_like(blocks[:, 0])] * 2
+    return np.stack(feats, axis=1)
+
+
+def _stat_costs(observed: np.ndarray, public: np.ndarray, ops: BlockOps) -> np.ndarray:
+    """Costs from block statistics: means are negated by a negation, standard deviations are not."""
+    nb = observed.shape[0]
+    costs = np.empty((len(ops.negate), nb, nb))
+    e = observed.reshape(nb, -1)
+    for o in range(len(ops.negate)):
+        p = public[..., ops.source[o]].copy()
+        if ops.negate[o]:
+            p[:, 0::2] = 255.0 - p[:, 0::2]
+        p = p.reshape(nb, -1)
+        costs[o] = (e * e).sum(1)[:, None] + (p * p).sum(1)[None, :] - 2.0 * (e @ p.T)
+    return np.maximum(costs, 0)
+
+
+def ciphertext_only_key(
+    encrypted: np.ndarray,
+    enc_labels: np.ndarray,
+    public: np.ndarray,
+    pub_labels: np.ndarray,
+    *,
+    block_size: int,
+    num_classes: int,
+    rounds: int = 3,
+) -> tuple[EtcKey, np.ndarray]:
+    """Estimate the EtC key from the encrypted dataset and public plain pictures (N, H, W, C):
+    block statistics first, then ``rounds`` rounds adding the correlation structure (which
+    links neighbouring blocks: the dataset-wide form of edge continuity). Also returns the
+    cost (O, J, I), normalised to [0, 1), for tie-breaking."""
+    grid, channels = _check(encrypted, block_size)
+    ops = block_ops(block_size, channels)
+    stat = _stat_costs(
+        block_statistics(encrypted, enc_labels, num_classes, block_size), block_statistics(public, pub_labels, num_classes, block_size), ops
+    )
+    costs = stat / max(float(np.median(stat)), 1e-9)
+    perm, op = _cheapest(costs)
+    key = _key(perm, op, ops, block_size, grid, channels)
+    if rounds:
+        observed = statistics(encrypted.reshape(len(encrypted), -1), enc_labels, num_classes)
+        known = statistics(public.reshape(len(public), -1), pub_labels, num_classes)
+        size = int(np.prod(encrypted.shape[1:]))
+        positions = to_blocks(np.arange(size).reshape(1, *encrypted.shape[1:]), block_size)[0].reshape(key.blocks, -1)
+        for _ in range(rounds):
+            profile = profile_cost(observed, known, etc_sample_map(key), negation=True)
+            structure = np.stack(
+                [profile[int(ops.negate[o])][positions[:, None, :], positions[None, :, ops.source[o]]].sum(-1) for o in range(len(ops.negate))]
+            )
+            costs = stat / max(float(np.median(stat)), 1e-9) + structure / max(float(np.median(structure)), 1e-9)
+            perm, op = _cheapest(costs)
+            key = _key(perm, op, ops, block_size, grid, channels)
+    return key, _normalised(costs)
+
+
+def etc_sample_map(key: EtcKey) -> SampleMap:
+    """The key as a sample map over flattened (H, W, C) pictures."""
+    return probe_sample_map(lambda pictures: encrypt(pictures, key), key.image_shape)
+
+
+def known_plaintext_key(plain: np.ndarray, encrypted: np.ndarray, *, block_size: int, prior: np.ndarray | None = None) -> EtcKey:
+    """Estimate the EtC key from k (plain, encrypted) picture pairs (k, H, W, C)."""
+    if plain.shape != encrypted.shape:
+        raise PipelineError(f"known-plaintext pairs must have one shape, got {plain.shape} and {encrypted.shape}")
+    grid, channels = _check(plain, block_size)
+    ops = block_ops(block_size, channels)
+    costs = _pair_costs(_as_blocks(encrypted, block_size), _as_blocks(plain, block_size), ops)
+    if prior is not None:
+        costs = costs + prior
+    perm, op = _cheapest(costs)
+    return _key(perm, op, ops, block_size, grid, channels)
+
+
+def table_shares(estimate: EtcKey, truth: EtcKey) -> dict[str, float]:
+    """Share of blocks whose each key table entry (and all four together) the estimate got right."""
+    perm = estimate.block_perm == truth.block_perm
+    trans = estimate.transform == truth.transform
+    neg = estimate.negate == truth.negate
+    chan = np.all(estimate.channel_perm == truth.channel_perm, axis=1)
+    return {
+        "block_perm": float(perm.mean()),
+        "transform": float(trans.mean()),
+        "negate": float(neg.mean()),
+        "channel_perm": float(chan.mean()),
+        "all": float((perm & trans & neg & chan).mean()),
+    }
