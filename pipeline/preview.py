@@ -18,16 +18,16 @@ _BACKGROUND = 255
 
 
 def preview_grid(image_rows: Sequence[np.ndarray], scale: int = 3) -> np.ndarray:
-    """The tiles of ``image_rows`` (each (N, H, W, C) uint8, same N, H, W, C) as one RGB uint8 array."""
+    """The tiles of ``image_rows`` (each (N, H, W, C) uint8, same N, H, W; C = 1 or 3) as one RGB uint8 array."""
     if len(image_rows) == 0:
         raise PipelineError("a preview needs at least one row of images")
     arrays = [np.asarray(a) for a in image_rows]
     first = arrays[0]
-    if first.ndim != 4 or first.shape[-1] not in (1, 3) or first.shape[0] == 0:
-        raise PipelineError(f"preview images must be (N, H, W, 1 or 3) with N >= 1, got {first.shape}")
-    for a in arrays[1:]:
-        if a.shape != first.shape:
-            raise PipelineError(f"preview rows must have equal shapes, got {first.shape} and {a.shape}")
+    for a in arrays:
+        if a.ndim != 4 or a.shape[-1] not in (1, 3) or a.shape[0] == 0:
+            raise PipelineError(f"preview images must be (N, H, W, 1 or 3) with N >= 1, got {a.shape}")
+        if a.shape[:3] != first.shape[:3]:
+            raise PipelineError(f"preview rows must hold as many pictures of one size, got {first.shape} and {a.shape}")
     if scale < 1:
         raise PipelineError(f"preview scale must be >= 1, got {scale}")
     n, h, w, _ = first.shape
@@ -44,7 +44,7 @@ def save_preview(path: str | Path, image_rows: Sequence[np.ndarray], row_labels:
                  *, scale: int = 3) -> Path:
     """Write a PNG grid: row i shows the pictures of ``image_rows[i]`` (e.g. originals, then encrypted).
 
-    ``image_rows``: (N, H, W, C) uint8 arrays of the same shape, C = 1 or 3; ``row_labels``:
+    ``image_rows``: (N, H, W, C) uint8 arrays, the same N, H, W in each, C = 1 or 3; ``row_labels``:
     optional text drawn left of each row. Written atomically; returns the path.
     """
     from PIL import Image, ImageDraw
