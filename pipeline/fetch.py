@@ -62,7 +62,7 @@ class FileRecord:
     name: str
     source: str
     md5: str  # of the file as found (the .gz / .tar.gz where compressed)
-    sha256: str  # of the content (decompressed)
+    sha256: str | None  # of the content (decompressed); None for the CIFAR tarball itself
     verified_by: str | None = None
     mismatches: list[str] = field(default_factory=list)  # checksums that differ from the official ones
     problems: list[str] = field(default_factory=list)  # departures from the documented content
@@ -109,7 +109,7 @@ class Pending:
 
 
 class DownloadFailed(Exception):
-    """Every URL of a file failed; ``reasons`` says how (turned into a PipelineError with a hint)."""
+    """Every URL of a file failed (the message says how); callers turn it into a PipelineError with a hint."""
 
     def __init__(self, name: str, reasons: list[str]):
         super().__init__(f"cannot download {name}: " + "; ".join(reasons))
@@ -408,7 +408,7 @@ def prepare_cifar(release: CifarRelease, mirrors: list[Path], data_dir: Path, al
     tar_record = None
     if tarball:
         tar_md5 = _file_digest(tarball.path, "md5")
-        tar_record = FileRecord(release.name, tarball.source, tar_md5, "")
+        tar_record = FileRecord(release.name, tarball.source, tar_md5, None)
         _check(tar_record, "md5 of the .tar.gz", tar_md5, release.md5)
     records = []
     for name, data in sorted(files.items()):
@@ -418,11 +418,13 @@ def prepare_cifar(release: CifarRelease, mirrors: list[Path], data_dir: Path, al
             record.verified_by = tar_record.verified_by
         if name.endswith(".mat"):
             _check(record, "sha256 of the content", record.sha256, pinned.get(name))
+        if tar_record is not None and record.verified_by is None:
+            record.mismatches.append(f"it comes from {release.name}, which failed verification")
         records.append(record)
 
-    origin.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".cifar-10-batches-mat.", dir=origin.parent))
-    try:  # checked in a staging folder beside the output: read_batch reads files
+    data_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".cifar-10-batches-mat.", dir=data_dir))
+    try:  # checked in a staging folder (read_batch reads files), moved into place by write()
         for name, data in files.items():
             (staging / name).write_bytes(data)
         overall, per_file = _cifar_problems(files, release, staging)
@@ -430,14 +432,11 @@ def prepare_cifar(release: CifarRelease, mirrors: list[Path], data_dir: Path, al
             if _CIFAR_BATCH.match(record.name):
                 record.problems.extend(overall)
             record.problems.extend(per_file.get(record.name, []))
-        try:
-            require_verified("cifar10", records, allow_unverified)
-        except PipelineError:
-            if tarball and not tar_record.verified_by:
-                _forget_download(tarball)
-            raise
+        require_verified("cifar10", ([tar_record] if tar_record else []) + records, allow_unverified)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        if tarball and not tar_record.verified_by:
+            _forget_download(tarball)
         raise
     all_records = ([tar_record] if tar_record else []) + records
 
@@ -450,6 +449,7 @@ def prepare_cifar(release: CifarRelease, mirrors: list[Path], data_dir: Path, al
 
 def _replace_folder(new: Path, target: Path) -> None:
     """Put ``new`` in place of ``target`` with renames only (the old folder is removed after)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
     old = None
     if target.exists():
         old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
@@ -540,7 +540,7 @@ def _write_record(folder: Path, dataset: str, records: list[FileRecord], outputs
 
 def _offline_hint(dataset: str, failure: str, names: list[str], where: str) -> str:
     return (
-        f"{failure}.\nWithout internet access: put {', '.join(names)} (published at {where}) into a folder "
+        f"{failure}.\nIf this machine cannot download it: put {', '.join(names)} (published at {where}) into a folder "
         f"and run `python -m pipeline.fetch --dataset {dataset} --mirror FOLDER` (or set {MIRROR_ENV}=FOLDER)."
     )
 

@@ -365,7 +365,7 @@ def test_cifar_subset_folder_is_copied_as_published(tmp_path):
     data = tmp_path / "data"
     with pytest.raises(PipelineError, match=r"data_batch_1.mat from .*1017 images, the release has 10000"):
         fetch("cifar10", data, [subset, params])
-    assert not (data / "cifar10").exists() or not (data / "cifar10/origin/cifar-10-batches-mat").exists()
+    assert not (data / "cifar10").exists() and list(data.iterdir()) == []
 
     fetch("cifar10", data, [subset, params], allow_unverified=True)
     out = data / "cifar10" / "origin" / "cifar-10-batches-mat"
@@ -409,6 +409,10 @@ def test_cifar_tarball_download_is_verified_by_its_md5_and_replaces_old_output(t
     stale = data / "cifar10/origin/cifar-10-batches-mat"
     stale.mkdir(parents=True)
     (stale / "data_batch_9.mat").write_bytes(b"old")
+    with pytest.raises(PipelineError, match=r"cifar-10-matlab.tar.gz from http://.*md5 of the .tar.gz [0-9a-f]{32} differs from the official 0{32}"):
+        fetch("cifar10", data, sources=cifar_table(subset, md5="0" * 32, url=base))
+    assert not (data / "downloads/cifar10/cifar-10-matlab.tar.gz").exists()  # a bad download is not kept
+    assert sorted(p.name for p in stale.iterdir()) == ["data_batch_9.mat"]
     fetch("cifar10", data, sources=cifar_table(subset, md5=hashlib.md5(raw).hexdigest(), url=base))
     summary = record(data, "cifar10")
     assert summary["verified"] is True
@@ -416,7 +420,8 @@ def test_cifar_tarball_download_is_verified_by_its_md5_and_replaces_old_output(t
     assert by_name(summary)["data_batch_1.mat"]["verified_by"] == "md5 of the .tar.gz"
     assert sorted(p.name for p in stale.iterdir()) == ["batches.meta.mat", "data_batch_1.mat", "test_batch.mat"]
     assert not (tmp_path / "evil.mat").exists() and not (data / "cifar10/origin/evil.mat").exists()
-    assert [p.name for p in (data / "cifar10/origin").iterdir() if p.name.startswith(".")] == []
+    assert sorted(p.name for p in (data / "cifar10/origin").iterdir()) == ["SOURCE.json", "cifar-10-batches-mat"]
+    assert sorted(p.name for p in data.iterdir()) == ["cifar10", "downloads"]
 
 
 def test_corrupt_cifar_inputs_name_the_file_and_keep_the_old_output(tmp_path):
@@ -432,7 +437,7 @@ def test_corrupt_cifar_inputs_name_the_file_and_keep_the_old_output(tmp_path):
         fetch("cifar10", data, [mirror], allow_unverified=True, sources=cifar_table(subset))
     after = {p.name: p.read_bytes() for p in (data / "cifar10/origin/cifar-10-batches-mat").iterdir()}
     assert after == before
-    assert [p.name for p in (data / "cifar10/origin").iterdir() if p.name.startswith(".")] == []
+    assert [p.name for p in data.iterdir()] == ["cifar10"]  # no staging folder left behind
 
     tarball = tmp_path / "tar" / "cifar-10-matlab.tar.gz"
     tarball.parent.mkdir()
