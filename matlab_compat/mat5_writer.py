@@ -17,7 +17,7 @@ from matlab_compat.errors import MatFileError
 from matlab_compat.format import (
     COMPACT_TYPES, DTYPE_MX, FIELD_NAME_LENGTH, FLAG_COMPLEX, FLAG_LOGICAL, MI_DTYPE, MX_DTYPE,
     ZLIB_CHUNK, ZLIB_LEVEL, miCOMPRESSED, miDOUBLE, miINT8, miINT32, miMATRIX, miUINT8,
-    miUINT16, miUINT32, miUTF8, mxCELL, mxCHAR, mxDOUBLE, mxSPARSE, mxSTRUCT, mxUINT8,
+    miUINT32, miUTF8, mxCELL, mxCHAR, mxDOUBLE, mxSPARSE, mxSTRUCT, mxUINT8,
 )
 
 Parts = list  # list of bytes-like objects whose concatenation is an element's content
@@ -119,13 +119,10 @@ class _Encoder:
                                f"(dtype <U1), got {arr.dtype}")
         dims = matlab_dims(arr)
         text = "".join(arr.reshape(-1, order="F").tolist())
-        if text.isascii():
-            data = self.element(miUTF8, text.encode("ascii"))
-        else:
-            codes = np.array([ord(c) for c in text], dtype=np.int64)
-            if codes.max() > 0xFFFF:
-                raise MatFileError(f"variable {name!r}: character beyond U+FFFF")
-            data = self.numbers(miUINT16, codes)
+        try:
+            data = self.element(miUTF8, text.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise MatFileError(f"variable {name!r}: characters not encodable as UTF-8") from None
         return self.head(mxCHAR, 0, dims, name) + data
 
     def cell(self, arr: np.ndarray, name: str) -> Parts:

@@ -1,0 +1,308 @@
+"""v7.3 MAT-files: HDF5 in MATLAB's layout, read and written with h5py.
+
+Layout (as MATLAB writes it): a 512-byte user block starting with the 128-byte MAT header
+(version 0x0200); one dataset or group per variable with a ``MATLAB_class`` attribute;
+dimensions reversed (HDF5 is row-major, so the column-major data is written unchanged);
+char as uint16 codes (``MATLAB_int_decode`` 2); logical as uint8; complex as a compound of
+``real`` and ``imag``; empty arrays as their dimension vector with ``MATLAB_empty`` = 1; cell
+arrays as datasets of object references into the ``#refs#`` group; a 1x1 struct as a group
+with one member per field (order in ``MATLAB_fields``); a struct array as a group whose fields
+are reference datasets; sparse as a group with ``data``, ``ir``, ``jc`` and ``MATLAB_sparse``
+(the row count).
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+import h5py
+import numpy as np
+import scipy.sparse
+
+from matlab_compat.errors import MatFileError
+from matlab_compat.format import MX_DTYPE, MX_NAME
+from matlab_compat.header import Header
+
+REFS = "#refs#"
+_CLASS_DTYPE = {MX_NAME[c]: dt for c, dt in MX_DTYPE.items()}
+_DTYPE_CLASS = {dt.str[1:]: name for name, dt in _CLASS_DTYPE.items()}
+_FIELDS_DTYPE = h5py.vlen_dtype(np.dtype("S1"))
+
+
+def _ascii(text: str) -> np.bytes_:
+    return np.bytes_(text.encode("ascii"))
+
+
+def _ref_name(index: int) -> str:
+    """MATLAB-style names of objects in #refs#: a, b, ..., z, ba, bb, ..."""
+    letters = ""
+    while True:
+        index, rem = divmod(index, 26)
+        letters = chr(ord("a") + rem) + letters
+        if not index:
+            return letters
+
+
+class _Writer:
+    def __init__(self, f: h5py.File):
+        self.f = f
+        self.count = 0
+
+    @property
+    def refs(self) -> h5py.Group:
+        return self.f.require_group(REFS)
+
+    def new_ref(self, value: Any) -> h5py.Reference:
+        name = _ref_name(self.count)
+        self.count += 1
+        return self.write(self.refs, name, value).ref
+
+    def write(self, parent: h5py.Group, name: str, value: Any):
+        from matlab_compat.mat5_writer import matlab_dims
+        if isinstance(value, str):
+            value = (np.array(list(value), dtype="<U1").reshape(1, -1) if value
+                     else np.empty((0, 0), "<U1"))
+        if isinstance(value, dict):
+            return self.struct(parent, name, value)
+        if scipy.sparse.issparse(value):
+            return self.sparse(parent, name, value)
+        if isinstance(value, (list, tuple)):
+            cells = np.empty((1, len(value)), dtype=object)
+            for i, item in enumerate(value):
+                cells[0, i] = item
+            value = cells
+        arr = np.empty((0, 0)) if value is None else np.asarray(value)
+        dims = matlab_dims(arr)
+        arr = arr.reshape(dims, order="A") if arr.ndim != len(dims) else arr
+        if arr.dtype.names is not None:
+            return self.struct_array(parent, name, arr, dims)
+        if arr.dtype == object:
+            cls = "cell"
+        elif arr.dtype.kind == "U":
+            cls = "char"
+        elif arr.dtype == bool:
+            cls = "logical"
+        elif arr.dtype.kind == "c":
+            cls = "single" if arr.dtype.itemsize == 8 else "double"
+        else:
+            cls = _DTYPE_CLASS.get(arr.dtype.str[1:])
+            if cls is None:
+                raise MatFileError(f"variable {name!r}: dtype {arr.dtype} has no MATLAB class")
+        if arr.size == 0:
+            dset = parent.create_dataset(name, data=np.array(dims, dtype=np.uint64))
+            dset.attrs["MATLAB_class"] = _ascii(cls)
+            dset.attrs["MATLAB_empty"] = np.uint8(1)
+            return dset
+        data = arr.T   # reversed dimensions: the column-major bytes unchanged
+        if cls == "cell":
+            refs = np.empty(data.shape, dtype=h5py.ref_dtype)
+            for idx in np.ndindex(data.shape):
+                refs[idx] = self.new_ref(data[idx])
+            data = refs
+        elif cls == "char":
+            codes = np.vectorize(ord, otypes=[np.uint32])(data)
+            if codes.max() > 0xFFFF:
+                raise MatFileError(f"variable {name!r}: character beyond U+FFFF")
+            data = codes.astype(np.uint16)
+        elif cls == "logical":
+            data = data.astype(np.uint8)
+        elif arr.dtype.kind == "c":
+            part = np.float32 if cls == "single" else np.float64
+            compound = np.empty(data.shape, dtype=[("real", part), ("imag", part)])
+            compound["real"], compound["imag"] = data.real, data.imag
+            data = compound
+        dset = parent.create_dataset(name, data=data)
+        dset.attrs["MATLAB_class"] = _ascii(cls)
+        if cls == "char":
+            dset.attrs["MATLAB_int_decode"] = np.int32(2)
+        return dset
+
+    def _fields_attr(self, group: h5py.Group, fields: list[str]) -> None:
+        for f in fields:
+            if not (isinstance(f, str) and f.isidentifier() and f.isascii()):
+                raise MatFileError(f"invalid struct field name {f!r}")
+        attr = np.empty(len(fields), dtype=_FIELDS_DTYPE)
+        for i, f in enumerate(fields):
+            attr[i] = np.frombuffer(f.encode("ascii"), dtype="S1")
+        group.attrs.create("MATLAB_fields", attr, dtype=_FIELDS_DTYPE)
+
+    def struct(self, parent: h5py.Group, name: str, value: dict) -> h5py.Group:
+        group = parent.create_group(name)
+        group.attrs["MATLAB_class"] = _ascii("struct")
+        self._fields_attr(group, list(value))
+        for field, item in value.items():
+            self.write(group, field, item)
+        return group
+
+    def struct_array(self, parent: h5py.Group, name: str, arr: np.ndarray, dims) -> h5py.Group:
+        fields = list(arr.dtype.names)
+        if not fields:
+            raise MatFileError(f"variable {name!r}: struct array without fields cannot be stored in v7.3")
+        group = parent.create_group(name)
+        group.attrs["MATLAB_class"] = _ascii("struct")
+        self._fields_attr(group, fields)
+        data = arr.reshape(dims).T
+        for field in fields:
+            refs = np.empty(data.shape, dtype=h5py.ref_dtype)
+            for idx in np.ndindex(data.shape):
+                refs[idx] = self.new_ref(data[field][idx])
+            group.create_dataset(field, data=refs, dtype=h5py.ref_dtype)
+        return group
+
+    def sparse(self, parent: h5py.Group, name: str, value) -> h5py.Group:
+        mat = scipy.sparse.csc_matrix(value)
+        mat.sum_duplicates()
+        mat.sort_indices()
+        group = parent.create_group(name)
+        if mat.dtype == bool:
+            cls, data = "logical", mat.data.astype(np.uint8)
+        elif mat.dtype.kind == "c":
+            cls = "double"
+            data = np.empty(mat.nnz, dtype=[("real", "f8"), ("imag", "f8")])
+            data["real"], data["imag"] = mat.data.real, mat.data.imag
+        else:
+            cls, data = "double", mat.data.astype(np.float64)
+        group.attrs["MATLAB_class"] = _ascii(cls)
+        group.attrs["MATLAB_sparse"] = np.uint64(mat.shape[0])
+        group.attrs["MATLAB_sparse_cols"] = np.uint64(mat.shape[1])
+        group.create_dataset("jc", data=mat.indptr.astype(np.uint64))
+        if mat.nnz:
+            group.create_dataset("ir", data=mat.indices.astype(np.uint64))
+            group.create_dataset("data", data=data)
+        return group
+
+
+def save(path: str | os.PathLike, variables: Mapping[str, Any], header: Header) -> None:
+    """Write ``variables`` as a v7.3 file at ``path`` (the caller makes it atomic)."""
+    try:
+        with h5py.File(path, "w", userblock_size=512, libver="earliest", track_order=True) as f:
+            writer = _Writer(f)
+            for name, value in variables.items():
+                if not (isinstance(name, str) and name.isidentifier() and name.isascii()):
+                    raise MatFileError(f"invalid MATLAB variable name {name!r}")
+                writer.write(f, name, value)
+        with open(path, "r+b") as fh:
+            fh.write(header.to_bytes())
+    except MatFileError:
+        raise
+    except (OSError, ValueError, TypeError, RuntimeError) as exc:
+        raise MatFileError(f"{path}: cannot write v7.3 file: {exc}") from exc
+
+
+class _Reader:
+    def __init__(self, f: h5py.File, path: str):
+        self.f, self.path = f, path
+
+    def fail(self, node, problem: str) -> MatFileError:
+        return MatFileError(f"{self.path}: HDF5 object {node.name}: {problem}")
+
+    def cls(self, node) -> str | None:
+        raw = node.attrs.get("MATLAB_class")
+        return None if raw is None else (raw.decode("ascii") if isinstance(raw, bytes) else str(raw))
+
+    def read(self, node) -> Any:
+        cls = self.cls(node)
+        if isinstance(node, h5py.Group):
+            if "MATLAB_sparse" in node.attrs:
+                return self.sparse(node, cls)
+            if cls == "struct" or cls is None:
+                return self.struct(node)
+            raise self.fail(node, f"group of class {cls!r} is not supported")
+        if cls is None:
+            raise self.fail(node, "dataset without MATLAB_class")
+        if node.attrs.get("MATLAB_empty", 0):
+            dims = tuple(int(d) for d in np.asarray(node[()]).ravel())
+            if len(dims) < 2 or 0 not in dims:
+                dims = (0, 0)
+            if cls == "char":
+                return "" if dims == (0, 0) else np.empty(dims, "<U1")
+            if cls == "cell":
+                return np.empty(dims, dtype=object)
+            if cls == "struct":
+                return np.empty(dims, dtype=[])
+            return np.empty(dims, dtype=self.dtype(node, cls))
+        data = node[()]
+        if not isinstance(data, np.ndarray) or data.ndim < 2:
+            data = np.asarray(data).reshape(1, -1) if np.ndim(data) == 1 else np.asarray(data).reshape(1, 1)
+        mat = data.T  # MATLAB's dimensions; a Fortran-ordered view of the row-major data
+        if cls == "cell":
+            out = np.empty(mat.shape, dtype=object)
+            for idx in np.ndindex(mat.shape):
+                out[idx] = self.read(self.f[mat[idx]])
+            return out
+        if cls == "char":
+            chars = np.vectorize(chr, otypes=["<U1"])(mat.astype(np.uint32))
+            if mat.ndim == 2 and mat.shape[0] == 1:
+                return "".join(chars.ravel())
+            return chars
+        if cls == "logical":
+            return mat != 0
+        if mat.dtype.names:
+            if set(mat.dtype.names) != {"real", "imag"}:
+                raise self.fail(node, f"compound data with fields {mat.dtype.names}")
+            out = np.empty(mat.shape, dtype=np.result_type(mat["real"].dtype, np.complex64))
+            out.real, out.imag = mat["real"], mat["imag"]
+            return out
+        return mat.astype(self.dtype(node, cls), copy=False)
+
+    def dtype(self, node, cls: str) -> np.dtype:
+        if cls == "logical":
+            return np.dtype(bool)
+        if cls not in _CLASS_DTYPE:
+            raise self.fail(node, f"unsupported MATLAB class {cls!r}")
+        return _CLASS_DTYPE[cls]
+
+    def fields(self, group: h5py.Group) -> list[str]:
+        raw = group.attrs.get("MATLAB_fields")
+        if raw is None:
+            return [k for k in group.keys()]
+        return [b"".join(np.asarray(x).tolist()).decode("ascii") for x in raw]
+
+    def struct(self, group: h5py.Group) -> Any:
+        fields = self.fields(group)
+        missing = [f for f in fields if f not in group]
+        if missing:
+            raise self.fail(group, f"struct fields {missing} missing")
+        members = [group[f] for f in fields]
+        is_array = members and all(isinstance(m, h5py.Dataset) and self.cls(m) is None
+                                   and m.dtype == h5py.ref_dtype for m in members)
+        if not is_array:
+            return {f: self.read(m) for f, m in zip(fields, members)}
+        shape = members[0].shape[::-1]
+        out = np.empty(shape, dtype=[(f, object) for f in fields])
+        for f, m in zip(fields, members):
+            refs = m[()].T
+            if refs.shape != shape:
+                raise self.fail(m, "struct array fields of different sizes")
+            for idx in np.ndindex(shape):
+                out[f][idx] = self.read(self.f[refs[idx]])
+        return out
+
+    def sparse(self, group: h5py.Group, cls: str | None):
+        rows = int(group.attrs["MATLAB_sparse"])
+        jc = group["jc"][()].astype(np.int64)
+        cols = int(group.attrs.get("MATLAB_sparse_cols", len(jc) - 1))
+        nnz = int(jc[-1]) if len(jc) else 0
+        ir = group["ir"][()].astype(np.int64) if "ir" in group else np.zeros(0, np.int64)
+        raw = group["data"][()] if "data" in group else np.zeros(0)
+        if raw.dtype.names:
+            data = raw["real"] + 1j * raw["imag"]
+        elif cls == "logical":
+            data = raw != 0
+        else:
+            data = raw.astype(np.float64)
+        if len(jc) != cols + 1 or len(ir) < nnz or len(data) < nnz:
+            raise self.fail(group, "sparse parts inconsistent with each other")
+        return scipy.sparse.csc_matrix((data[:nnz], ir[:nnz], jc), shape=(rows, cols))
+
+
+def load(path: str | os.PathLike) -> dict[str, Any]:
+    """All variables of a v7.3 file."""
+    try:
+        with h5py.File(path, "r") as f:
+            reader = _Reader(f, str(path))
+            return {name: reader.read(f[name]) for name in f.keys() if not name.startswith("#")}
+    except MatFileError:
+        raise
+    except Exception as exc:  # h5py raises OSError, KeyError, ValueError, TypeError...
+        raise MatFileError(f"{path}: malformed v7.3 (HDF5) file: {type(exc).__name__}: {exc}") from None
