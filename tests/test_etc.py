@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
 from typer.testing import CliRunner
 
 from matlab_compat import loadmat, savemat
@@ -13,6 +14,7 @@ from pipeline.datasets import dataset_spec, load_split, pictures_from_rows
 from pipeline.errors import PipelineError
 from pipeline.etc import decrypt, encrypt, load_encrypted_split
 from pipeline.etc_key import PERMUTATIONS_3, SECRET_ENV, derive_key, read_secret
+from pipeline.preview import preview_grid
 from tests.shared import shared_path
 
 SECRET = b"correct horse battery staple"
@@ -189,7 +191,8 @@ def cifar_data(tmp_path):
 
 
 def test_cli_writes_cifar10_etc_in_the_mat_layout(cifar_data, monkeypatch):
-    result = run_etc(monkeypatch, "--dataset", "cifar10", "--data-dir", str(cifar_data))
+    preview = cifar_data / "preview.png"
+    result = run_etc(monkeypatch, "--dataset", "cifar10", "--data-dir", str(cifar_data), "--preview", str(preview))
     assert result.exit_code == 0, result.output
     key = derive_key(SECRET, (32, 32, 3), 16)
     out = cifar_data / "cifar10" / "etc"
@@ -206,6 +209,10 @@ def test_cli_writes_cifar10_etc_in_the_mat_layout(cifar_data, monkeypatch):
         assert np.array_equal(etc_labels, labels)
         assert np.array_equal(encrypted, encrypt(pictures_from_rows(plain, spec), key))
         assert np.array_equal(decrypt(encrypted, key), pictures_from_rows(plain, spec))
+    test_plain = pictures_from_rows(load_split(cifar_data, "cifar10", "origin", "test")[0][:8], spec)
+    grid = preview_grid([test_plain, encrypt(test_plain, key)])
+    with Image.open(preview) as png:
+        assert png.format == "PNG" and np.array_equal(np.asarray(png)[:, -grid.shape[1]:], grid)
     params = (out / "params.json").read_text()
     assert f'"key_fingerprint": "{key.fingerprint}"' in params and '"block_size": 16' in params
     assert SECRET not in all_output_bytes(out) and SECRET.decode() not in result.output
