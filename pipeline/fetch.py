@@ -491,7 +491,8 @@ def prepare_params(dataset: str, params: tuple[ParamFile, ...], mirrors: list[Pa
                                         data_dir / DOWNLOADS / "params" / param.name,
                                         lambda f, param=param: read_param(param, f))
         except DownloadFailed as err:
-            raise PipelineError(_offline_hint(dataset, str(err), [p.name for p in params], url.rsplit("/", 2)[0] + "/")) from None
+            hint = _offline_hint(dataset, str(err), [p.name for p in params], url.rsplit("/", 2)[0] + "/")
+            raise PipelineError(hint + "\nWithout them, --no-params fetches the dataset alone.") from None
         found.append(f)
         contents.append(data)
         records.append(record)
