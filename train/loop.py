@@ -1,0 +1,354 @@
+"""The training loop: whole dataset on the device, batched augmentation, history, checkpoints, resume.
+
+One loop serves the command line (:mod:`train.__main__`) and the Python API (:mod:`train.api`).
+Every epoch draws its randomness from generators seeded by (seed, epoch), so a run resumed
+from the checkpoint of epoch k continues exactly as the uninterrupted run would have, and the
+same seed on the same device gives the same history.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from matlab_compat.atomic import atomic_output
+from train.augment import NORMALISATION, BatchAugment, ricap
+from train.config import TrainConfig
+from train.data import Split, parse_dataset
+from train.errors import TrainError
+from train.models import create_model, load_weights
+
+HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds")
+
+
+@dataclass
+class Classifier:
+    """A trained network with the test transform it expects (uint8 (N, C, H, W) batches in)."""
+
+    model: nn.Module
+    augment: BatchAugment
+    device: torch.device
+    eval_batch: int = 1024
+
+    @torch.no_grad()
+    def logits(self, images: torch.Tensor) -> torch.Tensor:
+        """Logits (float32, on CPU) of uint8 images (N, C, H, W), in batches."""
+        self.model.eval()
+        out = []
+        for start in range(0, len(images), self.eval_batch):
+            x = self.augment.test(images[start:start + self.eval_batch].to(self.device))
+            with _autocast(self.device):
+                out.append(self.model(_layout(x, self.device)).float().cpu())
+        return torch.cat(out) if out else torch.empty(0)
+
+
+@dataclass
+class FitResult:
+    classifier: Classifier
+    history: list[dict[str, float]]
+    metrics: dict[str, Any]
+    weights_note: str
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TrainError("--device cuda asked for, but torch sees no CUDA device")
+    if device.type not in ("cpu", "cuda"):
+        raise TrainError(f"unsupported device {name!r}: auto, cpu or cuda")
+    return device
+
+
+def _autocast(device: torch.device):
+    """bfloat16 mixed precision on CUDA, nothing on CPU."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _layout(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Channels-last batches: faster convolutions with cuDNN (mixed precision) and oneDNN on CPU alike."""
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+def _epoch_seed(seed: int, epoch: int) -> int:
+    return (seed * 1_000_003 + epoch) % (2**63 - 1)
+
+
+def build_model(config: TrainConfig, in_channels: int, num_classes: int) -> tuple[nn.Module, str]:
+    """The run's network (seeded by ``config.seed``) and a line saying where its weights come from."""
+    torch.manual_seed(config.seed)
+    opts = config.model_kwargs
+    build_opts = {k: v for k, v in opts.items() if k != "fresh_patch_embedding"}
+    model = create_model(config.model, in_channels, num_classes, config.crop, **build_opts)
+    if config.weights:
+        note = load_weights(model, config.model, config.weights, crop=config.crop, patch=int(opts.get("patch", 16)),
+                            fresh_patch_embedding=bool(opts.get("fresh_patch_embedding", True)))
+    else:
+        note = "from scratch (no --weights given)" if config.model == "vit_b_16" else "from scratch"
+    return model, note
+
+
+def _optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.wd)
+    return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.wd,
+                           nesterov=True)
+
+
+class Triangular:
+    """ConvMixer's one-cycle schedule as a LambdaLR factor of step t (in epochs):
+    0 -> 1 over the first 2/5, -> 1/20 at 4/5, -> 0 at the end (piecewise linear)."""
+
+    def __init__(self, epochs: int, steps_per_epoch: int):
+        self.epochs, self.steps = epochs, steps_per_epoch
+
+    def __call__(self, step: int) -> float:
+        t = (step + 1) / self.steps  # the rate of the step about to be taken, as ConvMixer's train.py sets it
+        e = self.epochs
+        return float(np.interp(t, [0, e * 2 // 5, e * 4 // 5, e], [0, 1, 1 / 20, 0]))
+
+
+def _scheduler(config: TrainConfig, optimizer, steps_per_epoch: int):
+    if config.schedule == "onecycle":
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, Triangular(config.epochs, steps_per_epoch))
+    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
+
+
+def _mixer(config: TrainConfig, num_classes: int):
+    if not (config.mixup or config.cutmix):
+        return None
+    from timm.data import Mixup
+
+    return Mixup(mixup_alpha=config.mixup, cutmix_alpha=config.cutmix, label_smoothing=0.1, num_classes=num_classes)
+
+
+@contextlib.contextmanager
+def _numpy_seeded(seed: int):
+    """timm's Mixup draws from numpy's global generator: seed it for the epoch, then restore it."""
+    state = np.random.get_state()
+    np.random.seed(seed % 2**32)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+# ---- checkpoints -------------------------------------------------------------------------
+
+def checkpoint_dir(out: Path) -> Path:
+    return out / "checkpoints"
+
+
+def latest_checkpoint(out: Path) -> Path | None:
+    """The checkpoint of the highest epoch under ``out/checkpoints`` (``epoch_0007.pt``), if any."""
+    found = sorted(checkpoint_dir(out).glob("epoch_*.pt"))
+    return found[-1] if found else None
+
+
+def _save_checkpoint(out: Path, epoch: int, keep: bool, model, optimizer, scheduler, history, config) -> None:
+    """Write ``epoch_NNNN.pt``; the previous one is removed unless it was a kept (every-N) one."""
+    folder = checkpoint_dir(out)
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+             "epoch": epoch, "history": history, "recipe": json.dumps(config.recipe(), sort_keys=True)}
+    with atomic_output(folder / f"epoch_{epoch:04d}.pt") as tmp:
+        torch.save(state, tmp)
+    marker = folder / "kept.json"
+    kept = set(json.loads(marker.read_text())) if marker.exists() else set()
+    if keep:
+        kept.add(epoch)
+        with atomic_output(marker) as tmp:
+            tmp.write_text(json.dumps(sorted(kept)))
+    for old in folder.glob("epoch_*.pt"):
+        e = int(old.stem.split("_")[1])
+        if e < epoch and e not in kept:
+            old.unlink()
+
+
+def _load_checkpoint(path: Path, config: TrainConfig) -> dict[str, Any]:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise TrainError(f"checkpoint {path} cannot be read ({err}); delete it to start over") from err
+    saved = json.loads(state["recipe"])
+    if saved != config.recipe():
+        diff = sorted(k for k in set(saved) | set(config.recipe()) if saved.get(k) != config.recipe().get(k))
+        raise TrainError(f"checkpoint {path} was made with other settings ({', '.join(diff)}); "
+                         f"use another --out or the same settings to resume")
+    return state
+
+
+# ---- outputs -----------------------------------------------------------------------------
+
+def _write_outputs(out: Path, history: list[dict[str, float]], metrics: dict[str, Any]) -> None:
+    with atomic_output(out / "history.tsv") as tmp:
+        lines = ["\t".join(HISTORY_COLUMNS)]
+        lines += ["\t".join(f"{row[c]:.6g}" if c != "epoch" else str(row[c]) for c in HISTORY_COLUMNS) for row in history]
+        tmp.write_text("\n".join(lines) + "\n")
+    with atomic_output(out / "metrics.json") as tmp:
+        tmp.write_text(json.dumps(metrics, indent=2) + "\n")
+
+
+def summarise(history: list[dict[str, float]], config: TrainConfig, weights_note: str, device: torch.device,
+              train_size: int) -> dict[str, Any]:
+    """metrics.json: best and final test accuracy (fractions), epochs, time, speed, and the configuration."""
+    train_seconds = sum(row["train_seconds"] for row in history)
+    return {
+        "test_acc_best": max((row["test_acc"] for row in history), default=float("nan")),
+        "test_acc_final": history[-1]["test_acc"] if history else float("nan"),
+        "epochs": len(history),
+        "train_seconds": round(train_seconds, 3),
+        "images_per_second": round(train_size * len(history) / train_seconds, 1) if train_seconds else 0.0,
+        "device": str(device),
+        "weights": weights_note,
+        "config": config.to_dict(),
+    }
+
+
+# ---- the loop ----------------------------------------------------------------------------
+
+def fit(config: TrainConfig, train: Split, test: Split, *, out: str | Path | None = None, resume: bool = False,
+        progress: bool = True, stop_after: int | None = None) -> FitResult:
+    """Train ``config``'s model on ``train``, evaluating on ``test`` after each epoch.
+
+    With ``out`` the run writes ``history.tsv``, ``metrics.json`` and checkpoints there after
+    every epoch (``resume`` continues from the latest checkpoint); ``stop_after`` ends this
+    call after that many epochs in total (a later ``resume`` carries on).
+    """
+    device = resolve_device(config.device)
+    spec, _ = parse_dataset(config.dataset)
+    channels = int(train.images.shape[1])
+    mean, std = NORMALISATION[spec.name]
+    if len(mean) != channels:
+        mean, std = mean[:1] * channels, std[:1] * channels
+    augment = BatchAugment(config.crop, mean, std, config.padding, config.flip, tuple(config.jitter))
+    train = Split(train.images.to(device), train.labels.to(device))
+    test = Split(test.images.to(device), test.labels.to(device))
+    if len(train) == 0 or len(test) == 0:
+        raise TrainError("the train and test splits must not be empty")
+    num_classes = spec.num_classes
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        model, weights_note = build_model(config, channels, num_classes)
+        if progress:
+            tqdm.write(f"{config.model} weights: {weights_note}")
+        model = model.to(device, memory_format=torch.channels_last)
+        mixer = _mixer(config, num_classes)
+        steps = len(train) // config.batch if mixer else math.ceil(len(train) / config.batch)
+        if steps == 0:
+            raise TrainError(f"{len(train)} training images are fewer than one batch of {config.batch}")
+        optimizer = _optimizer(config, model)
+        scheduler = _scheduler(config, optimizer, steps)
+        history: list[dict[str, float]] = []
+        out_dir = Path(out) if out is not None else None
+        if out_dir is not None and resume:
+            path = latest_checkpoint(out_dir)
+            if path is not None:
+                state = _load_checkpoint(path, config)
+                model.load_state_dict(state["model"])
+                optimizer.load_state_dict(state["optimizer"])
+                scheduler.load_state_dict(state["scheduler"])
+                history = list(state["history"])
+                if progress:
+                    tqdm.write(f"resuming from {path} (epoch {state['epoch']})")
+        last = config.epochs if stop_after is None else min(config.epochs, stop_after)
+        classifier = Classifier(model, augment, device, config.eval_batch)
+        for epoch in range(len(history) + 1, last + 1):
+            row = _run_epoch(epoch, config, model, optimizer, scheduler, mixer, augment, train, test, steps,
+                             device, progress)
+            history.append(row)
+            if out_dir is not None:
+                keep = epoch % config.checkpoint_every == 0 or epoch == config.epochs
+                _save_checkpoint(out_dir, epoch, keep, model, optimizer, scheduler, history, config)
+                _write_outputs(out_dir, history, summarise(history, config, weights_note, device, len(train)))
+            if progress:
+                tqdm.write(f"epoch {epoch}/{config.epochs}: train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f}, "
+                           f"test loss {row['test_loss']:.4f} acc {row['test_acc']:.4f}, {row['seconds']:.1f} s")
+    metrics = summarise(history, config, weights_note, device, len(train))
+    return FitResult(classifier, history, metrics, weights_note)
+
+
+def _run_epoch(epoch, config, model, optimizer, scheduler, mixer, augment, train: Split, test: Split, steps,
+               device, progress) -> dict[str, float]:
+    seed = _epoch_seed(config.seed, epoch)
+    torch.manual_seed(seed)  # the model's own randomness (dropout), if any
+    gen = torch.Generator(device=device).manual_seed(seed)
+    rng = np.random.default_rng([config.seed, epoch])
+    lr = optimizer.param_groups[0]["lr"]
+    start = time.perf_counter()
+    model.train()
+    order = torch.randperm(len(train), generator=gen, device=device)
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device)
+    seen = 0
+    bar = tqdm(range(steps), desc=f"epoch {epoch}/{config.epochs}", leave=False, disable=not progress, unit="batch")
+    with _numpy_seeded(seed):
+        for step in bar:
+            index = order[step * config.batch:(step + 1) * config.batch]
+            labels = train.labels[index]
+            x = augment.train(train.images[index], gen)
+            if config.ricap is not None:
+                x, picked, weights = ricap(x, labels, config.ricap, rng, gen)
+            elif mixer is not None:
+                x, soft = mixer(x, labels)
+            with _autocast(device):
+                logits = model(_layout(x, device)).float()
+            if config.ricap is not None:
+                loss = sum(weights[k] * F.cross_entropy(logits, picked[k]) for k in range(4))
+                hits = sum(weights[k] * (logits.argmax(1) == picked[k]).sum() for k in range(4))
+            elif mixer is not None:
+                loss = torch.sum(-soft * F.log_softmax(logits, dim=-1), dim=-1).mean()
+                hits = (logits.argmax(1) == soft.argmax(1)).sum()
+            else:
+                loss = F.cross_entropy(logits, labels)
+                hits = (logits.argmax(1) == labels).sum()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if config.schedule == "onecycle":
+                scheduler.step()
+            loss_sum += loss.detach() * len(index)
+            correct += hits.detach()
+            seen += len(index)
+            if progress and step % 20 == 0:
+                bar.set_postfix(loss=f"{loss_sum.item() / seen:.4f}", acc=f"{correct.item() / seen:.4f}")
+    if config.schedule == "cosine":
+        scheduler.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    train_seconds = time.perf_counter() - start
+    test_loss, test_acc = evaluate(model, augment, test, config.eval_batch, device)
+    return {"epoch": epoch, "train_loss": loss_sum.item() / seen, "train_acc": correct.item() / seen,
+            "test_loss": test_loss, "test_acc": test_acc, "lr": lr,
+            "seconds": time.perf_counter() - start, "train_seconds": train_seconds}
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, augment: BatchAugment, split: Split, batch: int, device: torch.device) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy as a fraction) on ``split`` with the test transform."""
+    model.eval()
+    loss = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device)
+    for start in range(0, len(split), batch):
+        x = augment.test(split.images[start:start + batch])
+        y = split.labels[start:start + batch]
+        with _autocast(device):
+            logits = model(_layout(x, device)).float()
+        loss += F.cross_entropy(logits, y, reduction="sum")
+        correct += (logits.argmax(1) == y).sum()
+    return loss.item() / len(split), correct.item() / len(split)
