@@ -96,7 +96,10 @@ MNIST_URLS = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
     "http://yann.lecun.com/exdb/mnist/",
 )
-FASHION_URLS = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)
+FASHION_URLS = (
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+)
 CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-matlab.tar.gz"
 
 MNIST = IdxDataset(

@@ -27,7 +27,7 @@ from matlab_compat import loadmat
 from pipeline.errors import PipelineError
 from pipeline.fetch import MAT_VARIABLES, app, fetch, prepare_params
 from pipeline.load_cifar import read_cifar_split
-from pipeline.sources import MIRROR_ENV, PARAMS, CifarRelease, IdxDataset, IdxFile, ParamFile, Sources
+from pipeline.sources import MIRROR_ENV, PARAMS, PARAMS_URL_ENV, CifarRelease, IdxDataset, IdxFile, ParamFile, Sources
 from tests.shared import shared_path
 from tests.test_idx import idx_bytes
 
@@ -42,6 +42,13 @@ def sha256(data: bytes) -> str:
 
 def gz(data: bytes, level: int = 9) -> bytes:
     return gzip.compress(data, compresslevel=level, mtime=0)
+
+
+@pytest.fixture(autouse=True)
+def no_user_settings(monkeypatch):
+    """The user's own mirrors or parameter URL must not leak into these tests."""
+    monkeypatch.delenv(MIRROR_ENV, raising=False)
+    monkeypatch.delenv(PARAMS_URL_ENV, raising=False)
 
 
 @pytest.fixture
