@@ -64,7 +64,7 @@ def generated(tmp_path):
     contents = {name: idx_bytes(a) for name, a in arrays.items()}
     files = {name + ".gz": gz(c) for name, c in contents.items()}
 
-    def table(urls=("http://127.0.0.1:9/unused/",), param_base=None):
+    def table(urls=("http://127.0.0.1:9/unused/",)):
         idx = IdxDataset(*(
             IdxFile(n, tuple(u + n for u in urls), arrays[n[:-3]].shape, hashlib.md5(files[n]).hexdigest(),
                     sha256(contents[n[:-3]]))
