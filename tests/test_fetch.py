@@ -343,6 +343,7 @@ def require_debian_fashion() -> Path:
     return DEBIAN_FASHION
 
 
+@pytest.mark.slow
 def test_debian_fashion_mnist_is_verified_by_content(tmp_path):
     mirror = require_debian_fashion()
     data = tmp_path / "data"
@@ -475,6 +476,7 @@ def test_cli_help_and_errors(tmp_path):
     assert "is not a folder" in result.output
 
 
+@pytest.mark.slow
 def test_cli_fetches_the_real_parameter_files_of_all_datasets(tmp_path):
     subset = shared_path("data", "cifar-10-subset")
     params = shared_path("fixtures", "matlab")
