@@ -4,8 +4,8 @@ The reference transforms each image as a PIL image: ``Resize(crop)``, ``RandomCr
 padding=4)``, ``RandomHorizontalFlip(0.5)``, ``ColorJitter(0.4, 0.4, 0.4, 0.2)``,
 ``ToTensor``, ``Normalize``; the test images only get ``Resize`` (+ a no-op ``CenterCrop``).
 Here a batch of uint8 images (N, C, H, W) gets the same steps with one random draw per image,
-working on values 0..255 held as floats and keeping PIL's uint8 steps: the resize rounds,
-the colour operations truncate (PIL's ``Image.blend``), the hue shift rounds. As with PIL
+working on values 0..255 held as floats and keeping PIL's uint8 steps: the resize gives PIL's
+bytes, the colour operations truncate (PIL's ``Image.blend``), the hue shift rounds. As with PIL
 'L' images, saturation and hue do nothing to grey images, and each image gets the four
 colour operations in its own random order, as ``ColorJitter`` does.
 
@@ -32,10 +32,18 @@ REFERENCE_JITTER = (0.4, 0.4, 0.4, 0.2)
 
 
 def resize(x: torch.Tensor, size: int) -> torch.Tensor:
-    """``Resize(size)`` of square images: bilinear with antialiasing (PIL's filter), rounded to integers."""
+    """``Resize(size)`` of square images exactly as PIL does it (bilinear, antialiased).
+
+    PIL resamples in two passes, horizontal then vertical, rounding to uint8 (half up) after
+    each; the same two passes here give PIL's bytes.
+    """
+    height = x.shape[-2]
     if x.shape[-2:] == (size, size):
         return x
-    return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True).round_().clamp_(0, 255)
+    for shape in ((height, size), (size, size)):
+        x = F.interpolate(x, size=shape, mode="bilinear", align_corners=False, antialias=True)
+        x = torch.floor_(x + 0.5).clamp_(0, 255)
+    return x
 
 
 def crop_offsets(n: int, extent: int, size: int, gen: torch.Generator) -> torch.Tensor:
@@ -111,8 +119,8 @@ def jitter_factors(n: int, strengths: tuple[float, float, float, float], gen: to
     """(n, 4) factors drawn as ``ColorJitter.get_params``: U[max(0, 1-s), 1+s] and U[-hue, hue]."""
     lows = [max(0.0, 1 - s) for s in strengths[:3]] + [-strengths[3]]
     highs = [1 + s for s in strengths[:3]] + [strengths[3]]
-    u = torch.rand(n, 4, generator=gen, device=gen.device)
-    return torch.tensor(lows, device=u.device) + u * (torch.tensor(highs, device=u.device) - torch.tensor(lows, device=u.device))
+    low, high = torch.tensor(lows, device=gen.device), torch.tensor(highs, device=gen.device)
+    return low + torch.rand(n, 4, generator=gen, device=gen.device) * (high - low)
 
 
 def color_jitter(x: torch.Tensor, strengths: tuple[float, float, float, float], gen: torch.Generator) -> torch.Tensor:
