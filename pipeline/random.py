@@ -45,15 +45,16 @@ def random_permutations(num_images: int, pixels: int, stream: MatlabStream, orde
     result with :func:`permute_rows`, the same permutation to every channel.
     """
     out = np.empty((num_images, pixels), dtype=np.int64)
-    blocks = range(0, num_images, _CHUNK)
-    for start in tqdm(blocks, desc="permutations", unit="block", disable=not progress):
-        count = min(_CHUNK, num_images - start)
-        draws = stream.draws(count * pixels).reshape(count, pixels)
-        perm = np.argsort(draws, axis=1, kind="stable")
-        if order is None:
-            out[start:start + count] = perm
-        else:
-            out[start:start + count][:, order] = order[perm]
+    with tqdm(total=num_images, desc="permutations", unit="image", disable=not progress) as bar:
+        for start in range(0, num_images, _CHUNK):
+            count = min(_CHUNK, num_images - start)
+            draws = stream.draws(count * pixels).reshape(count, pixels)
+            perm = np.argsort(draws, axis=1, kind="stable")
+            if order is None:
+                out[start:start + count] = perm
+            else:
+                out[start:start + count][:, order] = order[perm]
+            bar.update(count)
     return out
 
 

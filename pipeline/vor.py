@@ -30,6 +30,7 @@ __all__ = [
     "apply_row_map",
     "channel_map",
     "encrypt_dataset",
+    "gather_images",
     "load_vor_params",
     "matlab_transposed",
     "row_gather_map",
@@ -107,15 +108,16 @@ def vortex_map(vor_par, height: int, width: int, *, num_vortices: int | None = N
 def vortex_transform(images: np.ndarray, vor_par, *, num_vortices: int | None = None, divisor: float = 1000.0) -> np.ndarray:
     """The vortex sequence applied to (N, H, W) or (N, H, W, C) images in MATLAB's orientation.
 
-    One gather over all images; returns a new array of the same shape and dtype.
+    One gather over all images (see :func:`gather_images`); returns a new array of the same
+    shape, dtype and memory layout.
     """
     images = np.asarray(images)
     if images.ndim not in (3, 4):
         raise PipelineError(f"images must be (N, H, W) or (N, H, W, C), got shape {images.shape}")
-    n, h, w = images.shape[:3]
+    h, w = images.shape[1:3]
+    channels = images.shape[3] if images.ndim == 4 else 1
     src = vortex_map(vor_par, h, w, num_vortices=num_vortices, divisor=divisor)
-    flat = images.reshape(n, h * w, -1)
-    return flat[:, src].reshape(images.shape)
+    return gather_images(images, (src[:, None] * channels + np.arange(channels)).ravel())
 
 
 def row_gather_map(spec: DatasetSpec, vor_par, *, num_vortices: int | None = None) -> np.ndarray:
@@ -144,15 +146,38 @@ def channel_map(pixel_map: np.ndarray, channels: int) -> np.ndarray:
 
 
 def apply_row_map(rows: np.ndarray, full_map: np.ndarray) -> np.ndarray:
-    """``rows[:, full_map]`` for N x L rows, as fast as a copy when ``rows`` is column-major.
+    """``rows[:, full_map]`` for N x L rows (:func:`channel_map` gives ``full_map``), fast in the MAT-file layout.
 
-    A MAT-file stores N x L column-major: read without reordering, ``rows.T`` is an (L, N)
-    C-contiguous block in which each pixel position is one contiguous row, so the gather moves
-    whole rows; the result keeps that layout (Fortran-ordered N x L), ready to be written back.
+    A MAT-file stores N x L column-major: read without reordering, each pixel position is one
+    contiguous run of N values, so the gather moves whole runs (as fast as a copy) and the
+    result keeps that layout (Fortran-ordered N x L), ready to be written back.
     """
-    if rows.flags.f_contiguous and not rows.flags.c_contiguous:
-        return rows.T[full_map].T
-    return rows[:, full_map]
+    return gather_images(rows, full_map)
+
+
+def gather_images(images: np.ndarray, element_map: np.ndarray) -> np.ndarray:
+    """``out[n].ravel()[e] = images[n].ravel()[element_map[e]]`` for every image n (C order over ``images.shape[1:]``).
+
+    The result keeps the input's memory layout. When the image axis is the fastest in memory
+    (pixel-major, as a column-major MAT-file stores N x L, or views of it), the gather takes
+    whole contiguous runs of N values: about the cost of a copy. Otherwise (C-ordered images) it
+    is one ``np.take`` along the pixel axis, several times a copy.
+    """
+    n, inner = images.shape[0], images.shape[1:]
+    size = int(np.prod(inner))
+    pixel_major = np.moveaxis(images, 0, -1)
+    # the per-image axes from slowest to fastest in memory
+    order = sorted(range(len(inner)), key=lambda a: -abs(images.strides[a + 1]))
+    block = pixel_major.transpose(*order, len(inner))
+    if n > 1 and block.flags.c_contiguous:
+        memory_ids = np.arange(size).reshape(inner).transpose(*order).ravel()  # logical element at each memory slot
+        slot_of = np.empty(size, dtype=np.int64)
+        slot_of[memory_ids] = np.arange(size)
+        gathered = np.take(block.reshape(size, n), slot_of[element_map[memory_ids]], axis=0)
+        inverse = np.argsort(order + [len(inner)])
+        return np.moveaxis(gathered.reshape(block.shape).transpose(*inverse), -1, 0)
+    flat = np.ascontiguousarray(images).reshape(n, size)
+    return np.take(flat, element_map, axis=1).reshape(images.shape)
 
 
 def default_vortex_count(spec: DatasetSpec, available: int, where: str) -> tuple[int, str | None]:

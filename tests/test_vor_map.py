@@ -172,3 +172,41 @@ def test_apply_row_map_keeps_the_column_major_layout():
     full = np.random.default_rng(4).integers(0, 12, 12)
     out = apply_row_map(rows, full)
     assert out.flags.f_contiguous and np.array_equal(out, np.ascontiguousarray(rows)[:, full])
+
+
+def _layouts(n, h, w, c, seed=0):
+    """The same (N, H, W, C) images in several memory layouts."""
+    base = np.random.default_rng(seed).integers(0, 256, (n, h, w, c), dtype=np.uint8)
+    rows_f = np.asfortranarray(base.transpose(0, 3, 2, 1).reshape(n, -1))  # MAT-file: N x L column-major
+    mat_view = rows_f.T.reshape(c, w, h, n).transpose(3, 2, 1, 0)  # reshape(row, [h w c]) per image, zero copy
+    return base, {
+        "c-order": base,
+        "mat-file view": mat_view,
+        "fortran": np.asfortranarray(base),
+        "strided slice": np.repeat(base, 2, axis=0)[::2],
+        "flipped": base[::-1][::-1],
+    }
+
+
+@pytest.mark.parametrize("c", [1, 3])
+def test_gather_images_is_layout_independent_and_keeps_the_layout(c):
+    from pipeline.vor import gather_images
+
+    base, layouts = _layouts(5, 6, 7, c)
+    element_map = np.random.default_rng(1).integers(0, 6 * 7 * c, 6 * 7 * c)
+    expected = base.reshape(5, -1)[:, element_map].reshape(base.shape)
+    for name, images in layouts.items():
+        assert np.array_equal(images, base), name
+        out = gather_images(images, element_map)
+        assert np.array_equal(out, expected), name
+    mat = gather_images(layouts["mat-file view"], element_map)
+    assert np.moveaxis(mat, 0, -1).transpose(2, 1, 0, 3).flags.c_contiguous  # still pixel-major, image axis fastest
+    assert gather_images(base[:1], element_map).shape == (1, 6, 7, c)
+
+
+def test_vortex_transform_on_the_mat_file_layout():
+    rows = random_rows(8, 6, 32, 32, 10000.0)
+    base, layouts = _layouts(4, 32, 32, 3, seed=2)
+    expected = vortex_transform(base, rows, divisor=10000.0)
+    assert np.array_equal(vortex_transform(layouts["mat-file view"], rows, divisor=10000.0), expected)
+    assert np.array_equal(expected[0], oracle(base[0], rows, 10000.0))
