@@ -1,6 +1,6 @@
 """Benchmark of the vortex transformation: gather vs a plain copy, the per-pixel loops, and the CLI end to end.
 
-    python benchmarks/vortex.py [--data-dir data] [--dataset mnist] [--oracle-images 200] [--repeat 3]
+    python benchmarks/vortex.py [--data-dir data] [--dataset mnist [fashion ...]] [--oracle-images 200] [--repeat 3]
 
 1. ``vortex_transform`` over 70,000 x 28 x 28 and 60,000 x 32 x 32 x 3 uint8 images, each beside
    ``np.copy`` of the same array in the same run (ratio = transform / copy), in two memory
@@ -8,7 +8,7 @@
    ``loadmat`` returns and ``pipeline.vor`` works on).
 2. The per-pixel transcription of the MATLAB loops (the tests' oracle) on a few hundred
    images, extrapolated to 70,000 for scale.
-3. ``python -m pipeline.vor --dataset <dataset>`` end to end on ``<data-dir>``, split into
+3. ``python -m pipeline.vor --dataset <dataset>`` (each one given) end to end on ``<data-dir>``, split into
    read / transform / write as the command reports them (output to a temporary folder).
 Times are the best of ``--repeat`` runs (seconds).
 """
@@ -110,13 +110,14 @@ def bench_cli(data_dir: Path, dataset: str, repeat: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=ROOT / "data")
-    parser.add_argument("--dataset", default="mnist")
+    parser.add_argument("--dataset", nargs="+", default=["mnist"], help="one or more datasets for the end-to-end run")
     parser.add_argument("--oracle-images", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     bench_gather(args.repeat)
     bench_oracle(args.oracle_images)
-    bench_cli(args.data_dir.resolve(), args.dataset, args.repeat)
+    for dataset in args.dataset:
+        bench_cli(args.data_dir.resolve(), dataset, args.repeat)
 
 
 if __name__ == "__main__":
