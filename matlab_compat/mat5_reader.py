@@ -359,8 +359,13 @@ class _Variable:
         name_el = _tag(buf, dims_el.end, limit)
         name = bytes(buf.mv[name_el.start:name_el.start + name_el.size]).decode("latin-1")
         cls = flags & 0xFF
-        cls_name = "logical" if flags & FLAG_LOGICAL else MX_NAME.get(cls, f"class{cls}")
-        storage = cls_name
+        if flags & FLAG_LOGICAL:
+            cls_name = "logical"
+        elif cls == mxSPARSE:
+            cls_name = "double"
+        else:
+            cls_name = MX_NAME.get(cls, f"class{cls}")
+        storage = "sparse" if cls == mxSPARSE else cls_name
         if cls in MX_DTYPE or cls == mxCHAR:
             data_el = _tag(buf, name_el.end, limit)
             storage = MI_NAME.get(data_el.type, f"type{data_el.type}")

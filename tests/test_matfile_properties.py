@@ -228,3 +228,28 @@ def test_default_header_is_fixed_so_outputs_are_reproducible(version, tmp_path):
     savemat(tmp_path / "b.mat", variables, version=version)
     assert (tmp_path / "a.mat").read_bytes() == (tmp_path / "b.mat").read_bytes()
     assert "Created on: Thu Jan  1 00:00:00 1970" in read_header(tmp_path / "a.mat").text
+
+
+@pytest.mark.parametrize("version", ["6", "7", "7.3"])
+def test_failed_write_leaves_no_partial_file(version, tmp_path):
+    """An unrepresentable variable raises MatFileError; the old file stays, nothing else appears."""
+    from matlab_compat import MatFileError
+    target = tmp_path / "out.mat"
+    target.write_bytes(b"previous")
+    bad = {"ok": np.ones((100, 100)), "bad": np.array([[1]], dtype=np.float16)}
+    with pytest.raises(MatFileError, match="float16"):
+        savemat(target, bad, version=version)
+    assert target.read_bytes() == b"previous"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.mat"]
+
+
+def test_big_endian_file_reads_back_and_scipy_agrees(tmp_path):
+    path = tmp_path / "be.mat"
+    x = np.arange(20, dtype=np.int32).reshape(4, 5) * 1000
+    savemat(path, {"x": x, "y": np.array([[0.25, -1e300]])}, version="6", byte_order=">")
+    raw = path.read_bytes()
+    assert raw[126:128] == b"MI" and raw[124:126] == b"\x01\x00"
+    back = loadmat(path)
+    assert back["x"].dtype == np.int32 and back["x"].dtype.isnative
+    np.testing.assert_array_equal(back["x"], x)
+    np.testing.assert_array_equal(scipy.io.loadmat(path)["y"], [[0.25, -1e300]])
