@@ -25,7 +25,7 @@ from matlab_compat.format import (
 )
 from matlab_compat.header import Header, parse_header
 
-_DECOMPRESS_STEP = 1 << 24
+_INFLATE_INPUT = 1 << 20  # compressed bytes fed per call
 
 
 class _Buffer:
@@ -270,14 +270,37 @@ class _Reader:
 
 
 def _inflate(buf: _Buffer, el: _Element) -> _Buffer:
-    """Decompress a miCOMPRESSED element into a new writable buffer holding one miMATRIX."""
+    """Decompress a miCOMPRESSED element into a new writable buffer holding one miMATRIX.
+
+    The input is fed in slices and every call's output is capped by what is still declared,
+    so a corrupt stream can never make more than the (bounded) declared size.
+    """
     where = f" (in compressed element at {buf.base + el.offset})"
     src = buf.mv[el.start:el.start + el.size]
     dec = zlib.decompressobj()
+    fed = 0
+
+    def inflate(limit: int) -> bytes:
+        """Up to ``limit`` more bytes; empty only when the stream or the input has ended."""
+        nonlocal fed
+        while True:   # each pass consumes input, so this ends
+            if dec.unconsumed_tail:
+                out = dec.decompress(dec.unconsumed_tail, limit)
+            elif fed < len(src):
+                fed += _INFLATE_INPUT
+                out = dec.decompress(src[fed - _INFLATE_INPUT:fed], limit)
+            else:
+                return b"" if dec.eof else dec.decompress(b"", limit)
+            if out or dec.eof:
+                return out
+
     try:
-        head = dec.decompress(src, 8)
-        if len(head) < 8:
-            raise buf.fail(el.offset, "compressed element too short for a tag")
+        head = b""
+        while len(head) < 8:
+            more = inflate(8 - len(head))
+            if not more:
+                raise buf.fail(el.offset, "compressed element too short for a tag")
+            head += more
         type_, size = struct.unpack(buf.order + "II", head)
         if type_ != miMATRIX:
             raise buf.fail(el.offset, f"compressed element holds type {type_}, not miMATRIX")
@@ -288,7 +311,7 @@ def _inflate(buf: _Buffer, el: _Element) -> _Buffer:
         out[:8] = np.frombuffer(head, np.uint8)
         filled = 8
         while filled < 8 + size:
-            chunk = dec.decompress(dec.unconsumed_tail, min(8 + size - filled, _DECOMPRESS_STEP))
+            chunk = inflate(8 + size - filled)
             if not chunk:
                 raise buf.fail(el.offset, f"compressed stream ends after {filled} of {8 + size} bytes")
             out[filled:filled + len(chunk)] = np.frombuffer(chunk, np.uint8)

@@ -1,0 +1,84 @@
+"""Benchmark: matlab_compat.loadmat/savemat beside scipy.io.loadmat/savemat, same run, same data.
+
+Arrays: 70,000 x 784 uint8 (the full Fashion-MNIST, train + test, from the Debian package) and
+60,000 x 3,072 uint8 (rows drawn at random, seeded, from the 2,034 real CIFAR-10 images of the
+shared subset, so the data compress like real images). Each is written as v7 (compressed) and
+v6 (uncompressed) by both libraries and read back by both from the same file; the best of
+``--repeat`` runs is reported in MB/s of array data, with the ratio ours / scipy (> 1: faster).
+
+    python benchmarks/matfile.py [--repeat 3] [--rows-scale 1.0]
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.io
+import typer
+
+from matlab_compat import loadmat, savemat
+
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+SHARED = Path(os.environ.get("VORTEX_SHARED", Path(__file__).resolve().parent.parent.parent / "shared"))
+
+
+def idx_images(path: Path) -> np.ndarray:
+    raw = gzip.decompress(path.read_bytes())
+    count = int.from_bytes(raw[4:8], "big")
+    return np.frombuffer(raw, np.uint8, offset=16).reshape(count, 784)
+
+
+def fashion_70000() -> np.ndarray:
+    return np.concatenate([idx_images(FASHION / "train-images-idx3-ubyte.gz"),
+                           idx_images(FASHION / "t10k-images-idx3-ubyte.gz")])
+
+
+def cifar_60000(rows: int = 60000) -> np.ndarray:
+    folder = SHARED / "data" / "cifar-10-subset"
+    real = np.concatenate([loadmat(folder / name)["data"]
+                           for name in ("data_batch_1.mat", "test_batch.mat")])
+    pick = np.random.default_rng(0).integers(0, len(real), rows)
+    return np.asfortranarray(real[pick])
+
+
+def best(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main(repeat: int = typer.Option(3, help="runs per measurement (best is kept)"),
+         rows_scale: float = typer.Option(1.0, help="fraction of the rows to use (quick runs)")) -> None:
+    arrays = {"70000x784": fashion_70000(), "60000x3072": cifar_60000()}
+    if rows_scale != 1.0:
+        arrays = {f"{int(len(a) * rows_scale)}x{a.shape[1]}": np.asfortranarray(a[:int(len(a) * rows_scale)])
+                  for a in arrays.values()}
+    print(f"{'array':>12} {'ver':>3} {'op':>5} {'ours MB/s':>10} {'scipy MB/s':>10} {'ratio':>6} {'file MB':>8}")
+    with tempfile.TemporaryDirectory() as tmp:
+        ours_path, theirs_path = Path(tmp) / "ours.mat", Path(tmp) / "scipy.mat"
+        for label, arr in arrays.items():
+            mb = arr.nbytes / 1e6
+            for version in ("7", "6"):
+                compress = version == "7"
+                w_ours = best(lambda: savemat(ours_path, {"X": arr}, version=version), repeat)
+                w_scipy = best(lambda: scipy.io.savemat(theirs_path, {"X": arr},
+                                                        do_compression=compress), repeat)
+                r_ours = best(lambda: loadmat(ours_path), repeat)
+                r_scipy = best(lambda: scipy.io.loadmat(ours_path), repeat)
+                assert np.array_equal(loadmat(ours_path)["X"], arr)
+                assert np.array_equal(scipy.io.loadmat(ours_path)["X"], arr)
+                size = ours_path.stat().st_size / 1e6
+                for op, ours, theirs in (("write", w_ours, w_scipy), ("read", r_ours, r_scipy)):
+                    print(f"{label:>12} {version:>3} {op:>5} {mb / ours:10.1f} {mb / theirs:10.1f} "
+                          f"{theirs / ours:6.2f} {size:8.1f}")
+
+
+if __name__ == "__main__":
+    typer.run(main)
