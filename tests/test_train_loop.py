@@ -1,0 +1,188 @@
+"""The training loop, CLI and API on tiny generated datasets (CPU, seconds)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from matlab_compat import savemat
+from pipeline.datasets import dataset_spec, onehot, rows_from_pictures, variant_files
+from train import TrainError
+from train.__main__ import app
+from train.api import accuracy, predict, train_classifier
+from train.config import resolve_config
+from train.data import load_dataset, split_from_pictures
+from train.loop import HISTORY_COLUMNS, fit, latest_checkpoint
+from train.presets import PRESETS
+
+runner = CliRunner()
+
+
+def level_pictures(n: int, seed: int, size: int = 28, channels: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Pictures whose class is their brightness (class k ~ 20 k + 30), with noise: learnable in one epoch."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n)
+    base = 30 + 20 * labels[:, None, None, None]
+    pictures = np.clip(base + rng.normal(0, 6, (n, size, size, channels)), 0, 255).astype(np.uint8)
+    return pictures, labels.astype(np.int64)
+
+
+def tiny_config(**kw):
+    values = dict(dataset="fashion", model="smallcnn", epochs=3, batch=16, crop=28, lr=0.05, ricap=None,
+                  device="cpu", model_options={"width": 4}, checkpoint_every=2, eval_batch=64)
+    values.update(kw)
+    return resolve_config(None, values)
+
+
+@pytest.fixture(scope="module")
+def tiny_splits():
+    train = split_from_pictures(*level_pictures(96, 1), "cpu")
+    test = split_from_pictures(*level_pictures(48, 2), "cpu")
+    return train, test
+
+
+def without_time(history):
+    return [{k: v for k, v in row.items() if k not in ("seconds", "train_seconds")} for row in history]
+
+
+def test_same_seed_gives_the_same_history_and_another_seed_does_not(tiny_splits):
+    config = tiny_config(epochs=2, ricap=0.3)
+    a = fit(config, *tiny_splits, progress=False)
+    b = fit(config, *tiny_splits, progress=False)
+    assert without_time(a.history) == without_time(b.history)
+    c = fit(tiny_config(epochs=2, ricap=0.3, seed=1), *tiny_splits, progress=False)
+    assert without_time(a.history) != without_time(c.history)
+
+
+def test_resume_after_an_interruption_gives_the_uninterrupted_result(tiny_splits, tmp_path):
+    config = tiny_config(epochs=3)
+    whole = fit(config, *tiny_splits, out=tmp_path / "whole", progress=False)
+    first = fit(config, *tiny_splits, out=tmp_path / "split", progress=False, stop_after=1)
+    assert len(first.history) == 1
+    assert latest_checkpoint(tmp_path / "split").name == "epoch_0001.pt"
+    resumed = fit(config, *tiny_splits, out=tmp_path / "split", progress=False, resume=True)
+    assert without_time(resumed.history) == without_time(whole.history)
+    for key in ("test_acc_best", "test_acc_final", "epochs"):
+        assert resumed.metrics[key] == whole.metrics[key]
+    a = resumed.classifier.model.state_dict()
+    b = whole.classifier.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    # checkpoints: every checkpoint_every epochs and the last; each loads with weights_only
+    kept = sorted(p.name for p in (tmp_path / "split" / "checkpoints").glob("epoch_*.pt"))
+    assert kept == ["epoch_0002.pt", "epoch_0003.pt"]
+    state = torch.load(tmp_path / "split" / "checkpoints" / "epoch_0003.pt", weights_only=True)
+    assert {"model", "optimizer", "scheduler", "epoch"} <= set(state) and state["epoch"] == 3
+
+
+def test_resume_refuses_a_checkpoint_of_other_settings(tiny_splits, tmp_path):
+    fit(tiny_config(epochs=2), *tiny_splits, out=tmp_path, progress=False, stop_after=1)
+    with pytest.raises(TrainError, match="lr"):
+        fit(tiny_config(epochs=2, lr=0.2), *tiny_splits, out=tmp_path, progress=False, resume=True)
+
+
+def test_outputs_history_tsv_and_metrics_json(tiny_splits, tmp_path):
+    result = fit(tiny_config(epochs=2), *tiny_splits, out=tmp_path, progress=False)
+    lines = (tmp_path / "history.tsv").read_text().splitlines()
+    assert lines[0].split("\t") == list(HISTORY_COLUMNS)
+    assert [int(line.split("\t")[0]) for line in lines[1:]] == [1, 2]
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    for key in ("test_acc_best", "test_acc_final", "epochs", "train_seconds", "images_per_second", "config"):
+        assert key in metrics
+    assert metrics["epochs"] == 2 and metrics["config"]["lr"] == 0.05
+    assert metrics["test_acc_best"] == max(r["test_acc"] for r in result.history)
+    lrs = [float(line.split("\t")[5]) for line in lines[1:]]
+    assert lrs == pytest.approx([0.05, 0.05 * (1 + np.cos(np.pi / 2)) / 2])  # cosine, T_max = epochs
+
+
+def test_mixup_cutmix_adamw_onecycle_runs(tiny_splits):
+    config = tiny_config(epochs=1, mixup=0.8, cutmix=1.0, optimizer="adamw", schedule="onecycle", lr=0.01, wd=0.01,
+                         padding=0, flip=0.0, jitter=(0, 0, 0, 0))
+    result = fit(config, *tiny_splits, progress=False)
+    assert np.isfinite(result.history[0]["train_loss"])
+
+
+def test_api_learns_brightness_classes():
+    x, y = level_pictures(320, 3)
+    tx, ty = level_pictures(160, 4)
+    clf = train_classifier(x, y, epochs=3, batch=32, dataset="fashion", jitter=(0, 0, 0, 0), padding=0, flip=0.0,
+                           model_options={"width": 8})
+    assert accuracy(clf, tx, ty) > 0.8
+    assert predict(clf, tx[:5]).dtype == np.int64 and predict(clf, tx[:5]).shape == (5,)
+
+
+def write_variant(data_dir, dataset: str, variant: str, pictures, labels, test_pictures, test_labels) -> None:
+    """Write one variant in the pipeline's MAT layout (the names of pipeline.datasets.variant_files)."""
+    spec = dataset_spec(dataset)
+    by_file: dict[str, dict] = {}
+    for split, (pics, labs) in {"train": (pictures, labels), "test": (test_pictures, test_labels)}.items():
+        entry = variant_files(dataset, variant)[split]
+        layout = onehot(labs, 10) if dataset != "cifar10" else labs.reshape(-1, 1).astype(np.uint8)
+        by_file.setdefault(entry.path, {})
+        by_file[entry.path][entry.x] = rows_from_pictures(pics, spec)
+        by_file[entry.path][entry.y] = layout
+    for path, variables in by_file.items():
+        (data_dir / dataset / path).parent.mkdir(parents=True, exist_ok=True)
+        savemat(data_dir / dataset / path, variables)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    for k, variant in enumerate(("origin", "vor", "random", "etc")):
+        write_variant(root, "fashion", variant, *level_pictures(64, 10 + k), *level_pictures(32, 20 + k))
+    return root
+
+
+def test_load_dataset_reads_every_variant_layout(data_dir):
+    for name in ("fashion", "fashion_vor", "fashion_random", "fashion_etc"):
+        train, test = load_dataset(data_dir, name, "cpu")
+        assert train.images.shape == (64, 1, 28, 28) and train.images.dtype == torch.uint8
+        assert test.labels.shape == (32,) and test.labels.dtype == torch.int64
+    expected, _ = level_pictures(64, 11)
+    train, _ = load_dataset(data_dir, "fashion_vor", "cpu")
+    np.testing.assert_array_equal(train.images.numpy().transpose(0, 2, 3, 1), expected)
+
+
+def test_cli_trains_from_mat_files_and_writes_results(data_dir, tmp_path):
+    out = tmp_path / "run"
+    args = ["--preset", "fashion_smallcnn_cpu", "--dataset", "fashion_vor", "--epochs", "1", "--batch", "16",
+            "--width", "4", "--data-dir", str(data_dir), "--out", str(out), "--no-progress"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["preset"] == "fashion_smallcnn_cpu"
+    assert metrics["config"]["dataset"] == "fashion_vor" and metrics["config"]["model_options"] == {"width": 4}
+    assert metrics["epochs"] == 1 and 0 <= metrics["test_acc_best"] <= 1
+    again = runner.invoke(app, args + ["--epochs", "2", "--resume"])  # other settings: refused, named
+    assert again.exit_code == 2 and "epochs" in again.output
+
+
+def test_cli_names_the_pipeline_command_for_missing_files(tmp_path):
+    result = runner.invoke(app, ["--dataset", "mnist_vor", "--model", "smallcnn", "--data-dir", str(tmp_path),
+                                 "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "python -m pipeline.vor --dataset mnist" in result.output
+
+
+def test_cli_rejects_unknown_preset_and_bad_ricap(tmp_path):
+    result = runner.invoke(app, ["--preset", "fashion_resnet50_vor"])
+    assert result.exit_code == 2 and "unknown preset" in result.output and "fashion_resnet18_vor" in result.output
+    result = runner.invoke(app, ["--dataset", "fashion", "--model", "smallcnn", "--ricap", "lots"])
+    assert result.exit_code != 0 and "ricap" in result.output
+
+
+def test_presets_cover_the_published_table_with_ricap_explicit():
+    published = [n for n in PRESETS if n.endswith(("_origin", "_vor", "_random"))]
+    assert len(published) == 18
+    assert all(PRESETS[n]["ricap"] == 0.3 for n in published)
+    c = resolve_config("cifar10_resnet18_vor", {"ricap": None, "lr": 0.05})
+    assert (c.batch, c.crop, c.epochs, c.ricap, c.lr) == (32, 224, 100, None, 0.05)
+    assert c.out == "results/runs/cifar10_resnet18_vor"
+    assert resolve_config("fashion_smallcnn_cpu", {"dataset": "fashion_random"}).out == \
+        "results/runs/fashion_smallcnn_random_cpu"
+    etc = resolve_config("cifar10_convmixer_etc", {})
+    assert (etc.optimizer, etc.schedule, etc.batch, etc.lr, etc.wd) == ("adamw", "onecycle", 64, 0.01, 0.01)
+    assert etc.model_kwargs == {"width": 256, "depth": 8, "patch": 1, "kernel": 9}
