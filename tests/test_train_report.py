@@ -1,0 +1,48 @@
+"""python -m train.report on run folders (metrics.json as python -m train writes them)."""
+from __future__ import annotations
+
+import json
+
+from PIL import Image
+from typer.testing import CliRunner
+
+from train.config import resolve_config
+from train.report import app, find_runs
+
+runner = CliRunner()
+
+
+def write_run(runs, preset, overrides, best, final=None):
+    config = resolve_config(preset, dict(overrides))
+    folder = runs / config.out.rsplit("/", 1)[1]
+    folder.mkdir(parents=True)
+    metrics = {"test_acc_best": best, "test_acc_final": final or best, "epochs": config.epochs,
+               "train_seconds": 12.0, "images_per_second": 100.0, "config": config.to_dict()}
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+
+
+def test_report_table_with_published_numbers_and_drops(tmp_path):
+    runs = tmp_path / "runs"
+    write_run(runs, "fashion_resnet18_origin", {}, 0.9400)
+    write_run(runs, "fashion_resnet18_vor", {}, 0.9200)
+    write_run(runs, "fashion_resnet18_random", {}, 0.4000)
+    write_run(runs, "fashion_smallcnn_cpu", {}, 0.9000)
+    write_run(runs, "fashion_smallcnn_cpu", {"dataset": "fashion_vor"}, 0.8700)
+    result = runner.invoke(app, ["--runs-dir", str(runs), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    table = (tmp_path / "table.md").read_text().splitlines()
+    row = next(line for line in table if "| fashion | resnet18 | published | vor |" in line)
+    cells = [c.strip() for c in row.split("|")]
+    # ours 92.00, published 92.85, drop 94.00 - 92.00, published drop 94.12 - 92.85
+    assert cells[5] == "92.00" and cells[7] == "92.85" and cells[8] == "2.00" and cells[9] == "1.27"
+    row = next(line for line in table if "| fashion | smallcnn | cpu | vor |" in line)
+    cells = [c.strip() for c in row.split("|")]
+    assert cells[5] == "87.00" and cells[7] == "" and cells[8] == "3.00"
+    png = Image.open(tmp_path / "table.png")
+    assert png.format == "PNG" and png.width > 200
+    assert len(find_runs(runs)) == 5
+
+
+def test_report_without_runs_says_so(tmp_path):
+    result = runner.invoke(app, ["--runs-dir", str(tmp_path / "none"), "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "no runs found" in result.output

@@ -1,0 +1,161 @@
+"""``python -m train.report``: the results table of every run found, beside the published numbers.
+
+Reads ``results/runs/*/metrics.json`` and writes ``results/table.md`` (accuracy of each
+dataset x model x variant run, the paper's figure, and each encryption's accuracy drop against
+the plain run of the same recipe) and ``results/table.png`` (the same as a bar chart, drawn
+with Pillow so that the project needs no plotting library).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import typer
+from PIL import Image, ImageDraw, ImageFont
+
+from matlab_compat.atomic import atomic_output
+from train.data import parse_dataset
+from train.errors import TrainError
+from train.models import MODEL_TAGS
+from train.presets import PUBLISHED_ACCURACY, VARIANTS, published_preset
+
+#: The EtC paper's CIFAR-10 figures (%), for runs of the ``*_etc`` presets.
+PUBLISHED_ETC = {("cifar10", "convmixer"): {"origin": 96.07, "etc": 92.72},
+                 ("cifar10", "vit_b_16"): {"origin": 99.06, "etc": 87.89}}
+
+app = typer.Typer(add_completion=False, help=__doc__)
+
+
+@dataclass(frozen=True)
+class Run:
+    dataset: str  # mnist, fashion, cifar10
+    model: str
+    recipe: str  # "published", the preset's suffix ("cpu", "etc"), or "custom"
+    variant: str
+    best: float  # %
+    final: float  # %
+    epochs: int
+    seconds: float
+    folder: str
+
+    @property
+    def published(self) -> float | None:
+        if self.recipe == "published" and (self.dataset, self.model) in PUBLISHED_ACCURACY and self.variant in VARIANTS:
+            return PUBLISHED_ACCURACY[(self.dataset, self.model)][VARIANTS.index(self.variant)]
+        if self.recipe == "etc":
+            return PUBLISHED_ETC.get((self.dataset, self.model), {}).get(self.variant)
+        return None
+
+
+def _recipe(config: dict, dataset: str, variant: str) -> str:
+    preset = config.get("preset")
+    if not preset:
+        return "custom"
+    if preset == published_preset(dataset, config["model"], variant):
+        return "published"
+    cell = f"{dataset}_{MODEL_TAGS.get(config['model'], config['model'])}_"
+    return preset[len(cell):] if preset.startswith(cell) else preset
+
+
+def find_runs(runs_dir: Path) -> list[Run]:
+    """Every run under ``runs_dir`` with a ``metrics.json`` (sorted by dataset, model, recipe, variant)."""
+    runs = []
+    for path in sorted(runs_dir.glob("*/metrics.json")):
+        try:
+            m = json.loads(path.read_text())
+            config = m["config"]
+            spec, variant = parse_dataset(config["dataset"])
+            runs.append(Run(spec.name, config["model"], _recipe(config, spec.name, variant), variant,
+                            100 * m["test_acc_best"], 100 * m["test_acc_final"], int(m["epochs"]),
+                            float(m["train_seconds"]), path.parent.name))
+        except (KeyError, ValueError, TypeError, TrainError) as err:
+            raise TrainError(f"{path}: not a metrics file of python -m train ({err})") from None
+    order = {v: i for i, v in enumerate(VARIANTS)}
+    return sorted(runs, key=lambda r: (r.dataset, r.model, r.recipe, order.get(r.variant, 9), r.variant))
+
+
+def _plain(runs: list[Run], run: Run) -> Run | None:
+    return next((r for r in runs if (r.dataset, r.model, r.recipe, r.variant) ==
+                 (run.dataset, run.model, run.recipe, "origin")), None)
+
+
+def _plain_published(run: Run) -> float | None:
+    plain = Run(run.dataset, run.model, run.recipe, "origin", 0, 0, 0, 0, "")
+    return plain.published
+
+
+def markdown(runs: list[Run]) -> str:
+    """The table: one row per run, accuracy drops in percentage points against the plain run."""
+    lines = ["| dataset | model | recipe | variant | accuracy % (best) | final % | published % | "
+             "drop vs plain (pp) | published drop (pp) | epochs | training s | run |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for run in runs:
+        plain = _plain(runs, run)
+        drop = f"{plain.best - run.best:.2f}" if plain and run.variant != "origin" else ""
+        pub, pub_plain = run.published, _plain_published(run)
+        pub_drop = f"{pub_plain - pub:.2f}" if pub is not None and pub_plain is not None and run.variant != "origin" else ""
+        lines.append(f"| {run.dataset} | {run.model} | {run.recipe} | {run.variant} | {run.best:.2f} | {run.final:.2f} | "
+                     f"{'' if pub is None else f'{pub:.2f}'} | {drop} | {pub_drop} | {run.epochs} | {run.seconds:.0f} | "
+                     f"{run.folder} |")
+    return "\n".join(lines) + "\n"
+
+
+_COLOURS = {"origin": (70, 120, 190), "vor": (230, 140, 40), "random": (150, 150, 150)}
+
+
+def chart(runs: list[Run]) -> Image.Image:
+    """Bars of accuracy per run, grouped by dataset/model/recipe; a black tick marks the published figure."""
+    groups: dict[tuple[str, str, str], list[Run]] = {}
+    for run in runs:
+        groups.setdefault((run.dataset, run.model, run.recipe), []).append(run)
+    bar, gap, left, top, height = 34, 30, 60, 40, 320
+    width = left + sum(len(g) * bar + gap for g in groups.values()) + 20
+    img = Image.new("RGB", (max(width, 420), top + height + 90), "white")
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.load_default(size=12)
+    draw.text((left, 10), "test accuracy % (best epoch); black tick: published", fill="black", font=font)
+    for pct in range(0, 101, 20):
+        y = top + height - pct * height / 100
+        draw.line([(left - 5, y), (img.width - 10, y)], fill=(225, 225, 225))
+        draw.text((15, y - 7), f"{pct}", fill="black", font=font)
+    x = left + 10
+    for (dataset, model, recipe), members in groups.items():
+        for run in members:
+            y = top + height - run.best * height / 100
+            draw.rectangle([x, y, x + bar - 6, top + height], fill=_COLOURS.get(run.variant, (90, 170, 110)))
+            draw.text((x, y - 14), f"{run.best:.1f}", fill="black", font=font)
+            draw.text((x, top + height + 4), run.variant[:6], fill="black", font=font)
+            if run.published is not None:
+                py = top + height - run.published * height / 100
+                draw.line([(x - 2, py), (x + bar - 4, py)], fill="black", width=3)
+            x += bar
+        draw.text((x - len(members) * bar, top + height + 22), f"{dataset}", fill="black", font=font)
+        draw.text((x - len(members) * bar, top + height + 38), f"{MODEL_TAGS.get(model, model)}", fill="black", font=font)
+        draw.text((x - len(members) * bar, top + height + 54), recipe, fill="black", font=font)
+        x += gap
+    return img
+
+
+@app.command()
+def main(runs_dir: Path = typer.Option(Path("results/runs"), help="folder of run folders (each with metrics.json)"),
+         out: Path = typer.Option(Path("results"), help="where table.md and table.png go")) -> None:
+    """Write results/table.md and results/table.png from every run found."""
+    try:
+        runs = find_runs(runs_dir)
+        if not runs:
+            raise TrainError(f"no runs found under {runs_dir} (python -m train writes <run>/metrics.json there)")
+    except TrainError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from None
+    table = markdown(runs)
+    with atomic_output(out / "table.md") as tmp:
+        tmp.write_text(table)
+    with atomic_output(out / "table.png") as tmp:
+        chart(runs).save(tmp, format="PNG")
+    typer.echo(table)
+    typer.echo(f"wrote {out / 'table.md'} and {out / 'table.png'} ({len(runs)} runs)")
+
+
+if __name__ == "__main__":
+    app()
