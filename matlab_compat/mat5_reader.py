@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import struct
 import zlib
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import scipy.sparse
@@ -92,6 +92,33 @@ def _column_major(flat: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
     return flat.reshape(dims, order="F")
 
 
+class _ArrayHead:
+    """Array flags, dimensions and name of a miMATRIX element, and where its data starts."""
+
+    __slots__ = ("flags", "nzmax", "dims", "name", "end")
+
+    def __init__(self, flags: int, nzmax: int, dims: tuple[int, ...], name: str, end: int):
+        self.flags, self.nzmax, self.dims, self.name, self.end = flags, nzmax, dims, name, end
+
+
+def _array_head(buf: _Buffer, start: int, limit: int) -> _ArrayHead:
+    flags_el = _tag(buf, start, limit)
+    if flags_el.type != miUINT32 or flags_el.size != 8:
+        raise buf.fail(flags_el.offset, "array flags must be 8 bytes of miUINT32")
+    flags, nzmax = buf.u32(flags_el.start), buf.u32(flags_el.start + 4)
+    dims_el = _tag(buf, flags_el.end, limit)
+    if dims_el.type != miINT32 or dims_el.size < 8 or dims_el.size % 4:
+        raise buf.fail(dims_el.offset, "dimensions must be at least two miINT32 values")
+    dims = tuple(int(d) for d in _numbers(buf, dims_el, "dimensions"))
+    if min(dims) < 0:
+        raise buf.fail(dims_el.offset, f"negative dimension in {dims}")
+    name_el = _tag(buf, dims_el.end, limit)
+    if name_el.type not in (miINT8, miUINT8, miUTF8):
+        raise buf.fail(name_el.offset, f"array name has data type {name_el.type}")
+    name = bytes(buf.mv[name_el.start:name_el.start + name_el.size]).decode("latin-1")
+    return _ArrayHead(flags, nzmax, dims, name, name_el.end)
+
+
 class _Reader:
     def __init__(self, buf: _Buffer):
         self.buf = buf
@@ -102,23 +129,10 @@ class _Reader:
         limit = start + size
         if size == 0:      # MATLAB's empty matrix element
             return "", np.empty((0, 0))
-        flags_el = _tag(buf, start, limit)
-        if flags_el.type != miUINT32 or flags_el.size != 8:
-            raise buf.fail(flags_el.offset, "array flags must be 8 bytes of miUINT32")
-        flags, nzmax = buf.u32(flags_el.start), buf.u32(flags_el.start + 4)
+        head = _array_head(buf, start, limit)
+        flags, nzmax, dims, name, pos = head.flags, head.nzmax, head.dims, head.name, head.end
         cls = flags & 0xFF
-        dims_el = _tag(buf, flags_el.end, limit)
-        if dims_el.type != miINT32 or dims_el.size < 8 or dims_el.size % 4:
-            raise buf.fail(dims_el.offset, "dimensions must be at least two miINT32 values")
-        dims = tuple(int(d) for d in _numbers(buf, dims_el, "dimensions"))
-        if min(dims) < 0:
-            raise buf.fail(dims_el.offset, f"negative dimension in {dims}")
         count = int(np.prod(dims, dtype=object))
-        name_el = _tag(buf, dims_el.end, limit)
-        if name_el.type not in (miINT8, miUINT8, miUTF8):
-            raise buf.fail(name_el.offset, f"array name has data type {name_el.type}")
-        name = bytes(buf.mv[name_el.start:name_el.start + name_el.size]).decode("latin-1")
-        pos = name_el.end
         if cls in MX_DTYPE:
             value = self.numeric(cls, flags, dims, count, pos, limit)
         elif cls == mxCHAR:
@@ -131,7 +145,7 @@ class _Reader:
             value = self.sparse(flags, nzmax, dims, pos, limit)
         else:
             what = MX_NAME.get(cls, f"unknown class {cls}")
-            raise buf.fail(flags_el.start, f"variable {name!r}: unsupported class {what}")
+            raise buf.fail(start, f"variable {name!r}: unsupported class {what}")
         return name, value
 
     def numeric(self, cls: int, flags: int, dims: tuple[int, ...], count: int,
@@ -283,9 +297,12 @@ def _inflate(buf: _Buffer, el: _Element) -> _Buffer:
     def inflate(limit: int) -> bytes:
         """Up to ``limit`` more bytes; empty only when the stream or the input has ended."""
         nonlocal fed
-        while True:   # each pass consumes input, so this ends
+        while True:   # each pass consumes input or returns, so this ends
             if dec.unconsumed_tail:
+                tail = len(dec.unconsumed_tail)
                 out = dec.decompress(dec.unconsumed_tail, limit)
+                if not out and len(dec.unconsumed_tail) == tail:
+                    return b""    # no progress possible
             elif fed < len(src):
                 fed += _INFLATE_INPUT
                 out = dec.decompress(src[fed - _INFLATE_INPUT:fed], limit)
@@ -333,56 +350,77 @@ def read_file_bytes(path: str | os.PathLike) -> np.ndarray:
     return data[:got]
 
 
-def iter_variables(data: np.ndarray, path: str, header: Header, names=None):
-    """Yield (name, class name, storage type, stored bytes, value-or-None, dims) per variable.
-
-    Values are parsed only for variables in ``names`` (all when None).
-    """
+def iter_variables(data: np.ndarray, path: str, header: Header) -> Iterator["_Variable"]:
+    """The file's variables in order; each is decompressed and parsed only on demand."""
     buf = _Buffer(data, path, header.byte_order, 0)
     pos, limit = HEADER_BYTES, len(data)
     while pos < limit:
         el = _tag(buf, pos, limit, pad=False)
-        if el.type == miCOMPRESSED:
-            inner = _inflate(buf, el)
-            mat = _tag(inner, 0, len(inner.data))
-            next_pos = el.end
-        elif el.type == miMATRIX:
-            inner, mat = buf, el
-            next_pos = min(el.start + padded(el.size), limit)
-        else:
+        if el.type == miMATRIX:
+            el.end = min(el.start + padded(el.size), limit)
+        elif el.type != miCOMPRESSED:
             raise buf.fail(el.offset, f"top-level element of type {el.type}, expected a variable")
-        yield _Variable(inner, mat, el.size + 8, el.type == miCOMPRESSED, names)
-        pos = next_pos
+        yield _Variable(buf, el)
+        pos = el.end
 
 
 class _Variable:
     """A top-level variable: its name, class and storage, and its value on demand."""
 
-    def __init__(self, buf: _Buffer, mat: _Element, stored: int, compressed: bool, names):
-        self.buf, self.mat, self.stored_bytes, self.compressed = buf, mat, stored, compressed
-        self.reader = _Reader(buf)
-        self.names = names
+    _PEEK = 4096  # decompressed bytes enough for any array head (flags, dims, name)
+
+    def __init__(self, file_buf: _Buffer, el: _Element):
+        self.file_buf, self.el = file_buf, el
+        self.compressed = el.type == miCOMPRESSED
+        self.stored_bytes = el.size + 8
+        self._inner: tuple[_Buffer, _Element] | None = None
+
+    def _matrix(self) -> tuple[_Buffer, _Element]:
+        """The buffer holding the miMATRIX element, and that element."""
+        if self._inner is None:
+            if self.compressed:
+                inner = _inflate(self.file_buf, self.el)
+                self._inner = inner, _tag(inner, 0, len(inner.data))
+            else:
+                self._inner = self.file_buf, self.el
+        return self._inner
 
     def value(self) -> tuple[str, Any]:
-        return self.reader.matrix(self.mat.start, self.mat.size, self.mat.offset)
+        buf, mat = self._matrix()
+        return _Reader(buf).matrix(mat.start, mat.size, mat.offset)
+
+    def name(self) -> str:
+        """The variable's name, decompressing only the start of a compressed element."""
+        if self.compressed and self._inner is None:
+            el = self.el
+            try:
+                peek = zlib.decompressobj().decompress(self.file_buf.mv[el.start:el.start + el.size],
+                                                       self._PEEK)
+            except zlib.error as exc:
+                raise self.file_buf.fail(el.offset, f"broken zlib stream: {exc}") from None
+            where = f" (in compressed element at {self.file_buf.base + el.offset})"
+            buf = _Buffer(np.frombuffer(peek, np.uint8), self.file_buf.path, self.file_buf.order,
+                          self.file_buf.base + el.offset, where)
+            if len(peek) >= 8:
+                size = buf.u32(4)
+                limit = min(len(peek), 8 + size)
+                try:
+                    return "" if size == 0 else _array_head(buf, 8, limit).name
+                except MatFileError:
+                    if len(peek) == 8 + size:   # the whole element was there: really broken
+                        raise
+        buf, mat = self._matrix()
+        return "" if mat.size == 0 else _array_head(buf, mat.start, mat.start + mat.size).name
 
     def summary(self) -> dict:
         """Name, size, class and storage type without parsing the data."""
-        buf, start, limit = self.buf, self.mat.start, self.mat.start + self.mat.size
-        if self.mat.size == 0:
+        buf, mat = self._matrix()
+        limit = mat.start + mat.size
+        if mat.size == 0:
             return {"name": "", "size": (0, 0), "class": "double", "storage": "double"}
-        flags_el = _tag(buf, start, limit)
-        if flags_el.type != miUINT32 or flags_el.size != 8:
-            raise buf.fail(flags_el.offset, "array flags must be 8 bytes of miUINT32")
-        flags = buf.u32(flags_el.start)
-        dims_el = _tag(buf, flags_el.end, limit)
-        if dims_el.type != miINT32:
-            raise buf.fail(dims_el.offset, "dimensions must be miINT32")
-        dims = tuple(int(d) for d in _numbers(buf, dims_el, "dimensions"))
-        name_el = _tag(buf, dims_el.end, limit)
-        name = bytes(buf.mv[name_el.start:name_el.start + name_el.size]).decode("latin-1")
-        cls = flags & 0xFF
-        if flags & FLAG_LOGICAL:
+        head = _array_head(buf, mat.start, limit)
+        cls = head.flags & 0xFF
+        if head.flags & FLAG_LOGICAL:
             cls_name = "logical"
         elif cls == mxSPARSE:
             cls_name = "double"
@@ -390,22 +428,21 @@ class _Variable:
             cls_name = MX_NAME.get(cls, f"class{cls}")
         storage = "sparse" if cls == mxSPARSE else cls_name
         if cls in MX_DTYPE or cls == mxCHAR:
-            data_el = _tag(buf, name_el.end, limit)
+            data_el = _tag(buf, head.end, limit)
             storage = MI_NAME.get(data_el.type, f"type{data_el.type}")
-        return {"name": name, "size": dims, "class": cls_name, "storage": storage,
-                "complex": bool(flags & FLAG_COMPLEX), "sparse": cls == mxSPARSE}
+        return {"name": head.name, "size": head.dims, "class": cls_name, "storage": storage,
+                "complex": bool(head.flags & FLAG_COMPLEX), "sparse": cls == mxSPARSE}
 
 
-def load(path: str, data: np.ndarray, header: Header) -> dict[str, Any]:
-    """All variables of a v5/v7 file already read into ``data``."""
+def load(path: str | os.PathLike, variable_names: Iterable[str] | None = None) -> dict[str, Any]:
+    """Variables of a v5/v7 file (all, or only those named; others are not decompressed)."""
+    data = read_file_bytes(path)
+    header = parse_header(bytes(data[:HEADER_BYTES]), path)
+    wanted = None if variable_names is None else set(variable_names)
     out: dict[str, Any] = {}
-    for var in iter_variables(data, path, header):
+    for var in iter_variables(data, str(path), header):
+        if wanted is not None and var.name() not in wanted:
+            continue
         name, value = var.value()
         out[name] = value
     return out
-
-
-def load_v5(path: str | os.PathLike) -> dict[str, Any]:
-    data = read_file_bytes(path)
-    header = parse_header(bytes(data[:HEADER_BYTES]), path)
-    return load(str(path), data, header)

@@ -13,7 +13,7 @@ are reference datasets; sparse as a group with ``data``, ``ir``, ``jc`` and ``MA
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import h5py
 import numpy as np
@@ -296,12 +296,14 @@ class _Reader:
         return scipy.sparse.csc_matrix((data[:nnz], ir[:nnz], jc), shape=(rows, cols))
 
 
-def load(path: str | os.PathLike) -> dict[str, Any]:
-    """All variables of a v7.3 file."""
+def load(path: str | os.PathLike, variable_names: Iterable[str] | None = None) -> dict[str, Any]:
+    """Variables of a v7.3 file (all, or only those named)."""
+    wanted = None if variable_names is None else set(variable_names)
     try:
         with h5py.File(path, "r") as f:
             reader = _Reader(f, str(path))
-            return {name: reader.read(f[name]) for name in f.keys() if not name.startswith("#")}
+            return {name: reader.read(f[name]) for name in f.keys()
+                    if not name.startswith("#") and (wanted is None or name in wanted)}
     except MatFileError:
         raise
     except Exception as exc:  # h5py raises OSError, KeyError, ValueError, TypeError...

@@ -21,7 +21,9 @@ A double stored compactly (MATLAB's uint8/int16... storage) comes back as float6
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+import struct
+import zlib
+from typing import Any, Iterable, Mapping
 
 from matlab_compat.atomic import atomic_output
 from matlab_compat.errors import MatFileError
@@ -38,18 +40,24 @@ def _open_header(path: str | os.PathLike) -> Header:
     return parse_header(raw, path)
 
 
-def loadmat(path: str | os.PathLike) -> dict[str, Any]:
-    """Read every variable of a MAT-file (v6, v7 or v7.3) into ``{name: value}``."""
+def loadmat(path: str | os.PathLike, variable_names: Iterable[str] | None = None) -> dict[str, Any]:
+    """Read the variables of a MAT-file (v6, v7 or v7.3) into ``{name: value}``.
+
+    ``variable_names``: read only these (the others are skipped without decompressing them).
+    Numeric arrays stored in their own class are Fortran-ordered views of the file's
+    (decompressed) bytes: no copy is made, and they are writable.
+    """
     header = _open_header(path)
     if header.version == "7.3":
         from matlab_compat import mat73
-        return mat73.load(path)
+        return mat73.load(path, variable_names)
     from matlab_compat import mat5_reader
     try:
-        return mat5_reader.load_v5(path)
+        return mat5_reader.load(path, variable_names)
     except MatFileError:
         raise
-    except (ValueError, IndexError, TypeError, OverflowError, MemoryError, UnicodeError) as exc:
+    except (ValueError, IndexError, TypeError, OverflowError, MemoryError, UnicodeError,
+            RecursionError, struct.error, zlib.error) as exc:
         raise MatFileError(f"{path}: malformed file: {type(exc).__name__}: {exc}") from None
 
 

@@ -134,6 +134,27 @@ def assert_same(ours, expected):
             np.testing.assert_array_equal(ours, expected)
 
 
+def as_v73_keeps_it(value):
+    """The value v7.3 gives back: MATLAB's HDF5 layout stores an empty array as its dimensions
+    only, so an empty complex array comes back real (documented in docs/matfile.md)."""
+    if isinstance(value, dict):
+        return {k: as_v73_keeps_it(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray) and value.dtype.names:
+        out = value.copy()
+        for f in value.dtype.names:
+            for idx in np.ndindex(value.shape):
+                out[f][idx] = as_v73_keeps_it(value[f][idx])
+        return out
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        out = np.empty(value.shape, dtype=object)
+        for idx in np.ndindex(value.shape):
+            out[idx] = as_v73_keeps_it(value[idx])
+        return out
+    if isinstance(value, np.ndarray) and value.dtype.kind == "c" and value.size == 0:
+        return value.real.copy()
+    return value
+
+
 @SETTINGS
 @given(variables=VARIABLES, version=st.sampled_from(["6", "7", "7.3"]),
        byte_order=st.sampled_from(["<", ">"]))
@@ -142,7 +163,8 @@ def test_write_then_read_gives_same_values_and_classes(variables, version, byte_
         byte_order = "<"
     path = tmp_path / "v.mat"
     savemat(path, variables, version=version, byte_order=byte_order)
-    assert_same(loadmat(path), variables)
+    expected = {k: as_v73_keeps_it(v) for k, v in variables.items()} if version == "7.3" else variables
+    assert_same(loadmat(path), expected)
     header = read_header(path)
     assert (header.version, header.byte_order) == (version, byte_order)
 
