@@ -15,7 +15,7 @@ import scipy.sparse
 
 from matlab_compat.errors import MatFileError
 from matlab_compat.format import (
-    COMPACT_TYPES, DTYPE_MX, FIELD_NAME_LENGTH, FLAG_COMPLEX, FLAG_LOGICAL, MI_DTYPE, MX_DTYPE,
+    COMPACT_TYPES, DTYPE_MI, DTYPE_MX, FIELD_NAME_LENGTH, FLAG_COMPLEX, FLAG_LOGICAL, MI_DTYPE, MX_DTYPE,
     ZLIB_CHUNK, ZLIB_LEVEL, miCOMPRESSED, miDOUBLE, miINT8, miINT32, miMATRIX, miUINT8,
     miUINT32, miUTF8, mxCELL, mxCHAR, mxDOUBLE, mxSPARSE, mxSTRUCT, mxUINT8,
 )
@@ -110,8 +110,7 @@ class _Encoder:
         if cls == mxDOUBLE:
             mi = compact_type(arr)
             return self.numbers(mi, arr)
-        mi = next(mi for mi, dt in MI_DTYPE.items() if dt == MX_DTYPE[cls])
-        return self.numbers(mi, arr)
+        return self.numbers(DTYPE_MI[MX_DTYPE[cls].str[1:]], arr)
 
     def char(self, arr: np.ndarray, name: str) -> Parts:
         if arr.dtype.itemsize != 4:

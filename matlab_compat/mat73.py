@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse
 
 from matlab_compat.errors import MatFileError
-from matlab_compat.format import MX_DTYPE, MX_NAME
+from matlab_compat.format import MX_DTYPE, MX_NAME, V73_USERBLOCK
 from matlab_compat.header import Header
 
 REFS = "#refs#"
@@ -164,7 +164,6 @@ class _Writer:
             cls, data = "double", mat.data.astype(np.float64)
         group.attrs["MATLAB_class"] = _ascii(cls)
         group.attrs["MATLAB_sparse"] = np.uint64(mat.shape[0])
-        group.attrs["MATLAB_sparse_cols"] = np.uint64(mat.shape[1])
         group.create_dataset("jc", data=mat.indptr.astype(np.uint64))
         if mat.nnz:
             group.create_dataset("ir", data=mat.indices.astype(np.uint64))
@@ -175,7 +174,7 @@ class _Writer:
 def save(path: str | os.PathLike, variables: Mapping[str, Any], header: Header) -> None:
     """Write ``variables`` as a v7.3 file at ``path`` (the caller makes it atomic)."""
     try:
-        with h5py.File(path, "w", userblock_size=512, libver="earliest", track_order=True) as f:
+        with h5py.File(path, "w", userblock_size=V73_USERBLOCK, libver="earliest", track_order=True) as f:
             writer = _Writer(f)
             for name, value in variables.items():
                 if not (isinstance(name, str) and name.isidentifier() and name.isascii()):
@@ -281,7 +280,7 @@ class _Reader:
     def sparse(self, group: h5py.Group, cls: str | None):
         rows = int(group.attrs["MATLAB_sparse"])
         jc = group["jc"][()].astype(np.int64)
-        cols = int(group.attrs.get("MATLAB_sparse_cols", len(jc) - 1))
+        cols = len(jc) - 1
         nnz = int(jc[-1]) if len(jc) else 0
         ir = group["ir"][()].astype(np.int64) if "ir" in group else np.zeros(0, np.int64)
         raw = group["data"][()] if "data" in group else np.zeros(0)

@@ -27,7 +27,7 @@ from typing import Any, Iterable, Mapping
 
 from matlab_compat.atomic import atomic_output
 from matlab_compat.errors import MatFileError
-from matlab_compat.format import HEADER_BYTES, V73_USERBLOCK
+from matlab_compat.format import HEADER_BYTES
 from matlab_compat.header import DEFAULT_TEXT, DEFAULT_TEXT_73, VERSIONS, Header, parse_header
 
 
