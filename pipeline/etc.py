@@ -21,6 +21,7 @@ from typing import Optional
 import numpy as np
 import typer
 
+from matlab_compat import MatFileError, atomic_output, loadmat, savemat
 from pipeline.datasets import (
     SPLITS,
     dataset_spec,
@@ -70,9 +71,9 @@ def _maps(key: EtcKey) -> tuple[np.ndarray, np.ndarray]:
     h, w, c = key.image_shape
     index = np.arange(h * w * c, dtype=np.intp).reshape(1, h, w, c)
     gather = from_blocks(scramble_blocks(to_blocks(index, key.block_size), key), key.grid).reshape(-1)
-    mask_blocks = np.broadcast_to((key.negate * np.uint8(255)).astype(np.uint8)[None, :, None, None, None], (1, key.blocks, key.block_size, key.block_size, c))
-    mask = from_blocks(np.ascontiguousarray(mask_blocks), key.grid).reshape(-1)
-    return gather, mask
+    per_block = np.where(key.negate, 255, 0).astype(np.uint8).reshape(key.grid)
+    mask = per_block.repeat(key.block_size, axis=0).repeat(key.block_size, axis=1)[:, :, None].repeat(c, axis=2)
+    return gather, mask.reshape(-1)
 
 
 def _check_images(images: np.ndarray, key: EtcKey) -> np.ndarray:
@@ -118,8 +119,6 @@ def labels_in_layout(labels: np.ndarray, dataset: str) -> np.ndarray:
 
 def write_split(path: Path, split: str, rows: np.ndarray, labels: np.ndarray, dataset: str, extra: dict[str, object]) -> None:
     """One split in the MAT layout of :func:`pipeline.datasets.variant_files` (v7, fixed header, atomic)."""
-    from matlab_compat import savemat
-
     savemat(path, {f"{split}_x": rows, f"{split}_y": labels_in_layout(labels, dataset), **extra})
 
 
@@ -129,8 +128,6 @@ def key_variables(key: EtcKey) -> dict[str, object]:
 
 def read_key_record(path: Path) -> tuple[str, int]:
     """(key fingerprint, block size) recorded in an EtC MAT-file."""
-    from matlab_compat import MatFileError, loadmat
-
     try:
         variables = loadmat(path)
     except MatFileError as err:
@@ -187,8 +184,6 @@ def main(
             "image_shape": list(key.image_shape),
             "images": counts,
         }
-        from matlab_compat import atomic_output
-
         with atomic_output(out_dir / "params.json") as tmp:
             tmp.write_text(json.dumps(params, indent=2) + "\n")
     except PipelineError as err:

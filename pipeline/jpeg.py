@@ -26,6 +26,7 @@ import typer
 from PIL import Image
 from tqdm import tqdm
 
+from matlab_compat import atomic_output
 from pipeline.datasets import SPLITS, dataset_spec, load_split, pictures_from_rows, rows_from_pictures, variant_files
 from pipeline.errors import PipelineError
 from pipeline.etc import VARIANT, key_variables, decrypt, load_encrypted_split, read_key_record, write_split
@@ -135,8 +136,6 @@ def main(
     write_dataset: bool = typer.Option(False, help="also write data/<dataset>/originq<Q> and etcq<Q>"),
 ) -> None:
     """JPEG-compress plain and EtC images of DATASET (train + test) and report sizes and PSNR."""
-    from matlab_compat import atomic_output
-
     try:
         spec = dataset_spec(dataset)
         _, block = read_key_record(data_dir / spec.name / variant_files(spec.name, VARIANT)["test"].path)
