@@ -112,7 +112,10 @@ def correlation(points: list[Point]) -> dict:
 
 
 def collect_points(results: Path, dataset: str, accuracy: dict) -> list[Point]:
-    """One point per ``<dataset>_<label>.json`` whose label has an accuracy in ``accuracy``."""
+    """One point per ``<dataset>_<label>.json`` whose label has an accuracy in ``accuracy``.
+
+    The two must describe the same encryption (parameter file and vortex count, EtC key fingerprint, seed).
+    """
     plain = accuracy["origin"]["test_acc_final"]
     points = []
     for path in sorted(results.glob(f"{dataset}_*.json")):
@@ -122,6 +125,8 @@ def collect_points(results: Path, dataset: str, accuracy: dict) -> list[Point]:
         run = accuracy["runs"].get(info["label"])
         if run is None:
             continue
+        if "parameters" in run and run["parameters"] != info.get("parameters"):
+            raise PipelineError(f"{path}: measured with {info.get('parameters')}, but {info['label']} was trained with {run['parameters']}")
         acc = run["test_acc_final"]
         points.append(Point(info["label"], info["total_loss_rate"], acc, plain - acc, (plain - acc) / plain))
     return points

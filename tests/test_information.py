@@ -125,6 +125,25 @@ def test_swapping_two_pixels_never_increases_information():
     assert strict > 1500  # the theorem is not vacuous: most swaps lose information
 
 
+def test_swap_loss_has_the_closed_form_of_the_proof():
+    """Exchanging pixels a and b loses sum_c (m_ac - m_bc)+ (x_a - x_c)^2 + (m_bc - m_ac)+ (x_b - x_c)^2 per channel."""
+    rng = np.random.default_rng(9)
+    layout, weight = Layout(5, 4, 2), DistanceWeight(1.2, 1.7)
+    m = pair_weights(layout, weight)
+    for _ in range(50):
+        x = rng.integers(0, 256, (1, layout.samples))
+        a, b = rng.choice(layout.pixels, 2, replace=False)
+        perm = np.arange(layout.pixels)
+        perm[[a, b]] = [b, a]
+        lost = information(x, layout, identity_kept(layout, weight)).total - information(
+            x, layout, map_kept(np.concatenate([perm, perm + layout.pixels]), layout, weight)).total
+        planes = x.reshape(layout.channels, layout.pixels).astype(float)
+        others = np.setdiff1d(np.arange(layout.pixels), [a, b])
+        want = sum(np.sum(np.maximum(m[a, others] - m[b, others], 0) * (xc[a] - xc[others]) ** 2
+                          + np.maximum(m[b, others] - m[a, others], 0) * (xc[b] - xc[others]) ** 2) for xc in planes)
+        assert lost[0] == pytest.approx(want, rel=1e-9, abs=1e-6)
+
+
 def test_no_gather_or_value_step_increases_information():
     rng = np.random.default_rng(7)
     layout, weight = Layout(5, 5, 3), DistanceWeight(1.5, 1.0)

@@ -1,0 +1,175 @@
+"""The information CLI and the loss-vs-accuracy report, end to end on small generated data."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from matlab_compat import savemat
+from pipeline.datasets import dataset_spec, onehot
+from pipeline.errors import PipelineError
+from pipeline.etc_key import derive_key
+from pipeline.information import etc_encryption, random_encryption
+from pipeline.information import app as info_app
+from pipeline.information_report import Point, app as report_app, collect_points, correlation, parse_run
+from tests.shared import shared_path
+from tests.test_information import smooth_images
+
+runner = CliRunner()
+SECRET = b"a test secret of enough bytes"
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    """data/mnist/origin/mnist.mat with 24 + 12 smooth images and the published parameters."""
+    x = smooth_images(36, 28, 28, seed=11)
+    y = onehot(np.arange(36) % 10, 10)
+    origin = tmp_path / "data" / "mnist" / "origin"
+    origin.mkdir(parents=True)
+    savemat(origin / "mnist.mat", {"train_x": x[:24], "train_y": y[:24], "test_x": x[24:], "test_y": y[24:]})
+    params = tmp_path / "data" / "mnist" / "params"
+    params.mkdir()
+    for name in ("vor_params_mnist_result.mat", "vor_params_mnist_sensitivity3.mat"):
+        shutil.copy(shared_path("fixtures", "matlab", name), params / name)
+    (tmp_path / "key").write_bytes(SECRET)
+    return tmp_path
+
+
+def run_info(data_dir, *args):
+    result = runner.invoke(info_app, ["--dataset", "mnist", "--data-dir", str(data_dir / "data"),
+                                      "--output-dir", str(data_dir / "out"), *args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_cli_measures_vortex_sets_and_names_them_by_parameter_file(data_dir):
+    run_info(data_dir, "--encryption", "vor")
+    run_info(data_dir, "--encryption", "vor", "--params", str(data_dir / "data/mnist/params/vor_params_mnist_sensitivity3.mat"))
+    published = json.loads((data_dir / "out" / "mnist_vor-result.json").read_text())
+    sens3 = json.loads((data_dir / "out" / "mnist_vor-sensitivity3.json").read_text())
+    assert published["parameters"] == {"params": "vor_params_mnist_result.mat", "vortices": 10, "vortices_in_file": 20}
+    assert sens3["parameters"]["vortices"] == 5  # the file holds fewer than the script's 10
+    for result in (published, sens3):
+        assert result["images"] == 36 and result["splits"] == ["train", "test"]
+        assert 0 < result["value_loss_rate"] < result["total_loss_rate"] < result["neighbour_loss_rate"] < 1
+        assert result["lost_samples"] > 0  # the gather drops source pixels
+        assert result["weight"] == {"scale": 1.5, "shape": 2.0}
+
+
+def test_cli_random_baseline_expected_and_drawn_agree(data_dir):
+    run_info(data_dir, "--encryption", "random", "--split", "test", "--exact-sample", "12")
+    result = json.loads((data_dir / "out" / "mnist_random.json").read_text())
+    assert result["images"] == 12 and result["value_loss_rate"] == 0.0
+    assert result["neighbour_loss_rate"] > 0.95
+    assert result["drawn_sample"]["images"] == 12
+    assert result["drawn_sample"]["neighbour_loss_rate"] == pytest.approx(result["neighbour_loss_rate"], abs=0.01)
+
+
+def test_random_encryption_reproduces_pipeline_random_draws(data_dir):
+    from matlab_compat.rng import rng
+    from pipeline.random import column_major_order, permute_rows, random_permutations
+
+    spec = dataset_spec("mnist")
+    x = smooth_images(7, 28, 28)
+    stream = rng(0)
+    want_train = permute_rows(x[:4], random_permutations(4, 784, stream, column_major_order(spec)), 1)
+    want_test = permute_rows(x[4:], random_permutations(3, 784, stream, column_major_order(spec)), 1)
+    got = random_encryption(spec).encrypt({"train": x[:4], "test": x[4:]})
+    np.testing.assert_array_equal(got["train"], want_train)
+    np.testing.assert_array_equal(got["test"], want_test)
+
+
+def test_cli_etc_measures_negation_from_image_pairs(data_dir):
+    run_info(data_dir, "--encryption", "etc", "--block-size", "7", "--key-file", str(data_dir / "key"))
+    run_info(data_dir, "--encryption", "blocks", "--block-size", "7", "--key-file", str(data_dir / "key"))
+    etc = json.loads((data_dir / "out" / "mnist_etc-b7.json").read_text())
+    blocks = json.loads((data_dir / "out" / "mnist_blocks-b7.json").read_text())
+    key = derive_key(SECRET, (28, 28, 1), 7)
+    assert etc["parameters"] == {"block_size": 7, "key_fingerprint": key.fingerprint}
+    assert etc["fidelity"] == {"unchanged": 49 * int(np.sum(~key.negate)), "negated": 49 * int(np.sum(key.negate)), "other": 0}
+    assert blocks["lost_samples"] == etc["lost_samples"] == 0  # EtC moves samples, never drops them
+    assert blocks["value_loss_rate"] == pytest.approx(0.0, abs=1e-12)
+    # scrambling alone keeps the relations inside each block; turns, flips and negation keep no more
+    assert 0 < blocks["neighbour_loss_rate"] <= etc["neighbour_loss_rate"] < 1
+
+
+def test_etc_sample_map_is_the_encryption(data_dir):
+    from pipeline.datasets import pictures_from_rows, rows_from_pictures
+    from pipeline.etc import encrypt
+
+    spec = dataset_spec("cifar10")
+    key = derive_key(SECRET, (32, 32, 3), 8)
+    x = np.random.default_rng(0).integers(0, 256, (3, 3072)).astype(np.uint8)
+    enc = etc_encryption(spec, key)
+    encrypted = rows_from_pictures(encrypt(pictures_from_rows(x, spec), key), spec)
+    negated = encrypted != x[:, enc.sources]
+    np.testing.assert_array_equal(np.where(negated, 255 - encrypted, encrypted), x[:, enc.sources])
+
+
+def test_cli_reports_bad_input_cleanly(data_dir):
+    for args, message in ((["--encryption", "rot13"], "unknown encryption"),
+                          (["--encryption", "etc", "--block-size", "5", "--key-file", str(data_dir / "key")], "block size 5"),
+                          (["--encryption", "vor", "--params", str(data_dir / "missing.mat")], "missing"),
+                          (["--encryption", "vor", "--split", "val"], "unknown split")):
+        result = runner.invoke(info_app, ["--dataset", "mnist", "--data-dir", str(data_dir / "data"), *args])
+        assert result.exit_code == 1 and message in result.output, result.output
+
+
+def write_results(folder, dataset, rates, accuracies, plain=0.99):
+    folder.mkdir(parents=True, exist_ok=True)
+    runs = {}
+    for (label, rate), acc in zip(rates.items(), accuracies):
+        (folder / f"{dataset}_{label}.json").write_text(json.dumps({"dataset": dataset, "label": label, "total_loss_rate": rate}))
+        runs[label] = {"test_acc_final": acc}
+    (folder / f"accuracy_{dataset}.json").write_text(json.dumps({"preset": "p", "origin": {"test_acc_final": plain}, "runs": runs}))
+
+
+def test_correlation_of_information_loss_with_accuracy_loss(tmp_path):
+    rates = {"a": 0.1, "b": 0.3, "c": 0.5, "d": 0.7, "untrained": 0.9}
+    write_results(tmp_path, "mnist", dict(list(rates.items())[:4]), [0.98, 0.97, 0.6, 0.3])
+    (tmp_path / "mnist_untrained.json").write_text(json.dumps({"dataset": "mnist", "label": "untrained", "total_loss_rate": 0.9}))
+    result = runner.invoke(report_app, ["correlate", "--results", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    out = json.loads((tmp_path / "correlation.json").read_text())
+    assert out["n"] == 4 and out["spearman"] == pytest.approx(1.0)
+    drops = np.array([0.01, 0.02, 0.39, 0.69]) / 0.99
+    assert out["pearson"] == pytest.approx(np.corrcoef([0.1, 0.3, 0.5, 0.7], drops)[0, 1], rel=1e-12)
+    assert [p["label"] for p in out["points"]] == ["a", "b", "c", "d"]
+    with Image.open(tmp_path / "loss_vs_drop.png") as img:
+        assert img.size == (760, 560) and img.mode == "RGB"
+        assert len(img.getcolors(1 << 20)) > 2  # something was drawn
+
+
+def test_correlation_needs_three_distinct_points(tmp_path):
+    with pytest.raises(PipelineError, match="at least 3"):
+        correlation([Point("a", 0.1, 0.9, 0.0, 0.0), Point("b", 0.2, 0.8, 0.1, 0.1)])
+    with pytest.raises(PipelineError, match="equal"):
+        correlation([Point(k, 0.5, 0.9, 0.0, d) for k, d in zip("abc", (0.1, 0.2, 0.3))])
+    result = runner.invoke(report_app, ["correlate", "--results", str(tmp_path)])
+    assert result.exit_code == 1 and "accuracy_mnist.json is missing" in result.output
+
+
+def test_negative_accuracy_drops_are_plotted_and_points_pair_by_label(tmp_path):
+    write_results(tmp_path, "mnist", {"x": 0.2, "y": 0.4, "z": 0.6}, [0.995, 0.9, 0.5])
+    acc = json.loads((tmp_path / "accuracy_mnist.json").read_text())
+    points = collect_points(tmp_path, "mnist", acc)
+    assert points[0].accuracy_loss_rate < 0  # better than plain: a negative drop, kept as measured
+    result = runner.invoke(report_app, ["correlate", "--results", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    acc["runs"]["y"]["parameters"] = {"key_fingerprint": "0123"}  # trained with another key than measured
+    (tmp_path / "accuracy_mnist.json").write_text(json.dumps(acc))
+    with pytest.raises(PipelineError, match="trained with"):
+        collect_points(tmp_path, "mnist", acc)
+
+
+def test_run_list_syntax():
+    spec = dataset_spec("mnist")
+    with pytest.raises(PipelineError, match="block size"):
+        parse_run("etc", spec, "data", None)
+    with pytest.raises(PipelineError, match="takes no argument"):
+        parse_run("random:3", spec, "data", None)
+    assert parse_run("etc:7", spec, "data", None).label == "etc-b7"
