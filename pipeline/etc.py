@@ -129,7 +129,7 @@ def key_variables(key: EtcKey) -> dict[str, object]:
 def read_key_record(path: Path) -> tuple[str, int]:
     """(key fingerprint, block size) recorded in an EtC MAT-file."""
     try:
-        variables = loadmat(path)
+        variables = loadmat(path, variable_names=(FINGERPRINT_VAR, BLOCK_VAR))  # the images are skipped
     except MatFileError as err:
         raise PipelineError(str(err)) from err
     fingerprint, block = variables.get(FINGERPRINT_VAR), variables.get(BLOCK_VAR)
