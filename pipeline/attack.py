@@ -101,6 +101,23 @@ def row_map_as_sample_map(rows_map: np.ndarray, spec: DatasetSpec) -> core.Sampl
     return core.SampleMap(source, np.zeros(spec.row_length, dtype=bool))
 
 
+def random_truth(spec: DatasetSpec, num_train: int, num_test: int, seed: int) -> np.ndarray:
+    """The per-image keys of ``pipeline.random`` for the TEST images: (num_test, S) sources over
+    flattened pictures (the stream draws every train image's permutation first)."""
+    from matlab_compat.rng import rng
+    from pipeline.random import column_major_order, random_permutations
+
+    stream = rng(seed)
+    order = column_major_order(spec)
+    random_permutations(num_train, spec.pixels, stream, order)
+    per_channel = random_permutations(num_test, spec.pixels, stream, order)
+    rows_maps = (np.arange(spec.channels)[None, :, None] * spec.pixels + per_channel[:, None, :]).reshape(num_test, -1)
+    picture_of_row = rows_from_pictures(np.arange(spec.row_length).reshape(1, spec.height, spec.width, spec.channels), spec)[0]
+    sources = np.empty_like(rows_maps)
+    sources[:, picture_of_row] = picture_of_row[rows_maps]
+    return sources
+
+
 def etc_block_size(data_dir: Path, dataset: str) -> int:
     """The block size recorded by ``pipeline.etc`` beside the encrypted data (public: part of the algorithm)."""
     path = Path(data_dir) / dataset_spec(dataset).name / "etc" / "params.json"
@@ -175,10 +192,11 @@ class Evaluation:
     """The attacks of one (dataset, encryption) with what they share: statistics, truth, scoring."""
 
     def __init__(self, data: AttackData, encryption: str, *, truth: core.SampleMap | None, etc_truth=None, block_size: int | None = None,
-                 accuracy: Classifier | None = None) -> None:
+                 accuracy: Classifier | None = None, per_image_truth: np.ndarray | None = None) -> None:
         self.data = data
         self.encryption = encryption
         self.truth = truth
+        self.per_image_truth = per_image_truth
         self.etc_truth = etc_truth
         self.block_size = block_size
         self.accuracy = accuracy
@@ -190,15 +208,23 @@ class Evaluation:
         self.public = core.statistics(_flat(data.plain_train), data.train_labels, k)
         self.statistics_seconds = time.perf_counter() - start
         self._coa: dict[str, tuple[object, np.ndarray, float]] = {}
+        self._scored: dict[tuple[bytes, bytes], tuple[dict, np.ndarray]] = {}
 
     # -- helpers
     def _outcome(self, method: str, pairs: int | None, prior: bool, estimate: core.SampleMap, seconds: float, tables=None) -> Outcome:
-        recovered = core.recover(_flat(self.data.enc_test), estimate, self.data.shape, self.fill)
         record = {"method": method, "pairs": pairs, "uses_statistics": prior, "seconds": round(seconds, 3)}
-        record["key_share"] = None if self.truth is None else core.key_share(estimate, self.truth, _flat(self.data.plain_train))
         if tables is not None:
             record["key_tables"] = tables
-        record.update(score(recovered, self.data, self.accuracy))
+        found = (estimate.source.tobytes(), estimate.negate.tobytes())
+        if found not in self._scored:  # attacks often reach the same estimate: decrypt and score it once
+            recovered = core.recover(_flat(self.data.enc_test), estimate, self.data.shape, self.fill)
+            if self.per_image_truth is not None:
+                share = {"per_image_exact": float((estimate.source[None, :] == self.per_image_truth).mean()), "chance": 1.0 / estimate.size}
+            else:
+                share = None if self.truth is None else core.key_share(estimate, self.truth, _flat(self.data.plain_train))
+            self._scored[found] = ({"key_share": share, **score(recovered, self.data, self.accuracy)}, recovered)
+        scores, recovered = self._scored[found]
+        record.update(scores)
         return Outcome(record, recovered)
 
     def _ciphertext_only(self, method: str):
@@ -293,7 +319,7 @@ def write_results(path: Path, evaluation: Evaluation, kind: str, outcomes: list[
         "kind": kind,
         "threat_model": THREAT_MODEL,
         "images": {"public_plain": len(d.plain_train), "attacked": len(d.plain_test)},
-        "key_form": "fixed sample map" if evaluation.truth is not None else "unknown or per image (no key share)",
+        "key_form": "fixed sample map" if evaluation.truth is not None else "per image" if evaluation.per_image_truth is not None else "unknown (no key share)",
         "negation_considered": evaluation.negation,
         "recognisability": recognisability,
         "baselines": baselines,
@@ -336,7 +362,7 @@ def summary_rows(results_dir: str | Path) -> list[dict]:
                     "method": a["method"],
                     "pairs": a["pairs"],
                     "uses_statistics": a["uses_statistics"],
-                    "key_share": share.get("exact"),
+                    "key_share": share.get("exact", share.get("per_image_exact")),
                     "key_share_equivalent": share.get("equivalent"),
                     "psnr": a["psnr"],
                     "ssim": a["ssim"],
@@ -369,10 +395,11 @@ def main(
     seed: int = typer.Option(0, help="recognisability classifier: seed"),
     device: str = typer.Option("cpu", help="recognisability classifier: torch device"),
     classifier_cache: Optional[Path] = typer.Option(Path("results/attacks/classifiers"), help="folder keeping the plain classifier between runs"),
-    key_share: bool = typer.Option(True, help="score the key share against the true key (vor: --vor-params; etc: --key-file)"),
+    key_share: bool = typer.Option(True, help="score the key share against the true key (vor: --vor-params; etc: --key-file; random: --random-seed)"),
     vor_params: Optional[Path] = typer.Option(None, help="vor: the parameter file used [default: <data-dir>/<dataset>/params/<published file>]"),
     num_vortices: Optional[int] = typer.Option(None, help="vor: number of vortices used [default: pipeline.vor's]"),
     key_file: Optional[Path] = typer.Option(None, help="etc: the secret [default: $VORTEX_ETC_SECRET]"),
+    random_seed: int = typer.Option(0, help="random: the seed pipeline.random used (per-image key share)"),
 ) -> None:
     """Attack DATASET's ENCRYPTION variant; write results/attacks/<dataset>_<encryption>_<kind>.json and .png."""
     try:
@@ -394,10 +421,15 @@ def main(
 
             etc_truth = derive_key(read_secret(key_file), data.shape, block_size)
             truth = etc_sample_map(etc_truth)
+        per_image = None
+        if key_share and encryption == "random":
+            per_image = random_truth(data.spec, len(data.plain_train), len(data.plain_test), random_seed)
+            if not np.array_equal(np.take_along_axis(_flat(data.plain_test[:64]), per_image[:64], axis=1), _flat(data.enc_test[:64])):
+                raise PipelineError(f"seed {random_seed} does not produce data/{data.spec.name}/random; pass the seed it was made with")
         if truth is not None and not np.array_equal(truth.apply(_flat(data.plain_test[:64])), _flat(data.enc_test[:64])):
             raise PipelineError(f"the given {encryption} key does not produce data/{data.spec.name}/{encryption}; check the parameter or key file")
         accuracy, info = make_accuracy(data, epochs=epochs, seed=seed, device=device, cache=classifier_cache) if recognisability else (None, None)
-        evaluation = Evaluation(data, encryption, truth=truth, etc_truth=etc_truth, block_size=block_size, accuracy=accuracy)
+        evaluation = Evaluation(data, encryption, truth=truth, etc_truth=etc_truth, block_size=block_size, accuracy=accuracy, per_image_truth=per_image)
         baselines = evaluation.baselines()
         for k in kind:
             kind_start = time.perf_counter()
@@ -407,7 +439,7 @@ def main(
             write_strip(stem.with_suffix(".png"), evaluation, outcomes)
             for o in outcomes:
                 r = o.record
-                share = (r["key_share"] or {}).get("exact")
+                share = (r["key_share"] or {}).get("exact", (r["key_share"] or {}).get("per_image_exact"))
                 typer.echo(
                     f"{k:16s} {r['method']:11s} k={r['pairs']!s:4s} stats={r['uses_statistics']!s:5s} key={share if share is None else round(share, 4)!s:6s} "
                     f"psnr={r['psnr']:.2f} ssim={r['ssim']:.3f} acc={r['accuracy']} ({r['seconds']} s)"

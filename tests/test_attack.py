@@ -80,9 +80,13 @@ def test_per_image_random_permutation_resists(data_dir, tmp_path):
     results = _attack(data_dir, tmp_path, "random", "--no-recognisability")
     for result in results.values():
         floor = result["baselines"]["mean_image"]["psnr"]
-        assert result["key_form"].startswith("unknown or per image")
+        assert result["key_form"] == "per image"
         for a in result["attacks"]:
-            assert a["key_share"] is None and a["psnr"] < floor + 0.5
+            assert a["key_share"]["per_image_exact"] < 3 * a["key_share"]["chance"]  # chance: 1/784
+            assert a["psnr"] < floor + 0.5
+    wrong_seed = CliRunner().invoke(app, ["--dataset", "fashion", "--encryption", "random", "--kind", "ciphertext-only", "--random-seed", "5",
+                                          "--no-recognisability", "--data-dir", str(data_dir), "--out", str(tmp_path)])
+    assert wrong_seed.exit_code == 1 and "seed 5 does not produce" in wrong_seed.output
 
 
 def test_etc_key_recovered_from_one_pair(data_dir, tmp_path):
