@@ -17,9 +17,12 @@ file (``--weights``) keeping its patch projection. The geometric and colour augm
 vortex recipe is off in these (a shift or flip does not commute with block-wise encryption);
 run the same preset with ``--dataset cifar10`` for the plain column.
 
-CPU (``*_smallcnn_cpu``): the reference augmentation and optimiser with the small CNN, no
-RICAP and few epochs, so that a full dataset trains in a few minutes on two cores; pass
-``--dataset fashion_vor`` / ``fashion_random`` for the encrypted versions.
+CPU (``*_smallcnn_cpu``): the reference optimiser (SGD, Nesterov, cosine) with the small CNN,
+3 epochs, no RICAP and no augmentation, so that a full dataset trains in a few minutes on two
+cores; pass ``--dataset fashion_vor`` / ``fashion_random`` for the encrypted versions. (In
+runs this short the reference augmentation costs accuracy: on 20,000 Fashion-MNIST images and
+2 epochs, 86.6 % without it, 80.5 % with crop + flip, 79.2 % with colour jitter too; restore
+it with ``--padding 4 --flip 0.5 --jitter 0.4,0.4,0.4,0.2``.)
 """
 from __future__ import annotations
 
@@ -84,8 +87,8 @@ _ETC = {
         ricap=None, **_NO_AUGMENT),
 }
 
-_CPU_BASE = dict(model="smallcnn", model_options={"width": 16}, epochs=4, batch=128, lr=0.05, wd=5e-4,
-                 optimizer="sgd", schedule="cosine", ricap=None, checkpoint_every=1)
+_CPU_BASE = dict(model="smallcnn", model_options={"width": 16}, epochs=3, batch=128, lr=0.05, wd=5e-4,
+                 optimizer="sgd", schedule="cosine", ricap=None, checkpoint_every=1, **_NO_AUGMENT)
 _CPU = {
     "mnist_smallcnn_cpu": dict(_CPU_BASE, dataset="mnist", crop=28),
     "fashion_smallcnn_cpu": dict(_CPU_BASE, dataset="fashion", crop=28),
