@@ -12,7 +12,9 @@ are reference datasets; sparse as a group with ``data``, ``ir``, ``jc`` and ``MA
 """
 from __future__ import annotations
 
+import mmap
 import os
+import struct
 from typing import Any, Iterable, Mapping
 
 import h5py
@@ -295,9 +297,44 @@ class _Reader:
         return scipy.sparse.csc_matrix((data[:nnz], ir[:nnz], jc), shape=(rows, cols))
 
 
+def check_global_heaps(path: str | os.PathLike) -> None:
+    """Refuse HDF5 global heap collections whose objects do not tile them exactly.
+
+    Struct field names (``MATLAB_fields``) live in global heaps; a corrupt collection size
+    sends libhdf5 into an endless loop, so each collection is walked here first. (Collections
+    are found by their signature; array data that happened to contain one would be checked too.)
+    """
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        size = len(mm)
+        at = mm.find(b"GCOL\x01\x00\x00\x00")   # signature, version 1, reserved bytes
+        while at >= 0:
+            if at + 16 > size:
+                raise MatFileError(f"{path}: offset {at}: truncated HDF5 global heap")
+            (length,) = struct.unpack_from("<Q", mm, at + 8)
+            end = at + length
+            if length < 4096 or end > size:
+                raise MatFileError(f"{path}: offset {at}: HDF5 global heap of {length} bytes "
+                                   f"does not fit the file")
+            pos = at + 16
+            while pos + 16 <= end:
+                index, _, _, obj = struct.unpack_from("<HHIQ", mm, pos)
+                if index == 0:               # free space: must run exactly to the end
+                    if pos + obj != end:
+                        raise MatFileError(f"{path}: offset {pos}: HDF5 global heap free space "
+                                           f"does not end its collection")
+                    break
+                pos += 16 + obj + (-obj % 8)
+            else:   # no free-space object: the objects fill the collection (< 16 bytes left)
+                if pos > end:
+                    raise MatFileError(f"{path}: offset {at}: HDF5 global heap objects overrun "
+                                       f"their collection")
+            at = mm.find(b"GCOL\x01\x00\x00\x00", at + 4)
+
+
 def load(path: str | os.PathLike, variable_names: Iterable[str] | None = None) -> dict[str, Any]:
     """Variables of a v7.3 file (all, or only those named)."""
     wanted = None if variable_names is None else set(variable_names)
+    check_global_heaps(path)
     try:
         with h5py.File(path, "r") as f:
             reader = _Reader(f, str(path))

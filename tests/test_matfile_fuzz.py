@@ -116,3 +116,35 @@ def test_truncated_v73_files_raise_matfile_error(tmp_path):
     target = tmp_path / "cut73.mat"
     for cut in list(range(0, 600, 37)) + list(range(600, len(raw), max(1, len(raw) // 60))):
         assert check(target, raw[:cut]) == "error"
+
+
+def test_bit_flipped_v73_files_raise_matfile_error_or_load(tmp_path):
+    """Flips past the user block reach h5py/libhdf5; a corrupt global heap (which makes libhdf5
+    loop forever) is refused by our own check first."""
+    full = tmp_path / "full.mat"
+    savemat(full, every_class(), version="7.3")
+    raw = full.read_bytes()
+    rng = np.random.default_rng(1)
+    target = tmp_path / "flip73.mat"
+    outcomes = {"ok": 0, "error": 0}
+    for _ in range(300):
+        data = bytearray(raw)
+        for _ in range(int(rng.integers(1, 4))):
+            pos = int(rng.integers(512, len(data)))
+            data[pos] ^= 1 << int(rng.integers(0, 8))
+        outcomes[check(target, bytes(data))] += 1
+    assert outcomes["error"] > 50 and outcomes["ok"] > 50
+
+
+def test_corrupt_hdf5_global_heap_is_refused(tmp_path):
+    """A collection size that no longer matches its objects (the case that hangs libhdf5)."""
+    path = tmp_path / "heap.mat"
+    savemat(path, {"st": {"alpha": np.ones((1, 1)), "beta": "x"}}, version="7.3")
+    data = bytearray(path.read_bytes())
+    at = data.find(b"GCOL\x01\x00\x00\x00")
+    assert at > 0
+    size = int.from_bytes(data[at + 8:at + 16], "little")
+    data[at + 8:at + 16] = (size + 512).to_bytes(8, "little")
+    path.write_bytes(bytes(data))
+    with pytest.raises(MatFileError, match="global heap"):
+        loadmat(path)
