@@ -9,6 +9,7 @@ column-major data needs no copy (and the views are writable).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 import zlib
@@ -434,15 +435,28 @@ class _Variable:
                 "complex": bool(head.flags & FLAG_COMPLEX), "sparse": cls == mxSPARSE}
 
 
+@contextlib.contextmanager
+def malformed_input(path: str | os.PathLike) -> Iterator[None]:
+    """Turn any parse failure the explicit checks missed into a MatFileError (a safety net)."""
+    try:
+        yield
+    except MatFileError:
+        raise
+    except (ValueError, IndexError, KeyError, TypeError, OverflowError, MemoryError,
+            UnicodeError, RecursionError, struct.error, zlib.error) as exc:
+        raise MatFileError(f"{path}: malformed file: {type(exc).__name__}: {exc}") from None
+
+
 def load(path: str | os.PathLike, variable_names: Iterable[str] | None = None) -> dict[str, Any]:
     """Variables of a v5/v7 file (all, or only those named; others are not decompressed)."""
     data = read_file_bytes(path)
     header = parse_header(bytes(data[:HEADER_BYTES]), path)
     wanted = None if variable_names is None else set(variable_names)
     out: dict[str, Any] = {}
-    for var in iter_variables(data, str(path), header):
-        if wanted is not None and var.name() not in wanted:
-            continue
-        name, value = var.value()
-        out[name] = value
+    with malformed_input(path):
+        for var in iter_variables(data, str(path), header):
+            if wanted is not None and var.name() not in wanted:
+                continue
+            name, value = var.value()
+            out[name] = value
     return out

@@ -21,8 +21,6 @@ A double stored compactly (MATLAB's uint8/int16... storage) comes back as float6
 from __future__ import annotations
 
 import os
-import struct
-import zlib
 from typing import Any, Iterable, Mapping
 
 from matlab_compat.atomic import atomic_output
@@ -52,13 +50,7 @@ def loadmat(path: str | os.PathLike, variable_names: Iterable[str] | None = None
         from matlab_compat import mat73
         return mat73.load(path, variable_names)
     from matlab_compat import mat5_reader
-    try:
-        return mat5_reader.load(path, variable_names)
-    except MatFileError:
-        raise
-    except (ValueError, IndexError, TypeError, OverflowError, MemoryError, UnicodeError,
-            RecursionError, struct.error, zlib.error) as exc:
-        raise MatFileError(f"{path}: malformed file: {type(exc).__name__}: {exc}") from None
+    return mat5_reader.load(path, variable_names)
 
 
 def resolve_header(version: str, header: str | Header | None, byte_order: str | None) -> Header:
@@ -97,7 +89,11 @@ def savemat(path: str | os.PathLike, variables: Mapping[str, Any], *, version: s
             mat73.save(tmp, variables, head)
         return
     from matlab_compat import mat5_writer
-    with atomic_output(path) as tmp:
-        with open(tmp, "wb") as fh:
-            fh.write(head.to_bytes())
-            mat5_writer.write_variables(fh, variables, head.byte_order, compress=version == "7")
+    try:
+        with atomic_output(path) as tmp:
+            with open(tmp, "wb") as fh:
+                fh.write(head.to_bytes())
+                mat5_writer.write_variables(fh, variables, head.byte_order,
+                                            compress=version == "7")
+    except RecursionError:
+        raise MatFileError(f"{path}: cells/structs nested too deeply to write") from None

@@ -59,13 +59,14 @@ def whos(path: str | os.PathLike) -> list[VariableInfo]:
     from matlab_compat import mat5_reader
     data = mat5_reader.read_file_bytes(path)
     out = []
-    for var in mat5_reader.iter_variables(data, str(path), header):
-        summary = var.summary()
-        _, value = var.value()
-        attributes = " ".join(a for a in ("complex", "sparse") if summary.get(a))
-        out.append(VariableInfo(summary["name"], summary["size"], summary["class"],
-                                summary["storage"], data_bytes(value), var.stored_bytes,
-                                attributes))
+    with mat5_reader.malformed_input(path):
+        for var in mat5_reader.iter_variables(data, str(path), header):
+            summary = var.summary()
+            _, value = var.value()
+            attributes = " ".join(a for a in ("complex", "sparse") if summary.get(a))
+            out.append(VariableInfo(summary["name"], summary["size"], summary["class"],
+                                    summary["storage"], data_bytes(value), var.stored_bytes,
+                                    attributes))
     return out
 
 

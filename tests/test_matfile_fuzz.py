@@ -148,3 +148,25 @@ def test_corrupt_hdf5_global_heap_is_refused(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(MatFileError, match="global heap"):
         loadmat(path)
+
+
+def test_absurdly_deep_nesting_is_refused_not_crashed(tmp_path):
+    """Cells nested 600 deep (written with a raised recursion limit) load as MatFileError."""
+    import sys
+    value = np.ones((1, 1))
+    for _ in range(600):
+        cell = np.empty((1, 1), dtype=object)
+        cell[0, 0] = value
+        value = cell
+    path = tmp_path / "deep.mat"
+    with pytest.raises(MatFileError, match="nested too deeply"):
+        savemat(path, {"v": value}, version="6")
+    assert not path.exists()
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(10000)
+    try:
+        savemat(path, {"v": value}, version="6")
+    finally:
+        sys.setrecursionlimit(limit)
+    with pytest.raises(MatFileError, match="deep.mat: malformed file: RecursionError"):
+        loadmat(path)
