@@ -73,15 +73,18 @@ def resolve_header(version: str, header: str | Header | None, byte_order: str | 
     return result
 
 
-def savemat(path: str | os.PathLike, variables: Mapping[str, Any], *, version: str = "7",
+def savemat(path: str | os.PathLike, variables: Mapping[str, Any], *, version: str | None = None,
             header: str | Header | None = None, byte_order: str | None = None) -> None:
     """Write ``variables`` to ``path`` as MATLAB would (atomically: temporary file, rename).
 
     ``version``: "7" (compressed, default), "6" (uncompressed) or "7.3" (HDF5).
     ``header``: the 116-byte header text, or a :class:`Header` from :func:`read_header` (then
-    its byte order and subsystem field are kept too); default :data:`DEFAULT_TEXT`, a fixed text
-    so that outputs are reproducible. ``byte_order``: "<" (default) or ">" (big-endian, v5 only).
+    its version, byte order and subsystem field are the defaults too); default
+    :data:`DEFAULT_TEXT`, a fixed text so that outputs are reproducible.
+    ``byte_order``: "<" (default) or ">" (big-endian, v5 only).
     """
+    if version is None:
+        version = header.version if isinstance(header, Header) else "7"
     head = resolve_header(version, header, byte_order)
     if version == "7.3":
         from matlab_compat import mat73

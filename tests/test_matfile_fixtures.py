@@ -103,3 +103,20 @@ def test_truncated_fixture_raises_matfile_error_naming_file(tmp_path):
     bad.write_bytes(raw[:200])
     with pytest.raises(MatFileError, match=r"cut\.mat: offset \d+"):
         loadmat(bad)
+
+
+@pytest.mark.parametrize("name", ["batches.meta.mat", "data_batch_1.mat", "test_batch.mat"])
+def test_scipy_written_cifar_subset_loads_and_rewrites_exactly(name, tmp_path):
+    """Files written by scipy (NUL-padded header, char and cell data) re-create byte for byte."""
+    path = shared_path("data", "cifar-10-subset", name)
+    ours, theirs = loadmat(path), scipy.io.loadmat(path)
+    for key, value in ours.items():
+        if isinstance(value, str):
+            assert theirs[key].tolist() == [value]
+        elif value.dtype == object:   # label_names: a cell of strings
+            assert [v for v in value.ravel()] == [t.item() for t in theirs[key].ravel()]
+        else:
+            assert_equals_scipy(value, theirs[key])
+    out = tmp_path / name
+    savemat(out, ours, header=read_header(path))
+    assert out.read_bytes() == path.read_bytes()
