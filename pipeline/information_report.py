@@ -34,8 +34,8 @@ RESULTS = Path("results/information")
 PUBLIC_EXPERIMENT_SECRET = b"vortex-port information report, public key"
 #: The default run list: ``encryption[:argument]`` (vor: parameter file stem; etc/blocks: block size).
 DEFAULT_RUNS = {
-    "mnist": ("vor:vor_params_mnist_result", "vor:vor_params_mnist_sensitivity1", "vor:vor_params_mnist_sensitivity2",
-              "vor:vor_params_mnist_sensitivity3", "random", "etc:7", "etc:4", "blocks:7"),
+    "mnist": ("vor:vor_params_mnist_result", "random", "etc:7", "vor:vor_params_mnist_sensitivity1",
+              "vor:vor_params_mnist_sensitivity2", "vor:vor_params_mnist_sensitivity3", "etc:4", "blocks:7"),
 }
 
 
@@ -84,7 +84,8 @@ def train_and_score(spec, preset: str, train_rows, train_labels, test_rows, test
     result = fit(config, split_from_pictures(pictures_from_rows(train_rows, spec), train_labels, "cpu"),
                  split_from_pictures(pictures_from_rows(test_rows, spec), test_labels, "cpu"), progress=False)
     return {"test_acc_final": result.metrics["test_acc_final"], "test_acc_best": result.metrics["test_acc_best"],
-            "epochs": result.metrics["epochs"], "seconds": round(time.perf_counter() - started, 1)}
+            "epochs": result.metrics["epochs"], "seconds": round(time.perf_counter() - started, 1),
+            "config": result.metrics["config"]}
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,8 @@ def accuracy(
     run: Optional[list[str]] = typer.Option(None, help="encryption[:arg], repeatable: vor:<params stem>, random, etc:<block>, blocks:<block> [default: the MNIST list of the docs]"),
     preset: Optional[str] = typer.Option(None, help="training preset [default: <dataset>_smallcnn_cpu]"),
     key_file: Optional[Path] = typer.Option(None, help="EtC secret file [default: $VORTEX_ETC_SECRET, else the report's public experiment key]"),
+    train_images: Optional[int] = typer.Option(None, help="train on the first N training images only [default: all]"),
+    test_images: Optional[int] = typer.Option(None, help="score on the first N test images only [default: all]"),
     data_dir: Path = typer.Option(Path("data"), help="the project's data folder"),
     output_dir: Path = typer.Option(RESULTS, help="writes accuracy_<dataset>.json here"),
 ) -> None:
@@ -206,6 +209,7 @@ def accuracy(
         preset = preset or f"{spec.name}_smallcnn_cpu"
         encryptions = [parse_run(r, spec, data_dir, key_file) for r in runs]
         (train_x, train_y), (test_x, test_y) = (load_split(data_dir, spec.name, "origin", s) for s in ("train", "test"))
+        train_x, train_y, test_x, test_y = train_x[:train_images], train_y[:train_images], test_x[:test_images], test_y[:test_images]
         path = output_dir / f"accuracy_{spec.name}.json"
         out = {"dataset": spec.name, "preset": preset, "train_images": len(train_x), "test_images": len(test_x),
                "origin": train_and_score(spec, preset, train_x, train_y, test_x, test_y), "runs": {}}

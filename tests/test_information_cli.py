@@ -173,3 +173,33 @@ def test_run_list_syntax():
     with pytest.raises(PipelineError, match="takes no argument"):
         parse_run("random:3", spec, "data", None)
     assert parse_run("etc:7", spec, "data", None).label == "etc-b7"
+
+
+def test_accuracy_and_correlate_end_to_end(data_dir, monkeypatch):
+    from pipeline.information_report import PUBLIC_EXPERIMENT_SECRET
+    from train.presets import get_preset
+
+    monkeypatch.delenv("VORTEX_ETC_SECRET", raising=False)
+    out = data_dir / "out"
+    result = runner.invoke(report_app, ["accuracy", "--data-dir", str(data_dir / "data"), "--output-dir", str(out),
+                                        "--run", "vor:vor_params_mnist_result", "--run", "random", "--run", "etc:7",
+                                        "--train-images", "20", "--test-images", "10"])
+    assert result.exit_code == 0, result.output
+    acc = json.loads((out / "accuracy_mnist.json").read_text())
+    assert acc["preset"] == "mnist_smallcnn_cpu" and (acc["train_images"], acc["test_images"]) == (20, 10)
+    assert list(acc["runs"]) == ["vor-result", "random", "etc-b7"]
+    for run in [acc["origin"], *acc["runs"].values()]:
+        assert 0 <= run["test_acc_final"] <= run["test_acc_best"] <= 1
+        assert run["epochs"] == run["config"]["epochs"] == get_preset("mnist_smallcnn_cpu")["epochs"]
+    # measure the same encryptions (the EtC key from the same public experiment secret), then correlate
+    monkeypatch.setenv("VORTEX_ETC_SECRET", PUBLIC_EXPERIMENT_SECRET.decode())
+    run_info(data_dir, "--encryption", "vor")
+    run_info(data_dir, "--encryption", "random", "--exact-sample", "0")
+    run_info(data_dir, "--encryption", "etc", "--block-size", "7")
+    result = runner.invoke(report_app, ["correlate", "--results", str(out)])
+    if "all information-loss rates (or all accuracy drops) are equal" in result.output:
+        pytest.fail("20 training images gave identical accuracies: " + result.output)
+    assert result.exit_code == 0, result.output
+    corr = json.loads((out / "correlation.json").read_text())
+    assert corr["n"] == 3 and {p["label"] for p in corr["points"]} == {"vor-result", "random", "etc-b7"}
+    assert (out / "loss_vs_drop.png").stat().st_size > 1000
