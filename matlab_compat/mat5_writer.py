@@ -83,6 +83,9 @@ class _Encoder:
                     for i in range(arr.size)]
             return self.struct(recs, arr.dtype.names, matlab_dims(arr), name)
         if arr.dtype == object:
+            if arr.ndim == 0:   # np.asarray of something that is no array (a set, a huge int)
+                raise MatFileError(f"variable {name!r}: {type(value).__name__} value "
+                                   f"{str(value)[:40]!r} has no MATLAB class")
             return self.cell(arr, name)
         if arr.dtype.kind == "U":
             return self.char(arr, name)

@@ -74,6 +74,9 @@ class _Writer:
                 cells[0, i] = item
             value = cells
         arr = np.empty((0, 0)) if value is None else np.asarray(value)
+        if arr.dtype == object and arr.ndim == 0:   # no array: a set, a huge int...
+            raise MatFileError(f"variable {name!r}: {type(value).__name__} value "
+                               f"{str(value)[:40]!r} has no MATLAB class")
         dims = matlab_dims(arr)
         arr = arr.reshape(dims, order="A") if arr.ndim != len(dims) else arr
         if arr.dtype.names is not None:

@@ -275,3 +275,13 @@ def test_big_endian_file_reads_back_and_scipy_agrees(tmp_path):
     assert back["x"].dtype == np.int32 and back["x"].dtype.isnative
     np.testing.assert_array_equal(back["x"], x)
     np.testing.assert_array_equal(scipy.io.loadmat(path)["y"], [[0.25, -1e300]])
+
+
+@pytest.mark.parametrize("version", ["6", "7", "7.3"])
+@pytest.mark.parametrize("value", [2**70, {1, 2}, np.array([[b"ab"]]), np.array([["2020-01-01"]], "M8[D]")],
+                         ids=["huge-int", "set", "bytes", "datetime"])
+def test_values_without_matlab_class_are_refused(value, version, tmp_path):
+    from matlab_compat import MatFileError
+    with pytest.raises(MatFileError, match="'x'"):
+        savemat(tmp_path / "x.mat", {"x": value}, version=version)
+    assert list(tmp_path.iterdir()) == []
