@@ -48,6 +48,9 @@ class _Encoder:
         """A complete miMATRIX element (tag included) for one value."""
         body = self.content(value, name)
         size = sum(memoryview(p).nbytes for p in body)
+        if size > 0xFFFFFFFF:
+            raise MatFileError(f"variable {name!r}: {size} bytes exceed a v5 element's 4 GiB; "
+                               f"use version='7.3'")
         return [struct.pack(self.order + "II", miMATRIX, size)] + body
 
     def head(self, cls: int, flags: int, dims: tuple[int, ...], name: str, nzmax: int = 0) -> Parts:
@@ -247,7 +250,11 @@ def write_variables(fh: BinaryIO, variables, order: str, compress: bool) -> None
         parts = enc.matrix(value, name)
         if compress:
             stream = compress_matlab(parts)
-            fh.write(struct.pack(order + "II", miCOMPRESSED, sum(len(s) for s in stream)))
+            size = sum(len(s) for s in stream)
+            if size > 0xFFFFFFFF:
+                raise MatFileError(f"variable {name!r}: compressed to {size} bytes, more than a "
+                                   f"v5 element holds; use version='7.3'")
+            fh.write(struct.pack(order + "II", miCOMPRESSED, size))
             for piece in stream:
                 fh.write(piece)
         else:
