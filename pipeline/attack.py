@@ -40,6 +40,7 @@ from pipeline.metrics import psnr, ssim
 KINDS = ("known-plaintext", "ciphertext-only")
 DEFAULT_PAIRS = (1, 2, 4, 8)
 PREVIEW_IMAGES = 8
+RECOGNISABILITY_SAMPLES = 30_000  # default training length of the plain classifier: 2 epochs of Fashion, 30 of the CIFAR subset
 # Encryptions that never negate samples; any other (etc, future ones) is attacked with negation.
 NO_NEGATION = {"vor", "random"}
 
@@ -391,7 +392,7 @@ def main(
     data_dir: Path = typer.Option(Path("data"), help="the project's data folder"),
     out: Path = typer.Option(Path("results/attacks"), help="output folder"),
     recognisability: bool = typer.Option(True, help="train a classifier on plain images and score recovered ones"),
-    epochs: int = typer.Option(2, help="recognisability classifier: training epochs"),
+    epochs: Optional[int] = typer.Option(None, help="recognisability classifier: training epochs [default: enough for ~30,000 samples, at least 2]"),
     seed: int = typer.Option(0, help="recognisability classifier: seed"),
     device: str = typer.Option("cpu", help="recognisability classifier: torch device"),
     classifier_cache: Optional[Path] = typer.Option(Path("results/attacks/classifiers"), help="folder keeping the plain classifier between runs"),
@@ -428,6 +429,7 @@ def main(
                 raise PipelineError(f"seed {random_seed} does not produce data/{data.spec.name}/random; pass the seed it was made with")
         if truth is not None and not np.array_equal(truth.apply(_flat(data.plain_test[:64])), _flat(data.enc_test[:64])):
             raise PipelineError(f"the given {encryption} key does not produce data/{data.spec.name}/{encryption}; check the parameter or key file")
+        epochs = epochs or max(2, -(-RECOGNISABILITY_SAMPLES // len(data.plain_train)))
         accuracy, info = make_accuracy(data, epochs=epochs, seed=seed, device=device, cache=classifier_cache) if recognisability else (None, None)
         evaluation = Evaluation(data, encryption, truth=truth, etc_truth=etc_truth, block_size=block_size, accuracy=accuracy, per_image_truth=per_image)
         baselines = evaluation.baselines()
