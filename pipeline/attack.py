@@ -132,10 +132,10 @@ def etc_block_size(data_dir: Path, dataset: str) -> int:
 # Scoring
 
 
-Classifier = Callable[[np.ndarray], float]  # pictures of the test split -> accuracy
+AccuracyFn = Callable[[np.ndarray], float]  # pictures of the test split -> accuracy
 
 
-def score(recovered: np.ndarray, data: AttackData, accuracy: Classifier | None) -> dict[str, float | None]:
+def score(recovered: np.ndarray, data: AttackData, accuracy: AccuracyFn | None) -> dict[str, float | None]:
     """PSNR, SSIM (means over the test split) and recognisability of recovered test pictures."""
     return {
         "psnr": float(psnr(recovered, data.plain_test).mean()),
@@ -144,7 +144,7 @@ def score(recovered: np.ndarray, data: AttackData, accuracy: Classifier | None) 
     }
 
 
-def make_accuracy(data: AttackData, *, epochs: int, seed: int, device: str, cache: Path | None = None) -> tuple[Classifier, dict[str, object]]:
+def make_accuracy(data: AttackData, *, epochs: int, seed: int, device: str, cache: Path | None = None) -> tuple[AccuracyFn, dict[str, object]]:
     """Train a classifier on the plain train split; return test-split accuracy as a function.
 
     With ``cache`` (a folder), the classifier is kept there under a name made of the plain
@@ -193,7 +193,7 @@ class Evaluation:
     """The attacks of one (dataset, encryption) with what they share: statistics, truth, scoring."""
 
     def __init__(self, data: AttackData, encryption: str, *, truth: core.SampleMap | None, etc_truth=None, block_size: int | None = None,
-                 accuracy: Classifier | None = None, per_image_truth: np.ndarray | None = None) -> None:
+                 accuracy: AccuracyFn | None = None, per_image_truth: np.ndarray | None = None) -> None:
         self.data = data
         self.encryption = encryption
         self.truth = truth

@@ -103,3 +103,24 @@ def test_bad_kind_and_missing_data_are_clear_errors(data_dir, tmp_path):
     assert bad.exit_code == 1 and "unknown attack kind 'guess'" in bad.output
     missing = runner.invoke(app, ["--dataset", "mnist", "--encryption", "vor", "--kind", "ciphertext-only", "--data-dir", str(data_dir)])
     assert missing.exit_code == 1 and "missing" in missing.output
+
+
+def test_row_maps_become_picture_maps_in_the_cifar_layout():
+    from pipeline.attack import row_map_as_sample_map
+    from pipeline.datasets import pictures_from_rows
+
+    spec = dataset_spec("cifar10")
+    rng = np.random.default_rng(5)
+    rows = rng.integers(0, 256, (3, spec.row_length), dtype=np.uint8)
+    rows_map = rng.integers(0, spec.row_length, spec.row_length)
+    picture_map = row_map_as_sample_map(rows_map, spec)
+    expected = pictures_from_rows(rows[:, rows_map], spec).reshape(3, -1)
+    assert np.array_equal(picture_map.apply(pictures_from_rows(rows, spec).reshape(3, -1)), expected)
+
+
+def test_summary_rows_refuses_foreign_json(tmp_path):
+    from pipeline.errors import PipelineError
+
+    (tmp_path / "x.json").write_text('{"dataset": "fashion"}')
+    with pytest.raises(PipelineError, match="not an attack result file"):
+        summary_rows(tmp_path)
