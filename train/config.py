@@ -90,7 +90,7 @@ class TrainConfig:
         """``results/runs/<dataset>_<model>_<variant>``, plus the preset's own suffix when it names another cell."""
         cell = f"{self.base_dataset}_{MODEL_TAGS[self.model]}"
         name = f"{cell}_{self.variant}"
-        if self.preset and self.preset not in (name, f"{cell}_{self.variant}"):
+        if self.preset and self.preset != name:
             suffix = self.preset[len(cell) + 1:] if self.preset.startswith(cell + "_") else self.preset
             name = f"{name}_{suffix}"
         return f"results/runs/{name}"

@@ -266,6 +266,8 @@ def fit(config: TrainConfig, train: Split, test: Split, *, out: str | Path | Non
                 history = list(state["history"])
                 if progress:
                     tqdm.write(f"resuming from {path} (epoch {state['epoch']})")
+            elif progress:
+                tqdm.write(f"no checkpoint in {checkpoint_dir(out_dir)}: starting at epoch 1")
         last = config.epochs if stop_after is None else min(config.epochs, stop_after)
         classifier = Classifier(model, augment, device, config.eval_batch)
         for epoch in range(len(history) + 1, last + 1):
