@@ -186,3 +186,26 @@ def test_presets_cover_the_published_table_with_ricap_explicit():
     etc = resolve_config("cifar10_convmixer_etc", {})
     assert (etc.optimizer, etc.schedule, etc.batch, etc.lr, etc.wd) == ("adamw", "onecycle", 64, 0.01, 0.01)
     assert etc.model_kwargs == {"width": 256, "depth": 8, "patch": 1, "kernel": 9}
+
+
+def test_cli_stop_and_resume_continue_the_same_run(data_dir, tmp_path):
+    out = tmp_path / "run"
+    args = ["--preset", "fashion_smallcnn_cpu", "--epochs", "2", "--batch", "16", "--width", "4",
+            "--data-dir", str(data_dir), "--out", str(out), "--no-progress"]
+    first = runner.invoke(app, args + ["--stop-after", "1"])
+    assert first.exit_code == 0, first.output
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == 1
+    second = runner.invoke(app, args + ["--resume"])
+    assert second.exit_code == 0, second.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs"] == 2 and metrics["weights"] == "from scratch"
+    assert len((out / "history.tsv").read_text().splitlines()) == 3
+
+
+def test_vit_without_weights_says_it_trains_from_scratch():
+    from train.loop import build_model
+
+    config = resolve_config(None, dict(dataset="mnist", model="vit_b_16", crop=32, device="cpu"))
+    model, note = build_model(config, 1, 10)
+    assert note == "from scratch (no --weights given)"
+    assert model.conv_proj.in_channels == 1 and model.heads.head.out_features == 10
