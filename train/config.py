@@ -70,6 +70,8 @@ class TrainConfig:
             raise TrainError(f"ricap beta must be positive (or none), got {self.ricap}")
         if self.ricap is not None and (self.mixup or self.cutmix):
             raise TrainError("RICAP and mixup/CutMix exclude each other; pass --ricap none")
+        if (self.mixup or self.cutmix) and self.batch % 2:
+            raise TrainError(f"mixup/CutMix pair each image with another: the batch must be even, got {self.batch}")
         if self.lr <= 0 or self.wd < 0:
             raise TrainError(f"lr must be positive and wd non-negative, got lr={self.lr}, wd={self.wd}")
 

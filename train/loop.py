@@ -231,8 +231,6 @@ def fit(config: TrainConfig, train: Split, test: Split, *, out: str | Path | Non
     spec, _ = parse_dataset(config.dataset)
     channels = int(train.images.shape[1])
     mean, std = NORMALISATION[spec.name]
-    if len(mean) != channels:
-        mean, std = mean[:1] * channels, std[:1] * channels
     augment = BatchAugment(config.crop, mean, std, config.padding, config.flip, tuple(config.jitter))
     train = Split(train.images.to(device), train.labels.to(device))
     test = Split(test.images.to(device), test.labels.to(device))
