@@ -209,3 +209,9 @@ def test_vit_without_weights_says_it_trains_from_scratch():
     model, note = build_model(config, 1, 10)
     assert note == "from scratch (no --weights given)"
     assert model.conv_proj.in_channels == 1 and model.heads.head.out_features == 10
+
+
+def test_api_refuses_pictures_of_another_dataset():
+    x, y = level_pictures(32, 5, size=32, channels=3)
+    with pytest.raises(TrainError, match="fashion images have 1 channel"):
+        train_classifier(x, y, dataset="fashion", epochs=1)

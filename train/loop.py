@@ -230,6 +230,9 @@ def fit(config: TrainConfig, train: Split, test: Split, *, out: str | Path | Non
     device = resolve_device(config.device)
     spec, _ = parse_dataset(config.dataset)
     channels = int(train.images.shape[1])
+    if channels != spec.channels or test.images.shape[1] != spec.channels:
+        raise TrainError(f"{spec.name} images have {spec.channels} channel(s), got {channels} (train) and "
+                         f"{test.images.shape[1]} (test): pass the dataset the pictures come from")
     mean, std = NORMALISATION[spec.name]
     augment = BatchAugment(config.crop, mean, std, config.padding, config.flip, tuple(config.jitter))
     train = Split(train.images.to(device), train.labels.to(device))
