@@ -33,13 +33,16 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 import typer
 
 from pipeline.datasets import DatasetSpec, dataset_spec, load_split, pictures_from_rows, rows_from_pictures
 from pipeline.errors import PipelineError
+
+if TYPE_CHECKING:
+    from pipeline.etc_key import EtcKey
 
 ENCRYPTIONS = ("vor", "random", "etc", "blocks")
 
@@ -282,7 +285,7 @@ class Encryption:
     spec: DatasetSpec
     record: dict
     sources: Optional[np.ndarray] = None
-    key: object = None  # pipeline.etc_key.EtcKey
+    key: Optional["EtcKey"] = None
     seed: Optional[int] = None
 
     def encrypt(self, splits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -410,9 +413,9 @@ def make_encryption(spec: DatasetSpec, encryption: str, *, data_dir: Path, param
 
 def load_splits(data_dir: Path, dataset: str, split: str, max_images: Optional[int] = None) -> dict[str, np.ndarray]:
     """The plain rows of ``split`` (train, test or all), the first ``max_images`` of each."""
-    names = ("train", "test") if split == "all" else (split,)
     if split not in ("train", "test", "all"):
         raise PipelineError(f"unknown split {split!r}; choose train, test or all")
+    names = ("train", "test") if split == "all" else (split,)
     return {s: load_split(data_dir, dataset, "origin", s)[0][:max_images] for s in names}
 
 
