@@ -215,3 +215,12 @@ def test_api_refuses_pictures_of_another_dataset():
     x, y = level_pictures(32, 5, size=32, channels=3)
     with pytest.raises(TrainError, match="fashion images have 1 channel"):
         train_classifier(x, y, dataset="fashion", epochs=1)
+
+
+def test_colour_pictures_with_the_full_reference_augmentation_train():
+    """RGB path end to end: hue/saturation jitter, RICAP, a ConvMixer; logits for every picture."""
+    x, y = level_pictures(48, 6, size=32, channels=3)
+    clf = train_classifier(x, y, dataset="cifar10", model="convmixer", epochs=1, batch=16, ricap=0.3, padding=4,
+                           flip=0.5, jitter=(0.4, 0.4, 0.4, 0.2), model_options={"width": 8, "depth": 1, "patch": 4,
+                                                                                  "kernel": 3})
+    assert clf.logits(torch.from_numpy(x.transpose(0, 3, 1, 2).copy())).shape == (48, 10)
