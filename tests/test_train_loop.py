@@ -188,6 +188,21 @@ def test_presets_cover_the_published_table_with_ricap_explicit():
     assert etc.model_kwargs == {"width": 256, "depth": 8, "patch": 1, "kernel": 9}
 
 
+def test_profiles_pick_each_cells_preset():
+    paper = resolve_config("paper", {"dataset": "fashion_vor", "model": "resnet18"})
+    assert paper.preset == "fashion_resnet18_vor" and (paper.epochs, paper.crop, paper.wd) == (50, 224, 5e-4)
+    vit = resolve_config("paper", {"dataset": "mnist_origin", "model": "vit_b_16"})
+    assert vit.preset == "mnist_vit_origin" and (vit.batch, vit.lr) == (128, 0.1)
+    cpu = resolve_config("cpu", {"dataset": "cifar10_random", "model": "smallcnn", "epochs": 1})
+    assert cpu.preset == "cifar10_smallcnn_cpu" and cpu.dataset == "cifar10_random" and cpu.epochs == 1
+    with pytest.raises(TrainError, match="no recipe for fashion / smallcnn / vor"):
+        resolve_config("paper", {"dataset": "fashion_vor", "model": "smallcnn"})
+    with pytest.raises(TrainError, match="no CPU preset for mnist / resnet18"):
+        resolve_config("cpu", {"dataset": "mnist", "model": "resnet18"})
+    with pytest.raises(TrainError, match="give --dataset and --model"):
+        resolve_config("cpu", {"dataset": "mnist"})
+
+
 def test_cli_stop_and_resume_continue_the_same_run(data_dir, tmp_path):
     out = tmp_path / "run"
     args = ["--preset", "fashion_smallcnn_cpu", "--epochs", "2", "--batch", "16", "--width", "4",

@@ -14,7 +14,7 @@ from train.augment import REFERENCE_JITTER
 from train.data import parse_dataset
 from train.errors import TrainError
 from train.models import MODEL_DEFAULTS, MODEL_TAGS, MODELS
-from train.presets import get_preset
+from train.presets import PROFILES, get_preset, profile_preset
 
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("cosine", "onecycle")
@@ -114,7 +114,16 @@ class TrainConfig:
 
 
 def resolve_config(preset: str | None, overrides: dict[str, Any]) -> TrainConfig:
-    """Preset values (if any), then ``overrides`` (only the options the user gave), then ``out``'s default."""
+    """Preset values (if any), then ``overrides`` (only the options the user gave), then ``out``'s default.
+
+    A profile name (``cpu``, ``paper``) as ``preset`` picks the profile's preset for the
+    ``dataset`` and ``model`` given in ``overrides``.
+    """
+    if preset in PROFILES:
+        if "dataset" not in overrides or "model" not in overrides:
+            raise TrainError(f"--preset {preset} picks a recipe per cell: give --dataset and --model too")
+        spec, variant = parse_dataset(overrides["dataset"])
+        preset = profile_preset(preset, spec.name, overrides["model"], variant)
     values: dict[str, Any] = get_preset(preset) if preset else {}
     values["preset"] = preset
     options = dict(values.pop("model_options", {}))

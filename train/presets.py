@@ -106,6 +106,26 @@ def get_preset(name: str) -> dict[str, Any]:
         raise TrainError(f"unknown preset {name!r}; known presets: {', '.join(sorted(PRESETS))}") from None
 
 
+#: Profile names that stand for one preset per cell, so a sweep (the DVC pipeline) can say
+#: "the CPU recipe" or "the paper's recipe" for every dataset x model x variant at once.
+PROFILES = ("cpu", "paper")
+
+
+def profile_preset(profile: str, dataset: str, model: str, variant: str) -> str:
+    """The preset that ``profile`` means for one cell: ``cpu`` -> ``<dataset>_<model>_cpu``,
+    ``paper`` -> the published recipe of that dataset, model and variant."""
+    if profile == "cpu":
+        name = f"{dataset}_{model}_cpu"
+        if name not in _CPU:
+            raise TrainError(f"no CPU preset for {dataset} / {model}; CPU presets: {', '.join(sorted(_CPU))}")
+        return name
+    name = published_preset(dataset, model, variant)
+    if name is None:
+        raise TrainError(f"the paper has no recipe for {dataset} / {model} / {variant}; "
+                         f"published presets: {', '.join(sorted(_published()))}")
+    return name
+
+
 def published_preset(dataset: str, model: str, variant: str) -> str | None:
     """The name of the published preset for one cell of the paper's table, if there is one."""
     tag = next((t for t, m in _MODEL_OF_TAG.items() if m == model), model)
