@@ -1,0 +1,57 @@
+"""The two profiles: params.yaml (CPU, the default) and profiles/paper.yaml (the published recipes)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from train.config import resolve_config
+from tests.shared import ROOT
+
+PROFILES = {"cpu": ROOT / "params.yaml", "paper": ROOT / "profiles" / "paper.yaml"}
+
+
+def cells(params: dict) -> list[tuple[str, str, str]]:
+    t = params["train"]
+    return [(d, v, m) for d in t["datasets"] for v in t["variants"] for m in t["models"]]
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_every_training_cell_resolves_to_a_recipe(profile):
+    params = yaml.safe_load(PROFILES[profile].read_text())
+    assert params["train"]["preset"] == profile
+    for dataset, variant, model in cells(params):
+        config = resolve_config(profile, {"dataset": f"{dataset}_{variant}", "model": model, **params["train"]["options"]})
+        assert config.dataset == f"{dataset}_{variant}" and config.model == model
+        # every trained variant is encrypted, and every encrypted dataset is fetched
+        assert variant == "origin" or dataset in params[variant]["datasets"]
+        assert dataset in params["datasets"]
+
+
+def test_the_paper_profile_is_the_published_table():
+    params = yaml.safe_load(PROFILES["paper"].read_text())
+    recipes = {(d, v, m): resolve_config("paper", {"dataset": f"{d}_{v}", "model": m}) for d, v, m in cells(params)}
+    assert len(recipes) == 18
+    c = recipes[("cifar10", "vor", "resnet18")]
+    assert (c.epochs, c.batch, c.crop, c.lr, c.wd, c.ricap) == (100, 32, 224, 0.1, 1e-4, 0.3)
+    v = recipes[("fashion", "vor", "vit_b_16")]
+    assert (v.epochs, v.batch, v.crop, v.lr, v.wd) == (50, 128, 224, 0.005, 5e-4)
+
+
+@pytest.mark.parametrize("profile,stages", [("cpu", 7), ("paper", 3 + 3 + 3 + 18 + 1)])
+def test_dvc_generates_the_profiles_stages(profile, stages, tmp_path):
+    shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
+    shutil.copy(PROFILES[profile], tmp_path / "params.yaml")
+    shutil.copytree(ROOT / ".dvc", tmp_path / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache"))
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    dvc = str(Path(sys.executable).parent / "dvc")
+    listed = subprocess.run([dvc, "stage", "list", "--name-only"], cwd=tmp_path, capture_output=True, text=True,
+                            env={**os.environ, "DVC_NO_ANALYTICS": "1"})
+    assert listed.returncode == 0, listed.stderr
+    names = listed.stdout.split()
+    assert len(names) == stages and "evaluate" in names
