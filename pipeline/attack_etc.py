@@ -16,7 +16,9 @@ method (``scipy.optimize.linear_sum_assignment``).
   This uses that one key encrypts the whole dataset. Then a few rounds add the pixel-pixel
   correlation structure read through the current estimate (``attack_core.profile_cost``):
   samples on either side of a block border are correlated, which is edge continuity measured
-  over the dataset rather than within one image.
+  over the dataset. Last, a local search (swaps of block sources, other operations of a block)
+  keeps every change that makes the block borders of the decrypted images smoother: edge
+  continuity within each image, as jigsaw solvers use it.
 """
 from __future__ import annotations
 
@@ -28,8 +30,11 @@ from scipy.optimize import linear_sum_assignment
 
 from pipeline.attack_core import SampleMap, probe_sample_map, profile_cost, statistics
 from pipeline.errors import PipelineError
-from pipeline.etc import encrypt, scramble_blocks, to_blocks
+from pipeline.etc import decrypt, encrypt, scramble_blocks, to_blocks
 from pipeline.etc_key import PERMUTATIONS_3, TRANSFORMS, EtcKey
+
+
+EDGE_IMAGES = 1000  # encrypted images whose decrypted block borders judge the edge-continuity search
 
 
 @dataclass(frozen=True)
@@ -138,11 +143,14 @@ def ciphertext_only_key(
     block_size: int,
     num_classes: int,
     rounds: int = 3,
+    edges: bool = True,
 ) -> tuple[EtcKey, np.ndarray]:
     """Estimate the EtC key from the encrypted dataset and public plain pictures (N, H, W, C):
     block statistics first, then ``rounds`` rounds adding the correlation structure (which
-    links neighbouring blocks: the dataset-wide form of edge continuity). Also returns the
-    cost (O, J, I), normalised to [0, 1), for tie-breaking."""
+    links neighbouring blocks: the dataset-wide form of edge continuity), then (``edges``) a local
+    search that makes the block borders of the decrypted images smooth (edge continuity in
+    each image, summed over up to EDGE_IMAGES images). Also returns the statistical cost
+    (O, J, I), normalised to [0, 1), for tie-breaking."""
     grid, channels = _check(encrypted, block_size)
     ops = block_ops(block_size, channels)
     stat = _stat_costs(
@@ -164,7 +172,59 @@ def ciphertext_only_key(
             costs = stat / max(float(np.median(stat)), 1e-9) + structure / max(float(np.median(structure)), 1e-9)
             perm, op = _cheapest(costs)
             key = _key(perm, op, ops, block_size, grid, channels)
+    if edges:
+        key = _refine_by_edges(perm, op, costs, ops, encrypted[:EDGE_IMAGES], block_size, grid)
     return key, _normalised(costs)
+
+
+def edge_discontinuity(pictures: np.ndarray, block_size: int) -> float:
+    """Mean (per image) summed squared difference across the block borders of (N, H, W, C) pictures."""
+    x = pictures.astype(np.float32)
+    b = block_size
+    across_rows = x[:, b - 1 : -1 : b] - x[:, b::b]
+    across_cols = x[:, :, b - 1 : -1 : b] - x[:, :, b::b]
+    return float((across_rows**2).sum() + (across_cols**2).sum()) / max(len(x), 1)
+
+
+def _refine_by_edges(perm: np.ndarray, op: np.ndarray, costs: np.ndarray, ops: BlockOps, encrypted: np.ndarray, block_size: int,
+                     grid: tuple[int, int], *, op_choices: int = 8, swap_choices: int = 4, sweeps: int = 3) -> EtcKey:
+    """Local search on edge continuity: give block j the source of the block holding one of the
+    ``swap_choices`` sources cheapest for j (a swap; each takes its cheapest operation for its
+    new source) or try another of the ``op_choices`` cheapest operations of a block; keep a change when the decrypted images' block borders get smoother. This resolves what
+    dataset statistics cannot, e.g. the left-right mirror ambiguity of natural images."""
+    channels = encrypted.shape[3]
+
+    def discontinuity(p: np.ndarray, o: np.ndarray) -> float:
+        return edge_discontinuity(decrypt(encrypted, _key(p, o, ops, block_size, grid, channels)), block_size)
+
+    best = discontinuity(perm, op)
+    nb = len(perm)
+    pair_cost = costs.min(axis=0)  # (J, I)
+    for _ in range(sweeps):
+        improved = False
+        for j1 in range(nb):
+            holder = np.argsort(perm)  # holder[i]: the encrypted block now taking plain block i
+            partners = [int(holder[i]) for i in np.argsort(pair_cost[j1])[:swap_choices] if holder[i] != j1]
+            for j2 in [j1] + partners:
+                if j1 != j2:
+                    p = perm.copy()
+                    p[j1], p[j2] = perm[j2], perm[j1]
+                    o = op.copy()
+                    o[j1], o[j2] = costs[:, j1, p[j1]].argmin(), costs[:, j2, p[j2]].argmin()
+                    candidates = [(p, o)]
+                else:
+                    candidates = []
+                    for choice in np.argsort(costs[:, j1, perm[j1]])[:op_choices]:
+                        o = op.copy()
+                        o[j1] = choice
+                        candidates.append((perm, o))
+                for p, o in candidates:
+                    value = discontinuity(p, o)
+                    if value < best - 1e-9:
+                        best, perm, op, improved = value, p.copy(), o.copy(), True
+        if not improved:
+            break
+    return _key(perm, op, ops, block_size, grid, channels)
 
 
 def etc_sample_map(key: EtcKey) -> SampleMap:
