@@ -220,7 +220,7 @@ class Evaluation:
         if found not in self._scored:  # attacks often reach the same estimate: decrypt and score it once
             recovered = core.recover(_flat(self.data.enc_test), estimate, self.data.shape, self.fill)
             if self.per_image_truth is not None:
-                share = {"per_image_exact": float((estimate.source[None, :] == self.per_image_truth).mean()), "chance": 1.0 / estimate.size}
+                share = {"per_image_exact": float((estimate.source[None, :] == self.per_image_truth).mean()), "chance": 1.0 / self.data.spec.pixels}
             else:
                 share = None if self.truth is None else core.key_share(estimate, self.truth, _flat(self.data.plain_train))
             self._scored[found] = ({"key_share": share, **score(recovered, self.data, self.accuracy)}, recovered)
@@ -234,6 +234,11 @@ class Evaluation:
             start = time.perf_counter()
             if method == "sample-map":
                 estimate, cost = core.ciphertext_only_map(self.observed, self.public, negation=self.negation)
+            elif method == "pixel-map":
+                d, k = self.data, self.data.spec.num_classes * self.data.shape[2]
+                observed = core.statistics(*core.channels_as_images(d.enc_test, d.test_labels), k)
+                public = core.statistics(*core.channels_as_images(d.plain_train, d.train_labels), k)
+                estimate, cost = core.ciphertext_only_map(observed, public, negation=False)
             else:
                 from pipeline.attack_etc import ciphertext_only_key
 
@@ -245,9 +250,14 @@ class Evaluation:
         return self._coa[method]
 
     def methods(self) -> list[str]:
-        return ["sample-map"] + (["etc-blocks"] if self.block_size is not None else [])
+        """``sample-map`` always; ``pixel-map`` for colour images under encryptions known to move the
+        channels of a pixel together (vor, random); ``etc-blocks`` for EtC."""
+        pixel = not self.negation and self.data.shape[2] > 1
+        return ["sample-map"] + (["pixel-map"] if pixel else []) + (["etc-blocks"] if self.block_size is not None else [])
 
-    def _as_map(self, estimate) -> tuple[core.SampleMap, dict | None]:
+    def _as_map(self, estimate, method: str) -> tuple[core.SampleMap, dict | None]:
+        if method == "pixel-map":
+            return core.pixel_to_sample_map(estimate, self.data.shape[2]), None
         if isinstance(estimate, core.SampleMap):
             return estimate, None
         from pipeline.attack_etc import etc_sample_map, table_shares
@@ -257,7 +267,7 @@ class Evaluation:
     # -- the attacks
     def ciphertext_only(self, method: str) -> Outcome:
         estimate, _, seconds = self._ciphertext_only(method)
-        smap, tables = self._as_map(estimate)
+        smap, tables = self._as_map(estimate, method)
         return self._outcome(method, None, True, smap, seconds, tables)
 
     def known_plaintext(self, method: str, pairs: int, *, with_statistics: bool) -> Outcome:
@@ -268,12 +278,17 @@ class Evaluation:
         start = time.perf_counter()
         if method == "sample-map":
             estimate = core.known_plaintext_map(_flat(d.plain_train[:pairs]), _flat(d.enc_train[:pairs]), negation=self.negation, prior=prior)
+        elif method == "pixel-map":
+            labels = d.train_labels[:pairs]
+            estimate = core.known_plaintext_map(
+                core.channels_as_images(d.plain_train[:pairs], labels)[0], core.channels_as_images(d.enc_train[:pairs], labels)[0], negation=False, prior=prior
+            )
         else:
             from pipeline.attack_etc import known_plaintext_key
 
             estimate = known_plaintext_key(d.plain_train[:pairs], d.enc_train[:pairs], block_size=self.block_size, prior=prior)
         seconds = time.perf_counter() - start + (self._coa[method][2] if with_statistics else 0.0)
-        smap, tables = self._as_map(estimate)
+        smap, tables = self._as_map(estimate, method)
         return self._outcome(method, pairs, with_statistics, smap, seconds, tables)
 
     def baselines(self) -> dict[str, dict]:

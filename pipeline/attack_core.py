@@ -77,6 +77,23 @@ def probe_sample_map(encrypt: Callable[[np.ndarray], np.ndarray], shape: tuple[i
     return SampleMap(hi * 256 + lo, negate)
 
 
+def channels_as_images(pictures: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, H, W, C) pictures -> (N*C, H*W) one-channel images with labels ``label * C + c``.
+
+    For encryptions that move the channels of a pixel together (vortex, random permutation),
+    the attacks then estimate one map over the H*W pixels: each channel of a known pair is one
+    more pair, each (class, channel) one more class of statistics."""
+    n, h, w, c = pictures.shape
+    flat = np.ascontiguousarray(pictures.transpose(0, 3, 1, 2)).reshape(n * c, h * w)
+    return flat, (labels[:, None] * c + np.arange(c)[None, :]).reshape(-1)
+
+
+def pixel_to_sample_map(pixels: SampleMap, channels: int) -> SampleMap:
+    """A map over H*W pixels as a map over the H*W*C samples (same move for every channel)."""
+    source = (pixels.source[:, None] * channels + np.arange(channels)[None, :]).reshape(-1)
+    return SampleMap(source, np.repeat(pixels.negate, channels))
+
+
 def key_share(estimate: SampleMap, truth: SampleMap, public: np.ndarray | None = None) -> dict[str, float]:
     """Share of encrypted sample positions whose source and negation the estimate got exactly.
 

@@ -125,3 +125,18 @@ def test_bad_input_is_refused():
         core.SampleMap(np.array([0, 5]), np.zeros(2, bool))
     with pytest.raises(PipelineError, match="pairs must be"):
         core.known_plaintext_map(np.zeros((2, 4), np.uint8), np.zeros((3, 4), np.uint8), negation=False)
+
+
+def test_channel_shared_maps_are_attacked_per_pixel():
+    """A vortex-like map moves the three channels of a pixel together: each channel of a pair
+    is one more pair, so one RGB pair already pins a map over the H*W pixels."""
+    rng = np.random.default_rng(8)
+    pixels = planted_gather(rng, size=S)
+    truth = core.pixel_to_sample_map(pixels, 3)
+    plain = rng.integers(0, 256, (2, 8, 8, 3), dtype=np.uint8)
+    encrypted = truth.apply(plain.reshape(2, -1)).reshape(plain.shape)
+    as_plain, labels = core.channels_as_images(plain, np.array([4, 7]))
+    assert as_plain.shape == (6, S) and list(labels) == [12, 13, 14, 21, 22, 23]
+    assert np.array_equal(as_plain[1], plain[0, :, :, 1].reshape(-1))
+    estimate = core.known_plaintext_map(as_plain, core.channels_as_images(encrypted, labels)[0], negation=False)
+    assert core.key_share(core.pixel_to_sample_map(estimate, 3), truth) == {"exact": 1.0}
