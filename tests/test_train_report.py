@@ -46,3 +46,48 @@ def test_report_table_with_published_numbers_and_drops(tmp_path):
 def test_report_without_runs_says_so(tmp_path):
     result = runner.invoke(app, ["--runs-dir", str(tmp_path / "none"), "--out", str(tmp_path)])
     assert result.exit_code == 2 and "no runs found" in result.output
+
+
+def write_attack(folder, kind, attacks, plain=0.9, encrypted=0.2):
+    folder.mkdir(parents=True, exist_ok=True)
+    result = {"dataset": "fashion", "encryption": "vor", "kind": kind,
+              "baselines": {"plain": {"accuracy": plain}, "encrypted": {"accuracy": encrypted}},
+              "attacks": [dict(method="sample-map", seconds=1.0, **a) for a in attacks]}
+    (folder / f"fashion_vor_{kind}.json").write_text(json.dumps(result))
+
+
+def test_report_puts_recoverability_and_information_beside_the_accuracy_drop(tmp_path):
+    runs, attacks, info = tmp_path / "runs", tmp_path / "attacks", tmp_path / "information"
+    write_run(runs, "fashion_smallcnn_cpu", {}, 0.9000)
+    write_run(runs, "fashion_smallcnn_cpu", {"dataset": "fashion_vor"}, 0.8700)
+    write_attack(attacks, "ciphertext-only", [
+        dict(pairs=None, uses_statistics=True, key_share={"exact": 0.983}, psnr=26.21, ssim=0.929, accuracy=0.739),
+    ])
+    write_attack(attacks, "known-plaintext", [
+        dict(pairs=1, uses_statistics=False, key_share={"exact": 0.19}, psnr=13.1, ssim=0.26, accuracy=0.26),
+        dict(pairs=8, uses_statistics=False, key_share={"exact": 0.866}, psnr=24.87, ssim=0.928, accuracy=0.742),
+        dict(pairs=8, uses_statistics=True, key_share={"exact": 0.983}, psnr=26.21, ssim=0.929, accuracy=0.739),
+    ])
+    info.mkdir()
+    (info / "fashion_vor.json").write_text(json.dumps(
+        {"dataset": "fashion", "encryption": "vor", "label": "vor", "total_loss_rate": 0.4123}))
+    (info / "fashion_vor-strong.json").write_text(json.dumps(  # a parameter study, not the default measurement
+        {"dataset": "fashion", "encryption": "vor", "label": "vor-strong", "total_loss_rate": 0.9}))
+    result = runner.invoke(app, ["--runs-dir", str(runs), "--out", str(tmp_path), "--attacks-dir", str(attacks),
+                                 "--information-dir", str(info)])
+    assert result.exit_code == 0, result.output
+    table = (tmp_path / "table.md").read_text()
+    assert "## Accuracy and recoverability" in table
+    row = next(line for line in table.splitlines() if line.startswith("| fashion | vor |"))
+    cells = [c.strip() for c in row.split("|")][1:-1]
+    assert cells == ["fashion", "vor", "3.00 (smallcnn, cpu)", "41.2", "98.3", "26.21 / 0.929", "73.9",
+                     "8", "86.6", "24.87 / 0.928", "74.2"]
+
+
+def test_report_refuses_a_foreign_attack_file(tmp_path):
+    runs, attacks = tmp_path / "runs", tmp_path / "attacks"
+    write_run(runs, "fashion_smallcnn_cpu", {}, 0.9000)
+    attacks.mkdir()
+    (attacks / "fashion_vor_ciphertext-only.json").write_text(json.dumps({"dataset": "fashion"}))
+    result = runner.invoke(app, ["--runs-dir", str(runs), "--out", str(tmp_path), "--attacks-dir", str(attacks)])
+    assert result.exit_code == 2 and "not an attack result file" in result.output

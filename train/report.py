@@ -3,7 +3,9 @@
 Reads ``results/runs/*/metrics.json`` and writes ``results/table.md`` (accuracy of each
 dataset x model x variant run, the paper's figure, and each encryption's accuracy drop against
 the plain run of the same recipe) and ``results/table.png`` (the same as a bar chart, drawn
-with Pillow so that the project needs no plotting library).
+with Pillow so that the project needs no plotting library). Where ``pipeline.attack`` and
+``pipeline.information`` have written results, ``table.md`` adds a second table: per dataset
+and encryption, the accuracy drop beside what an adversary recovers and the information lost.
 """
 from __future__ import annotations
 
@@ -137,18 +139,88 @@ def chart(runs: list[Run]) -> Image.Image:
     return img
 
 
+def _strongest(rows: list[dict]) -> dict | None:
+    """The attack row that recovers most (highest PSNR), if any."""
+    return max(rows, key=lambda r: r["psnr"], default=None)
+
+
+def _attack_cells(row: dict | None, with_pairs: bool) -> str:
+    if row is None:
+        return " | | | " if with_pairs else " | | "
+    share = "" if row["key_share"] is None else f"{100 * row['key_share']:.1f}"
+    acc = "" if row["accuracy_recovered"] is None else f"{100 * row['accuracy_recovered']:.1f}"
+    cells = f"{share} | {row['psnr']:.2f} / {row['ssim']:.3f} | {acc}"
+    return f"{row['pairs']} | {cells}" if with_pairs else cells
+
+
+def security_markdown(runs: list[Run], attacks: list[dict], information: dict[tuple[str, str], float]) -> str:
+    """Accuracy and recoverability side by side: one row per dataset x encryption measured.
+
+    Ciphertext-only: the strongest attack without pairs. Known-plaintext: the strongest attack
+    from the most pairs, using the pairs alone. Recognisability is the accuracy of a classifier
+    trained on plain images, on the recovered test images.
+    """
+    cells = sorted({(r["dataset"], r["encryption"]) for r in attacks} | set(information))
+    if not cells:
+        return ""
+    lines = ["| dataset | encryption | accuracy drop vs plain (pp) | information loss % | "
+             "ciphertext-only: key share % | PSNR dB / SSIM | recognisability % | "
+             "known-plaintext: pairs | key share % | PSNR dB / SSIM | recognisability % |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for dataset, encryption in cells:
+        drops = []
+        for run in runs:
+            plain = _plain(runs, run)
+            if (run.dataset, run.variant) == (dataset, encryption) and plain:
+                drops.append(f"{plain.best - run.best:.2f} ({MODEL_TAGS.get(run.model, run.model)}, {run.recipe})")
+        mine = [r for r in attacks if (r["dataset"], r["encryption"]) == (dataset, encryption)]
+        blind = _strongest([r for r in mine if r["kind"] == "ciphertext-only"])
+        known = [r for r in mine if r["kind"] == "known-plaintext" and not r["uses_statistics"]]
+        most = max((r["pairs"] for r in known), default=None)
+        paired = _strongest([r for r in known if r["pairs"] == most])
+        loss = information.get((dataset, encryption))
+        lines.append(f"| {dataset} | {encryption} | {'; '.join(drops)} | {'' if loss is None else f'{100 * loss:.1f}'} | "
+                     f"{_attack_cells(blind, False)} | {_attack_cells(paired, True)} |")
+    return "\n".join(lines) + "\n"
+
+
+def information_losses(folder: Path) -> dict[tuple[str, str], float]:
+    """Total information-loss rate per (dataset, encryption) from ``pipeline.information``'s default-named files."""
+    losses = {}
+    for path in sorted(folder.glob("*.json")):
+        try:
+            result = json.loads(path.read_text())
+        except ValueError as err:
+            raise TrainError(f"{path}: not JSON ({err})") from None
+        if isinstance(result, dict) and {"dataset", "encryption", "label", "total_loss_rate"} <= set(result):
+            if result["label"] == result["encryption"]:  # the default measurement, not a parameter study
+                losses[(result["dataset"], result["encryption"])] = float(result["total_loss_rate"])
+    return losses
+
+
 @app.command()
 def main(runs_dir: Path = typer.Option(Path("results/runs"), help="folder of run folders (each with metrics.json)"),
-         out: Path = typer.Option(Path("results"), help="where table.md and table.png go")) -> None:
+         out: Path = typer.Option(Path("results"), help="where table.md and table.png go"),
+         attacks_dir: Path = typer.Option(Path("results/attacks"), help="pipeline.attack results (if any)"),
+         information_dir: Path = typer.Option(Path("results/information"), help="pipeline.information results (if any)"),
+         ) -> None:
     """Write results/table.md and results/table.png from every run found."""
+    from pipeline.attack import summary_rows
+    from pipeline.errors import PipelineError
+
     try:
         runs = find_runs(runs_dir)
         if not runs:
             raise TrainError(f"no runs found under {runs_dir} (python -m train writes <run>/metrics.json there)")
-    except TrainError as err:
+        attacks = summary_rows(attacks_dir) if attacks_dir.is_dir() else []
+        information = information_losses(information_dir) if information_dir.is_dir() else {}
+    except (TrainError, PipelineError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None
     table = markdown(runs)
+    security = security_markdown(runs, attacks, information)
+    if security:
+        table += "\n## Accuracy and recoverability\n\n" + security
     with atomic_output(out / "table.md") as tmp:
         tmp.write_text(table)
     with atomic_output(out / "table.png") as tmp:
