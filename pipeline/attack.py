@@ -152,9 +152,9 @@ def make_accuracy(data: AttackData, *, epochs: int, seed: int, device: str, cach
     dataset train it once."""
     import hashlib
 
-    import torch
+    from train.api import accuracy, train_classifier  # first: train sets OMP_WAIT_POLICY before torch loads
 
-    from train.api import accuracy, train_classifier
+    import torch
 
     start = time.perf_counter()
     digest = hashlib.sha256(data.plain_train.tobytes() + data.train_labels.astype("<i8").tobytes()).hexdigest()[:16]

@@ -10,17 +10,11 @@ latest checkpoint there.
 """
 from __future__ import annotations
 
-import os
+from typing import Optional
 
-# Before torch loads OpenMP: threads that sleep instead of spinning while they wait. On a busy
-# machine (other jobs on the same cores) spinning made a CPU run up to 9x slower; idle, it costs little.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import typer
 
-from typing import Optional  # noqa: E402
-
-import typer  # noqa: E402
-
-from train.errors import TrainError  # noqa: E402
+from train.errors import TrainError  # train/__init__.py sets OMP_WAIT_POLICY before torch loads
 
 app = typer.Typer(add_completion=False, help=__doc__)
 
