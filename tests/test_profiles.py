@@ -43,7 +43,8 @@ def test_the_paper_profile_is_the_published_table():
     assert (v.epochs, v.batch, v.crop, v.lr, v.wd) == (50, 128, 224, 0.005, 5e-4)
 
 
-@pytest.mark.parametrize("profile,stages", [("cpu", 7), ("paper", 3 + 3 + 3 + 18 + 1)])
+@pytest.mark.parametrize("profile,stages", [  # fetch+vor+random, attack, information, train, evaluate
+    ("cpu", 3 + 2 + 2 + 3 + 1), ("paper", 9 + 6 + 6 + 18 + 1)])
 def test_dvc_generates_the_profiles_stages(profile, stages, tmp_path):
     shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
     shutil.copy(PROFILES[profile], tmp_path / "params.yaml")
