@@ -415,7 +415,7 @@ def main(
     vor_params: Optional[Path] = typer.Option(None, help="vor: the parameter file used [default: <data-dir>/<dataset>/params/<published file>]"),
     num_vortices: Optional[int] = typer.Option(None, help="vor: number of vortices used [default: pipeline.vor's]"),
     key_file: Optional[Path] = typer.Option(None, help="etc: the secret [default: $VORTEX_ETC_SECRET]"),
-    random_seed: int = typer.Option(0, help="random: the seed pipeline.random used (per-image key share)"),
+    random_seed: Optional[int] = typer.Option(None, help="random: the seed pipeline.random used (per-image key share) [default: the one it recorded]"),
 ) -> None:
     """Attack DATASET's ENCRYPTION variant; write results/attacks/<dataset>_<encryption>_<kind>.json and .png."""
     try:
@@ -439,6 +439,10 @@ def main(
             truth = etc_sample_map(etc_truth)
         per_image = None
         if key_share and encryption == "random":
+            if random_seed is None:
+                from pipeline.random import recorded_seed
+
+                random_seed = recorded_seed(Path(data_dir) / data.spec.name / "random")
             per_image = random_truth(data.spec, len(data.plain_train), len(data.plain_test), random_seed)
             if not np.array_equal(np.take_along_axis(_flat(data.plain_test[:64]), per_image[:64], axis=1), _flat(data.enc_test[:64])):
                 raise PipelineError(f"seed {random_seed} does not produce data/{data.spec.name}/random; pass the seed it was made with")

@@ -397,11 +397,18 @@ def measure(enc: Encryption, splits: dict[str, np.ndarray], weight: DistanceWeig
 
 def make_encryption(spec: DatasetSpec, encryption: str, *, data_dir: Path, params: Optional[Path] = None,
                     num_vortices: Optional[int] = None, key_file: Optional[Path] = None, block_size: int = 16,
-                    seed: int = 0) -> Encryption:
-    """The :class:`Encryption` named ``encryption`` (one of :data:`ENCRYPTIONS`) with its options."""
+                    seed: Optional[int] = None) -> Encryption:
+    """The :class:`Encryption` named ``encryption`` (one of :data:`ENCRYPTIONS`) with its options.
+
+    ``random`` without a ``seed`` takes the one ``pipeline.random`` recorded in ``data/<dataset>/random``.
+    """
     if encryption == "vor":
         return vortex_encryption(spec, params or default_params(spec, data_dir), num_vortices)
     if encryption == "random":
+        if seed is None:
+            from pipeline.random import recorded_seed
+
+            seed = recorded_seed(data_dir / spec.name / "random")
         return random_encryption(spec, seed)
     if encryption in ("etc", "blocks"):
         from pipeline.etc_key import derive_key, read_secret
@@ -430,7 +437,7 @@ def main(
     num_vortices: Optional[int] = typer.Option(None, help="vor: vortices to use [default: the script's count, or all the file holds]"),
     key_file: Optional[Path] = typer.Option(None, help="etc/blocks: file with the EtC secret [default: $VORTEX_ETC_SECRET]"),
     block_size: int = typer.Option(16, help="etc/blocks: block edge in pixels (28 x 28 images: 4, 7 or 14)"),
-    seed: int = typer.Option(0, help="random: MATLAB seed of the permutations (as pipeline.random)"),
+    seed: Optional[int] = typer.Option(None, help="random: MATLAB seed of the permutations [default: the one pipeline.random recorded]"),
     split: str = typer.Option("all", help="train, test or all"),
     max_images: Optional[int] = typer.Option(None, help="measure only the first N images of each split"),
     exact_sample: int = typer.Option(500, help="random: images measured exactly with their drawn permutations"),

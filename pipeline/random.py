@@ -12,6 +12,7 @@ image is the transposed picture, whose column-major flattening is the stored cha
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Optional
 
@@ -19,6 +20,7 @@ import numpy as np
 import typer
 from tqdm import tqdm
 
+from matlab_compat.atomic import atomic_output
 from matlab_compat.rng import MatlabStream, rng
 from pipeline.datasets import SPLITS, DatasetSpec, dataset_spec, pictures_from_rows
 from pipeline.errors import PipelineError
@@ -67,6 +69,25 @@ def permute_rows(rows: np.ndarray, sources: np.ndarray, channels: int) -> np.nda
     return np.take_along_axis(blocks, sources[:, None, :], axis=2).reshape(n, length)
 
 
+#: Written beside the random files: the seed they were drawn with, so later steps (the attack's
+#: key share, the information measure) redraw the same permutations without being told again.
+SEED_RECORD = "params.json"
+
+
+def recorded_seed(random_dir: Path) -> int:
+    """The seed recorded in ``random_dir`` by :func:`permute_dataset`."""
+    path = Path(random_dir) / SEED_RECORD
+    try:
+        seed = json.loads(path.read_text())["seed"]
+    except FileNotFoundError:
+        raise PipelineError(f"{path} is missing; `python -m pipeline.random` writes it (or pass the seed)") from None
+    except (ValueError, KeyError, TypeError) as err:
+        raise PipelineError(f"{path}: not a seed record of pipeline.random ({err})") from None
+    if not isinstance(seed, int) or seed < 0:
+        raise PipelineError(f"{path}: the seed must be a non-negative integer, got {seed!r}")
+    return seed
+
+
 def permute_dataset(spec: DatasetSpec, source: Path, out_dir: Path, *, seed: int = 0,
                     preview: Path | None = None, progress: bool = False) -> list[Path]:
     """Read the plain splits, permute every image (train, then test), write the ``random`` files."""
@@ -84,6 +105,9 @@ def permute_dataset(spec: DatasetSpec, source: Path, out_dir: Path, *, seed: int
         # random_permutation.m saves what it computed on doubles: images and labels are MATLAB doubles
         splits[split] = (permuted[split].astype(np.float64), y.astype(np.float64))
     written = write_variant(spec, "random", out_dir, splits)
+    with atomic_output(out_dir / SEED_RECORD) as tmp:
+        tmp.write_text(json.dumps({"seed": seed, "stream": "MATLAB rng (Mersenne Twister), train then test"}) + "\n")
+    written.append(out_dir / SEED_RECORD)
     if preview is not None:
         from pipeline.preview import save_preview
 

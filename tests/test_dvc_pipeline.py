@@ -26,6 +26,7 @@ from tests.shared import ROOT, SHARED
 pytestmark = pytest.mark.slow
 
 DATA_STAGES = ("fetch@mnist", "vor@mnist", "random@mnist")
+MEASURES = ("attack@mnist-vor", "information@mnist-vor", "information@mnist-random")
 VARIANTS = ("origin", "vor", "random")
 
 
@@ -87,6 +88,8 @@ def _make_clone(dest: Path, mirrors: list[str], env: dict[str, str]) -> Path:
     params["vor"]["datasets"] = ["mnist"]
     params["random"]["datasets"] = ["mnist"]
     params["etc"]["block-size"] = {}
+    params["attack"] = {"datasets": ["mnist"], "encryptions": ["vor"]}
+    params["information"] = {"datasets": ["mnist"], "encryptions": ["vor", "random"]}
     params["train"].update(datasets=["mnist"], variants=list(VARIANTS), models=["smallcnn"], preset="cpu",
                            options={"epochs": 2, "batch": 32})
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
@@ -120,7 +123,7 @@ def pipeline_run(tmp_path_factory):
 def test_repro_runs_every_stage_and_writes_results(pipeline_run):
     clone, _, _, first, real = pipeline_run
     runs = {f"train@mnist-{v}-smallcnn" for v in VARIANTS}
-    assert _ran(first) == set(DATA_STAGES) | runs | {"evaluate"}
+    assert _ran(first) == set(DATA_STAGES) | set(MEASURES) | runs | {"evaluate"}
     accuracy = {}
     for variant in VARIANTS:
         metrics = json.loads((clone / "results" / "runs" / f"mnist_smallcnn_{variant}" / "metrics.json").read_text())
@@ -132,6 +135,13 @@ def test_repro_runs_every_stage_and_writes_results(pipeline_run):
     for variant in VARIANTS:
         assert f"{100 * accuracy[variant]:.2f}" in table
     assert (clone / "results" / "table.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    security = table.split("## Accuracy and recoverability")[1]
+    vor = next(line for line in security.splitlines() if line.startswith("| mnist | vor |"))
+    random = next(line for line in security.splitlines() if line.startswith("| mnist | random |"))
+    information = {e: json.loads((clone / "results" / "information" / f"mnist_{e}.json").read_text())["total_loss_rate"]
+                   for e in ("vor", "random")}
+    assert f"{100 * information['vor']:.1f}" in vor and f"{100 * information['random']:.1f}" in random
+    assert 0 < information["vor"] < information["random"] < 1  # a fixed map keeps more than a fresh shuffle
     if real:  # two epochs on 17,435 real digits (measured 96.6 / 91.4 / 20.4 %): the paper's ordering
         assert accuracy["origin"] > 0.93, accuracy
         assert accuracy["vor"] > 0.85, accuracy
@@ -151,7 +161,7 @@ def test_a_changed_param_reruns_only_its_dependants(pipeline_run):
     params["random"]["seed"] = 1
     (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     rerun = _run(["dvc", "repro"], clone, env)
-    assert _ran(rerun) == {"random@mnist", "train@mnist-random-smallcnn", "evaluate"}
+    assert _ran(rerun) == {"random@mnist", "train@mnist-random-smallcnn", "information@mnist-random", "evaluate"}
     params["random"]["seed"] = 0
     (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     _run(["dvc", "repro"], clone, env)

@@ -61,7 +61,7 @@ def test_cli_measures_vortex_sets_and_names_them_by_parameter_file(data_dir):
 
 
 def test_cli_random_baseline_expected_and_drawn_agree(data_dir):
-    run_info(data_dir, "--encryption", "random", "--split", "test", "--exact-sample", "12")
+    run_info(data_dir, "--encryption", "random", "--seed", "0", "--split", "test", "--exact-sample", "12")
     result = json.loads((data_dir / "out" / "mnist_random.json").read_text())
     assert result["images"] == 12 and result["value_loss_rate"] == 0.0
     assert result["neighbour_loss_rate"] > 0.95
@@ -194,7 +194,7 @@ def test_accuracy_and_correlate_end_to_end(data_dir, monkeypatch):
     # measure the same encryptions (the EtC key from the same public experiment secret), then correlate
     monkeypatch.setenv("VORTEX_ETC_SECRET", PUBLIC_EXPERIMENT_SECRET.decode())
     run_info(data_dir, "--encryption", "vor")
-    run_info(data_dir, "--encryption", "random", "--exact-sample", "0")
+    run_info(data_dir, "--encryption", "random", "--seed", "0", "--exact-sample", "0")  # the study draws with seed 0
     run_info(data_dir, "--encryption", "etc", "--block-size", "7")
     result = runner.invoke(report_app, ["correlate", "--results", str(out)])
     if "all information-loss rates (or all accuracy drops) are equal" in result.output:

@@ -8,7 +8,8 @@ from typer.testing import CliRunner
 from matlab_compat import loadmat, savemat
 from matlab_compat.rng import rng
 from pipeline.datasets import DATASETS
-from pipeline.random import app, column_major_order, permute_rows, random_permutations
+from pipeline import PipelineError
+from pipeline.random import SEED_RECORD, app, column_major_order, permute_rows, random_permutations, recorded_seed
 from tests.shared import shared_path
 
 RUN = CliRunner()
@@ -128,6 +129,16 @@ def test_cli_cifar_names_and_seed(tmp_path):
     assert np.array_equal(test["labels_test"], np.full((2, 1), 7.0))
     assert (tmp_path / "4" / "cifar_test_random_v1.mat").read_bytes() == (tmp_path / "4again" / "cifar_test_random_v1.mat").read_bytes()
     assert not np.array_equal(loadmat(tmp_path / "5" / "cifar_test_random_v1.mat")["test_x_vor"], test["test_x_vor"])
+    assert recorded_seed(tmp_path / "4") == 4 and recorded_seed(tmp_path / "5") == 5
+
+
+def test_recorded_seed_refuses_a_missing_or_bad_record(tmp_path):
+    with pytest.raises(PipelineError, match="is missing; `python -m pipeline.random` writes it"):
+        recorded_seed(tmp_path)
+    for text, problem in (("{", "not a seed record"), ('{"seed": -1}', "non-negative integer"), ('{"x": 1}', "not a seed record")):
+        (tmp_path / SEED_RECORD).write_text(text)
+        with pytest.raises(PipelineError, match=problem):
+            recorded_seed(tmp_path)
 
 
 def test_cli_bad_input(tmp_path):
