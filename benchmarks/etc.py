@@ -8,7 +8,7 @@ encryption must at least read and write every byte once).
 """
 from __future__ import annotations
 
-import time
+import timeit
 
 import numpy as np
 import typer
@@ -19,13 +19,6 @@ from pipeline.etc_key import derive_key
 app = typer.Typer(add_completion=False, help=__doc__.split("\n\n")[0])
 
 
-def best_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 @app.command()
@@ -35,9 +28,9 @@ def main(images: int = 60000, block_size: int = 16, repeats: int = 3) -> None:
     key = derive_key(b"benchmark secret, not a real key", data.shape[1:], block_size)
     encrypted = encrypt(data, key)
     assert np.array_equal(decrypt(encrypted, key), data)
-    t_copy = best_time(lambda: np.copy(data), repeats)
-    t_enc = best_time(lambda: encrypt(data, key), repeats)
-    t_dec = best_time(lambda: decrypt(encrypted, key), repeats)
+    t_copy = min(timeit.repeat(lambda: np.copy(data), number=1, repeat=repeats))
+    t_enc = min(timeit.repeat(lambda: encrypt(data, key), number=1, repeat=repeats))
+    t_dec = min(timeit.repeat(lambda: decrypt(encrypted, key), number=1, repeat=repeats))
     mb = data.nbytes / 1e6
     typer.echo(f"{images} x 32 x 32 x 3 uint8 ({mb:.1f} MB), block {block_size}, best of {repeats}")
     for name, t in (("np.copy", t_copy), ("encrypt", t_enc), ("decrypt", t_dec)):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import gzip
 import os
 import tempfile
-import time
+import timeit
 from pathlib import Path
 
 import numpy as np
@@ -45,13 +45,6 @@ def cifar_60000(rows: int = 60000) -> np.ndarray:
     return np.asfortranarray(real[pick])
 
 
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main(repeat: int = typer.Option(3, help="runs per measurement (best is kept)"),
@@ -67,11 +60,11 @@ def main(repeat: int = typer.Option(3, help="runs per measurement (best is kept)
             mb = arr.nbytes / 1e6
             for version in ("7", "6"):
                 compress = version == "7"
-                w_ours = best(lambda: savemat(ours_path, {"X": arr}, version=version), repeat)
-                w_scipy = best(lambda: scipy.io.savemat(theirs_path, {"X": arr},
-                                                        do_compression=compress), repeat)
-                r_ours = best(lambda: loadmat(ours_path), repeat)
-                r_scipy = best(lambda: scipy.io.loadmat(ours_path), repeat)
+                w_ours = min(timeit.repeat(lambda: savemat(ours_path, {"X": arr}, version=version), number=1, repeat=repeat))
+                w_scipy = min(timeit.repeat(lambda: scipy.io.savemat(theirs_path, {"X": arr},
+                                                        do_compression=compress), number=1, repeat=repeat))
+                r_ours = min(timeit.repeat(lambda: loadmat(ours_path), number=1, repeat=repeat))
+                r_scipy = min(timeit.repeat(lambda: scipy.io.loadmat(ours_path), number=1, repeat=repeat))
                 assert np.array_equal(loadmat(ours_path)["X"], arr)
                 assert np.array_equal(scipy.io.loadmat(ours_path)["X"], arr)
                 size = ours_path.stat().st_size / 1e6

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import timeit
 from pathlib import Path
 
 import numpy as np
@@ -32,13 +33,6 @@ from pipeline.vortex_params import new_vor_params  # noqa: E402
 from matlab_compat.rng import rng  # noqa: E402
 
 
-def best_of(repeat: int, fn) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def mat_file_layout(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -62,8 +56,8 @@ def bench_gather(repeat: int) -> None:
         images = gen.integers(0, 256, shape, dtype=np.uint8)
         for layout, (arr, buffer) in (("C-ordered", (images, images)), ("MAT-file (pixel-major)", mat_file_layout(images))):
             assert np.array_equal(arr, images)
-            copy_s = best_of(repeat, lambda: np.copy(buffer))
-            vortex_s = best_of(repeat, lambda: vortex_transform(arr, params, divisor=divisor))
+            copy_s = min(timeit.repeat(lambda: np.copy(buffer), number=1, repeat=repeat))
+            vortex_s = min(timeit.repeat(lambda: vortex_transform(arr, params, divisor=divisor), number=1, repeat=repeat))
             print(f"   {label:<22} {layout:<24} {copy_s:8.3f} {vortex_s:9.3f} {vortex_s / copy_s:6.2f}")
         del images
 
