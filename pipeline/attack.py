@@ -147,17 +147,19 @@ def score(recovered: np.ndarray, data: AttackData, accuracy: AccuracyFn | None) 
 def make_accuracy(data: AttackData, *, epochs: int, seed: int, device: str, cache: Path | None = None) -> tuple[AccuracyFn, dict[str, object]]:
     """Train a classifier on the plain train split; return test-split accuracy as a function.
 
-    With ``cache`` (a folder), the classifier is kept there under a name made of the plain
-    training data's SHA-256 and the recipe, so the attacks on several encryptions of one
-    dataset train it once."""
+    With ``cache`` (a folder), the classifier is kept there under the SHA-256 of the plain
+    training data and the whole training recipe, so the attacks on several encryptions of one
+    dataset train it once, and a changed recipe never reuses an old classifier."""
     import hashlib
 
-    from train.api import accuracy, train_classifier  # first: train sets OMP_WAIT_POLICY before torch loads
+    from train.api import API_DEFAULTS, accuracy, train_classifier  # first: train sets OMP_WAIT_POLICY before torch loads
 
     import torch
 
     start = time.perf_counter()
-    digest = hashlib.sha256(data.plain_train.tobytes() + data.train_labels.astype("<i8").tobytes()).hexdigest()[:16]
+    recipe = json.dumps({**API_DEFAULTS, "model": "smallcnn", "epochs": epochs, "seed": seed}, sort_keys=True)
+    digest = hashlib.sha256(data.plain_train.tobytes() + data.train_labels.astype("<i8").tobytes()
+                            + recipe.encode()).hexdigest()[:16]
     path = None if cache is None else Path(cache) / f"{data.spec.name}_smallcnn_e{epochs}_s{seed}_{digest}.pt"
     if path is not None and path.exists():
         model = torch.load(path, weights_only=False, map_location=device)
@@ -168,7 +170,7 @@ def make_accuracy(data: AttackData, *, epochs: int, seed: int, device: str, cach
 
             with atomic_output(path) as tmp:
                 torch.save(model, tmp)
-    info = {"model": "smallcnn", "epochs": epochs, "seed": seed, "trained_on": "plain train split", "data_sha256": digest,
+    info = {"model": "smallcnn", "epochs": epochs, "seed": seed, "trained_on": "plain train split", "recipe": json.loads(recipe), "cache_key": digest,
             "seconds": round(time.perf_counter() - start, 1)}
     return (lambda pictures: accuracy(model, pictures, data.test_labels)), info
 
