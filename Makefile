@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: repro test bench install
+.PHONY: repro test install
 
 install: $(VENV)/.installed
 
@@ -14,8 +14,9 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
+# The stages call `python -m ...`: the venv's interpreter must come first on PATH.
 repro: install
-	$(BIN)/dvc repro
+	PATH="$(abspath $(BIN)):$$PATH" dvc repro
 
 test: install
 	$(BIN)/python -m pytest -q
