@@ -51,10 +51,15 @@ def read_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_cifar_split(folder: str | Path, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """uint8 rows and N x 1 labels of the training batches (stacked in order) or the test batch."""
+    """uint8 rows and N x 1 labels of the training batches (stacked in order) or the test batch.
+
+    The rows stay column-major (a Fortran-ordered N x 3072 array), the MAT-file's own layout,
+    so that per-pixel gathers move whole contiguous pixel rows.
+    """
     paths = train_batch_paths(folder) if split == "train" else [Path(folder) / "test_batch.mat"]
     batches = [read_batch(p) for p in paths]
-    return np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
+    rows = np.concatenate([b[0].T for b in batches], axis=1).T  # (3072, N) stacking: N x 3072 Fortran-ordered
+    return rows, np.concatenate([b[1] for b in batches])
 
 
 def load_cifar(folder: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -18,7 +18,7 @@ from pipeline.datasets import (
     CIFAR_ORIGIN_DIR, SPLITS, DatasetSpec, images_as_uint8, labels_as_indices, variant_files,
 )
 from pipeline.errors import PipelineError
-from pipeline.load_cifar import read_batch, train_batch_paths
+from pipeline.load_cifar import read_cifar_split
 
 Split = tuple[np.ndarray, np.ndarray]  # (images N x L, labels as stored)
 
@@ -66,11 +66,8 @@ def _read_gray(spec: DatasetSpec, path: Path) -> dict[str, Split]:
 
 
 def _read_cifar(folder: Path, split: str) -> Split:
-    """``load_cifar``'s stacking (batches 1..K, then the test batch), kept column-major."""
-    paths = train_batch_paths(folder) if split == "train" else [folder / "test_batch.mat"]
-    batches = [read_batch(p) for p in paths]
-    images = np.concatenate([b[0].T for b in batches], axis=1).T  # (L, N) stacking: N x L Fortran-ordered
-    labels = np.concatenate([b[1] for b in batches])
+    """``load_cifar``'s stacking (batches 1..K, then the test batch), column-major, labels checked."""
+    images, labels = read_cifar_split(folder, split)
     labels_as_indices(labels, 10, f"{folder}:{split} labels")
     return images, labels
 
