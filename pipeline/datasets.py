@@ -166,12 +166,29 @@ def onehot(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return out
 
 
+def read_mat(path: str | Path, required: tuple[str, ...] = (), variable_names: tuple[str, ...] | None = None) -> dict:
+    """The variables of a MAT-file read by a pipeline step (``variable_names``: only those).
+
+    A malformed file, or one without a ``required`` variable, is a :class:`PipelineError`
+    naming the file; callers check first that it exists, saying which command writes it.
+    """
+    from matlab_compat import MatFileError, loadmat
+
+    try:
+        variables = loadmat(path, variable_names=variable_names)
+    except MatFileError as err:
+        raise PipelineError(f"{path}: not a readable MAT-file ({err})") from err
+    for name in required:
+        if name not in variables:
+            raise PipelineError(f"{path}: variable {name!r} is missing (found {', '.join(sorted(variables)) or 'nothing'})")
+    return variables
+
+
 def load_split(data_dir: str | Path, dataset: str, variant: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     """(rows uint8 N x H*W*C, labels int64 N) of one split of one variant under ``data_dir``.
 
     ``data_dir`` is the project's ``data/`` folder (holding ``<dataset>/<variant>/``).
     """
-    from matlab_compat import MatFileError, loadmat
     from pipeline.load_cifar import read_cifar_split
 
     spec = dataset_spec(dataset)
@@ -185,13 +202,7 @@ def load_split(data_dir: str | Path, dataset: str, variant: str, split: str) -> 
     path = root / entry.path
     if not path.exists():
         raise PipelineError(f"{path} is missing; {make_command(dataset, variant)} writes it")
-    try:
-        variables = loadmat(path)
-    except MatFileError as err:
-        raise PipelineError(str(err)) from err
-    for name in (entry.x, entry.y):
-        if name not in variables:
-            raise PipelineError(f"{path}: variable {name!r} is missing (found {', '.join(sorted(variables))})")
+    variables = read_mat(path, required=(entry.x, entry.y))
     rows = images_as_uint8(variables[entry.x], f"{path}:{entry.x}")
     if rows.ndim != 2 or rows.shape[1] != spec.row_length:
         raise PipelineError(f"{path}:{entry.x}: expected N x {spec.row_length} images, got {rows.shape}")

@@ -21,13 +21,14 @@ from typing import Optional
 import numpy as np
 import typer
 
-from matlab_compat import MatFileError, atomic_output, loadmat, savemat
+from matlab_compat import atomic_output, savemat
 from pipeline.datasets import (
     SPLITS,
     dataset_spec,
     load_split,
     onehot,
     pictures_from_rows,
+    read_mat,
     rows_from_pictures,
     variant_files,
 )
@@ -128,10 +129,7 @@ def key_variables(key: EtcKey) -> dict[str, object]:
 
 def read_key_record(path: Path) -> tuple[str, int]:
     """(key fingerprint, block size) recorded in an EtC MAT-file."""
-    try:
-        variables = loadmat(path, variable_names=(FINGERPRINT_VAR, BLOCK_VAR))  # the images are skipped
-    except MatFileError as err:
-        raise PipelineError(str(err)) from err
+    variables = read_mat(path, variable_names=(FINGERPRINT_VAR, BLOCK_VAR))  # the images are skipped
     fingerprint, block = variables.get(FINGERPRINT_VAR), variables.get(BLOCK_VAR)
     if not isinstance(fingerprint, str) or block is None or np.size(block) != 1:
         raise PipelineError(f"{path}: no EtC key record ({FINGERPRINT_VAR} text and scalar {BLOCK_VAR}); not an EtC file")

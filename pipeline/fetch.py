@@ -36,7 +36,7 @@ import typer
 from tqdm import tqdm
 
 from matlab_compat.atomic import atomic_output
-from pipeline.datasets import CIFAR_ORIGIN_DIR, dataset_spec, onehot, variant_files
+from pipeline.datasets import CIFAR_ORIGIN_DIR, dataset_spec, onehot, read_mat, variant_files
 from pipeline.errors import PipelineError
 from pipeline.idx import decompress, parse_idx
 from pipeline.sources import MIRROR_ENV, OFFICIAL, CifarRelease, IdxDataset, IdxFile, ParamFile, Sources
@@ -372,13 +372,7 @@ def _cifar_problems(files: dict[str, bytes], release: CifarRelease, folder: Path
 
 
 def _check_meta(path: Path) -> None:
-    from matlab_compat import MatFileError, loadmat
-
-    try:
-        variables = loadmat(path)
-    except MatFileError as err:
-        raise PipelineError(str(err)) from err
-    names = variables.get("label_names")
+    names = read_mat(path).get("label_names")
     if names is None or np.size(names) != 10:
         raise PipelineError(f"{path}: expected 10 label_names")
 

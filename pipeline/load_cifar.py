@@ -30,18 +30,12 @@ def train_batch_paths(folder: str | Path) -> list[Path]:
 
 def read_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """(data uint8 N x 3072, labels uint8 N x 1) of one batch file, checked."""
-    from matlab_compat import MatFileError, loadmat
+    from pipeline.datasets import read_mat
 
     path = Path(path)
     if not path.exists():
         raise PipelineError(f"{path} is missing; `python -m pipeline.fetch --dataset cifar10` writes it")
-    try:
-        variables = loadmat(path)
-    except MatFileError as err:
-        raise PipelineError(str(err)) from err
-    for name in ("data", "labels"):
-        if name not in variables:
-            raise PipelineError(f"{path}: variable {name!r} is missing")
+    variables = read_mat(path, required=("data", "labels"))
     data, labels = np.asarray(variables["data"]), np.asarray(variables["labels"])
     if data.ndim != 2 or data.shape[1] != ROW_LENGTH or data.dtype != np.uint8:
         raise PipelineError(f"{path}: data must be uint8 N x {ROW_LENGTH}, got {data.dtype} {data.shape}")

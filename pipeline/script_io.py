@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.datasets import (
-    CIFAR_ORIGIN_DIR, SPLITS, DatasetSpec, images_as_uint8, labels_as_indices, variant_files,
+    CIFAR_ORIGIN_DIR, SPLITS, DatasetSpec, images_as_uint8, labels_as_indices, read_mat, variant_files,
 )
 from pipeline.errors import PipelineError
 from pipeline.load_cifar import read_cifar_split
@@ -40,20 +40,12 @@ def read_origin(spec: DatasetSpec, source: str | Path) -> dict[str, Split]:
 
 
 def _read_gray(spec: DatasetSpec, path: Path) -> dict[str, Split]:
-    from matlab_compat import MatFileError, loadmat
-
     if path.is_dir() or not path.exists():
         raise PipelineError(f"{path}: expected a MAT-file in the mnist.mat layout; `python -m pipeline.fetch --dataset {spec.name}` writes it")
-    try:
-        variables = loadmat(path)
-    except MatFileError as err:
-        raise PipelineError(f"{path}: not a readable MAT-file ({err})") from err
+    variables = read_mat(path, required=tuple(f"{split}_{v}" for split in SPLITS for v in "xy"))
     splits = {}
     for split in SPLITS:
         x_name, y_name = f"{split}_x", f"{split}_y"
-        for name in (x_name, y_name):
-            if name not in variables:
-                raise PipelineError(f"{path}: variable {name!r} is missing (found {', '.join(sorted(variables)) or 'nothing'})")
         x = images_as_uint8(variables[x_name], f"{path}:{x_name}")
         if x.ndim != 2 or x.shape[1] != spec.row_length:
             raise PipelineError(f"{path}:{x_name}: expected N x {spec.row_length} images, got {x.shape}")

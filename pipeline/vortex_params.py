@@ -76,17 +76,12 @@ def load_vor_params(path: str | Path) -> list[np.ndarray]:
     Raises ``PipelineError`` for a missing or corrupt file, a missing ``vor_par`` or a bad row.
     Regions are checked against the image size where the rows are used (:func:`check_region`).
     """
-    from matlab_compat import MatFileError, loadmat
+    from pipeline.datasets import read_mat
 
     path = Path(path)
     if not path.exists():
         raise PipelineError(f"{path}: vortex parameter file is missing; `python -m pipeline.fetch` puts the published ones in data/<dataset>/params/")
-    try:
-        variables = loadmat(path)
-    except MatFileError as err:
-        raise PipelineError(f"{path}: not a readable MAT-file ({err})") from err
-    if "vor_par" not in variables:
-        raise PipelineError(f"{path}: variable 'vor_par' is missing (found {', '.join(sorted(variables)) or 'nothing'})")
+    variables = read_mat(path, required=("vor_par",))
     return param_rows(variables["vor_par"], f"{path}:vor_par")
 
 
