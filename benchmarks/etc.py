@@ -14,7 +14,7 @@ import numpy as np
 import typer
 
 from pipeline.etc import decrypt, encrypt
-from pipeline.etc_key import derive_key
+from pipeline.encrypt.etc_key import derive_key
 
 app = typer.Typer(add_completion=False, help=__doc__.split("\n\n")[0])
 

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from matlab_compat import savemat
 from pipeline.attack import app, summary_rows
-from pipeline.datasets import dataset_spec, onehot
+from pipeline.data.datasets import dataset_spec, onehot
 from tests.shared import shared_path
 
 SECRET = "attack-cli-test-secret-0123"
@@ -107,7 +107,7 @@ def test_bad_kind_and_missing_data_are_clear_errors(data_dir, tmp_path):
 
 def test_row_maps_become_picture_maps_in_the_cifar_layout():
     from pipeline.attack import row_map_as_sample_map
-    from pipeline.datasets import pictures_from_rows
+    from pipeline.data.datasets import pictures_from_rows
 
     spec = dataset_spec("cifar10")
     rng = np.random.default_rng(5)

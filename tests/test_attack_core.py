@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from pipeline import attack_core as core
+from pipeline.evaluate import sample_map_attack as core
 from pipeline.errors import PipelineError
 
 SHAPE = (8, 8, 1)
@@ -92,7 +92,7 @@ def test_per_image_permutations_resist_both_attacks():
     estimate, cost = core.ciphertext_only_map(core.statistics(encrypted, labels, K), core.statistics(public, public_labels, K), negation=False)
     pairs = core.known_plaintext_map(images[:8], encrypted[:8], negation=False, prior=cost)
     mean_image = np.broadcast_to(np.clip(np.rint(fill), 0, 255).astype(np.uint8), images.shape)
-    from pipeline.metrics import psnr
+    from pipeline.evaluate.metrics import psnr
 
     floor = psnr(mean_image.reshape(-1, *SHAPE), images.reshape(-1, *SHAPE)).mean()
     for est in (estimate, pairs):

@@ -4,7 +4,7 @@ import pytest
 
 from pipeline import attack_etc as ae
 from pipeline.etc import encrypt
-from pipeline.etc_key import derive_key
+from pipeline.encrypt.etc_key import derive_key
 
 SECRET = b"attack-test-secret-0123"
 K = 10

@@ -10,11 +10,11 @@ from typer.testing import CliRunner
 
 from matlab_compat import loadmat, savemat
 from pipeline import etc as etc_cli
-from pipeline.datasets import dataset_spec, load_split, pictures_from_rows
+from pipeline.data.datasets import dataset_spec, load_split, pictures_from_rows
 from pipeline.errors import PipelineError
 from pipeline.etc import decrypt, encrypt, load_encrypted_split
-from pipeline.etc_key import PERMUTATIONS_3, SECRET_ENV, derive_key, read_secret
-from pipeline.preview import preview_grid
+from pipeline.encrypt.etc_key import PERMUTATIONS_3, SECRET_ENV, derive_key, read_secret
+from pipeline.data.preview import preview_grid
 from tests.shared import shared_path
 
 SECRET = b"correct horse battery staple"

@@ -26,8 +26,8 @@ from typer.testing import CliRunner
 from matlab_compat import loadmat
 from pipeline.errors import PipelineError
 from pipeline.fetch import MAT_VARIABLES, app, fetch, prepare_params
-from pipeline.load_cifar import read_cifar_split
-from pipeline.sources import MIRROR_ENV, PARAMS, PARAMS_URL_ENV, CifarRelease, IdxDataset, IdxFile, ParamFile, Sources
+from pipeline.data.cifar import read_cifar_split
+from pipeline.data.sources import MIRROR_ENV, PARAMS, PARAMS_URL_ENV, CifarRelease, IdxDataset, IdxFile, ParamFile, Sources
 from tests.shared import shared_path
 from tests.test_idx import idx_bytes
 

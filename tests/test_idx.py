@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.errors import PipelineError
-from pipeline.idx import decompress, parse_idx, read_idx
+from pipeline.data.idx import decompress, parse_idx, read_idx
 from tests.shared import shared_path
 
 

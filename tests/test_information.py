@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from pipeline.datasets import dataset_spec
+from pipeline.data.datasets import dataset_spec
 from pipeline.errors import PipelineError
 from pipeline.information import (
     DistanceWeight,

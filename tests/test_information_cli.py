@@ -10,9 +10,9 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from matlab_compat import savemat
-from pipeline.datasets import dataset_spec, onehot
+from pipeline.data.datasets import dataset_spec, onehot
 from pipeline.errors import PipelineError
-from pipeline.etc_key import derive_key
+from pipeline.encrypt.etc_key import derive_key
 from pipeline.information import etc_encryption, random_encryption
 from pipeline.information import app as info_app
 from pipeline.information_report import Point, app as report_app, collect_points, correlation, parse_run
@@ -98,7 +98,7 @@ def test_cli_etc_measures_negation_from_image_pairs(data_dir):
 
 
 def test_etc_sample_map_is_the_encryption(data_dir):
-    from pipeline.datasets import pictures_from_rows, rows_from_pictures
+    from pipeline.data.datasets import pictures_from_rows, rows_from_pictures
     from pipeline.etc import encrypt
 
     spec = dataset_spec("cifar10")

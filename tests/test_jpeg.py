@@ -12,12 +12,12 @@ from typer.testing import CliRunner
 
 from pipeline import etc as etc_cli
 from pipeline import jpeg as jpeg_cli
-from pipeline.datasets import dataset_spec, load_split, pictures_from_rows
+from pipeline.data.datasets import dataset_spec, load_split, pictures_from_rows
 from pipeline.errors import PipelineError
 from pipeline.etc import encrypt, load_encrypted_split
-from pipeline.etc_key import SECRET_ENV, derive_key
+from pipeline.encrypt.etc_key import SECRET_ENV, derive_key
 from pipeline.jpeg import compare, jpeg_bytes, jpeg_roundtrip, markdown_table, psnr
-from pipeline.load_cifar import read_cifar_split
+from pipeline.data.cifar import read_cifar_split
 from tests.shared import shared_path
 
 SECRET = b"correct horse battery staple"

@@ -1,10 +1,10 @@
-"""``pipeline.load_cifar``: the port of ``load_cifar()`` on the real subset and on generated batches of several sizes."""
+"""``pipeline.data.cifar``: the port of ``load_cifar()`` on the real subset and on generated batches of several sizes."""
 import numpy as np
 import pytest
 
 from matlab_compat import loadmat, savemat
 from pipeline.errors import PipelineError
-from pipeline.load_cifar import load_cifar, read_cifar_split, train_batch_paths
+from pipeline.data.cifar import load_cifar, read_cifar_split, train_batch_paths
 from tests.shared import shared_path
 
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from pipeline.errors import PipelineError
-from pipeline.metrics import PSNR_CAP, psnr, ssim
+from pipeline.evaluate.metrics import PSNR_CAP, psnr, ssim
 
 
 def test_psnr_known_values():

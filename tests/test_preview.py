@@ -1,10 +1,10 @@
-"""``pipeline.preview``: the PNG grid of original / encrypted pictures."""
+"""``pipeline.data.preview``: the PNG grid of original / encrypted pictures."""
 import numpy as np
 import pytest
 from PIL import Image
 
 from pipeline.errors import PipelineError
-from pipeline.preview import preview_grid, save_preview
+from pipeline.data.preview import preview_grid, save_preview
 
 
 def test_grid_places_each_row_and_tile():

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from matlab_compat import loadmat, savemat
 from matlab_compat.rng import rng
-from pipeline.datasets import DATASETS
+from pipeline.data.datasets import DATASETS
 from pipeline import PipelineError
 from pipeline.random import SEED_RECORD, app, column_major_order, permute_rows, random_permutations, recorded_seed
 from tests.shared import shared_path

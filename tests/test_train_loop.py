@@ -9,7 +9,7 @@ import torch
 from typer.testing import CliRunner
 
 from matlab_compat import savemat
-from pipeline.datasets import dataset_spec, onehot, rows_from_pictures, variant_files
+from pipeline.data.datasets import dataset_spec, onehot, rows_from_pictures, variant_files
 from train import TrainError
 from train.__main__ import app
 from train.api import accuracy, predict, train_classifier
@@ -114,7 +114,7 @@ def test_api_learns_brightness_classes():
 
 
 def write_variant(data_dir, dataset: str, variant: str, pictures, labels, test_pictures, test_labels) -> None:
-    """Write one variant in the pipeline's MAT layout (the names of pipeline.datasets.variant_files)."""
+    """Write one variant in the pipeline's MAT layout (the names of pipeline.data.datasets.variant_files)."""
     spec = dataset_spec(dataset)
     by_file: dict[str, dict] = {}
     for split, (pics, labs) in {"train": (pictures, labels), "test": (test_pictures, test_labels)}.items():

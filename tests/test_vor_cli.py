@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from matlab_compat import loadmat, savemat
-from pipeline.datasets import DATASETS
+from pipeline.data.datasets import DATASETS
 from pipeline.errors import PipelineError
 from pipeline.vor import app, load_vor_params, vortex_map
 from tests.shared import shared_path

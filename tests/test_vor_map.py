@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matlab_compat.rng import rng
-from pipeline.datasets import DATASETS, pictures_from_rows, rows_from_pictures
+from pipeline.data.datasets import DATASETS, pictures_from_rows, rows_from_pictures
 from pipeline.errors import PipelineError
 from pipeline.vor import apply_row_map, channel_map, row_gather_map, vortex_map, vortex_transform
-from pipeline.vortex_params import new_vor_params
+from pipeline.encrypt.vortex_params import new_vor_params
 
 
 def matlab_round(v: float) -> int:

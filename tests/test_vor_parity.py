@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from matlab_compat import loadmat, savemat
-from pipeline.datasets import DATASETS
+from pipeline.data.datasets import DATASETS
 from pipeline.vor import app, apply_row_map, channel_map, load_vor_params, row_gather_map, vortex_transform
 from tests.shared import ROOT, SHARED, shared_path
 

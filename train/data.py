@@ -2,7 +2,7 @@
 
 A dataset name is ``<dataset>[_<variant>]``: ``fashion`` is the plain (``origin``) Fashion-MNIST,
 ``fashion_vor`` its vortex version, ``cifar10_etc`` the EtC-encrypted CIFAR-10; the files are the
-ones :func:`pipeline.datasets.variant_files` names under ``data/<dataset>/<variant>/``.
+ones :func:`pipeline.data.datasets.variant_files` names under ``data/<dataset>/<variant>/``.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipeline.datasets import DatasetSpec, dataset_spec, load_split, pictures_from_rows
+from pipeline.data.datasets import DatasetSpec, dataset_spec, load_split, pictures_from_rows
 from pipeline.errors import PipelineError
 from train.errors import TrainError
 
@@ -38,7 +38,7 @@ def parse_dataset(name: str) -> tuple[DatasetSpec, str]:
 
 
 def split_from_pictures(pictures: np.ndarray, labels: np.ndarray, device: torch.device | str) -> Split:
-    """(N, H, W, C) uint8 pictures and int labels (``pipeline.datasets.pictures_from_rows``) -> a :class:`Split`."""
+    """(N, H, W, C) uint8 pictures and int labels (``pipeline.data.datasets.pictures_from_rows``) -> a :class:`Split`."""
     pictures = np.asarray(pictures)
     labels = np.asarray(labels)
     if pictures.dtype != np.uint8 or pictures.ndim != 4:

@@ -1,4 +1,4 @@
-"""``python -m train.report``: the results table of every run found, beside the published numbers.
+"""The results table of every run found, beside the published numbers.
 
 Reads ``results/runs/*/metrics.json`` and writes ``results/table.md`` (accuracy of each
 dataset x model x variant run, the paper's figure, and each encryption's accuracy drop against
@@ -25,9 +25,6 @@ from train.presets import PUBLISHED_ACCURACY, VARIANTS, published_preset
 #: The EtC paper's CIFAR-10 figures (%), for runs of the ``*_etc`` presets.
 PUBLISHED_ETC = {("cifar10", "convmixer"): {"origin": 96.07, "etc": 92.72},
                  ("cifar10", "vit_b_16"): {"origin": 99.06, "etc": 87.89}}
-
-app = typer.Typer(add_completion=False, help=__doc__)
-
 
 @dataclass(frozen=True)
 class Run:
@@ -196,38 +193,3 @@ def information_losses(folder: Path) -> dict[tuple[str, str], float]:
             if result["label"] == result["encryption"]:  # the default measurement, not a parameter study
                 losses[(result["dataset"], result["encryption"])] = float(result["total_loss_rate"])
     return losses
-
-
-@app.command()
-def main(runs_dir: Path = typer.Option(Path("results/runs"), help="folder of run folders (each with metrics.json)"),
-         out: Path = typer.Option(Path("results"), help="where table.md and table.png go"),
-         attacks_dir: Path = typer.Option(Path("results/attacks"), help="pipeline.attack results (if any)"),
-         information_dir: Path = typer.Option(Path("results/information"), help="pipeline.information results (if any)"),
-         ) -> None:
-    """Write results/table.md and results/table.png from every run found."""
-    from pipeline.attack import summary_rows
-    from pipeline.errors import PipelineError
-
-    try:
-        runs = find_runs(runs_dir)
-        if not runs:
-            raise TrainError(f"no runs found under {runs_dir} (python -m train writes <run>/metrics.json there)")
-        attacks = summary_rows(attacks_dir) if attacks_dir.is_dir() else []
-        information = information_losses(information_dir) if information_dir.is_dir() else {}
-    except (TrainError, PipelineError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(2) from None
-    table = markdown(runs)
-    security = security_markdown(runs, attacks, information)
-    if security:
-        table += "\n## Accuracy and recoverability\n\n" + security
-    with atomic_output(out / "table.md") as tmp:
-        tmp.write_text(table)
-    with atomic_output(out / "table.png") as tmp:
-        chart(runs).save(tmp, format="PNG")
-    typer.echo(table)
-    typer.echo(f"wrote {out / 'table.md'} and {out / 'table.png'} ({len(runs)} runs)")
-
-
-if __name__ == "__main__":
-    app()

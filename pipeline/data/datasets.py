@@ -23,6 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.data.cifar import read_cifar_split
+from pipeline.data.matfiles import read_mat
+from pipeline.data.outputs import check_member
 from pipeline.errors import PipelineError
 
 SPLITS = ("train", "test")
@@ -39,6 +42,7 @@ class DatasetSpec:
     degree_scale: float  # Random_Function scale for fresh parameters
     script_vortices: int  # v_num of the MATLAB script
     published_params: str  # the authors' parameter file for this dataset
+    block_size: int  # default block edge of block-wise schemes (the EtC paper's 16 for 32 x 32; 7 for 28 x 28)
     num_classes: int = 10
 
     @property
@@ -51,9 +55,9 @@ class DatasetSpec:
 
 
 DATASETS: dict[str, DatasetSpec] = {
-    "mnist": DatasetSpec("mnist", "mnist", 28, 28, 1, 1000.0, 800.0, 10, "vor_params_mnist_result.mat"),
-    "fashion": DatasetSpec("fashion", "fashion", 28, 28, 1, 1000.0, 800.0, 10, "vor_params_fashion.mat"),
-    "cifar10": DatasetSpec("cifar10", "cifar", 32, 32, 3, 10000.0, 1000.0, 5, "vor_params_cifar.mat"),
+    "mnist": DatasetSpec("mnist", "mnist", 28, 28, 1, 1000.0, 800.0, 10, "vor_params_mnist_result.mat", 7),
+    "fashion": DatasetSpec("fashion", "fashion", 28, 28, 1, 1000.0, 800.0, 10, "vor_params_fashion.mat", 7),
+    "cifar10": DatasetSpec("cifar10", "cifar", 32, 32, 3, 10000.0, 1000.0, 5, "vor_params_cifar.mat", 16),
 }
 
 
@@ -90,7 +94,7 @@ def variant_files(dataset: str, variant: str) -> dict[str, SplitFile]:
     cifar = spec.name == "cifar10"
     if variant == "origin":
         if cifar:
-            raise PipelineError("CIFAR-10 origin is the batch folder; read it with pipeline.load_cifar")
+            raise PipelineError("CIFAR-10 origin is the batch folder; read it with pipeline.data.cifar")
         return {s: SplitFile(f"origin/{p}.mat", f"{s}_x", f"{s}_y") for s in SPLITS}
     if variant == "vor":
         if cifar:
@@ -120,13 +124,35 @@ def pictures_from_rows(rows: np.ndarray, spec: DatasetSpec) -> np.ndarray:
 
 
 def rows_from_pictures(pictures: np.ndarray, spec: DatasetSpec) -> np.ndarray:
-    """Inverse of :func:`pictures_from_rows`: (N, H, W, C) -> N x H*W*C rows (C-contiguous)."""
+    """Inverse of :func:`pictures_from_rows`: (N, H, W, C) -> N x H*W*C rows (a view where the layout allows)."""
     pictures = np.asarray(pictures)
     want = (spec.height, spec.width, spec.channels)
     if pictures.ndim != 4 or pictures.shape[1:] != want:
         raise PipelineError(f"{spec.name} pictures must be (N, {want[0]}, {want[1]}, {want[2]}), got {pictures.shape}")
     n = pictures.shape[0]
-    return np.ascontiguousarray(pictures.transpose(0, 3, 1, 2)).reshape(n, spec.row_length)
+    return pictures.transpose(0, 3, 1, 2).reshape(n, spec.row_length)
+
+
+def picture_index_of_rows(spec: DatasetSpec) -> np.ndarray:
+    """For each stored-row position r, the index of the same sample in the flattened (H, W, C) picture."""
+    index = np.arange(spec.row_length, dtype=np.int64).reshape(1, spec.height, spec.width, spec.channels)
+    return rows_from_pictures(index, spec)[0]
+
+
+def rows_map_to_picture_sources(rows_map: np.ndarray, spec: DatasetSpec) -> np.ndarray:
+    """A gather over stored-row positions (``out[:, r] = in[:, rows_map[r]]``) as sources over picture samples."""
+    of_row = picture_index_of_rows(spec)
+    source = np.empty(spec.row_length, dtype=np.int64)
+    source[of_row] = of_row[rows_map]
+    return source
+
+
+def picture_sources_to_rows_map(source: np.ndarray, spec: DatasetSpec) -> np.ndarray:
+    """Inverse of :func:`rows_map_to_picture_sources`: picture-sample sources as a stored-row gather map."""
+    of_row = picture_index_of_rows(spec)
+    row_of = np.empty_like(of_row)
+    row_of[of_row] = np.arange(of_row.size)
+    return row_of[np.asarray(source)[of_row]]
 
 
 def images_as_uint8(values: np.ndarray, where: str) -> np.ndarray:
@@ -166,31 +192,11 @@ def onehot(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return out
 
 
-def read_mat(path: str | Path, required: tuple[str, ...] = (), variable_names: tuple[str, ...] | None = None) -> dict:
-    """The variables of a MAT-file read by a pipeline step (``variable_names``: only those).
-
-    A malformed file, or one without a ``required`` variable, is a :class:`PipelineError`
-    naming the file; callers check first that it exists, saying which command writes it.
-    """
-    from matlab_compat import MatFileError, loadmat
-
-    try:
-        variables = loadmat(path, variable_names=variable_names)
-    except MatFileError as err:
-        raise PipelineError(f"{path}: not a readable MAT-file ({err})") from err
-    for name in required:
-        if name not in variables:
-            raise PipelineError(f"{path}: variable {name!r} is missing (found {', '.join(sorted(variables)) or 'nothing'})")
-    return variables
-
-
 def load_split(data_dir: str | Path, dataset: str, variant: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     """(rows uint8 N x H*W*C, labels int64 N) of one split of one variant under ``data_dir``.
 
     ``data_dir`` is the project's ``data/`` folder (holding ``<dataset>/<variant>/``).
     """
-    from pipeline.load_cifar import read_cifar_split
-
     spec = dataset_spec(dataset)
     if split not in SPLITS:
         raise PipelineError(f"unknown split {split!r}; choose train or test")
@@ -202,6 +208,7 @@ def load_split(data_dir: str | Path, dataset: str, variant: str, split: str) -> 
     path = root / entry.path
     if not path.exists():
         raise PipelineError(f"{path} is missing; {make_command(dataset, variant)} writes it")
+    check_member(path)
     variables = read_mat(path, required=(entry.x, entry.y))
     rows = images_as_uint8(variables[entry.x], f"{path}:{entry.x}")
     if rows.ndim != 2 or rows.shape[1] != spec.row_length:
@@ -216,4 +223,4 @@ def make_command(dataset: str, variant: str) -> str:
     """The command that writes a variant's files (for error messages)."""
     if variant == "origin":
         return f"`python -m pipeline.fetch --dataset {dataset}`"
-    return f"`python -m pipeline.{variant} --dataset {dataset}`"
+    return f"`python -m pipeline.encrypt --scheme {variant} --dataset {dataset}`"

@@ -1,7 +1,7 @@
 """PNG previews: a grid of pictures, one row per variant (original / encrypted, like the paper's figure).
 
 Generic over (N, H, W, C) uint8 picture arrays (C = 1 grey or 3 colour, as
-:func:`pipeline.datasets.pictures_from_rows` gives them), so every encryption reuses it.
+:func:`pipeline.data.datasets.pictures_from_rows` gives them), so every encryption reuses it.
 """
 from __future__ import annotations
 

@@ -76,7 +76,7 @@ def load_vor_params(path: str | Path) -> list[np.ndarray]:
     Raises ``PipelineError`` for a missing or corrupt file, a missing ``vor_par`` or a bad row.
     Regions are checked against the image size where the rows are used (:func:`check_region`).
     """
-    from pipeline.datasets import read_mat
+    from pipeline.data.datasets import read_mat
 
     path = Path(path)
     if not path.exists():

@@ -2,7 +2,7 @@
 
 Inputs: ``mnist.mat`` / ``fashion.mat`` (``train_x``, ``test_x`` uint8 N x 784, one-hot
 ``train_y``, ``test_y``) or the CIFAR-10 batch folder read like ``load_cifar``. Outputs: the
-files and variable names of :func:`pipeline.datasets.variant_files`, written with the fixed
+files and variable names of :func:`pipeline.data.datasets.variant_files`, written with the fixed
 pipeline header (same inputs, same bytes) and atomically.
 
 Images stay in the MAT-file's column-major layout (Fortran-ordered N x L arrays) from reading
@@ -14,11 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.datasets import (
-    CIFAR_ORIGIN_DIR, SPLITS, DatasetSpec, images_as_uint8, labels_as_indices, read_mat, variant_files,
+from pipeline.data.matfiles import read_mat, write_mat
+from pipeline.data.datasets import (
+    CIFAR_ORIGIN_DIR, SPLITS, DatasetSpec, images_as_uint8, labels_as_indices, variant_files,
 )
 from pipeline.errors import PipelineError
-from pipeline.load_cifar import read_cifar_split
+from pipeline.data.cifar import read_cifar_split
 
 Split = tuple[np.ndarray, np.ndarray]  # (images N x L, labels as stored)
 
@@ -69,15 +70,15 @@ def output_paths(spec: DatasetSpec, variant: str, out_dir: str | Path) -> dict[s
     return {split: Path(out_dir) / Path(entry.path).name for split, entry in variant_files(spec.name, variant).items()}
 
 
-def write_variant(spec: DatasetSpec, variant: str, out_dir: str | Path, splits: dict[str, Split]) -> list[Path]:
+def write_variant(spec: DatasetSpec, variant: str, out_dir: str | Path, splits: dict[str, Split],
+                  extra: dict | None = None) -> list[Path]:
     """Write (images, labels) of every split under the variant's file and variable names.
 
     Splits sharing a file (``mnist_vor.mat``) are written together, images first, then labels,
-    as the scripts list them. The caller passes the arrays in the MATLAB class to store
-    (float64 for MATLAB doubles, which the writer stores compactly as MATLAB does).
+    as the scripts list them, then the ``extra`` variables. The caller passes the arrays in the
+    MATLAB class to store (float64 for MATLAB doubles, which the writer stores compactly as
+    MATLAB does).
     """
-    from matlab_compat import DEFAULT_TEXT, MatFileError, savemat
-
     files: dict[Path, dict[str, dict[str, np.ndarray]]] = {}
     paths = output_paths(spec, variant, out_dir)
     for split, entry in variant_files(spec.name, variant).items():
@@ -86,8 +87,5 @@ def write_variant(spec: DatasetSpec, variant: str, out_dir: str | Path, splits: 
         group["x"][entry.x] = images
         group["y"][entry.y] = labels
     for path, group in files.items():
-        try:
-            savemat(path, {**group["x"], **group["y"]}, header=DEFAULT_TEXT)
-        except (MatFileError, OSError) as err:
-            raise PipelineError(f"{path}: cannot write ({err})") from err
+        write_mat(path, {**group["x"], **group["y"], **(extra or {})})
     return list(files)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.data.matfiles import read_mat
 from pipeline.errors import PipelineError
 
 ROW_LENGTH = 3072
@@ -30,8 +31,6 @@ def train_batch_paths(folder: str | Path) -> list[Path]:
 
 def read_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """(data uint8 N x 3072, labels uint8 N x 1) of one batch file, checked."""
-    from pipeline.datasets import read_mat
-
     path = Path(path)
     if not path.exists():
         raise PipelineError(f"{path} is missing; `python -m pipeline.fetch --dataset cifar10` writes it")

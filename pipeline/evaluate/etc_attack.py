@@ -28,10 +28,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from pipeline.attack_core import SampleMap, probe_sample_map, profile_cost, statistics
+from pipeline.evaluate.sample_map_attack import SampleMap, probe_sample_map, profile_cost, statistics
 from pipeline.errors import PipelineError
 from pipeline.etc import decrypt, encrypt, scramble_blocks, to_blocks
-from pipeline.etc_key import PERMUTATIONS_3, TRANSFORMS, EtcKey
+from pipeline.encrypt.etc_key import PERMUTATIONS_3, TRANSFORMS, EtcKey
 
 
 EDGE_IMAGES = 1000  # encrypted images whose decrypted block borders judge the edge-continuity search

@@ -1,0 +1,136 @@
+"""The one command-line convention of every ``python -m pipeline.*`` and ``python -m train`` command.
+
+* The same option name for the same thing everywhere (:data:`OPTION_NAMES`), defaults shown
+  in ``--help`` as plain text (no rich markup that would swallow ``[default: ...]``).
+* One error path (:func:`run`): a known error (the package's own exception, an unreadable or
+  unwritable file, a bad option) is ONE line ``error: ...`` on stderr and exit code 1, never
+  a traceback.
+* Progress bars only on a terminal; in logs (DVC, CI) the commands print summary lines.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import enum
+
+import typer
+from tqdm import tqdm
+from typer.exceptions import Abort, Exit, TyperException
+
+from pipeline.errors import PipelineError
+
+#: What each shared option means; commands take these spellings and no others.
+OPTION_NAMES = {
+    "--dataset": "mnist, fashion or cifar10",
+    "--scheme": "an encryption scheme of the registry (python -m pipeline.schemes)",
+    "--data-dir": "the project's data folder",
+    "--out": "where the command writes (a file or a folder, as its help says)",
+    "--params": "vortex parameter file (vor_par)",
+    "--vortices": "number of vortices",
+    "--seed": "the scheme's random seed (MATLAB rng seed)",
+    "--block-size": "block edge in pixels",
+    "--key-file": "file holding the secret (else $VORTEX_ETC_SECRET)",
+}
+
+
+def app(help_text: str | None) -> typer.Typer:
+    """A Typer app with the project's settings (plain help with visible defaults, no completion, no pretty tracebacks)."""
+    return typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False, help=help_text)
+
+
+def run(application: typer.Typer, errors: tuple[type[Exception], ...] = (PipelineError,), argv: Sequence[str] | None = None) -> None:
+    """Run ``application`` as a command: known errors become one line on stderr and exit code 1."""
+    try:
+        code = application(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except Exit as done:
+        code = done.exit_code
+    except Abort:
+        _fail("interrupted")
+    except TyperException as err:  # usage errors: a missing or bad option
+        _fail(err.format_message())
+    except KeyboardInterrupt:
+        _fail("interrupted")
+    except errors as err:
+        _fail(str(err))
+    except OSError as err:
+        _fail(os_error(err))
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {' '.join(message.split())}", err=True)
+    sys.exit(1)
+
+
+def os_error(err: OSError) -> str:
+    """An OSError as one line naming the file: ``<file>: <reason>``."""
+    reason = err.strerror or str(err)
+    return f"{err.filename}: {reason}" if err.filename else reason
+
+
+def check_writable(path: Path, *, folder: bool, option: str = "--out") -> Path:
+    """Refuse an output path before any work starts: a folder where a file is wanted (or the
+    reverse), or a place that cannot be created or written."""
+    path = Path(path)
+    if path.exists() and path.is_dir() != folder:
+        raise PipelineError(f"{option} {path}: is {'a file' if folder else 'a folder'}; a {'folder' if folder else 'file'} is needed")
+    parent = path if folder and path.exists() else path.parent
+    existing = parent
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        raise PipelineError(f"{option} {path}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise PipelineError(f"{option} {path}: no permission to write in {existing}")
+    return path
+
+
+def alias(value, old_value, old_name: str, new_name: str):
+    """The value of a renamed option, accepting its old spelling (a hidden alias kept for one release)."""
+    if old_value is None:
+        return value
+    if value is not None and value != old_value:
+        raise PipelineError(f"{old_name} is the old spelling of {new_name}; give one of them")
+    return old_value
+
+
+def choices(name: str, values: Iterable[str]) -> type[enum.StrEnum]:
+    """An option type whose values are ``values`` (listed in ``--help`` and checked before work starts)."""
+    return enum.StrEnum(name, {value: value for value in values})
+
+
+def progress_bars() -> bool:
+    """Whether progress bars are shown: only when stderr is a terminal (not in DVC or CI logs)."""
+    return sys.stderr.isatty()
+
+
+def progress_bar(iterable=None, *, disable: bool = False, **options) -> tqdm:
+    """A tqdm bar on stderr, shown only on a terminal."""
+    return tqdm(iterable, disable=disable or not progress_bars(), file=sys.stderr, **options)
+
+
+def finite(value: float, option: str, *, low: float | None = None, high: float | None = None, low_open: bool = False) -> float:
+    """``value`` if it is a finite number in range, else a clean error naming ``option``."""
+    ok = value == value and value not in (float("inf"), float("-inf"))
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value <= high
+    if not ok:
+        bounds = "" if low is None else f" {'>' if low_open else '>='} {low:g}"
+        bounds += "" if high is None else f" and <= {high:g}"
+        raise PipelineError(f"{option} must be a finite number{bounds}, got {value}")
+    return value
+
+
+def at_least(value: int | None, option: str, low: int) -> int | None:
+    """``value`` (or None) if it is at least ``low``, else a clean error naming ``option``."""
+    if value is not None and value < low:
+        raise PipelineError(f"{option} must be at least {low}, got {value}")
+    return value
+

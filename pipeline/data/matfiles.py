@@ -1,0 +1,38 @@
+"""The pipeline's one way to read and write MAT-files: errors become :class:`PipelineError` naming the file.
+
+Writes use the fixed header of :data:`matlab_compat.DEFAULT_TEXT` (same inputs, same bytes on
+every machine) and are atomic (:func:`matlab_compat.savemat`).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from matlab_compat import DEFAULT_TEXT, MatFileError, loadmat, savemat
+from pipeline.errors import PipelineError
+
+
+def read_mat(path: str | Path, required: tuple[str, ...] = (), variable_names: tuple[str, ...] | None = None) -> dict:
+    """The variables of a MAT-file read by a pipeline step (``variable_names``: only those).
+
+    A malformed file, or one without a ``required`` variable, is a :class:`PipelineError`
+    naming the file; callers check first that it exists, saying which command writes it.
+    """
+    try:
+        variables = loadmat(path, variable_names=variable_names)
+    except MatFileError as err:
+        raise PipelineError(f"{path}: not a readable MAT-file ({err})") from err
+    except OSError as err:
+        raise PipelineError(f"{path}: cannot read ({err.strerror or err})") from None
+    for name in required:
+        if name not in variables:
+            raise PipelineError(f"{path}: variable {name!r} is missing (found {', '.join(sorted(variables)) or 'nothing'})")
+    return variables
+
+
+def write_mat(path: str | Path, variables: Mapping[str, Any]) -> None:
+    """Write a v7 MAT-file atomically with the fixed pipeline header."""
+    try:
+        savemat(path, variables, header=DEFAULT_TEXT)
+    except (MatFileError, OSError) as err:
+        raise PipelineError(f"{path}: cannot write ({err})") from err

@@ -1,0 +1,6 @@
+"""``python -m pipeline.encrypt``: see :mod:`pipeline.encrypt.command`."""
+from pipeline.cli import run
+from pipeline.encrypt.command import encrypt_app
+
+if __name__ == "__main__":
+    run(encrypt_app())

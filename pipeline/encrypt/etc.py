@@ -1,0 +1,204 @@
+"""Block-wise EtC encryption (encryption-then-compression) of whole image batches.
+
+Per square block of ``block_size`` pixels, with the four tables of an :class:`EtcKey`:
+K1 scramble the blocks, K2 rotate/flip each block, K3 negate (XOR 255) each block,
+K4 permute the colour channels of each block (RGB only). See ``docs/etc.md``.
+
+Steps K1, K2 and K4 only move samples, so together they are one gather map over the
+H*W*C samples of an image; K3 is one XOR mask. The map is built by running the block
+operations (:func:`scramble_blocks`) on an image of sample indices, and then encryption
+is ``take(x, map) ^ mask`` over the whole dataset at once; decryption is the inverse map
+and the same mask.
+
+CLI: ``python -m pipeline.etc --dataset cifar10`` writes ``data/cifar10/etc/``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Mapping
+
+import numpy as np
+
+from pipeline.data.datasets import DatasetSpec
+from pipeline.encrypt.etc_key import ALGORITHM_VERSION, TRANSFORMS, EtcKey, check_block_size, derive_key, read_secret
+from pipeline.encrypt.sample_map import SampleMap, probe_sample_map
+from pipeline.encrypt.scheme import KeyOptions, Scheme
+from pipeline.errors import PipelineError
+
+#: Extra variables of every EtC MAT-file (besides ``<split>_x`` and ``<split>_y``).
+FINGERPRINT_VAR, VERSION_VAR, BLOCK_VAR = "etc_fingerprint", "etc_version", "etc_block_size"
+
+
+def to_blocks(pictures: np.ndarray, block_size: int) -> np.ndarray:
+    """(N, H, W, C) -> (N, nb, B, B, C), blocks numbered row by row."""
+    n, h, w, c = pictures.shape
+    b = block_size
+    return pictures.reshape(n, h // b, b, w // b, b, c).transpose(0, 1, 3, 2, 4, 5).reshape(n, -1, b, b, c)
+
+
+def from_blocks(blocks: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    """Inverse of :func:`to_blocks`."""
+    n, _, b, _, c = blocks.shape
+    gh, gw = grid
+    return blocks.reshape(n, gh, gw, b, b, c).transpose(0, 1, 3, 2, 4, 5).reshape(n, gh * b, gw * b, c)
+
+
+def scramble_blocks(blocks: np.ndarray, key: EtcKey) -> np.ndarray:
+    """K1, K2, K4 on (N, nb, B, B, C) blocks of any dtype: scramble, rotate/flip, shuffle channels."""
+    out = blocks[:, key.block_perm]
+    for t, (flip, turns) in enumerate(TRANSFORMS):
+        chosen = np.flatnonzero(key.transform == t)
+        if chosen.size:
+            group = out[:, chosen]
+            if flip:
+                group = group[:, :, :, ::-1]
+            out[:, chosen] = np.rot90(group, turns, axes=(2, 3))
+    return np.take_along_axis(out, key.channel_perm[None, :, None, None, :], axis=4)
+
+
+def _maps(key: EtcKey) -> tuple[np.ndarray, np.ndarray]:
+    """(gather map, XOR mask) over the flattened H*W*C samples: encrypted = plain[map] ^ mask."""
+    h, w, c = key.image_shape
+    index = np.arange(h * w * c, dtype=np.intp).reshape(1, h, w, c)
+    gather = from_blocks(scramble_blocks(to_blocks(index, key.block_size), key), key.grid).reshape(-1)
+    per_block = np.where(key.negate, 255, 0).astype(np.uint8).reshape(key.grid)
+    mask = per_block.repeat(key.block_size, axis=0).repeat(key.block_size, axis=1)[:, :, None].repeat(c, axis=2)
+    return gather, mask.reshape(-1)
+
+
+def _check_images(images: np.ndarray, key: EtcKey) -> np.ndarray:
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.ndim != 4:
+        raise PipelineError(f"EtC needs uint8 (N, H, W, C) images, got {images.dtype} with shape {images.shape}")
+    h, w, c = images.shape[1:]
+    check_block_size(h, w, key.block_size)
+    if images.shape[1:] != key.image_shape:
+        raise PipelineError(f"EtC key {key.fingerprint} is for {key.describe()} images, got {h}x{w}x{c}")
+    return images
+
+
+def encrypt(images: np.ndarray, key: EtcKey) -> np.ndarray:
+    """EtC-encrypt a uint8 (N, H, W, C) batch (C = 1 or 3) with ``key``; a new array."""
+    images = _check_images(images, key)
+    gather, mask = _maps(key)
+    out = np.take(images.reshape(len(images), gather.size), gather, axis=1)
+    np.bitwise_xor(out, mask, out=out)
+    return out.reshape(images.shape)
+
+
+def decrypt(images: np.ndarray, key: EtcKey, fingerprint: str | None = None) -> np.ndarray:
+    """Invert :func:`encrypt`. ``fingerprint`` (as stored beside encrypted data) must match ``key``."""
+    if fingerprint is not None and fingerprint != key.fingerprint:
+        raise PipelineError(f"these images were encrypted with EtC key {fingerprint}, not with the given key {key.fingerprint}")
+    images = _check_images(images, key)
+    gather, mask = _maps(key)
+    inverse = np.empty_like(gather)
+    inverse[gather] = np.arange(gather.size)
+    out = np.take(images.reshape(len(images), gather.size), inverse, axis=1)
+    np.bitwise_xor(out, mask[inverse], out=out)
+    return out.reshape(images.shape)
+
+
+def key_variables(key: EtcKey) -> dict[str, object]:
+    """The variables every EtC MAT-file carries beside the images: the key's fingerprint, version and block size."""
+    return {FINGERPRINT_VAR: key.fingerprint, VERSION_VAR: ALGORITHM_VERSION, BLOCK_VAR: float(key.block_size)}
+
+
+def etc_sample_map(key: EtcKey) -> SampleMap:
+    """The key as a sample map over flattened (H, W, C) pictures."""
+    return probe_sample_map(lambda pictures: encrypt(pictures, key), key.image_shape)
+
+
+def secret_of(options: KeyOptions) -> bytes:
+    """The secret given in code, else the one of ``--key-file`` or ``$VORTEX_ETC_SECRET``."""
+    return options.secret if options.secret is not None else read_secret(options.key_file)
+
+
+def block_size_of(spec: DatasetSpec, options: KeyOptions) -> int:
+    """The options' block size, checked to tile the images (default: the dataset's, 16 for CIFAR-10, 7 for 28 x 28)."""
+    block = spec.block_size if options.block_size is None else options.block_size
+    check_block_size(spec.height, spec.width, block)
+    return block
+
+
+def block_key(spec: DatasetSpec, options: KeyOptions) -> EtcKey:
+    """The EtC key of the options' secret and block size for images of ``spec``."""
+    return derive_key(secret_of(options), (spec.height, spec.width, spec.channels), block_size_of(spec, options))
+
+
+def log2_factorial(n: int) -> float:
+    return math.lgamma(n + 1) / math.log(2)
+
+
+class EtcScheme(Scheme):
+    """Block-wise EtC (AprilPyone & Kiya): block scrambling, rotation/flip, negative-positive and channel shuffling."""
+
+    name = "etc"
+    title = "EtC"
+    key_kind = "block tables: scramble, rotate/flip, negate, channel shuffle"
+    key_source = "secret"
+    invertible = True
+    options = ("block_size", "key_file")
+    negates = True
+
+    def key(self, spec: DatasetSpec, options: KeyOptions) -> EtcKey:
+        return block_key(spec, options)
+
+    def adversary_key(self, spec: DatasetSpec, options: KeyOptions, index: int) -> EtcKey:
+        return self.key(spec, dataclasses.replace(options, secret=f"adversary key {index:08d}".encode()))
+
+    def record(self, key: EtcKey) -> dict:
+        return {"algorithm_version": ALGORITHM_VERSION, "block_size": key.block_size,
+                "key_fingerprint": key.fingerprint, "image_shape": list(key.image_shape)}
+
+    def key_space_log2(self, spec: DatasetSpec, options: KeyOptions) -> float:
+        block = block_size_of(spec, options)
+        n = (spec.height // block) * (spec.width // block)
+        per_block = 8 * 2 * (6 if spec.channels == 3 else 1)  # rotation/flip x negation x channel order
+        return n * math.log2(per_block) + log2_factorial(n)
+
+    def encrypt(self, key: EtcKey, pictures: np.ndarray) -> np.ndarray:
+        return encrypt(pictures, key)
+
+    def decrypt(self, key: EtcKey, pictures: np.ndarray) -> np.ndarray:
+        return decrypt(pictures, key)
+
+    def sample_map(self, key: EtcKey) -> SampleMap:
+        return etc_sample_map(key)
+
+    def file_variables(self, key: EtcKey) -> dict[str, Any]:
+        return key_variables(key)
+
+    def check_files(self, key: EtcKey, variables: Mapping[str, Any], where: str) -> None:
+        fingerprint, block = variables.get(FINGERPRINT_VAR), variables.get(BLOCK_VAR)
+        if not isinstance(fingerprint, str) or block is None or np.size(block) != 1:
+            raise PipelineError(f"{where}: no EtC key record ({FINGERPRINT_VAR} text and scalar {BLOCK_VAR}); not an EtC file")
+        block = int(np.asarray(block).reshape(-1)[0])
+        if fingerprint != key.fingerprint or block != key.block_size:
+            raise PipelineError(f"{where} was encrypted with EtC key {fingerprint} (block {block}), not with the given key "
+                                f"{key.fingerprint} (block {key.block_size})")
+
+
+class BlockScrambleScheme(EtcScheme):
+    """Block scrambling alone: EtC's first step (K1), the step EtC, ELE and the attack literature isolate."""
+
+    name = "block"
+    title = "block scrambling"
+    key_kind = "one block permutation"
+    negates = False
+
+    def key(self, spec: DatasetSpec, options: KeyOptions) -> EtcKey:
+        full = block_key(spec, options)
+        return dataclasses.replace(full, transform=np.zeros_like(full.transform), negate=np.zeros_like(full.negate),
+                                   channel_perm=np.broadcast_to(np.arange(full.channels), full.channel_perm.shape).copy())
+
+    def key_space_log2(self, spec: DatasetSpec, options: KeyOptions) -> float:
+        block = block_size_of(spec, options)
+        return log2_factorial((spec.height // block) * (spec.width // block))
+
+    def file_variables(self, key: EtcKey) -> dict[str, Any]:
+        return {}
+
+    def check_files(self, key: EtcKey, variables: Mapping[str, Any], where: str) -> None:
+        return None

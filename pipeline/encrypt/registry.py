@@ -1,0 +1,30 @@
+"""The registry of encryption schemes: one line per scheme; every stage looks schemes up here.
+
+Adding a scheme: write its module (a :class:`pipeline.encrypt.scheme.Scheme` subclass) and add
+one line to :data:`SCHEMES` (``docs/architecture.md``).
+"""
+from __future__ import annotations
+
+from pipeline.encrypt.etc import BlockScrambleScheme, EtcScheme
+from pipeline.encrypt.permutation import RandomPermutationScheme
+from pipeline.encrypt.scheme import Scheme
+from pipeline.encrypt.vortex import VortexScheme
+from pipeline.errors import PipelineError
+
+SCHEMES: dict[str, Scheme] = {scheme.name: scheme for scheme in (
+    VortexScheme(),
+    RandomPermutationScheme(),
+    EtcScheme(),
+    BlockScrambleScheme(),
+)}
+
+#: The plain images: a variant of every dataset, but no scheme.
+PLAIN = "origin"
+
+
+def get_scheme(name: str) -> Scheme:
+    """The scheme registered as ``name``, or a clear error listing the registered ones."""
+    try:
+        return SCHEMES[name]
+    except KeyError:
+        raise PipelineError(f"unknown scheme {name!r}; choose one of {', '.join(SCHEMES)}") from None

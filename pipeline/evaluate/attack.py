@@ -1,0 +1,397 @@
+"""Security evaluation: how much of the plain data an adversary recovers from an encrypted dataset.
+
+Threat model (as in the EtC paper): the adversary holds the encrypted dataset (images and
+labels, as an untrusted trainer does), knows the algorithm and the data distribution (public
+plain images of the same kind), but not the key. The stronger adversary also holds k
+plain/encrypted pairs.
+
+Set-up, the same for every encryption:
+
+* attacked: the encrypted TEST split, decrypted with the estimated key and scored against the
+  plain test split;
+* public plain data: the plain TRAIN split (other images than the attacked ones);
+* known pairs: the first k images of the plain and the encrypted TRAIN split;
+* scores: key share (where the true key is one fixed map), PSNR and SSIM of the recovered test
+  images, and recognisability: the accuracy on them of a classifier trained on the plain train
+  split, against its accuracy on the plain and on the encrypted test images.
+
+Attacks: ``sample-map`` (:mod:`pipeline.evaluate.sample_map_attack`, any encryption) and, for EtC,
+``etc-blocks`` (:mod:`pipeline.evaluate.etc_attack`, which uses the block structure).
+
+CLI: ``python -m pipeline.attack --dataset fashion --encryption vor --kind ciphertext-only``
+writes ``results/attacks/<dataset>_<encryption>_<kind>.json`` and a ``.png`` strip.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, List, Optional
+
+import numpy as np
+import typer
+
+from pipeline.evaluate import sample_map_attack as core
+from pipeline.data.datasets import DatasetSpec, dataset_spec, load_split, pictures_from_rows, rows_from_pictures
+from pipeline.errors import PipelineError
+from pipeline.evaluate.metrics import psnr, ssim
+
+KINDS = ("known-plaintext", "ciphertext-only")
+DEFAULT_PAIRS = (1, 2, 4, 8)
+PREVIEW_IMAGES = 8
+RECOGNISABILITY_SAMPLES = 30_000  # default training length of the plain classifier: 2 epochs of Fashion, 30 of the CIFAR subset
+# Encryptions that never negate samples; any other (etc, future ones) is attacked with negation.
+NO_NEGATION = {"vor", "random"}
+
+
+@dataclass(frozen=True)
+class AttackData:
+    """Plain and encrypted pictures (N, H, W, C) uint8 and labels of both splits."""
+
+    spec: DatasetSpec
+    plain_train: np.ndarray
+    train_labels: np.ndarray
+    enc_train: np.ndarray
+    plain_test: np.ndarray
+    test_labels: np.ndarray
+    enc_test: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self.plain_test.shape[1:]
+
+
+def load_attack_data(data_dir: str | Path, dataset: str, encryption: str) -> AttackData:
+    """Both splits of the plain (``origin``) and the encrypted variant, checked to correspond."""
+    spec = dataset_spec(dataset)
+    parts = {}
+    for split in ("train", "test"):
+        plain, plain_labels = load_split(data_dir, spec.name, "origin", split)
+        enc, enc_labels = load_split(data_dir, spec.name, encryption, split)
+        if len(plain) != len(enc) or not np.array_equal(plain_labels, enc_labels):
+            raise PipelineError(
+                f"{encryption} {split} split of {spec.name} does not correspond to the plain one ({len(enc)} vs {len(plain)} images, or other labels)"
+            )
+        parts[split] = (pictures_from_rows(plain, spec), plain_labels, pictures_from_rows(enc, spec))
+    return AttackData(spec, *parts["train"], *parts["test"])
+
+
+# ----------------------------------------------------------------------------------------------
+# The true key (for scoring only; the attacks never see it)
+
+
+def vortex_truth(spec: DatasetSpec, params_path: Path, num_vortices: int | None) -> core.SampleMap:
+    """The vortex key as a sample map over flattened pictures (``num_vortices``: as ``pipeline.vor``'s default)."""
+    from pipeline.vor import channel_map, default_vortex_count, load_vor_params, row_gather_map
+
+    if not Path(params_path).exists():
+        raise PipelineError(f"{params_path}: vortex parameter file missing (pass --vor-params, or --no-key-share)")
+    rows = load_vor_params(params_path)
+    if num_vortices is None:
+        num_vortices, _ = default_vortex_count(spec, len(rows), str(params_path))
+    rows_map = channel_map(row_gather_map(spec, rows, num_vortices=num_vortices), spec.channels)
+    return row_map_as_sample_map(rows_map, spec)
+
+
+def row_map_as_sample_map(rows_map: np.ndarray, spec: DatasetSpec) -> core.SampleMap:
+    """A gather over stored-row positions (``out[:, r] = in[:, rows_map[r]]``) over picture positions."""
+    picture_of_row = rows_from_pictures(np.arange(spec.row_length).reshape(1, spec.height, spec.width, spec.channels), spec)[0]
+    source = np.empty(spec.row_length, dtype=np.int64)
+    source[picture_of_row] = picture_of_row[rows_map]
+    return core.SampleMap(source, np.zeros(spec.row_length, dtype=bool))
+
+
+def random_truth(spec: DatasetSpec, num_train: int, num_test: int, seed: int) -> np.ndarray:
+    """The per-image keys of ``pipeline.random`` for the TEST images: (num_test, S) sources over
+    flattened pictures (the stream draws every train image's permutation first)."""
+    from matlab_compat.rng import rng
+    from pipeline.random import column_major_order, random_permutations
+
+    stream = rng(seed)
+    order = column_major_order(spec)
+    random_permutations(num_train, spec.pixels, stream, order)
+    per_channel = random_permutations(num_test, spec.pixels, stream, order)
+    rows_maps = (np.arange(spec.channels)[None, :, None] * spec.pixels + per_channel[:, None, :]).reshape(num_test, -1)
+    picture_of_row = rows_from_pictures(np.arange(spec.row_length).reshape(1, spec.height, spec.width, spec.channels), spec)[0]
+    sources = np.empty_like(rows_maps)
+    sources[:, picture_of_row] = picture_of_row[rows_maps]
+    return sources
+
+
+def etc_block_size(data_dir: Path, dataset: str) -> int:
+    """The block size recorded by ``pipeline.etc`` beside the encrypted data (public: part of the algorithm)."""
+    path = Path(data_dir) / dataset_spec(dataset).name / "etc" / "params.json"
+    try:
+        return int(json.loads(path.read_text())["block_size"])
+    except (OSError, KeyError, ValueError) as err:
+        raise PipelineError(f"{path}: cannot read the EtC block size ({err}); run `python -m pipeline.etc` first") from None
+
+
+# ----------------------------------------------------------------------------------------------
+# Scoring
+
+
+AccuracyFn = Callable[[np.ndarray], float]  # pictures of the test split -> accuracy
+
+
+def score(recovered: np.ndarray, data: AttackData, accuracy: AccuracyFn | None) -> dict[str, float | None]:
+    """PSNR, SSIM (means over the test split) and recognisability of recovered test pictures."""
+    return {
+        "psnr": float(psnr(recovered, data.plain_test).mean()),
+        "ssim": float(ssim(recovered, data.plain_test).mean()),
+        "accuracy": None if accuracy is None else float(accuracy(recovered)),
+    }
+
+
+def make_accuracy(data: AttackData, *, epochs: int, seed: int, device: str, cache: Path | None = None) -> tuple[AccuracyFn, dict[str, object]]:
+    """Train a classifier on the plain train split; return test-split accuracy as a function.
+
+    With ``cache`` (a folder), the classifier is kept there under the SHA-256 of the plain
+    training data and the whole training recipe, so the attacks on several encryptions of one
+    dataset train it once, and a changed recipe never reuses an old classifier."""
+    import hashlib
+
+    from train.api import API_DEFAULTS, accuracy, train_classifier  # first: train sets OMP_WAIT_POLICY before torch loads
+
+    import torch
+
+    start = time.perf_counter()
+    recipe = json.dumps({**API_DEFAULTS, "model": "smallcnn", "epochs": epochs, "seed": seed}, sort_keys=True)
+    digest = hashlib.sha256(data.plain_train.tobytes() + data.train_labels.astype("<i8").tobytes()
+                            + recipe.encode()).hexdigest()[:16]
+    path = None if cache is None else Path(cache) / f"{data.spec.name}_smallcnn_e{epochs}_s{seed}_{digest}.pt"
+    if path is not None and path.exists():
+        model = torch.load(path, weights_only=False, map_location=device)
+    else:
+        model = train_classifier(data.plain_train, data.train_labels, model="smallcnn", epochs=epochs, seed=seed, device=device, dataset=data.spec.name)
+        if path is not None:
+            from matlab_compat import atomic_output
+
+            with atomic_output(path) as tmp:
+                torch.save(model, tmp)
+    info = {"model": "smallcnn", "epochs": epochs, "seed": seed, "trained_on": "plain train split", "recipe": json.loads(recipe), "cache_key": digest,
+            "seconds": round(time.perf_counter() - start, 1)}
+    return (lambda pictures: accuracy(model, pictures, data.test_labels)), info
+
+
+# ----------------------------------------------------------------------------------------------
+# Running the attacks
+
+
+@dataclass
+class Outcome:
+    """One attack's estimate and recovered test pictures, with its record for the JSON file."""
+
+    record: dict
+    recovered: np.ndarray
+
+
+def _flat(pictures: np.ndarray) -> np.ndarray:
+    return pictures.reshape(len(pictures), -1)
+
+
+class Evaluation:
+    """The attacks of one (dataset, encryption) with what they share: statistics, truth, scoring."""
+
+    def __init__(self, data: AttackData, encryption: str, *, truth: core.SampleMap | None, etc_truth=None, block_size: int | None = None,
+                 accuracy: AccuracyFn | None = None, per_image_truth: np.ndarray | None = None) -> None:
+        self.data = data
+        self.encryption = encryption
+        self.truth = truth
+        self.per_image_truth = per_image_truth
+        self.etc_truth = etc_truth
+        self.block_size = block_size
+        self.accuracy = accuracy
+        self.negation = encryption not in NO_NEGATION
+        self.fill = data.plain_train.reshape(len(data.plain_train), -1).mean(axis=0, dtype=np.float64).astype(np.float32)
+        k = data.spec.num_classes
+        start = time.perf_counter()
+        self.observed = core.statistics(_flat(data.enc_test), data.test_labels, k)
+        self.public = core.statistics(_flat(data.plain_train), data.train_labels, k)
+        self.statistics_seconds = time.perf_counter() - start
+        self._coa: dict[str, tuple[object, np.ndarray, float]] = {}
+        self._scored: dict[tuple[bytes, bytes], tuple[dict, np.ndarray]] = {}
+
+    # -- helpers
+    def _outcome(self, method: str, pairs: int | None, prior: bool, estimate: core.SampleMap, seconds: float, tables=None) -> Outcome:
+        record = {"method": method, "pairs": pairs, "uses_statistics": prior, "seconds": round(seconds, 3)}
+        if tables is not None:
+            record["key_tables"] = tables
+        found = (estimate.source.tobytes(), estimate.negate.tobytes())
+        if found not in self._scored:  # attacks often reach the same estimate: decrypt and score it once
+            recovered = core.recover(_flat(self.data.enc_test), estimate, self.data.shape, self.fill)
+            if self.per_image_truth is not None:
+                share = {"per_image_exact": float((estimate.source[None, :] == self.per_image_truth).mean()), "chance": 1.0 / self.data.spec.pixels}
+            else:
+                share = None if self.truth is None else core.key_share(estimate, self.truth, _flat(self.data.plain_train))
+            self._scored[found] = ({"key_share": share, **score(recovered, self.data, self.accuracy)}, recovered)
+        scores, recovered = self._scored[found]
+        record.update(scores)
+        return Outcome(record, recovered)
+
+    def _ciphertext_only(self, method: str):
+        """(estimate, cost, seconds) of a method's ciphertext-only attack, computed once."""
+        if method not in self._coa:
+            start = time.perf_counter()
+            if method == "sample-map":
+                estimate, cost = core.ciphertext_only_map(self.observed, self.public, negation=self.negation)
+            elif method == "pixel-map":
+                d, k = self.data, self.data.spec.num_classes * self.data.shape[2]
+                observed = core.statistics(*core.channels_as_images(d.enc_test, d.test_labels), k)
+                public = core.statistics(*core.channels_as_images(d.plain_train, d.train_labels), k)
+                estimate, cost = core.ciphertext_only_map(observed, public, negation=False)
+            else:
+                from pipeline.evaluate.etc_attack import ciphertext_only_key
+
+                d = self.data
+                estimate, cost = ciphertext_only_key(
+                    d.enc_test, d.test_labels, d.plain_train, d.train_labels, block_size=self.block_size, num_classes=d.spec.num_classes
+                )
+            self._coa[method] = (estimate, cost, time.perf_counter() - start + self.statistics_seconds)
+        return self._coa[method]
+
+    def methods(self) -> list[str]:
+        """``sample-map`` always; ``pixel-map`` for colour images under encryptions known to move the
+        channels of a pixel together (vor, random); ``etc-blocks`` for EtC."""
+        pixel = not self.negation and self.data.shape[2] > 1
+        return ["sample-map"] + (["pixel-map"] if pixel else []) + (["etc-blocks"] if self.block_size is not None else [])
+
+    def _as_map(self, estimate, method: str) -> tuple[core.SampleMap, dict | None]:
+        if method == "pixel-map":
+            return core.pixel_to_sample_map(estimate, self.data.shape[2]), None
+        if isinstance(estimate, core.SampleMap):
+            return estimate, None
+        from pipeline.evaluate.etc_attack import etc_sample_map, table_shares
+
+        return etc_sample_map(estimate), (None if self.etc_truth is None else table_shares(estimate, self.etc_truth))
+
+    # -- the attacks
+    def ciphertext_only(self, method: str) -> Outcome:
+        estimate, _, seconds = self._ciphertext_only(method)
+        smap, tables = self._as_map(estimate, method)
+        return self._outcome(method, None, True, smap, seconds, tables)
+
+    def known_plaintext(self, method: str, pairs: int, *, with_statistics: bool) -> Outcome:
+        d = self.data
+        if pairs > len(d.plain_train):
+            raise PipelineError(f"{pairs} known pairs asked for, but the train split holds {len(d.plain_train)} images")
+        prior = self._ciphertext_only(method)[1] if with_statistics else None
+        start = time.perf_counter()
+        if method == "sample-map":
+            estimate = core.known_plaintext_map(_flat(d.plain_train[:pairs]), _flat(d.enc_train[:pairs]), negation=self.negation, prior=prior)
+        elif method == "pixel-map":
+            labels = d.train_labels[:pairs]
+            estimate = core.known_plaintext_map(
+                core.channels_as_images(d.plain_train[:pairs], labels)[0], core.channels_as_images(d.enc_train[:pairs], labels)[0], negation=False, prior=prior
+            )
+        else:
+            from pipeline.evaluate.etc_attack import known_plaintext_key
+
+            estimate = known_plaintext_key(d.plain_train[:pairs], d.enc_train[:pairs], block_size=self.block_size, prior=prior)
+        seconds = time.perf_counter() - start + (self._coa[method][2] if with_statistics else 0.0)
+        smap, tables = self._as_map(estimate, method)
+        return self._outcome(method, pairs, with_statistics, smap, seconds, tables)
+
+    def baselines(self) -> dict[str, dict]:
+        """Scores of doing nothing (the encrypted images), of the public mean image, and of the true key
+        (the best any attacker can do: a gather's lost pixels are filled the same way)."""
+        d = self.data
+        out = {
+            "plain": {"psnr": None, "ssim": 1.0, "accuracy": None if self.accuracy is None else float(self.accuracy(d.plain_test))},
+            "encrypted": score(d.enc_test, d, self.accuracy),
+            "mean_image": score(np.broadcast_to(np.clip(np.rint(self.fill), 0, 255).astype(np.uint8).reshape(d.shape), d.plain_test.shape), d, self.accuracy),
+        }
+        if self.truth is not None:
+            out["true_key"] = score(core.recover(_flat(d.enc_test), self.truth, d.shape, self.fill), d, self.accuracy)
+        return out
+
+
+def run_attacks(evaluation: Evaluation, kind: str, pairs: tuple[int, ...]) -> list[Outcome]:
+    if kind not in KINDS:
+        raise PipelineError(f"unknown attack kind {kind!r}; choose {' or '.join(KINDS)}")
+    outcomes = []
+    for method in evaluation.methods():
+        if kind == "ciphertext-only":
+            outcomes.append(evaluation.ciphertext_only(method))
+            continue
+        for with_statistics in (False, True):
+            outcomes += [evaluation.known_plaintext(method, k, with_statistics=with_statistics) for k in pairs]
+    return outcomes
+
+
+THREAT_MODEL = (
+    "adversary holds the encrypted dataset with its labels, knows the algorithm and has public plain images of the same kind "
+    "(the plain train split); known-plaintext adds the first k plain/encrypted train pairs; the encrypted test split is attacked"
+)
+
+
+def write_results(path: Path, evaluation: Evaluation, kind: str, outcomes: list[Outcome], baselines: dict, recognisability: dict | None,
+                  seconds: float) -> dict:
+    from matlab_compat import atomic_output
+
+    d = evaluation.data
+    result = {
+        "dataset": d.spec.name,
+        "encryption": evaluation.encryption,
+        "kind": kind,
+        "threat_model": THREAT_MODEL,
+        "images": {"public_plain": len(d.plain_train), "attacked": len(d.plain_test)},
+        "key_form": "fixed sample map" if evaluation.truth is not None else "per image" if evaluation.per_image_truth is not None else "unknown (no key share)",
+        "negation_considered": evaluation.negation,
+        "recognisability": recognisability,
+        "baselines": baselines,
+        "attacks": [o.record for o in outcomes],
+        "seconds": round(seconds, 1),
+    }
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def write_strip(path: Path, evaluation: Evaluation, outcomes: list[Outcome]) -> None:
+    """PNG: plain / encrypted / recovered by each method (its strongest setting) for the first test images."""
+    from pipeline.data.preview import save_preview
+
+    d = evaluation.data
+    last = {}
+    for o in outcomes:
+        last[o.record["method"]] = o  # known-plaintext: the last one is the most pairs with statistics
+    rows = [d.plain_test[:PREVIEW_IMAGES], d.enc_test[:PREVIEW_IMAGES]] + [o.recovered[:PREVIEW_IMAGES] for o in last.values()]
+    labels = ["plain", "encrypted"] + [f"{m}" + (f" k={o.record['pairs']}" if o.record["pairs"] else "") for m, o in last.items()]
+    save_preview(path, rows, labels)
+
+
+def summary_rows(results_dir: str | Path) -> list[dict]:
+    """One flat row per attack in every ``<dataset>_<encryption>_<kind>.json`` of ``results_dir``,
+    for the results table: dataset, encryption, kind, method, pairs, key share, PSNR, SSIM and
+    the accuracies on recovered, encrypted and plain test images."""
+    rows = []
+    for path in sorted(Path(results_dir).glob("*.json")):
+        try:
+            result = json.loads(path.read_text())
+            base = result["baselines"]
+            for a in result["attacks"]:
+                share = a.get("key_share") or {}
+                rows.append({
+                    "dataset": result["dataset"],
+                    "encryption": result["encryption"],
+                    "kind": result["kind"],
+                    "method": a["method"],
+                    "pairs": a["pairs"],
+                    "uses_statistics": a["uses_statistics"],
+                    "key_share": share.get("exact", share.get("per_image_exact")),
+                    "key_share_equivalent": share.get("equivalent"),
+                    "psnr": a["psnr"],
+                    "ssim": a["ssim"],
+                    "accuracy_recovered": a["accuracy"],
+                    "accuracy_encrypted": base["encrypted"]["accuracy"],
+                    "accuracy_plain": base["plain"]["accuracy"],
+                })
+        except (KeyError, TypeError, ValueError) as err:
+            raise PipelineError(f"{path}: not an attack result file ({err})") from None
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------
+# CLI

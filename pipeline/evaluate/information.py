@@ -1,0 +1,426 @@
+"""Information content of an image relative to a transformation of it, and information-loss rates.
+
+The vortex paper's measure, defined from its description (formulas, reasons and the proof of
+the swap theorem: ``docs/information.md``). An image ``x`` has S = C * P samples (C channel
+planes of P = H * W pixels, in the stored-row order of :mod:`pipeline.data.datasets`). Relative
+to a transformation ``T``, its information content is
+
+    I_T(x) = V_T(x) + N_T(x)
+    V_T(x) = sum_a  v_a * (x_a - mean_c(a))^2                        value information
+    N_T(x) = 1/2 sum_{a != b, same channel}  K_ab * (x_a - x_b)^2    neighbouring information
+
+where ``v_a`` in [0, 1] is the share of sample a's value that survives T and ``K_ab`` the
+share of the weight m(d(a, b)) of the pair's relation that survives: for the identity,
+``v = 1`` and ``K_ab = m(d(a, b))`` with the distance weight m(d) = exp(-(d / scale) ** shape)
+(:class:`DistanceWeight`). A transformation that moves samples (output sample p reads source
+sample src[p]) keeps ``K_ab = max over copies (p, q) of min(m(d(a, b)), m(d(p, q))) * kappa_pq``;
+sources it never reads lose their value and all their relations. A value step (EtC's
+negative-positive) enters through the per-sample value fidelity f (+1 unchanged, -1 negated,
+a correlation otherwise), measured from image pairs (:func:`value_fidelity`):
+``v_a = max f_p^2``, ``kappa_pq = max(f_p * f_q, 0)``.
+
+Every term is at most its identity value, so no transformation (in particular no swap of
+two pixels) increases the information of an image (``docs/information.md``, theorem 1).
+Everything is a few matrix products over the whole dataset.
+
+CLI: ``python -m pipeline.information --dataset mnist --encryption vor`` writes
+``results/information/mnist_vor.json``.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+import numpy as np
+import typer
+
+from pipeline.data.datasets import DatasetSpec, dataset_spec, load_split, pictures_from_rows, rows_from_pictures
+from pipeline.errors import PipelineError
+
+if TYPE_CHECKING:
+    from pipeline.encrypt.etc_key import EtcKey
+
+ENCRYPTIONS = ("vor", "random", "etc", "blocks")
+
+
+@dataclass(frozen=True)
+class DistanceWeight:
+    """The weight m(d) = exp(-(d / scale) ** shape) of the relation of two pixels d apart.
+
+    m(0) = 1, decreasing and nonlinear for every shape > 0: shape 1 is exponential decay,
+    shape 2 Gaussian; ``scale`` is the distance at which the weight falls to 1/e.
+    """
+
+    scale: float = 1.5
+    shape: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not (self.scale > 0 and self.shape > 0 and np.isfinite(self.scale) and np.isfinite(self.shape)):
+            raise PipelineError(f"distance weight needs scale > 0 and shape > 0, got scale={self.scale}, shape={self.shape}")
+
+    def __call__(self, distance) -> np.ndarray:
+        return np.exp(-((np.asarray(distance, dtype=np.float64) / self.scale) ** self.shape))
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Image geometry: ``channels`` planes of ``height`` x ``width`` pixels, sample s = c * P + row * W + col."""
+
+    height: int
+    width: int
+    channels: int
+
+    @classmethod
+    def of(cls, spec: DatasetSpec) -> "Layout":
+        return cls(spec.height, spec.width, spec.channels)
+
+    @property
+    def pixels(self) -> int:
+        return self.height * self.width
+
+    @property
+    def samples(self) -> int:
+        return self.pixels * self.channels
+
+
+@functools.lru_cache(maxsize=8)
+def _pair_weights(height: int, width: int, weight: DistanceWeight) -> np.ndarray:
+    rows, cols = np.divmod(np.arange(height * width), width)
+    distance = np.hypot(rows[:, None] - rows[None, :], cols[:, None] - cols[None, :])
+    m = weight(distance)
+    np.fill_diagonal(m, 0.0)  # a pixel has no relation with itself (its value is the value term)
+    m.setflags(write=False)
+    return m
+
+
+def pair_weights(layout: Layout, weight: DistanceWeight) -> np.ndarray:
+    """(P, P) read-only matrix of m(d(p, q)) over the pixels of one plane, zero on the diagonal."""
+    return _pair_weights(layout.height, layout.width, weight)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What a transformation keeps: ``value`` (S,) share of each source sample's value information,
+    ``pairs`` (C, P, P) surviving weight K of each source pair within channel plane c."""
+
+    value: np.ndarray
+    pairs: np.ndarray
+
+
+def identity_kept(layout: Layout, weight: DistanceWeight) -> Kept:
+    """The identity keeps everything: the reference information of an image."""
+    m = pair_weights(layout, weight)
+    return Kept(np.ones(layout.samples), np.broadcast_to(m, (layout.channels, *m.shape)))
+
+
+def _check_sources(sources: np.ndarray, layout: Layout) -> np.ndarray:
+    sources = np.asarray(sources)
+    if sources.shape != (layout.samples,) or sources.dtype.kind not in "iu":
+        raise PipelineError(f"a position map must be {layout.samples} integer sample indices, got {sources.dtype} {sources.shape}")
+    if sources.size and (sources.min() < 0 or sources.max() >= layout.samples):
+        raise PipelineError(f"position map indices must lie in 0..{layout.samples - 1}")
+    return sources.astype(np.int64)
+
+
+def map_kept(sources: np.ndarray, layout: Layout, weight: DistanceWeight, fidelity: Optional[np.ndarray] = None) -> Kept:
+    """What the gather ``out[p] = value_step_p(x[sources[p]])`` keeps (one map for every image).
+
+    ``sources`` (S,) may repeat and omit samples (the vortex is a gather, not a permutation);
+    ``fidelity`` (S,) in [-1, 1] per OUTPUT sample describes a value step (None: values are
+    carried unchanged, f = 1). Exact: every output pair is visited once.
+    """
+    sources = _check_sources(sources, layout)
+    f = np.ones(layout.samples) if fidelity is None else np.asarray(fidelity, dtype=np.float64)
+    if f.shape != (layout.samples,) or np.any(np.abs(f) > 1):
+        raise PipelineError(f"value fidelity must be {layout.samples} values in [-1, 1]")
+    p_count = layout.pixels
+    m = pair_weights(layout, weight)
+    value = np.zeros(layout.samples)
+    np.maximum.at(value, sources, f**2)
+    pairs = np.zeros(layout.channels * p_count * p_count)
+    for c_out in range(layout.channels):
+        src = sources[c_out * p_count : (c_out + 1) * p_count]
+        fo = f[c_out * p_count : (c_out + 1) * p_count]
+        plane, pos = np.divmod(src, p_count)
+        # the pair (src[p], src[q]) keeps min(original weight, weight where its copies now lie)
+        kept = np.minimum(m[pos[:, None], pos[None, :]], m) * np.maximum(fo[:, None] * fo[None, :], 0.0)
+        usable = (plane[:, None] == plane[None, :]) & (src[:, None] != src[None, :]) & (kept > 0)
+        target = (plane[:, None] * p_count + pos[:, None]) * p_count + pos[None, :]
+        np.maximum.at(pairs, target[usable], kept[usable])
+    return Kept(value, pairs.reshape(layout.channels, p_count, p_count))
+
+
+@dataclass(frozen=True)
+class Information:
+    """Per image: value information V and neighbouring information N (I = V + N)."""
+
+    value: np.ndarray
+    neighbour: np.ndarray
+
+    @property
+    def total(self) -> np.ndarray:
+        return self.value + self.neighbour
+
+
+def _centred(rows: np.ndarray, layout: Layout) -> np.ndarray:
+    rows = np.asarray(rows)
+    if rows.ndim != 2 or rows.shape[1] != layout.samples:
+        raise PipelineError(f"images must be N x {layout.samples} rows, got shape {rows.shape}")
+    x = rows.astype(np.float64).reshape(len(rows), layout.channels, layout.pixels)
+    return x - x.mean(axis=2, keepdims=True)
+
+
+def information(rows: np.ndarray, layout: Layout, kept: Kept, batch: int = 8192) -> Information:
+    """Information of each image (N x S rows) that ``kept`` retains; ``identity_kept`` gives the full content.
+
+    N = sum_a x_a^2 k_a - x^T K x per plane (k = K 1), i.e. one matrix product per batch.
+    """
+    n = len(rows)
+    value, neighbour = np.empty(n), np.zeros(n)
+    row_sums = kept.pairs.sum(axis=2)
+    for start in range(0, n, batch):
+        x = _centred(rows[start : start + batch], layout)
+        value[start : start + len(x)] = (x**2).reshape(len(x), -1) @ kept.value
+        for c in range(layout.channels):
+            xc = x[:, c]
+            neighbour[start : start + len(x)] += (xc**2) @ row_sums[c] - np.einsum("np,np->n", xc, xc @ kept.pairs[c])
+    return Information(value, neighbour)
+
+
+def permutation_information(rows: np.ndarray, layout: Layout, weight: DistanceWeight, perms: np.ndarray, batch: int = 16) -> Information:
+    """Information kept by a fresh pixel permutation per image (the random baseline), exactly.
+
+    ``perms`` (N, P): output pixel p of image n reads source pixel perms[n, p], every channel
+    alike. Values all survive; source pair (a, b) keeps min(m(d(a, b)), m(d(a', b'))) where
+    a', b' are the pixels it was moved to. P x P work per image (about 40 ms for 28 x 28 on
+    one core): use it on samples, :func:`expected_permutation_kept` for whole datasets.
+    """
+    perms = np.asarray(perms)
+    n, p_count = len(rows), layout.pixels
+    if perms.shape != (n, p_count) or not np.array_equal(np.sort(perms, axis=1), np.broadcast_to(np.arange(p_count), perms.shape)):
+        raise PipelineError(f"per-image permutations must be {n} x {p_count}, each a permutation of 0..{p_count - 1}")
+    m = pair_weights(layout, weight)
+    value, neighbour = np.empty(n), np.empty(n)
+    for start in range(0, n, batch):
+        x = _centred(rows[start : start + batch], layout)
+        where = np.argsort(perms[start : start + batch], axis=1)  # source a now lies at pixel where[a]
+        k = np.minimum(m, m[where[:, :, None], where[:, None, :]])
+        value[start : start + len(x)] = (x**2).sum(axis=(1, 2))
+        quad = np.einsum("ncp,ncp->n", x, np.matmul(x, k))
+        neighbour[start : start + len(x)] = np.einsum("ncp,np->n", x**2, k.sum(axis=2)) - quad
+    return Information(value, neighbour)
+
+
+def expected_permutation_kept(layout: Layout, weight: DistanceWeight) -> Kept:
+    """What a uniformly random pixel permutation keeps on average: exact expectation, one matrix.
+
+    A uniform permutation sends a pair of distinct pixels to a uniform pair of distinct pixels,
+    so E[K_ab] = mean over all ordered pairs (p, q), p != q, of min(m(d(a, b)), m(d(p, q))).
+    The information is linear in K, so this gives each image's expected kept information exactly.
+    """
+    rows, cols = np.divmod(np.arange(layout.pixels), layout.width)
+    squared = (rows[:, None] - rows[None, :]) ** 2 + (cols[:, None] - cols[None, :]) ** 2
+    off = ~np.eye(layout.pixels, dtype=bool)
+    levels, inverse, counts = np.unique(squared[off], return_inverse=True, return_counts=True)
+    m_levels = weight(np.sqrt(levels))
+    share = counts / counts.sum()
+    expected = (np.minimum(m_levels[:, None], m_levels[None, :]) * share[None, :]).sum(axis=1)
+    pairs = np.zeros((layout.pixels, layout.pixels))
+    pairs[off] = expected[inverse]
+    return Kept(np.ones(layout.samples), np.broadcast_to(pairs, (layout.channels, *pairs.shape)))
+
+
+def value_fidelity(expected: np.ndarray, actual: np.ndarray) -> np.ndarray:
+    """Per output sample, how faithfully a value step carries values, from image pairs.
+
+    ``expected``: the images the position map alone would produce (N x S); ``actual``: the
+    encrypted images. +1 where every value is unchanged, -1 where every value is negated
+    (v -> 255 - v, EtC's negative-positive), else Pearson's correlation over the images
+    (0 where either side is constant).
+    """
+    expected, actual = np.asarray(expected), np.asarray(actual)
+    if expected.shape != actual.shape or expected.ndim != 2:
+        raise PipelineError(f"image pairs must be two N x S arrays of one shape, got {expected.shape} and {actual.shape}")
+    e, a = expected.astype(np.float64), actual.astype(np.float64)
+    same = np.all(e == a, axis=0)
+    negated = np.all(e == 255.0 - a, axis=0)
+    e -= e.mean(axis=0)
+    a -= a.mean(axis=0)
+    norm = np.sqrt((e**2).sum(axis=0) * (a**2).sum(axis=0))
+    r = np.divide((e * a).sum(axis=0), norm, out=np.zeros(e.shape[1]), where=norm > 0)
+    return np.where(same, 1.0, np.where(negated, -1.0, np.clip(r, -1.0, 1.0)))
+
+
+def loss_rates(full: Information, kept: Information) -> dict[str, float]:
+    """Information-loss rates: mean over images of 1 - kept / full (images with nothing to lose are skipped)
+    for the total, the value and the neighbouring part, and the pooled rate 1 - sum kept / sum full."""
+    out: dict[str, float] = {}
+    for part in ("total", "value", "neighbour"):
+        f, k = getattr(full, part), getattr(kept, part)
+        has = f > 0
+        out[f"{part}_loss_rate"] = float(np.mean(1.0 - k[has] / f[has])) if has.any() else 0.0
+        out[f"{part}_loss_rate_pooled"] = float(1.0 - k.sum() / f.sum()) if f.sum() > 0 else 0.0
+    out["images_without_information"] = int(np.sum(full.total <= 0))
+    return out
+
+
+# --- encryptions as the measure sees them ---------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Encryption:
+    """One encryption of one dataset: how to apply it and what the measure needs of it.
+
+    Exactly one of ``sources`` (one sample map for every image; ``key`` adds EtC's value step),
+    ``seed`` (a fresh permutation per image, drawn as ``pipeline.random`` draws them) is set.
+    ``record`` is what the outputs record about it (never a secret).
+    """
+
+    name: str
+    label: str
+    spec: DatasetSpec
+    record: dict
+    sources: Optional[np.ndarray] = None
+    key: Optional["EtcKey"] = None
+    seed: Optional[int] = None
+
+    def encrypt(self, splits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Encrypted rows of each split (``train`` before ``test``: the random stream's order)."""
+        if self.seed is not None:
+            from matlab_compat.rng import rng
+            from pipeline.random import column_major_order, permute_rows
+
+            stream, order = rng(self.seed), column_major_order(self.spec)
+            return {s: permute_rows(rows, self.permutations(len(rows), stream, order), self.spec.channels) for s, rows in splits.items()}
+        if self.key is not None:
+            from pipeline.etc import encrypt
+
+            return {s: rows_from_pictures(encrypt(pictures_from_rows(rows, self.spec), self.key), self.spec) for s, rows in splits.items()}
+        return {s: np.ascontiguousarray(rows[:, self.sources]) for s, rows in splits.items()}
+
+    def permutations(self, count: int, stream, order: np.ndarray) -> np.ndarray:
+        from pipeline.random import random_permutations
+
+        return random_permutations(count, self.spec.pixels, stream, order)
+
+
+def default_params(spec: DatasetSpec, data_dir: Path) -> Path:
+    return Path(data_dir) / spec.name / "params" / spec.published_params
+
+
+def vortex_encryption(spec: DatasetSpec, params: Path, num_vortices: Optional[int] = None) -> Encryption:
+    """The vortex sequence of a ``vor_params_*.mat`` file (default count: the script's, or all the file holds)."""
+    from pipeline.vor import channel_map, load_vor_params, row_gather_map
+
+    rows = load_vor_params(params)
+    count = min(spec.script_vortices, len(rows)) if num_vortices is None else num_vortices
+    sources = channel_map(row_gather_map(spec, rows, num_vortices=count), spec.channels)
+    stem = Path(params).stem
+    tag = stem.removeprefix(f"vor_params_{spec.prefix}_").removeprefix("vor_params_")
+    return Encryption("vor", f"vor-{tag}", spec, {"params": Path(params).name, "vortices": count, "vortices_in_file": len(rows)}, sources=sources)
+
+
+def _etc_sources(spec: DatasetSpec, key) -> np.ndarray:
+    """EtC's sample map (block scrambling, rotation/flip, channel shuffle) in stored-row order."""
+    from pipeline.etc import from_blocks, scramble_blocks, to_blocks
+
+    index = pictures_from_rows(np.arange(spec.row_length, dtype=np.int64)[None, :], spec)
+    return rows_from_pictures(from_blocks(scramble_blocks(to_blocks(index, key.block_size), key), key.grid), spec)[0]
+
+
+def etc_encryption(spec: DatasetSpec, key, scramble_only: bool = False) -> Encryption:
+    """EtC with ``key``; ``scramble_only`` keeps only K1 (block scrambling: no turns, flips, negation or channel shuffle)."""
+    import dataclasses
+
+    if scramble_only:
+        key = dataclasses.replace(key, transform=np.zeros_like(key.transform), negate=np.zeros_like(key.negate),
+                                  channel_perm=np.broadcast_to(np.arange(key.channels), key.channel_perm.shape).copy())
+    name = "blocks" if scramble_only else "etc"
+    record = {"block_size": key.block_size, "key_fingerprint": key.fingerprint}
+    return Encryption(name, f"{name}-b{key.block_size}", spec, record, sources=_etc_sources(spec, key), key=key)
+
+
+def random_encryption(spec: DatasetSpec, seed: int = 0) -> Encryption:
+    """The per-image random permutation of ``pipeline.random`` (MATLAB stream ``seed``)."""
+    return Encryption("random", "random", spec, {"seed": seed}, seed=seed)
+
+
+def measure(enc: Encryption, splits: dict[str, np.ndarray], weight: DistanceWeight, exact_sample: int = 500) -> dict:
+    """Information-loss rates of ``enc`` over the images of ``splits`` (JSON-ready).
+
+    Fixed maps are exact for every image (EtC's value step: fidelity from the image pairs). The
+    random baseline: the exact expectation over the permutation draw for every image, and the
+    exact value for the actual draws of the first ``exact_sample`` images of the first split.
+    """
+    layout = Layout.of(enc.spec)
+    rows = np.concatenate([np.asarray(splits[s]) for s in splits])
+    started = time.perf_counter()
+    full = information(rows, layout, identity_kept(layout, weight))
+    out: dict = {}
+    if enc.seed is not None:
+        kept = information(rows, layout, expected_permutation_kept(layout, weight))
+        first = next(iter(splits))
+        count = min(exact_sample, len(splits[first]))
+        if count:
+            from matlab_compat.rng import rng
+            from pipeline.random import column_major_order
+
+            perms = enc.permutations(count, rng(enc.seed), column_major_order(enc.spec))
+            sample = slice(0, count)
+            drawn = permutation_information(rows[sample], layout, weight, perms)
+            out["drawn_sample"] = {"images": count, "split": first,
+                                   **loss_rates(Information(full.value[sample], full.neighbour[sample]), drawn)}
+    else:
+        fidelity = None
+        if enc.key is not None:
+            encrypted = np.concatenate([v for v in enc.encrypt(splits).values()])
+            fidelity = value_fidelity(rows[:, enc.sources], encrypted)
+            out["fidelity"] = {"unchanged": int(np.sum(fidelity == 1)), "negated": int(np.sum(fidelity == -1)), "other": int(np.sum(np.abs(fidelity) != 1))}
+        k = map_kept(enc.sources, layout, weight, fidelity)
+        out["lost_samples"] = int(np.sum(k.value == 0))
+        kept = information(rows, layout, k)
+    rates = loss_rates(full, kept)
+    return {
+        **rates,
+        "mean_information": float(full.total.mean()),
+        "mean_value_information": float(full.value.mean()),
+        "mean_neighbour_information": float(full.neighbour.mean()),
+        "images": int(len(rows)),
+        **out,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def make_encryption(spec: DatasetSpec, encryption: str, *, data_dir: Path, params: Optional[Path] = None,
+                    num_vortices: Optional[int] = None, key_file: Optional[Path] = None, block_size: int = 16,
+                    seed: Optional[int] = None) -> Encryption:
+    """The :class:`Encryption` named ``encryption`` (one of :data:`ENCRYPTIONS`) with its options.
+
+    ``random`` without a ``seed`` takes the one ``pipeline.random`` recorded in ``data/<dataset>/random``.
+    """
+    if encryption == "vor":
+        return vortex_encryption(spec, params or default_params(spec, data_dir), num_vortices)
+    if encryption == "random":
+        if seed is None:
+            from pipeline.random import recorded_seed
+
+            seed = recorded_seed(data_dir / spec.name / "random")
+        return random_encryption(spec, seed)
+    if encryption in ("etc", "blocks"):
+        from pipeline.encrypt.etc_key import derive_key, read_secret
+
+        key = derive_key(read_secret(key_file), (spec.height, spec.width, spec.channels), block_size)
+        return etc_encryption(spec, key, scramble_only=encryption == "blocks")
+    raise PipelineError(f"unknown encryption {encryption!r}; choose one of {', '.join(ENCRYPTIONS)}")
+
+
+def load_splits(data_dir: Path, dataset: str, split: str, max_images: Optional[int] = None) -> dict[str, np.ndarray]:
+    """The plain rows of ``split`` (train, test or all), the first ``max_images`` of each."""
+    if split not in ("train", "test", "all"):
+        raise PipelineError(f"unknown split {split!r}; choose train, test or all")
+    names = ("train", "test") if split == "all" else (split,)
+    return {s: load_split(data_dir, dataset, "origin", s)[0][:max_images] for s in names}
