@@ -1,35 +1,45 @@
-"""CLI: see :mod:`pipeline.data.fetch`."""
+"""``python -m pipeline.fetch``: the datasets and the published vortex parameters, verified, in the MATLAB layout.
+
+    python -m pipeline.fetch --dataset mnist|fashion|cifar10|all [--mirror FOLDER ...]
+
+writes
+
+* ``data/mnist/origin/mnist.mat``, ``data/fashion/origin/fashion.mat``: uint8 ``train_x``
+  (N x 784, IDX row order), one-hot uint8 ``train_y`` (N x 10), ``test_x``, ``test_y``;
+* ``data/cifar10/origin/cifar-10-batches-mat/``: the MATLAB release of CIFAR-10 as published;
+* ``data/<dataset>/params/vor_params_*.mat``: the authors' parameter files, byte for byte;
+* ``SOURCE.json`` beside them: where each input came from (mirror files by name), its
+  checksums, whether it was verified.
+
+Inputs come from local mirror folders (``--mirror``, ``$VORTEX_MIRROR``) when they hold them,
+else from the download cache ``data/downloads/``, else from the internet. Nothing is written
+until every input of a dataset has been read and checked (:mod:`pipeline.data.fetch`).
+"""
 from __future__ import annotations
 
 from pathlib import Path
+
 import typer
-from pipeline.errors import PipelineError
-from pipeline.data.sources import MIRROR_ENV, OFFICIAL, CifarRelease, IdxDataset, IdxFile, ParamFile, Sources
+
+from pipeline.cli import app, run
 from pipeline.data.fetch import DATASET_NAMES, DatasetChoice, fetch
+from pipeline.data.sources import MIRROR_ENV
 
-app = typer.Typer(add_completion=False, help=__doc__.split("\n\n")[0])
+fetch_app = app(__doc__)
 
 
-@app.command()
+@fetch_app.command()
 def main(
-    dataset: DatasetChoice = typer.Option(..., "--dataset", help="Which dataset to fetch (all: the three)."),
-    mirror: list[Path] = typer.Option(
-        [], "--mirror", help=f"Folder holding local copies (repeatable); also ${MIRROR_ENV} (os.pathsep-separated)."
-    ),
-    data_dir: Path = typer.Option(Path("data"), "--data-dir", help="The project's data folder."),
-    allow_unverified: bool = typer.Option(
-        False, "--allow-unverified", help="Use inputs that fail their checksum (recorded in SOURCE.json)."
-    ),
-    params: bool = typer.Option(True, "--params/--no-params", help="Also fetch the published vortex parameters."),
+    dataset: DatasetChoice = typer.Option(..., "--dataset", help="which dataset to fetch (all: the three)"),
+    mirror: list[Path] = typer.Option([], "--mirror", help=f"folder holding local copies (repeatable); also ${MIRROR_ENV} (os.pathsep-separated)"),
+    data_dir: Path = typer.Option(Path("data"), "--data-dir", help="the project's data folder"),
+    allow_unverified: bool = typer.Option(False, "--allow-unverified", help="use inputs that fail their checksum (recorded in SOURCE.json)"),
+    params: bool = typer.Option(True, "--params/--no-params", help="also fetch the published vortex parameters"),
 ) -> None:
     """Download (or copy from mirrors), verify and write the MATLAB-layout datasets."""
     names = DATASET_NAMES if dataset is DatasetChoice.all else (dataset.value,)
     for name in names:
-        try:
-            summary = fetch(name, data_dir, mirror, allow_unverified, params)
-        except PipelineError as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(1) from None
+        summary = fetch(name, data_dir, mirror, allow_unverified, params)
         for folder, part in summary.items():
             state = "verified" if part["verified"] else "UNVERIFIED (--allow-unverified)"
             for output in part["outputs"]:
@@ -37,4 +47,4 @@ def main(
 
 
 if __name__ == "__main__":
-    app()
+    run(fetch_app)

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 import numpy as np
-import typer
 from tqdm import tqdm
 
 from matlab_compat.atomic import atomic_output
