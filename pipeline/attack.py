@@ -1,89 +1,107 @@
-"""CLI: see :mod:`pipeline.evaluate.attack`."""
+"""``python -m pipeline.attack``: attack a dataset's encrypted variant; write what an adversary recovers.
+
+    python -m pipeline.attack --dataset fashion --scheme vor --kind ciphertext-only --kind known-plaintext
+
+writes ``<out>/<dataset>_<scheme>_<kind>.json`` and a ``.png`` strip per kind (threat model,
+methods and scores: :mod:`pipeline.evaluate.attack`). The true key is used only to score (key
+share); it comes from the same options as for encrypting, completed from what the encrypt
+stage recorded (``--no-key-share`` attacks without it).
+"""
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Callable, List, Optional
-import numpy as np
+from typing import List, Optional
+
 import typer
+
+from pipeline.cli import alias, app, at_least, check_writable, run
+from pipeline.data.datasets import dataset_spec
+from pipeline.encrypt.options import (
+    BLOCK_SIZE, DATA_DIR, DATASET, KEY_FILE, OLD_PARAMS, OLD_VORTICES, PARAMS, SEED, VORTICES, DatasetName, SchemeName,
+    key_options,
+)
+from pipeline.encrypt.registry import get_scheme
+from pipeline.encrypt.stage import recorded_options
 from pipeline.errors import PipelineError
-from pipeline.evaluate.attack import DEFAULT_PAIRS, Evaluation, KINDS, RECOGNISABILITY_SAMPLES, _flat, etc_block_size, load_attack_data, make_accuracy, random_truth, run_attacks, vortex_truth, write_results, write_strip
+from pipeline.evaluate.attack import (
+    DEFAULT_PAIRS, KINDS, RECOGNISABILITY_SAMPLES, Evaluation, load_attack_data, make_accuracy, run_attacks, true_key, write_results,
+    write_strip,
+)
+from train.errors import TrainError
+from train.loop import resolve_device
 
-app = typer.Typer(add_completion=False, help=__doc__.split("\n\n")[0])
+attack_app = app(__doc__)
 
 
-@app.command()
+@attack_app.command()
 def main(
-    dataset: str = typer.Option(..., help="mnist, fashion or cifar10"),
-    encryption: str = typer.Option(..., help="the encrypted variant under data/<dataset>/: vor, random, etc, ..."),
-    kind: List[str] = typer.Option(..., help="known-plaintext and/or ciphertext-only (repeat to run both on one loading)"),
-    pairs: List[int] = typer.Option(list(DEFAULT_PAIRS), help="known-plaintext: numbers k of known pairs (repeat)"),
-    data_dir: Path = typer.Option(Path("data"), help="the project's data folder"),
-    out: Path = typer.Option(Path("results/attacks"), help="output folder"),
-    recognisability: bool = typer.Option(True, help="train a classifier on plain images and score recovered ones"),
-    epochs: Optional[int] = typer.Option(None, help="recognisability classifier: training epochs [default: enough for ~30,000 samples, at least 2]"),
-    seed: int = typer.Option(0, help="recognisability classifier: seed"),
-    device: str = typer.Option("cpu", help="recognisability classifier: torch device"),
-    classifier_cache: Optional[Path] = typer.Option(Path("results/attacks/classifiers"), help="folder keeping the plain classifier between runs"),
-    key_share: bool = typer.Option(True, help="score the key share against the true key (vor: --vor-params; etc: --key-file; random: --random-seed)"),
-    vor_params: Optional[Path] = typer.Option(None, help="vor: the parameter file used [default: <data-dir>/<dataset>/params/<published file>]"),
-    num_vortices: Optional[int] = typer.Option(None, help="vor: number of vortices used [default: pipeline.vor's]"),
-    key_file: Optional[Path] = typer.Option(None, help="etc: the secret [default: $VORTEX_ETC_SECRET]"),
-    random_seed: Optional[int] = typer.Option(None, help="random: the seed pipeline.random used (per-image key share) [default: the one it recorded]"),
+    dataset: DatasetName = DATASET,
+    scheme: Optional[SchemeName] = typer.Option(None, "--scheme", help="the encrypted variant data/<dataset>/<scheme> (python -m pipeline.schemes)"),
+    kind: List[str] = typer.Option(..., "--kind", help=f"{' and/or '.join(KINDS)} (repeat to run several on one loading)"),
+    pairs: List[int] = typer.Option(list(DEFAULT_PAIRS), "--pairs", help="known-plaintext: numbers k of known pairs (repeat)"),
+    data_dir: Path = DATA_DIR,
+    out: Path = typer.Option(Path("results/attacks"), "--out", help="output folder"),
+    recognisability: bool = typer.Option(True, "--recognisability/--no-recognisability", help="train a classifier on plain images and score recovered ones"),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="recognisability classifier: training epochs [default: enough for ~30,000 samples, at least 2]"),
+    classifier_seed: int = typer.Option(0, "--classifier-seed", help="recognisability classifier: seed"),
+    device: str = typer.Option("cpu", "--device", help="recognisability classifier: torch device (auto, cpu, cuda)"),
+    classifier_cache: Optional[Path] = typer.Option(Path("results/attacks/classifiers"), "--classifier-cache", help="folder keeping the plain classifier between runs"),
+    key_share: bool = typer.Option(True, "--key-share/--no-key-share", help="score the key share against the true key"),
+    params: Optional[Path] = PARAMS,
+    vortices: Optional[int] = VORTICES,
+    seed: Optional[int] = SEED,
+    block_size: Optional[int] = BLOCK_SIZE,
+    key_file: Optional[Path] = KEY_FILE,
+    encryption: Optional[SchemeName] = typer.Option(None, "--encryption", hidden=True),
+    vor_params: Optional[Path] = OLD_PARAMS,
+    num_vortices: Optional[int] = OLD_VORTICES,
+    random_seed: Optional[int] = typer.Option(None, "--random-seed", hidden=True),
 ) -> None:
-    """Attack DATASET's ENCRYPTION variant; write results/attacks/<dataset>_<encryption>_<kind>.json and .png."""
+    """Attack DATASET's SCHEME variant; write <out>/<dataset>_<scheme>_<kind>.json and .png."""
+    name = alias(scheme, encryption, "--encryption", "--scheme")
+    if name is None:
+        raise PipelineError("--scheme is required")
+    chosen, spec = get_scheme(name), dataset_spec(dataset)
+    for k in kind:
+        if k not in KINDS:
+            raise PipelineError(f"--kind: unknown attack kind {k!r}; choose {' or '.join(KINDS)}")
+    for k in pairs:
+        at_least(k, "--pairs", 1)
+    at_least(epochs, "--epochs", 1)
     try:
-        for k in kind:
-            if k not in KINDS:
-                raise PipelineError(f"unknown attack kind {k!r}; choose {' or '.join(KINDS)}")
-        if any(k < 1 for k in pairs):
-            raise PipelineError(f"numbers of pairs must be >= 1, got {pairs}")
-        start = time.perf_counter()
-        data = load_attack_data(data_dir, dataset, encryption)
-        truth, etc_truth, block_size = None, None, None
-        if encryption == "etc":
-            block_size = etc_block_size(data_dir, data.spec.name)
-        if key_share and encryption == "vor":
-            truth = vortex_truth(data.spec, vor_params or Path(data_dir) / data.spec.name / "params" / data.spec.published_params, num_vortices)
-        if key_share and encryption == "etc":
-            from pipeline.evaluate.etc_attack import etc_sample_map
-            from pipeline.encrypt.etc_key import derive_key, read_secret
-
-            etc_truth = derive_key(read_secret(key_file), data.shape, block_size)
-            truth = etc_sample_map(etc_truth)
-        per_image = None
-        if key_share and encryption == "random":
-            if random_seed is None:
-                from pipeline.random import recorded_seed
-
-                random_seed = recorded_seed(Path(data_dir) / data.spec.name / "random")
-            per_image = random_truth(data.spec, len(data.plain_train), len(data.plain_test), random_seed)
-            if not np.array_equal(np.take_along_axis(_flat(data.plain_test[:64]), per_image[:64], axis=1), _flat(data.enc_test[:64])):
-                raise PipelineError(f"seed {random_seed} does not produce data/{data.spec.name}/random; pass the seed it was made with")
-        if truth is not None and not np.array_equal(truth.apply(_flat(data.plain_test[:64])), _flat(data.enc_test[:64])):
-            raise PipelineError(f"the given {encryption} key does not produce data/{data.spec.name}/{encryption}; check the parameter or key file")
-        epochs = epochs or max(2, -(-RECOGNISABILITY_SAMPLES // len(data.plain_train)))
-        accuracy, info = make_accuracy(data, epochs=epochs, seed=seed, device=device, cache=classifier_cache) if recognisability else (None, None)
-        evaluation = Evaluation(data, encryption, truth=truth, etc_truth=etc_truth, block_size=block_size, accuracy=accuracy, per_image_truth=per_image)
-        baselines = evaluation.baselines()
-        for k in kind:
-            kind_start = time.perf_counter()
-            outcomes = run_attacks(evaluation, k, tuple(sorted(set(pairs))))
-            stem = out / f"{data.spec.name}_{encryption}_{k}"
-            write_results(stem.with_suffix(".json"), evaluation, k, outcomes, baselines, info, time.perf_counter() - kind_start)
-            write_strip(stem.with_suffix(".png"), evaluation, outcomes)
-            for o in outcomes:
-                r = o.record
-                share = (r["key_share"] or {}).get("exact", (r["key_share"] or {}).get("per_image_exact"))
-                typer.echo(
-                    f"{k:16s} {r['method']:11s} k={r['pairs']!s:4s} stats={r['uses_statistics']!s:5s} key={share if share is None else round(share, 4)!s:6s} "
-                    f"psnr={r['psnr']:.2f} ssim={r['ssim']:.3f} acc={r['accuracy']} ({r['seconds']} s)"
-                )
-        typer.echo(f"wrote {out}/{data.spec.name}_{encryption}_*.json in {time.perf_counter() - start:.1f} s")
-    except PipelineError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(1) from None
+        resolve_device(device)
+    except TrainError as err:
+        raise PipelineError(f"--device: {err}") from None
+    check_writable(out, folder=True)
+    options = recorded_options(chosen, spec, key_options(
+        chosen, data_dir, params=alias(params, vor_params, "--vor-params", "--params"),
+        vortices=alias(vortices, num_vortices, "--num-vortices", "--vortices"), seed=alias(seed, random_seed, "--random-seed", "--seed"),
+        block_size=block_size, key_file=key_file))
+    start = time.perf_counter()
+    key = chosen.key(spec, options) if key_share else None
+    data = load_attack_data(data_dir, spec, chosen, key)
+    truth = true_key(chosen, key, data) if key_share else None
+    epochs = epochs or max(2, -(-RECOGNISABILITY_SAMPLES // len(data.plain_train)))
+    accuracy, info = (make_accuracy(data, epochs=epochs, seed=classifier_seed, device=device, cache=classifier_cache)
+                      if recognisability else (None, None))
+    evaluation = Evaluation(data, chosen, truth=truth, block_size=chosen.public_block_size(spec, options), accuracy=accuracy)
+    baselines = evaluation.baselines()
+    for k in kind:
+        kind_start = time.perf_counter()
+        outcomes = run_attacks(evaluation, k, tuple(sorted(set(pairs))))
+        stem = out / f"{spec.name}_{chosen.name}_{k}"
+        write_results(stem.with_suffix(".json"), evaluation, k, outcomes, baselines, info, time.perf_counter() - kind_start)
+        write_strip(stem.with_suffix(".png"), evaluation, outcomes)
+        for o in outcomes:
+            r = o.record
+            share = (r["key_share"] or {}).get("exact", (r["key_share"] or {}).get("per_image_exact"))
+            typer.echo(
+                f"{k:16s} {r['method']:11s} k={r['pairs']!s:4s} stats={r['uses_statistics']!s:5s} key={share if share is None else round(share, 4)!s:6s} "
+                f"psnr={r['psnr']:.2f} ssim={r['ssim']:.3f} acc={r['accuracy']} ({r['seconds']} s)"
+            )
+    typer.echo(f"wrote {out}/{spec.name}_{chosen.name}_*.json in {time.perf_counter() - start:.1f} s")
 
 
 if __name__ == "__main__":
-    app()
+    run(attack_app, errors=(PipelineError, TrainError))

@@ -1,56 +1,82 @@
-"""CLI: see :mod:`pipeline.evaluate.information`."""
+"""``python -m pipeline.information``: how much image information a scheme removes (``docs/information.md``).
+
+    python -m pipeline.information --dataset fashion --scheme vor
+
+writes ``<out>/<dataset>_<label>.json`` (label: ``vor-<parameter file tag>``, ``<scheme>-b<block>``
+or the scheme's name, unless given). The key comes
+from the same options as for encrypting, completed from what the encrypt stage recorded in
+``<data-dir>/<dataset>/<scheme>/params.json`` (the images are encrypted in memory).
+"""
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
+
 import typer
-from pipeline.data.datasets import DatasetSpec, dataset_spec, load_split, pictures_from_rows, rows_from_pictures
+
+from pipeline.cli import alias, app, at_least, check_writable, finite, run
+from pipeline.data.datasets import dataset_spec
+from pipeline.data.outputs import write_json
+from pipeline.encrypt.options import (
+    BLOCK_SIZE, DATA_DIR, DATASET, KEY_FILE, OLD_PARAMS, OLD_VORTICES, PARAMS, SEED, VORTICES, DatasetName, SchemeName, key_options,
+)
+from pipeline.encrypt.registry import get_scheme
+from pipeline.encrypt.stage import recorded_options
 from pipeline.errors import PipelineError
-from pipeline.evaluate.information import DistanceWeight, load_splits, make_encryption, measure
+from pipeline.evaluate.information import DistanceWeight, default_label, load_splits, measure
 
-app = typer.Typer(add_completion=False, help="Information-loss rate of an encryption (docs/information.md).")
+information_app = app(__doc__)
 
 
-@app.command()
+@information_app.command()
 def main(
-    dataset: str = typer.Option(..., help="mnist, fashion or cifar10"),
-    encryption: str = typer.Option(..., help="vor, random, etc (EtC) or blocks (EtC's block scrambling alone)"),
-    params: Optional[Path] = typer.Option(None, help="vor: vortex parameter file [default: data/<dataset>/params/<published file>]"),
-    num_vortices: Optional[int] = typer.Option(None, help="vor: vortices to use [default: the script's count, or all the file holds]"),
-    key_file: Optional[Path] = typer.Option(None, help="etc/blocks: file with the EtC secret [default: $VORTEX_ETC_SECRET]"),
-    block_size: int = typer.Option(16, help="etc/blocks: block edge in pixels (28 x 28 images: 4, 7 or 14)"),
-    seed: Optional[int] = typer.Option(None, help="random: MATLAB seed of the permutations [default: the one pipeline.random recorded]"),
-    split: str = typer.Option("all", help="train, test or all"),
-    max_images: Optional[int] = typer.Option(None, help="measure only the first N images of each split"),
-    exact_sample: int = typer.Option(500, help="random: images measured exactly with their drawn permutations"),
-    weight_scale: float = typer.Option(DistanceWeight.scale, help="distance weight m(d) = exp(-(d / scale) ** shape): scale"),
-    weight_shape: float = typer.Option(DistanceWeight.shape, help="distance weight: shape (1 exponential, 2 Gaussian)"),
-    label: Optional[str] = typer.Option(None, help="name of the result [default: vor-<params tag>, random, etc-b<B>, blocks-b<B>]"),
-    data_dir: Path = typer.Option(Path("data"), help="the project's data folder (reads <dataset>/origin)"),
-    output_dir: Path = typer.Option(Path("results/information"), help="writes <dataset>_<label>.json here"),
+    dataset: DatasetName = DATASET,
+    scheme: Optional[SchemeName] = typer.Option(None, "--scheme", help="the encryption scheme (python -m pipeline.schemes)"),
+    params: Optional[Path] = PARAMS,
+    vortices: Optional[int] = VORTICES,
+    seed: Optional[int] = SEED,
+    block_size: Optional[int] = BLOCK_SIZE,
+    key_file: Optional[Path] = KEY_FILE,
+    split: str = typer.Option("all", "--split", help="train, test or all"),
+    max_images: Optional[int] = typer.Option(None, "--max-images", help="measure only the first N images of each split [default: all]"),
+    exact_sample: int = typer.Option(500, "--exact-sample", help="per-image schemes: images measured exactly with their drawn keys"),
+    weight_scale: float = typer.Option(DistanceWeight.scale, "--weight-scale", help="distance weight m(d) = exp(-(d / scale) ** shape): scale"),
+    weight_shape: float = typer.Option(DistanceWeight.shape, "--weight-shape", help="distance weight: shape (1 exponential, 2 Gaussian)"),
+    label: Optional[str] = typer.Option(None, "--label", help="name of the result [default: vor-<parameter file tag>, <scheme>-b<block>, or the scheme's name]"),
+    data_dir: Path = DATA_DIR,
+    out: Path = typer.Option(Path("results/information"), "--out", help="writes <dataset>_<label>.json here"),
+    encryption: Optional[SchemeName] = typer.Option(None, "--encryption", hidden=True),
+    num_vortices: Optional[int] = OLD_VORTICES,
+    vor_params: Optional[Path] = OLD_PARAMS,
+    output_dir: Optional[Path] = typer.Option(None, "--output-dir", hidden=True),
 ) -> None:
-    """Measure how much information ENCRYPTION removes from the images of DATASET."""
-    from matlab_compat import atomic_output
-
-    try:
-        spec = dataset_spec(dataset)
-        weight = DistanceWeight(weight_scale, weight_shape)
-        enc = make_encryption(spec, encryption, data_dir=data_dir, params=params, num_vortices=num_vortices,
-                              key_file=key_file, block_size=block_size, seed=seed)
-        splits = load_splits(data_dir, spec.name, split, max_images)
-        result = {"dataset": spec.name, "encryption": enc.name, "label": label or enc.label, "parameters": enc.record,
-                  "weight": {"scale": weight.scale, "shape": weight.shape}, "splits": list(splits),
-                  **measure(enc, splits, weight, exact_sample)}
-        path = output_dir / f"{spec.name}_{result['label']}.json"
-        with atomic_output(path) as tmp:
-            tmp.write_text(json.dumps(result, indent=2) + "\n")
-    except PipelineError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(1) from None
+    """Measure how much information SCHEME removes from the images of DATASET."""
+    name = alias(scheme, encryption, "--encryption", "--scheme")
+    if name is None:
+        raise PipelineError("--scheme is required")
+    chosen, spec = get_scheme(name), dataset_spec(dataset)
+    if split not in ("train", "test", "all"):
+        raise PipelineError(f"--split must be train, test or all, got {split!r}")
+    at_least(max_images, "--max-images", 1)
+    at_least(exact_sample, "--exact-sample", 0)
+    weight = DistanceWeight(finite(weight_scale, "--weight-scale", low=0, low_open=True),
+                            finite(weight_shape, "--weight-shape", low=0, low_open=True))
+    if label is not None and (not label or "/" in label or label.startswith(".")):
+        raise PipelineError(f"--label must be a plain name (no '/', not starting with '.'), got {label!r}")
+    out = check_writable(alias(out, output_dir, "--output-dir", "--out"), folder=True)
+    options = recorded_options(chosen, spec, key_options(
+        chosen, data_dir, params=alias(params, vor_params, "--vor-params", "--params"),
+        vortices=alias(vortices, num_vortices, "--num-vortices", "--vortices"), seed=seed, block_size=block_size, key_file=key_file))
+    key = chosen.key(spec, options)
+    splits = load_splits(data_dir, spec.name, split, max_images)
+    record = chosen.record(key)
+    result = {"dataset": spec.name, "encryption": chosen.name, "label": label or default_label(chosen, spec, options, record), "parameters": record,
+              "weight": {"scale": weight.scale, "shape": weight.shape}, "splits": list(splits),
+              **measure(chosen, key, spec, splits, weight, exact_sample)}
+    path = write_json(out / f"{spec.name}_{result['label']}.json", result)
     typer.echo(f"{path}: information loss {result['total_loss_rate']:.2%} (value {result['value_loss_rate']:.2%}, "
                f"neighbouring {result['neighbour_loss_rate']:.2%}) over {result['images']} images in {result['seconds']} s")
 
 
 if __name__ == "__main__":
-    app()
+    run(information_app)

@@ -63,7 +63,7 @@ def new_params(
 def main(argv: list[str]) -> None:
     """``new-params ...`` draws parameters; anything else encrypts."""
     if argv[:1] == ["new-params"]:
-        run(params_app, argv=argv)
+        run(params_app, argv=argv[1:])
     run(encrypt, argv=argv)
 
 

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from pipeline.encrypt.sample_map import SampleMap, probe_sample_map
 from pipeline.evaluate import sample_map_attack as core
 from pipeline.errors import PipelineError
 
@@ -16,7 +17,7 @@ def planted_gather(rng, size=S, negation=False) -> core.SampleMap:
     dup = rng.choice(size, size // 8, replace=False)
     source[dup] = source[rng.choice(size, size // 8)]
     negate = rng.random(size) < 0.5 if negation else np.zeros(size, bool)
-    return core.SampleMap(source.astype(np.int64), negate)
+    return SampleMap(source.astype(np.int64), negate)
 
 
 def distinct_statistics_data(rng, n):
@@ -29,7 +30,7 @@ def distinct_statistics_data(rng, n):
 
 def test_probe_reads_a_maps_sources_and_negation():
     truth = planted_gather(np.random.default_rng(0), negation=True)
-    probed = core.probe_sample_map(lambda pics: truth.apply(pics.reshape(len(pics), -1)).reshape(pics.shape), SHAPE)
+    probed = probe_sample_map(lambda pics: truth.apply(pics.reshape(len(pics), -1)).reshape(pics.shape), SHAPE)
     assert np.array_equal(probed.source, truth.source) and np.array_equal(probed.negate, truth.negate)
 
 
@@ -101,7 +102,7 @@ def test_per_image_permutations_resist_both_attacks():
         recovered = core.recover(encrypted[8:], est, SHAPE, fill)
         assert psnr(recovered, images[8:].reshape(-1, *SHAPE)).mean() < floor + 1.0
     # ...whereas the same images under ONE fixed map fall to the same attack.
-    fixed = core.SampleMap(perms[0].astype(np.int64), np.zeros(S, bool))
+    fixed = SampleMap(perms[0].astype(np.int64), np.zeros(S, bool))
     est, _ = core.ciphertext_only_map(core.statistics(fixed.apply(images), labels, K), core.statistics(public, public_labels, K), negation=False)
     assert core.key_share(est, fixed)["exact"] == 1.0
 
@@ -122,7 +123,7 @@ def test_recover_inverts_the_map_and_fills_lost_samples_from_neighbours():
 
 def test_bad_input_is_refused():
     with pytest.raises(PipelineError, match="sources must lie"):
-        core.SampleMap(np.array([0, 5]), np.zeros(2, bool))
+        SampleMap(np.array([0, 5]), np.zeros(2, bool))
     with pytest.raises(PipelineError, match="pairs must be"):
         core.known_plaintext_map(np.zeros((2, 4), np.uint8), np.zeros((3, 4), np.uint8), negation=False)
 

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from pipeline import attack_etc as ae
-from pipeline.etc import encrypt
+from pipeline.encrypt.etc import decrypt, encrypt, etc_sample_map
 from pipeline.encrypt.etc_key import derive_key
+from pipeline.evaluate import etc_attack as ae
 
 SECRET = b"attack-test-secret-0123"
 K = 10
@@ -29,7 +29,7 @@ def test_one_known_pair_recovers_the_whole_key(channels):
 def test_etc_sample_map_is_the_encryption():
     key = derive_key(SECRET, (16, 16, 3), 8)
     pics = np.random.default_rng(1).integers(0, 256, (3, 16, 16, 3), dtype=np.uint8)
-    assert np.array_equal(ae.etc_sample_map(key).apply(pics.reshape(3, -1)), encrypt(pics, key).reshape(3, -1))
+    assert np.array_equal(etc_sample_map(key).apply(pics.reshape(3, -1)), encrypt(pics, key).reshape(3, -1))
 
 
 def _data(rng, class_means, n):
@@ -84,8 +84,6 @@ def test_edge_continuity_reassembles_what_statistics_cannot(seed):
     """Statistics alone mix blocks with their mirror twins (seed 0: a half-mirrored image); the
     edge search reassembles every image, exactly or as its global mirror image, which neither
     statistics symmetric under mirroring nor edges can tell apart."""
-    from pipeline.etc import decrypt
-
     rng = np.random.default_rng(seed)
     public, public_labels = _smooth_symmetric_data(rng, 800)
     attacked, labels = _smooth_symmetric_data(rng, 800)

@@ -6,16 +6,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
-from typer.testing import CliRunner
 
 from matlab_compat import loadmat, savemat
 from pipeline import etc as etc_cli
 from pipeline.data.datasets import dataset_spec, load_split, pictures_from_rows
-from pipeline.errors import PipelineError
-from pipeline.etc import decrypt, encrypt, load_encrypted_split
-from pipeline.encrypt.etc_key import PERMUTATIONS_3, SECRET_ENV, derive_key, read_secret
 from pipeline.data.preview import preview_grid
+from pipeline.encrypt.etc import decrypt, encrypt
+from pipeline.encrypt.etc_key import PERMUTATIONS_3, SECRET_ENV, derive_key, read_secret
+from pipeline.encrypt.registry import get_scheme
+from pipeline.encrypt.stage import load_encrypted
+from pipeline.errors import PipelineError
+from tests.cli import invoke
 from tests.shared import shared_path
+
+
+def load_encrypted_split(data_dir, dataset, split, key):
+    return load_encrypted(data_dir, dataset_spec(dataset), get_scheme("etc"), split, key)
 
 SECRET = b"correct horse battery staple"
 OTHER = b"a completely different secret"
@@ -174,7 +180,7 @@ def test_decrypt_refuses_another_keys_fingerprint():
 
 def run_etc(monkeypatch, *args: str):
     monkeypatch.setenv(SECRET_ENV, SECRET.decode())
-    return CliRunner().invoke(etc_cli.app, list(args))
+    return invoke(etc_cli.app, list(args))
 
 
 def all_output_bytes(folder) -> bytes:
@@ -236,13 +242,13 @@ def test_cli_grey_dataset_with_one_hot_labels(tmp_path, monkeypatch):
     (tmp_path / "fashion" / "origin").mkdir(parents=True)
     savemat(tmp_path / "fashion" / "origin" / "fashion.mat", origin)
 
-    refused = run_etc(monkeypatch, "--dataset", "fashion", "--data-dir", str(tmp_path))
+    refused = run_etc(monkeypatch, "--dataset", "fashion", "--block-size", "16", "--data-dir", str(tmp_path))
     assert refused.exit_code == 1 and "valid block sizes: 1, 2, 4, 7, 14, 28" in refused.output
     assert not (tmp_path / "fashion" / "etc").exists()
 
     key_file = tmp_path / "etc.key"
     key_file.write_bytes(OTHER + b"\n")
-    result = CliRunner().invoke(etc_cli.app, ["--dataset", "fashion", "--block-size", "7", "--key-file", str(key_file), "--data-dir", str(tmp_path)])
+    result = invoke(etc_cli.app, ["--dataset", "fashion", "--block-size", "7", "--key-file", str(key_file), "--data-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     key = derive_key(OTHER, (28, 28, 1), 7)
     for split in labels:
@@ -255,5 +261,5 @@ def test_cli_grey_dataset_with_one_hot_labels(tmp_path, monkeypatch):
 
 def test_cli_without_a_secret_fails_clearly(tmp_path, monkeypatch):
     monkeypatch.delenv(SECRET_ENV, raising=False)
-    result = CliRunner().invoke(etc_cli.app, ["--dataset", "cifar10", "--data-dir", str(tmp_path)])
+    result = invoke(etc_cli.app, ["--dataset", "cifar10", "--data-dir", str(tmp_path)])
     assert result.exit_code == 1 and "no EtC secret: pass --key-file PATH or set VORTEX_ETC_SECRET" in result.output

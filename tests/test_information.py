@@ -9,7 +9,7 @@ from scipy.ndimage import gaussian_filter
 
 from pipeline.data.datasets import dataset_spec
 from pipeline.errors import PipelineError
-from pipeline.information import (
+from pipeline.evaluate.information import (
     DistanceWeight,
     Information,
     Layout,
@@ -187,7 +187,8 @@ def test_expected_permutation_kept_is_the_mean_over_permutations():
 
 
 def test_stronger_vortices_lose_more_information():
-    from pipeline.vor import load_vor_params, row_gather_map
+    from pipeline.encrypt.vortex import row_gather_map
+    from pipeline.encrypt.vortex_params import load_vor_params
 
     spec = dataset_spec("mnist")
     layout, weight = Layout.of(spec), DistanceWeight()

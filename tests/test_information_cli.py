@@ -7,19 +7,24 @@ import shutil
 import numpy as np
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
 
 from matlab_compat import savemat
-from pipeline.data.datasets import dataset_spec, onehot
-from pipeline.errors import PipelineError
+from matlab_compat.rng import rng
+from pipeline.data.datasets import dataset_spec, onehot, picture_sources_to_rows_map, pictures_from_rows, rows_from_pictures
+from pipeline.encrypt.etc import encrypt
 from pipeline.encrypt.etc_key import derive_key
-from pipeline.information import etc_encryption, random_encryption
-from pipeline.information import app as info_app
-from pipeline.information_report import Point, app as report_app, collect_points, correlation, parse_run
+from pipeline.encrypt.permutation import column_major_order, permute_pictures, random_permutations
+from pipeline.encrypt.registry import get_scheme
+from pipeline.encrypt.scheme import KeyOptions
+from pipeline.errors import PipelineError
+from pipeline.evaluate.information import encrypt_rows
+from pipeline.evaluate.information_study import PUBLIC_EXPERIMENT_SECRET, Point, collect_points, correlation, parse_run
+from pipeline.information import information_app as info_app
+from pipeline.information_study import study_app as report_app
+from tests.cli import invoke
 from tests.shared import shared_path
 from tests.test_information import smooth_images
 
-runner = CliRunner()
 SECRET = b"a test secret of enough bytes"
 
 
@@ -40,18 +45,19 @@ def data_dir(tmp_path):
 
 
 def run_info(data_dir, *args):
-    result = runner.invoke(info_app, ["--dataset", "mnist", "--data-dir", str(data_dir / "data"),
-                                      "--output-dir", str(data_dir / "out"), *args])
+    result = invoke(info_app, ["--dataset", "mnist", "--data-dir", str(data_dir / "data"),
+                               "--out", str(data_dir / "out"), *args])
     assert result.exit_code == 0, result.output
     return result
 
 
 def test_cli_measures_vortex_sets_and_names_them_by_parameter_file(data_dir):
-    run_info(data_dir, "--encryption", "vor")
-    run_info(data_dir, "--encryption", "vor", "--params", str(data_dir / "data/mnist/params/vor_params_mnist_sensitivity3.mat"))
+    run_info(data_dir, "--scheme", "vor")
+    run_info(data_dir, "--scheme", "vor", "--params", str(data_dir / "data/mnist/params/vor_params_mnist_sensitivity3.mat"))
     published = json.loads((data_dir / "out" / "mnist_vor-result.json").read_text())
     sens3 = json.loads((data_dir / "out" / "mnist_vor-sensitivity3.json").read_text())
-    assert published["parameters"] == {"params": "vor_params_mnist_result.mat", "vortices": 10, "vortices_in_file": 20}
+    assert {k: v for k, v in published["parameters"].items() if k != "params_sha256"} == {
+        "params": "vor_params_mnist_result.mat", "vortices": 10, "vortices_in_file": 20}
     assert sens3["parameters"]["vortices"] == 5  # the file holds fewer than the script's 10
     for result in (published, sens3):
         assert result["images"] == 36 and result["splits"] == ["train", "test"]
@@ -61,7 +67,7 @@ def test_cli_measures_vortex_sets_and_names_them_by_parameter_file(data_dir):
 
 
 def test_cli_random_baseline_expected_and_drawn_agree(data_dir):
-    run_info(data_dir, "--encryption", "random", "--seed", "0", "--split", "test", "--exact-sample", "12")
+    run_info(data_dir, "--scheme", "random", "--seed", "0", "--split", "test", "--exact-sample", "12")
     result = json.loads((data_dir / "out" / "mnist_random.json").read_text())
     assert result["images"] == 12 and result["value_loss_rate"] == 0.0
     assert result["neighbour_loss_rate"] > 0.95
@@ -70,26 +76,25 @@ def test_cli_random_baseline_expected_and_drawn_agree(data_dir):
 
 
 def test_random_encryption_reproduces_pipeline_random_draws(data_dir):
-    from matlab_compat.rng import rng
-    from pipeline.random import column_major_order, permute_rows, random_permutations
-
     spec = dataset_spec("mnist")
     x = smooth_images(7, 28, 28)
     stream = rng(0)
-    want_train = permute_rows(x[:4], random_permutations(4, 784, stream, column_major_order(spec)), 1)
-    want_test = permute_rows(x[4:], random_permutations(3, 784, stream, column_major_order(spec)), 1)
-    got = random_encryption(spec).encrypt({"train": x[:4], "test": x[4:]})
+    pictures = pictures_from_rows(x, spec)
+    want_train = rows_from_pictures(permute_pictures(pictures[:4], random_permutations(4, 784, stream, column_major_order(spec))), spec)
+    want_test = rows_from_pictures(permute_pictures(pictures[4:], random_permutations(3, 784, stream, column_major_order(spec))), spec)
+    scheme = get_scheme("random")
+    got = encrypt_rows(scheme, scheme.key(spec, KeyOptions(seed=0)), spec, {"train": x[:4], "test": x[4:]})
     np.testing.assert_array_equal(got["train"], want_train)
     np.testing.assert_array_equal(got["test"], want_test)
 
 
 def test_cli_etc_measures_negation_from_image_pairs(data_dir):
-    run_info(data_dir, "--encryption", "etc", "--block-size", "7", "--key-file", str(data_dir / "key"))
-    run_info(data_dir, "--encryption", "blocks", "--block-size", "7", "--key-file", str(data_dir / "key"))
+    run_info(data_dir, "--scheme", "etc", "--block-size", "7", "--key-file", str(data_dir / "key"))
+    run_info(data_dir, "--scheme", "block", "--block-size", "7", "--key-file", str(data_dir / "key"))
     etc = json.loads((data_dir / "out" / "mnist_etc-b7.json").read_text())
-    blocks = json.loads((data_dir / "out" / "mnist_blocks-b7.json").read_text())
+    blocks = json.loads((data_dir / "out" / "mnist_block-b7.json").read_text())
     key = derive_key(SECRET, (28, 28, 1), 7)
-    assert etc["parameters"] == {"block_size": 7, "key_fingerprint": key.fingerprint}
+    assert etc["parameters"]["block_size"] == 7 and etc["parameters"]["key_fingerprint"] == key.fingerprint
     assert etc["fidelity"] == {"unchanged": 49 * int(np.sum(~key.negate)), "negated": 49 * int(np.sum(key.negate)), "other": 0}
     assert blocks["lost_samples"] == etc["lost_samples"] == 0  # EtC moves samples, never drops them
     assert blocks["value_loss_rate"] == pytest.approx(0.0, abs=1e-12)
@@ -98,25 +103,27 @@ def test_cli_etc_measures_negation_from_image_pairs(data_dir):
 
 
 def test_etc_sample_map_is_the_encryption(data_dir):
-    from pipeline.data.datasets import pictures_from_rows, rows_from_pictures
-    from pipeline.etc import encrypt
-
     spec = dataset_spec("cifar10")
     key = derive_key(SECRET, (32, 32, 3), 8)
     x = np.random.default_rng(0).integers(0, 256, (3, 3072)).astype(np.uint8)
-    enc = etc_encryption(spec, key)
+    sources = picture_sources_to_rows_map(get_scheme("etc").sample_map(key).source, spec)
     encrypted = rows_from_pictures(encrypt(pictures_from_rows(x, spec), key), spec)
-    negated = encrypted != x[:, enc.sources]
-    np.testing.assert_array_equal(np.where(negated, 255 - encrypted, encrypted), x[:, enc.sources])
+    negated = encrypted != x[:, sources]
+    np.testing.assert_array_equal(np.where(negated, 255 - encrypted, encrypted), x[:, sources])
 
 
 def test_cli_reports_bad_input_cleanly(data_dir):
-    for args, message in ((["--encryption", "rot13"], "unknown encryption"),
-                          (["--encryption", "etc", "--block-size", "5", "--key-file", str(data_dir / "key")], "block size 5"),
-                          (["--encryption", "vor", "--params", str(data_dir / "missing.mat")], "missing"),
-                          (["--encryption", "vor", "--split", "val"], "unknown split")):
-        result = runner.invoke(info_app, ["--dataset", "mnist", "--data-dir", str(data_dir / "data"), *args])
-        assert result.exit_code == 1 and message in result.output, result.output
+    for args, message in ((["--scheme", "rot13"], "'rot13' is not one of"),
+                          (["--scheme", "etc", "--block-size", "5", "--key-file", str(data_dir / "key")], "block size 5"),
+                          (["--scheme", "vor", "--params", str(data_dir / "missing.mat")], "missing"),
+                          (["--scheme", "vor", "--split", "val"], "--split must be train, test or all"),
+                          (["--scheme", "vor", "--max-images", "0"], "--max-images must be at least 1"),
+                          (["--scheme", "vor", "--exact-sample", "-5"], "--exact-sample must be at least 0"),
+                          (["--scheme", "vor", "--weight-scale", "nan"], "--weight-scale must be a finite number > 0"),
+                          (["--scheme", "random", "--params", "x.mat"], "--params: the random scheme does not take it")):
+        result = invoke(info_app, ["--dataset", "mnist", "--data-dir", str(data_dir / "data"), "--out", str(data_dir / "out"), *args])
+        assert result.exit_code == 1 and message in result.stderr and result.stderr.count("\n") == 1, result.output
+    assert not (data_dir / "out").exists()  # nothing written
 
 
 def write_results(folder, dataset, rates, accuracies, plain=0.99):
@@ -132,7 +139,7 @@ def test_correlation_of_information_loss_with_accuracy_loss(tmp_path):
     rates = {"a": 0.1, "b": 0.3, "c": 0.5, "d": 0.7, "untrained": 0.9}
     write_results(tmp_path, "mnist", dict(list(rates.items())[:4]), [0.98, 0.97, 0.6, 0.3])
     (tmp_path / "mnist_untrained.json").write_text(json.dumps({"dataset": "mnist", "label": "untrained", "total_loss_rate": 0.9}))
-    result = runner.invoke(report_app, ["correlate", "--results", str(tmp_path)])
+    result = invoke(report_app, ["correlate", "--results", str(tmp_path)])
     assert result.exit_code == 0, result.output
     out = json.loads((tmp_path / "correlation.json").read_text())
     assert out["n"] == 4 and out["spearman"] == pytest.approx(1.0)
@@ -149,7 +156,7 @@ def test_correlation_needs_three_distinct_points(tmp_path):
         correlation([Point("a", 0.1, 0.9, 0.0, 0.0), Point("b", 0.2, 0.8, 0.1, 0.1)])
     with pytest.raises(PipelineError, match="equal"):
         correlation([Point(k, 0.5, 0.9, 0.0, d) for k, d in zip("abc", (0.1, 0.2, 0.3))])
-    result = runner.invoke(report_app, ["correlate", "--results", str(tmp_path)])
+    result = invoke(report_app, ["correlate", "--results", str(tmp_path)])
     assert result.exit_code == 1 and "accuracy_mnist.json is missing" in result.output
 
 
@@ -158,7 +165,7 @@ def test_negative_accuracy_drops_are_plotted_and_points_pair_by_label(tmp_path):
     acc = json.loads((tmp_path / "accuracy_mnist.json").read_text())
     points = collect_points(tmp_path, "mnist", acc)
     assert points[0].accuracy_loss_rate < 0  # better than plain: a negative drop, kept as measured
-    result = runner.invoke(report_app, ["correlate", "--results", str(tmp_path)])
+    result = invoke(report_app, ["correlate", "--results", str(tmp_path)])
     assert result.exit_code == 0, result.output
     acc["runs"]["y"]["parameters"] = {"key_fingerprint": "0123"}  # trained with another key than measured
     (tmp_path / "accuracy_mnist.json").write_text(json.dumps(acc))
@@ -176,12 +183,11 @@ def test_run_list_syntax():
 
 
 def test_accuracy_and_correlate_end_to_end(data_dir, monkeypatch):
-    from pipeline.information_report import PUBLIC_EXPERIMENT_SECRET
     from train.presets import get_preset
 
     monkeypatch.delenv("VORTEX_ETC_SECRET", raising=False)
     out = data_dir / "out"
-    result = runner.invoke(report_app, ["accuracy", "--data-dir", str(data_dir / "data"), "--output-dir", str(out),
+    result = invoke(report_app, ["accuracy", "--data-dir", str(data_dir / "data"), "--out", str(out),
                                         "--run", "vor:vor_params_mnist_result", "--run", "random", "--run", "etc:7",
                                         "--train-images", "20", "--test-images", "10"])
     assert result.exit_code == 0, result.output
@@ -193,10 +199,10 @@ def test_accuracy_and_correlate_end_to_end(data_dir, monkeypatch):
         assert run["epochs"] == run["config"]["epochs"] == get_preset("mnist_smallcnn_cpu")["epochs"]
     # measure the same encryptions (the EtC key from the same public experiment secret), then correlate
     monkeypatch.setenv("VORTEX_ETC_SECRET", PUBLIC_EXPERIMENT_SECRET.decode())
-    run_info(data_dir, "--encryption", "vor")
-    run_info(data_dir, "--encryption", "random", "--seed", "0", "--exact-sample", "0")  # the study draws with seed 0
-    run_info(data_dir, "--encryption", "etc", "--block-size", "7")
-    result = runner.invoke(report_app, ["correlate", "--results", str(out)])
+    run_info(data_dir, "--scheme", "vor")
+    run_info(data_dir, "--scheme", "random", "--seed", "0", "--exact-sample", "0")  # the study draws with seed 0
+    run_info(data_dir, "--scheme", "etc", "--block-size", "7")
+    result = invoke(report_app, ["correlate", "--results", str(out)])
     if "all information-loss rates (or all accuracy drops) are equal" in result.output:
         pytest.fail("20 training images gave identical accuracies: " + result.output)
     assert result.exit_code == 0, result.output

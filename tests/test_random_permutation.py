@@ -3,16 +3,25 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from matlab_compat import loadmat, savemat
 from matlab_compat.rng import rng
-from pipeline.data.datasets import DATASETS
 from pipeline import PipelineError
-from pipeline.random import SEED_RECORD, app, column_major_order, permute_rows, random_permutations, recorded_seed
+from pipeline.data.datasets import DATASETS, pictures_from_rows, rows_from_pictures
+from pipeline.data.outputs import RECORD, read_record
+from pipeline.encrypt.permutation import column_major_order, permute_pictures, random_permutations
+from pipeline.encrypt.registry import get_scheme
+from pipeline.encrypt.scheme import KeyOptions
+from pipeline.encrypt.stage import recorded_options
+from pipeline.random import app
+from tests.cli import invoke
 from tests.shared import shared_path
 
-RUN = CliRunner()
+
+def permute_rows(rows: np.ndarray, sources: np.ndarray, channels: int) -> np.ndarray:
+    """The permutations applied to stored rows, through the pictures the scheme works on."""
+    spec = DATASETS["mnist"] if channels == 1 else DATASETS["cifar10"]
+    return rows_from_pictures(permute_pictures(pictures_from_rows(rows, spec), sources), spec)
 
 
 def script_oracle(rows: np.ndarray, dataset: str, seed: int) -> np.ndarray:
@@ -95,7 +104,7 @@ def test_cli_writes_the_reference_names_and_matlab_classes(tmp_path):
     reference = loadmat(shared_path("fixtures", "matlab", "mnist_test_random_v1.mat"))  # written by MATLAB
     x, y = _gray_input(tmp_path / "mnist.mat", 9, 4)
     out = tmp_path / "random"
-    result = RUN.invoke(app, ["--dataset", "mnist", "--input", str(tmp_path / "mnist.mat"), "--output", str(out), "--seed", "0",
+    result = invoke(app, ["--dataset", "mnist", "--input", str(tmp_path / "mnist.mat"), "--out", str(out), "--seed", "0",
                               "--preview", str(tmp_path / "r.png")])
     assert result.exit_code == 0, result.output
     test = loadmat(out / "mnist_test_random_v1.mat")
@@ -120,7 +129,7 @@ def test_cli_cifar_names_and_seed(tmp_path):
     for name in data:
         savemat(folder / f"{name}.mat", {"data": data[name], "labels": labels[name], "batch_label": name})
     for name, seed in (("4", "4"), ("4again", "4"), ("5", "5")):
-        assert RUN.invoke(app, ["--dataset", "cifar10", "--input", str(folder), "--output", str(tmp_path / name), "--seed", seed]).exit_code == 0
+        assert invoke(app, ["--dataset", "cifar10", "--input", str(folder), "--out", str(tmp_path / name), "--seed", seed]).exit_code == 0
     train = loadmat(tmp_path / "4" / "cifar_train_random_v1.mat")
     test = loadmat(tmp_path / "4" / "cifar_test_random_v1.mat")
     assert list(train) == ["train_x_vor", "labels"] and list(test) == ["test_x_vor", "labels_test"]
@@ -129,22 +138,27 @@ def test_cli_cifar_names_and_seed(tmp_path):
     assert np.array_equal(test["labels_test"], np.full((2, 1), 7.0))
     assert (tmp_path / "4" / "cifar_test_random_v1.mat").read_bytes() == (tmp_path / "4again" / "cifar_test_random_v1.mat").read_bytes()
     assert not np.array_equal(loadmat(tmp_path / "5" / "cifar_test_random_v1.mat")["test_x_vor"], test["test_x_vor"])
-    assert recorded_seed(tmp_path / "4") == 4 and recorded_seed(tmp_path / "5") == 5
+    assert read_record(tmp_path / "4")["key"]["seed"] == 4 and read_record(tmp_path / "5")["key"]["seed"] == 5
 
 
-def test_recorded_seed_refuses_a_missing_or_bad_record(tmp_path):
-    with pytest.raises(PipelineError, match="is missing; `python -m pipeline.random` writes it"):
-        recorded_seed(tmp_path)
-    for text, problem in (("{", "not a seed record"), ('{"seed": -1}', "non-negative integer"), ('{"x": 1}', "not a seed record")):
-        (tmp_path / SEED_RECORD).write_text(text)
+def test_later_stages_take_the_recorded_seed_and_refuse_a_bad_record(tmp_path):
+    scheme, spec = get_scheme("random"), DATASETS["mnist"]
+    folder = tmp_path / "mnist" / "random"
+    folder.mkdir(parents=True)
+    assert recorded_options(scheme, spec, KeyOptions(data_dir=tmp_path)).seed is None  # nothing recorded: nothing filled
+    (folder / RECORD).write_text('{"scheme": "random", "dataset": "mnist", "key": {"seed": 7}}')
+    assert recorded_options(scheme, spec, KeyOptions(data_dir=tmp_path)).seed == 7
+    assert recorded_options(scheme, spec, KeyOptions(data_dir=tmp_path, seed=3)).seed == 3  # given beats recorded
+    for text, problem in (("{", "not a readable record"), ("[1]", "not a record"), ('{"scheme": "vor"}', "records vor")):
+        (folder / RECORD).write_text(text)
         with pytest.raises(PipelineError, match=problem):
-            recorded_seed(tmp_path)
+            recorded_options(scheme, spec, KeyOptions(data_dir=tmp_path))
 
 
 def test_cli_bad_input(tmp_path):
-    result = RUN.invoke(app, ["--dataset", "fashion", "--data-dir", str(tmp_path)])
+    result = invoke(app, ["--dataset", "fashion", "--data-dir", str(tmp_path)])
     assert result.exit_code == 1 and "python -m pipeline.fetch --dataset fashion" in result.output
     savemat(tmp_path / "x.mat", {"train_x": np.zeros((2, 784), np.uint8)})
-    result = RUN.invoke(app, ["--dataset", "mnist", "--input", str(tmp_path / "x.mat"), "--output", str(tmp_path / "o")])
+    result = invoke(app, ["--dataset", "mnist", "--input", str(tmp_path / "x.mat"), "--out", str(tmp_path / "o")])
     assert result.exit_code == 1 and "variable 'train_y' is missing" in result.output
     assert not (tmp_path / "o").exists()

@@ -4,15 +4,16 @@ import shutil
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from matlab_compat import loadmat, savemat
 from pipeline.data.datasets import DATASETS
 from pipeline.errors import PipelineError
-from pipeline.vor import app, load_vor_params, vortex_map
+from pipeline.encrypt.vortex import vortex_map
+from pipeline.encrypt.vortex_params import load_vor_params
+from pipeline.vor import main as vor
+from tests.cli import invoke
 from tests.shared import shared_path
 
-RUN = CliRunner()
 MNIST_PARAMS = ("fixtures", "matlab", "vor_params_mnist_result.mat")
 
 
@@ -49,7 +50,7 @@ def cifar_dataset(data_dir, sizes=(7, 5), n_test=4):
 
 def test_defaults_read_and_write_under_data_dir(tmp_path):
     x, y = gray_dataset(tmp_path)
-    result = RUN.invoke(app, ["--dataset", "mnist", "--data-dir", str(tmp_path)])
+    result = invoke(vor, ["--dataset", "mnist", "--data-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     out = loadmat(tmp_path / "mnist" / "vor" / "mnist_vor.mat")
     m = vortex_map(load_vor_params(shared_path(*MNIST_PARAMS)), 28, 28, num_vortices=10)
@@ -60,7 +61,7 @@ def test_defaults_read_and_write_under_data_dir(tmp_path):
 def test_outputs_are_byte_reproducible(tmp_path):
     gray_dataset(tmp_path)
     for name in ("a", "b"):
-        assert RUN.invoke(app, ["--dataset", "mnist", "--data-dir", str(tmp_path), "--output", str(tmp_path / name)]).exit_code == 0
+        assert invoke(vor, ["--dataset", "mnist", "--data-dir", str(tmp_path), "--output", str(tmp_path / name)]).exit_code == 0
     first, second = (tmp_path / n / "mnist_vor.mat" for n in ("a", "b"))
     assert first.read_bytes() == second.read_bytes()
     assert first.read_bytes().startswith(b"MATLAB 5.0 MAT-file, Platform: GLNXA64, Created on: Thu Jan  1 00:00:00 1970")
@@ -68,7 +69,7 @@ def test_outputs_are_byte_reproducible(tmp_path):
 
 def test_cifar_uses_all_vortices_the_file_holds_and_says_so(tmp_path):
     batches = cifar_dataset(tmp_path)
-    result = RUN.invoke(app, ["--dataset", "cifar10", "--data-dir", str(tmp_path)])
+    result = invoke(vor, ["--dataset", "cifar10", "--data-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "holds 2 vortices, fewer than the script's v_num = 5; using all 2" in result.output
     train = loadmat(tmp_path / "cifar10" / "vor" / "cifar_vor_train.mat")
@@ -85,14 +86,14 @@ def test_cifar_uses_all_vortices_the_file_holds_and_says_so(tmp_path):
 
 def test_asking_for_more_vortices_than_the_file_holds_is_an_error(tmp_path):
     cifar_dataset(tmp_path)
-    result = RUN.invoke(app, ["--dataset", "cifar10", "--data-dir", str(tmp_path), "--vortices", "5"])
+    result = invoke(vor, ["--dataset", "cifar10", "--data-dir", str(tmp_path), "--vortices", "5"])
     assert result.exit_code == 1
     assert "asked for 5 vortices, the parameters hold 2" in result.output
     assert not (tmp_path / "cifar10" / "vor").exists()
 
 
 def _expect_error(tmp_path, args, message):
-    result = RUN.invoke(app, ["--dataset", "mnist", "--data-dir", str(tmp_path), *args])
+    result = invoke(vor, ["--dataset", "mnist", "--data-dir", str(tmp_path), *args])
     assert result.exit_code == 1, result.output
     assert message in result.output
     assert "Traceback" not in result.output
@@ -136,7 +137,7 @@ def test_wrong_variables_and_shapes(tmp_path):
 def test_vortex_region_outside_the_image_is_an_error_and_nothing_is_written(tmp_path):
     gray_dataset(tmp_path)
     out = tmp_path / "mnist" / "vor"
-    assert RUN.invoke(app, ["--dataset", "mnist", "--data-dir", str(tmp_path)]).exit_code == 0
+    assert invoke(vor, ["--dataset", "mnist", "--data-dir", str(tmp_path)]).exit_code == 0
     before = (out / "mnist_vor.mat").read_bytes()
     cell = np.empty((1, 2), dtype=object)
     cell[0, 0] = np.array([[14.0, 14, 2, 5, 5, 5]])
@@ -146,12 +147,15 @@ def test_vortex_region_outside_the_image_is_an_error_and_nothing_is_written(tmp_
     result = _expect_error(tmp_path, ["--params", str(params), "--vortices", "2"], "vortex 2: vortex region rows 23..29")
     assert "outside the 28 x 28 image" in result.output
     assert (out / "mnist_vor.mat").read_bytes() == before  # the earlier output is untouched
-    assert sorted(p.name for p in out.iterdir()) == ["mnist_vor.mat"]  # no temporary left behind
+    assert sorted(p.name for p in out.iterdir()) == ["mnist_vor.mat", "params.json"]  # no temporary left behind
+    assert sorted(p.name for p in out.parent.iterdir()) == ["origin", "params", "vor"]  # no staging folder either
 
 
 def test_unknown_dataset_and_missing_dataset(tmp_path):
-    assert "unknown dataset 'svhn'" in RUN.invoke(app, ["--dataset", "svhn"]).output
-    assert "--dataset is required" in RUN.invoke(app, []).output
+    for args, message in ((["--dataset", "svhn"], "'svhn' is not one of 'mnist', 'fashion', 'cifar10'"),
+                          ([], "Missing option '--dataset'")):
+        result = invoke(vor, args)
+        assert result.exit_code == 1 and message in result.stderr and result.stderr.count("\n") == 1, result.output
 
 
 # --- new-params -----------------------------------------------------------------------------
@@ -163,7 +167,7 @@ _W_DRAWS = [0.1269868162935061, 0.9133758561390194, 0.6323592462254095, 0.097540
 
 def test_new_params_seed_0_follows_random_function_draw_for_draw(tmp_path):
     out = tmp_path / "p.mat"
-    result = RUN.invoke(app, ["new-params", "--dataset", "mnist", "--seed", "0", "--vortices", "2", "--output", str(out)])
+    result = invoke(vor, ["new-params", "--dataset", "mnist", "--seed", "0", "--vortices", "2", "--output", str(out)])
     assert result.exit_code == 0, result.output
     first, second = load_vor_params(out)
     # centre = round([0.8147 0.9058] .* [28 28]) = [23 25]; r = min(|[23-28, 25-28, 23, 25]|) - 1 = 2
@@ -178,16 +182,16 @@ def test_new_params_seed_0_follows_random_function_draw_for_draw(tmp_path):
 
 def test_new_params_default_count_path_and_reproducibility(tmp_path):
     for _ in range(2):
-        assert RUN.invoke(app, ["new-params", "--dataset", "cifar10", "--seed", "42", "--data-dir", str(tmp_path)]).exit_code == 0
+        assert invoke(vor, ["new-params", "--dataset", "cifar10", "--seed", "42", "--data-dir", str(tmp_path)]).exit_code == 0
     path = tmp_path / "cifar10" / "params" / "vor_params_cifar_seed42.mat"
     rows = load_vor_params(path)
     assert len(rows) == DATASETS["cifar10"].script_vortices
     other = tmp_path / "other.mat"
-    RUN.invoke(app, ["new-params", "--dataset", "cifar10", "--seed", "43", "--output", str(other)])
+    invoke(vor, ["new-params", "--dataset", "cifar10", "--seed", "43", "--output", str(other)])
     assert not all(np.array_equal(a, b) for a, b in zip(rows, load_vor_params(other)))
     for row in rows:
         c1, c2, r = row[:3]
         assert r == min(abs(c1 - 32), abs(c2 - 32), c1, c2) - 1
         assert len(row) == (4 if r <= 0 else 3 + r + 1)
     assert vortex_map(rows, 32, 32, divisor=10000.0).shape == (1024,)  # every generated region fits
-    assert "MATLAB seeds are integers" in RUN.invoke(app, ["new-params", "--dataset", "mnist", "--seed", "-3"]).output
+    assert "MATLAB seeds are integers" in invoke(vor, ["new-params", "--dataset", "mnist", "--seed", "-3"]).output

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from matlab_compat.rng import rng
 from pipeline.data.datasets import DATASETS, pictures_from_rows, rows_from_pictures
 from pipeline.errors import PipelineError
-from pipeline.vor import apply_row_map, channel_map, row_gather_map, vortex_map, vortex_transform
+from pipeline.encrypt.vortex import apply_row_map, channel_map, row_gather_map, vortex_map, vortex_transform
 from pipeline.encrypt.vortex_params import new_vor_params
 
 
@@ -190,7 +190,7 @@ def _layouts(n, h, w, c, seed=0):
 
 @pytest.mark.parametrize("c", [1, 3])
 def test_gather_images_is_layout_independent_and_keeps_the_layout(c):
-    from pipeline.vor import gather_images
+    from pipeline.encrypt.vortex import gather_images
 
     base, layouts = _layouts(5, 6, 7, c)
     element_map = np.random.default_rng(1).integers(0, 6 * 7 * c, 6 * 7 * c)

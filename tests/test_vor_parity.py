@@ -5,11 +5,13 @@ import sys
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from matlab_compat import loadmat, savemat
 from pipeline.data.datasets import DATASETS
-from pipeline.vor import app, apply_row_map, channel_map, load_vor_params, row_gather_map, vortex_transform
+from pipeline.encrypt.vortex import apply_row_map, channel_map, row_gather_map, vortex_transform
+from pipeline.encrypt.vortex_params import load_vor_params
+from pipeline.vor import main as vor
+from tests.cli import invoke
 from tests.shared import ROOT, SHARED, shared_path
 
 PARITY = ("fixtures", "parity")
@@ -93,8 +95,8 @@ def test_cli_reproduces_the_case(case, tmp_path):
     dataset = _case_dataset(case)
     source, labels, cut = _write_input(case, x, tmp_path)
     out = tmp_path / "vor"
-    result = CliRunner().invoke(app, ["--dataset", dataset, "--input", str(source), "--params", str(params),
-                                      "--vortices", str(case["vortices"]), "--output", str(out)])
+    result = invoke(vor, ["--dataset", dataset, "--input", str(source), "--params", str(params),
+                          "--vortices", str(case["vortices"]), "--out", str(out)])
     assert result.exit_code == 0, result.output
     if dataset == "cifar10":
         train, test = loadmat(out / "cifar_vor_train.mat"), loadmat(out / "cifar_vor_test.mat")
@@ -129,10 +131,10 @@ def test_python_dash_m_entry_point(tmp_path):
     preview = tmp_path / "grid.png"
     proc = subprocess.run(
         [sys.executable, "-m", "pipeline.vor", "--dataset", "mnist", "--input", str(source), "--params", str(params),
-         "--output", str(tmp_path / "vor"), "--preview", str(preview)],
+         "--out", str(tmp_path / "vor"), "--preview", str(preview)],
         cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert "10 vortices" in proc.stdout  # the script's v_num is the default
+    assert '"vortices": 10' in proc.stdout  # the script's v_num is the default
     both = loadmat(tmp_path / "vor" / "mnist_vor.mat")
     assert np.array_equal(both["test_x_vor"], y[cut:])
     from PIL import Image

@@ -13,6 +13,7 @@ int64 class indices. ``dataset`` only chooses the normalisation and the number o
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,13 +30,15 @@ API_DEFAULTS: dict[str, Any] = dict(epochs=3, batch=128, lr=0.05, wd=5e-4, ricap
 
 def train_classifier(images: np.ndarray, labels: np.ndarray, *, model: str = "smallcnn", dataset: str = "fashion",
                      test_images: np.ndarray | None = None, test_labels: np.ndarray | None = None,
-                     device: str = "cpu", progress: bool = False, **options: Any) -> Classifier:
+                     device: str = "cpu", progress: bool = False, out: str | Path | None = None, resume: bool = False,
+                     **options: Any) -> Classifier:
     """Train ``model`` on the pictures and return the :class:`Classifier` (see :func:`accuracy`).
 
     ``options`` are :class:`TrainConfig` fields (``epochs``, ``batch``, ``seed``, ``crop``,
     ``lr``, ``ricap``, ``model_options``...). ``crop`` defaults to the pictures' size. The test
     set (default: the training set) is only scored after each epoch, never trained on. Same
-    seed, same device: same classifier.
+    seed, same device: same classifier. With ``out`` the run keeps its checkpoints there, and
+    ``resume`` reloads a finished run instead of training again (a cache of classifiers).
     """
     images = np.asarray(images)
     if images.ndim != 4:
@@ -48,7 +51,7 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, *, model: str = "sm
         test = train
     else:
         test = split_from_pictures(np.asarray(test_images), np.asarray(test_labels), dev)
-    return fit(config, train, test, progress=progress).classifier
+    return fit(config, train, test, out=out, resume=resume, progress=progress).classifier
 
 
 def predict(classifier: Classifier, images: np.ndarray) -> np.ndarray:

@@ -35,6 +35,7 @@ import numpy as np
 from tqdm import tqdm
 
 from matlab_compat.atomic import atomic_output
+from pipeline.data.cifar import read_batch
 from pipeline.data.datasets import CIFAR_ORIGIN_DIR, dataset_spec, onehot, variant_files
 from pipeline.data.matfiles import read_mat, write_mat
 from pipeline.data.outputs import replace_folder
@@ -355,8 +356,6 @@ def _read_folder(folder: Path) -> dict[str, bytes]:
 
 def _cifar_problems(files: dict[str, bytes], release: CifarRelease, folder: Path) -> tuple[list[str], dict[str, list[str]]]:
     """Departures from the documented release: (for the whole release, per file); every file must read."""
-    from pipeline.data.cifar import read_batch
-
     for needed in ("test_batch.mat", "batches.meta.mat"):
         if needed not in files:
             raise PipelineError(f"{folder}: {needed} is missing")

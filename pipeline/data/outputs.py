@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+from matlab_compat.atomic import atomic_output
 from pipeline.errors import PipelineError
 
 RECORD = "params.json"
@@ -149,3 +150,11 @@ def check_member(path: Path) -> None:
     if sha256_file(path) != files[path.name]:
         raise PipelineError(f"{path} does not belong to the set recorded in {path.parent / RECORD} (written by another run); "
                             f"re-run the command that writes {path.parent}")
+
+
+def write_json(path: str | Path, data) -> Path:
+    """Write ``data`` as indented JSON (with a final newline), atomically; returns the path."""
+    path = Path(path)
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+    return path

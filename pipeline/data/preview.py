@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+from PIL import Image, ImageDraw
 
+from matlab_compat.atomic import atomic_output
 from pipeline.errors import PipelineError
 
 _GAP = 2  # pixels between tiles, before scaling
@@ -47,10 +49,6 @@ def save_preview(path: str | Path, image_rows: Sequence[np.ndarray], row_labels:
     ``image_rows``: (N, H, W, C) uint8 arrays, the same N, H, W in each, C = 1 or 3; ``row_labels``:
     optional text drawn left of each row. Written atomically; returns the path.
     """
-    from PIL import Image, ImageDraw
-
-    from matlab_compat.atomic import atomic_output
-
     grid = preview_grid(image_rows, scale)
     if row_labels is not None and len(row_labels) != len(image_rows):
         raise PipelineError(f"{len(image_rows)} preview rows but {len(row_labels)} labels")

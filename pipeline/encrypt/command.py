@@ -9,6 +9,7 @@ a killed run leaves the old complete set or the new one.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Optional
 
@@ -60,6 +61,7 @@ def encrypt_app(fixed_scheme: str | None = None, help_text: str | None = None) -
         note = report["key"].get("note")
         if note:
             typer.echo(f"note: {note}")
+        typer.echo(f"key: {json.dumps({k: v for k, v in report['key'].items() if k != 'note'})}")
         t = report["seconds"]
         typer.echo(f"{spec.name} {chosen.name}: {report['images']['train']} train and {report['images']['test']} test images; "
                    f"read {t['read']:.2f} s, encrypt {t['encrypt']:.2f} s, write {t['write']:.2f} s")

@@ -167,6 +167,12 @@ class EtcScheme(Scheme):
     def sample_map(self, key: EtcKey) -> SampleMap:
         return etc_sample_map(key)
 
+    def public_block_size(self, spec: DatasetSpec, options: KeyOptions) -> int:
+        return block_size_of(spec, options)
+
+    def block_tables(self, key: EtcKey) -> EtcKey:
+        return key
+
     def file_variables(self, key: EtcKey) -> dict[str, Any]:
         return key_variables(key)
 

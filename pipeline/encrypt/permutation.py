@@ -41,7 +41,7 @@ def random_permutations(num_images: int, pixels: int, stream: MatlabStream, orde
     Draws ``rand(pixels, 1)`` per image from ``stream`` and sorts on it (stable, as ``sortrows``).
     ``order`` (from :func:`column_major_order`) maps the script's column-major position to the
     stored-row position; without it the indices are in the script's own order. Apply the
-    result with :func:`permute_rows`, the same permutation to every channel.
+    result with :func:`permute_pictures`, the same permutation to every channel.
     """
     out = np.empty((num_images, pixels), dtype=np.int64)
     with progress_bar(total=num_images, desc="permutations", unit="image", disable=not progress) as bar:
@@ -55,15 +55,6 @@ def random_permutations(num_images: int, pixels: int, stream: MatlabStream, orde
                 out[start:start + count][:, order] = order[perm]
             bar.update(count)
     return out
-
-
-def permute_rows(rows: np.ndarray, sources: np.ndarray, channels: int) -> np.ndarray:
-    """``out[n, c*P + p] = rows[n, c*P + sources[n, p]]`` for N x (C*P) rows (C-ordered result)."""
-    n, length = rows.shape
-    if sources.shape != (n, length // channels) or length % channels:
-        raise PipelineError(f"{sources.shape} permutations do not fit {rows.shape} rows of {channels} channels")
-    blocks = np.ascontiguousarray(rows).reshape(n, channels, -1)
-    return np.take_along_axis(blocks, sources[:, None, :], axis=2).reshape(n, length)
 
 
 @dataclass(frozen=True)

@@ -40,10 +40,6 @@ class SampleMap:
         return out ^ (self.negate.astype(np.uint8) * np.uint8(255))[None, :]
 
 
-def identity_map(size: int) -> SampleMap:
-    return SampleMap(np.arange(size, dtype=np.int64), np.zeros(size, dtype=bool))
-
-
 def probe_sample_map(encrypt: Callable[[np.ndarray], np.ndarray], shape: tuple[int, int, int]) -> SampleMap:
     """The sample map of a value-independent uint8 encryption of (N, H, W, C) pictures, read off
     by encrypting three probe pictures (all zeros: the negation mask; the low and the high byte

@@ -98,6 +98,14 @@ class Scheme(ABC):
         """The key as one fixed sample map over flattened pictures (None where it is not one)."""
         return None
 
+    def public_block_size(self, spec: DatasetSpec, options: KeyOptions) -> int | None:
+        """The block edge of a block-wise key (public: a setting of the algorithm); None for other schemes."""
+        return None
+
+    def block_tables(self, key: Any) -> Any:
+        """The key as EtC block tables (:class:`pipeline.encrypt.etc_key.EtcKey`) where it is one, else None."""
+        return None
+
     def per_image_maps(self, key: Any, counts: Mapping[str, int]) -> dict[str, np.ndarray]:
         """Per-image keys as (N, S) sample sources of each split (``per_image`` schemes), in the given order."""
         raise PipelineError(f"{self.name} has one key for every image, not one per image")

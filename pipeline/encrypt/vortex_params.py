@@ -14,6 +14,7 @@ import numpy as np
 
 from matlab_compat.rng import MatlabStream
 from matlab_compat.semantics import mround
+from pipeline.data.matfiles import read_mat
 from pipeline.errors import PipelineError
 
 
@@ -76,8 +77,6 @@ def load_vor_params(path: str | Path) -> list[np.ndarray]:
     Raises ``PipelineError`` for a missing or corrupt file, a missing ``vor_par`` or a bad row.
     Regions are checked against the image size where the rows are used (:func:`check_region`).
     """
-    from pipeline.data.datasets import read_mat
-
     path = Path(path)
     if not path.exists():
         raise PipelineError(f"{path}: vortex parameter file is missing; `python -m pipeline.fetch` puts the published ones in data/<dataset>/params/")

@@ -5,7 +5,7 @@ labels, as an untrusted trainer does), knows the algorithm and the data distribu
 plain images of the same kind), but not the key. The stronger adversary also holds k
 plain/encrypted pairs.
 
-Set-up, the same for every encryption:
+Set-up, the same for every scheme:
 
 * attacked: the encrypted TEST split, decrypted with the estimated key and scored against the
   plain test split;
@@ -15,34 +15,39 @@ Set-up, the same for every encryption:
   images, and recognisability: the accuracy on them of a classifier trained on the plain train
   split, against its accuracy on the plain and on the encrypted test images.
 
-Attacks: ``sample-map`` (:mod:`pipeline.evaluate.sample_map_attack`, any encryption) and, for EtC,
-``etc-blocks`` (:mod:`pipeline.evaluate.etc_attack`, which uses the block structure).
-
-CLI: ``python -m pipeline.attack --dataset fashion --encryption vor --kind ciphertext-only``
-writes ``results/attacks/<dataset>_<encryption>_<kind>.json`` and a ``.png`` strip.
+The scheme is seen only through its registry interface: whether it negates samples, whether a
+pixel's channels move together, whether its key is block tables of a public block size, and its
+true key as a sample map (fixed or per image) for scoring. Methods: ``sample-map``
+(:mod:`pipeline.evaluate.sample_map_attack`, any scheme), ``pixel-map`` (colour images whose
+pixels move whole) and ``etc-blocks`` (:mod:`pipeline.evaluate.etc_attack`, block tables).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Callable
 
 import numpy as np
-import typer
 
-from pipeline.evaluate import sample_map_attack as core
-from pipeline.data.datasets import DatasetSpec, dataset_spec, load_split, pictures_from_rows, rows_from_pictures
+import train
+from matlab_compat import atomic_output
+from pipeline.data.datasets import DatasetSpec, load_split, pictures_from_rows
+from pipeline.data.preview import save_preview
+from pipeline.encrypt.scheme import Scheme
+from pipeline.encrypt.stage import load_encrypted
 from pipeline.errors import PipelineError
+from pipeline.evaluate import sample_map_attack as core
+from pipeline.evaluate.etc_attack import ciphertext_only_key, etc_sample_map, known_plaintext_key, table_shares
 from pipeline.evaluate.metrics import psnr, ssim
+from train.api import API_DEFAULTS, accuracy, train_classifier
 
 KINDS = ("known-plaintext", "ciphertext-only")
 DEFAULT_PAIRS = (1, 2, 4, 8)
 PREVIEW_IMAGES = 8
 RECOGNISABILITY_SAMPLES = 30_000  # default training length of the plain classifier: 2 epochs of Fashion, 30 of the CIFAR subset
-# Encryptions that never negate samples; any other (etc, future ones) is attacked with negation.
-NO_NEGATION = {"vor", "random"}
 
 
 @dataclass(frozen=True)
@@ -62,70 +67,46 @@ class AttackData:
         return self.plain_test.shape[1:]
 
 
-def load_attack_data(data_dir: str | Path, dataset: str, encryption: str) -> AttackData:
-    """Both splits of the plain (``origin``) and the encrypted variant, checked to correspond."""
-    spec = dataset_spec(dataset)
+def load_attack_data(data_dir: str | Path, spec: DatasetSpec, scheme: Scheme, key=None) -> AttackData:
+    """Both splits of the plain (``origin``) and the encrypted variant, checked to correspond
+    (and, with ``key``, to be that key's files where the files can tell)."""
     parts = {}
     for split in ("train", "test"):
         plain, plain_labels = load_split(data_dir, spec.name, "origin", split)
-        enc, enc_labels = load_split(data_dir, spec.name, encryption, split)
+        enc, enc_labels = load_encrypted(Path(data_dir), spec, scheme, split, key)
         if len(plain) != len(enc) or not np.array_equal(plain_labels, enc_labels):
             raise PipelineError(
-                f"{encryption} {split} split of {spec.name} does not correspond to the plain one ({len(enc)} vs {len(plain)} images, or other labels)"
+                f"{scheme.name} {split} split of {spec.name} does not correspond to the plain one ({len(enc)} vs {len(plain)} images, or other labels)"
             )
-        parts[split] = (pictures_from_rows(plain, spec), plain_labels, pictures_from_rows(enc, spec))
+        parts[split] = (pictures_from_rows(plain, spec), plain_labels, enc)
     return AttackData(spec, *parts["train"], *parts["test"])
 
 
-# ----------------------------------------------------------------------------------------------
-# The true key (for scoring only; the attacks never see it)
+@dataclass(frozen=True)
+class Truth:
+    """The victim's key as the scorer sees it (the attacks never do): one fixed sample map, per-image
+    maps of the test split, and block tables where the key is one."""
+
+    fixed: core.SampleMap | None = None
+    per_image: np.ndarray | None = None
+    tables: object = None
 
 
-def vortex_truth(spec: DatasetSpec, params_path: Path, num_vortices: int | None) -> core.SampleMap:
-    """The vortex key as a sample map over flattened pictures (``num_vortices``: as ``pipeline.vor``'s default)."""
-    from pipeline.vor import channel_map, default_vortex_count, load_vor_params, row_gather_map
-
-    if not Path(params_path).exists():
-        raise PipelineError(f"{params_path}: vortex parameter file missing (pass --vor-params, or --no-key-share)")
-    rows = load_vor_params(params_path)
-    if num_vortices is None:
-        num_vortices, _ = default_vortex_count(spec, len(rows), str(params_path))
-    rows_map = channel_map(row_gather_map(spec, rows, num_vortices=num_vortices), spec.channels)
-    return row_map_as_sample_map(rows_map, spec)
-
-
-def row_map_as_sample_map(rows_map: np.ndarray, spec: DatasetSpec) -> core.SampleMap:
-    """A gather over stored-row positions (``out[:, r] = in[:, rows_map[r]]``) over picture positions."""
-    picture_of_row = rows_from_pictures(np.arange(spec.row_length).reshape(1, spec.height, spec.width, spec.channels), spec)[0]
-    source = np.empty(spec.row_length, dtype=np.int64)
-    source[picture_of_row] = picture_of_row[rows_map]
-    return core.SampleMap(source, np.zeros(spec.row_length, dtype=bool))
-
-
-def random_truth(spec: DatasetSpec, num_train: int, num_test: int, seed: int) -> np.ndarray:
-    """The per-image keys of ``pipeline.random`` for the TEST images: (num_test, S) sources over
-    flattened pictures (the stream draws every train image's permutation first)."""
-    from matlab_compat.rng import rng
-    from pipeline.random import column_major_order, random_permutations
-
-    stream = rng(seed)
-    order = column_major_order(spec)
-    random_permutations(num_train, spec.pixels, stream, order)
-    per_channel = random_permutations(num_test, spec.pixels, stream, order)
-    rows_maps = (np.arange(spec.channels)[None, :, None] * spec.pixels + per_channel[:, None, :]).reshape(num_test, -1)
-    picture_of_row = rows_from_pictures(np.arange(spec.row_length).reshape(1, spec.height, spec.width, spec.channels), spec)[0]
-    sources = np.empty_like(rows_maps)
-    sources[:, picture_of_row] = picture_of_row[rows_maps]
-    return sources
-
-
-def etc_block_size(data_dir: Path, dataset: str) -> int:
-    """The block size recorded by ``pipeline.etc`` beside the encrypted data (public: part of the algorithm)."""
-    path = Path(data_dir) / dataset_spec(dataset).name / "etc" / "params.json"
-    try:
-        return int(json.loads(path.read_text())["block_size"])
-    except (OSError, KeyError, ValueError) as err:
-        raise PipelineError(f"{path}: cannot read the EtC block size ({err}); run `python -m pipeline.etc` first") from None
+def true_key(scheme: Scheme, key, data: AttackData) -> Truth:
+    """The :class:`Truth` of ``key``, checked to reproduce the encrypted test images it is said to have made."""
+    fixed = scheme.sample_map(key)
+    per_image = None
+    if scheme.per_image:
+        per_image = scheme.per_image_maps(key, {"train": len(data.plain_train), "test": len(data.plain_test)})["test"]
+        made = np.take_along_axis(_flat(data.plain_test[:64]), per_image[:64], axis=1)
+    elif fixed is not None:
+        made = fixed.apply(_flat(data.plain_test[:64]))
+    else:
+        made = _flat(scheme.encrypt(key, data.plain_test[:64]))
+    if not np.array_equal(made, _flat(data.enc_test[:64])):
+        raise PipelineError(f"the given {scheme.name} key does not produce data/{data.spec.name}/{scheme.name}; "
+                            "check the parameter file, seed or secret")
+    return Truth(fixed, per_image, scheme.block_tables(key))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -144,32 +125,29 @@ def score(recovered: np.ndarray, data: AttackData, accuracy: AccuracyFn | None) 
     }
 
 
+def code_digest(package=train) -> str:
+    """SHA-256 (16 hex digits) of a package's Python sources: a cache keyed by it is never reused after a code change."""
+    digest = hashlib.sha256()
+    root = Path(package.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def make_accuracy(data: AttackData, *, epochs: int, seed: int, device: str, cache: Path | None = None) -> tuple[AccuracyFn, dict[str, object]]:
     """Train a classifier on the plain train split; return test-split accuracy as a function.
 
-    With ``cache`` (a folder), the classifier is kept there under the SHA-256 of the plain
-    training data and the whole training recipe, so the attacks on several encryptions of one
-    dataset train it once, and a changed recipe never reuses an old classifier."""
-    import hashlib
-
-    from train.api import API_DEFAULTS, accuracy, train_classifier  # first: train sets OMP_WAIT_POLICY before torch loads
-
-    import torch
-
+    With ``cache`` (a folder), the classifier is kept there as a training run (weights-only
+    checkpoints, checked on load) under the SHA-256 of the plain training data, the whole
+    training recipe and the training code, so the attacks on several encryptions of one
+    dataset train it once, and a changed recipe or code never reuses an old classifier."""
     start = time.perf_counter()
     recipe = json.dumps({**API_DEFAULTS, "model": "smallcnn", "epochs": epochs, "seed": seed}, sort_keys=True)
     digest = hashlib.sha256(data.plain_train.tobytes() + data.train_labels.astype("<i8").tobytes()
                             + recipe.encode()).hexdigest()[:16]
-    path = None if cache is None else Path(cache) / f"{data.spec.name}_smallcnn_e{epochs}_s{seed}_{digest}.pt"
-    if path is not None and path.exists():
-        model = torch.load(path, weights_only=False, map_location=device)
-    else:
-        model = train_classifier(data.plain_train, data.train_labels, model="smallcnn", epochs=epochs, seed=seed, device=device, dataset=data.spec.name)
-        if path is not None:
-            from matlab_compat import atomic_output
-
-            with atomic_output(path) as tmp:
-                torch.save(model, tmp)
+    run = None if cache is None else Path(cache) / f"{data.spec.name}_smallcnn_e{epochs}_s{seed}_{digest}_{code_digest()}"
+    model = train_classifier(data.plain_train, data.train_labels, model="smallcnn", epochs=epochs, seed=seed, device=device,
+                             dataset=data.spec.name, out=run, resume=run is not None)
     info = {"model": "smallcnn", "epochs": epochs, "seed": seed, "trained_on": "plain train split", "recipe": json.loads(recipe), "cache_key": digest,
             "seconds": round(time.perf_counter() - start, 1)}
     return (lambda pictures: accuracy(model, pictures, data.test_labels)), info
@@ -192,18 +170,24 @@ def _flat(pictures: np.ndarray) -> np.ndarray:
 
 
 class Evaluation:
-    """The attacks of one (dataset, encryption) with what they share: statistics, truth, scoring."""
+    """The attacks of one (dataset, scheme) with what they share: statistics, truth, scoring.
 
-    def __init__(self, data: AttackData, encryption: str, *, truth: core.SampleMap | None, etc_truth=None, block_size: int | None = None,
-                 accuracy: AccuracyFn | None = None, per_image_truth: np.ndarray | None = None) -> None:
+    ``block_size`` is the public block edge where the scheme's key is block tables (else None);
+    ``truth`` the victim's key for scoring only (None: no key share).
+    """
+
+    def __init__(self, data: AttackData, scheme: Scheme, *, truth: Truth | None = None, block_size: int | None = None,
+                 accuracy: AccuracyFn | None = None) -> None:
         self.data = data
-        self.encryption = encryption
-        self.truth = truth
-        self.per_image_truth = per_image_truth
-        self.etc_truth = etc_truth
+        self.encryption = scheme.name
+        truth = truth or Truth()
+        self.truth = truth.fixed
+        self.per_image_truth = truth.per_image
+        self.etc_truth = truth.tables
         self.block_size = block_size
         self.accuracy = accuracy
-        self.negation = encryption not in NO_NEGATION
+        self.negation = scheme.negates
+        self.whole_pixels = scheme.moves_whole_pixels
         self.fill = data.plain_train.reshape(len(data.plain_train), -1).mean(axis=0, dtype=np.float64).astype(np.float32)
         k = data.spec.num_classes
         start = time.perf_counter()
@@ -242,8 +226,6 @@ class Evaluation:
                 public = core.statistics(*core.channels_as_images(d.plain_train, d.train_labels), k)
                 estimate, cost = core.ciphertext_only_map(observed, public, negation=False)
             else:
-                from pipeline.evaluate.etc_attack import ciphertext_only_key
-
                 d = self.data
                 estimate, cost = ciphertext_only_key(
                     d.enc_test, d.test_labels, d.plain_train, d.train_labels, block_size=self.block_size, num_classes=d.spec.num_classes
@@ -252,9 +234,9 @@ class Evaluation:
         return self._coa[method]
 
     def methods(self) -> list[str]:
-        """``sample-map`` always; ``pixel-map`` for colour images under encryptions known to move the
-        channels of a pixel together (vor, random); ``etc-blocks`` for EtC."""
-        pixel = not self.negation and self.data.shape[2] > 1
+        """``sample-map`` always; ``pixel-map`` for colour images under schemes that move the channels
+        of a pixel together (vor, random); ``etc-blocks`` where the key is block tables (etc, block)."""
+        pixel = self.whole_pixels and not self.negation and self.data.shape[2] > 1
         return ["sample-map"] + (["pixel-map"] if pixel else []) + (["etc-blocks"] if self.block_size is not None else [])
 
     def _as_map(self, estimate, method: str) -> tuple[core.SampleMap, dict | None]:
@@ -262,8 +244,6 @@ class Evaluation:
             return core.pixel_to_sample_map(estimate, self.data.shape[2]), None
         if isinstance(estimate, core.SampleMap):
             return estimate, None
-        from pipeline.evaluate.etc_attack import etc_sample_map, table_shares
-
         return etc_sample_map(estimate), (None if self.etc_truth is None else table_shares(estimate, self.etc_truth))
 
     # -- the attacks
@@ -286,8 +266,6 @@ class Evaluation:
                 core.channels_as_images(d.plain_train[:pairs], labels)[0], core.channels_as_images(d.enc_train[:pairs], labels)[0], negation=False, prior=prior
             )
         else:
-            from pipeline.evaluate.etc_attack import known_plaintext_key
-
             estimate = known_plaintext_key(d.plain_train[:pairs], d.enc_train[:pairs], block_size=self.block_size, prior=prior)
         seconds = time.perf_counter() - start + (self._coa[method][2] if with_statistics else 0.0)
         smap, tables = self._as_map(estimate, method)
@@ -328,8 +306,6 @@ THREAT_MODEL = (
 
 def write_results(path: Path, evaluation: Evaluation, kind: str, outcomes: list[Outcome], baselines: dict, recognisability: dict | None,
                   seconds: float) -> dict:
-    from matlab_compat import atomic_output
-
     d = evaluation.data
     result = {
         "dataset": d.spec.name,
@@ -351,8 +327,6 @@ def write_results(path: Path, evaluation: Evaluation, kind: str, outcomes: list[
 
 def write_strip(path: Path, evaluation: Evaluation, outcomes: list[Outcome]) -> None:
     """PNG: plain / encrypted / recovered by each method (its strongest setting) for the first test images."""
-    from pipeline.data.preview import save_preview
-
     d = evaluation.data
     last = {}
     for o in outcomes:
@@ -391,7 +365,3 @@ def summary_rows(results_dir: str | Path) -> list[dict]:
         except (KeyError, TypeError, ValueError) as err:
             raise PipelineError(f"{path}: not an attack result file ({err})") from None
     return rows
-
-
-# ----------------------------------------------------------------------------------------------
-# CLI

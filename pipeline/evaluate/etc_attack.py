@@ -28,10 +28,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from pipeline.evaluate.sample_map_attack import SampleMap, probe_sample_map, profile_cost, statistics
-from pipeline.errors import PipelineError
-from pipeline.etc import decrypt, encrypt, scramble_blocks, to_blocks
+from pipeline.encrypt.etc import decrypt, etc_sample_map, scramble_blocks, to_blocks
 from pipeline.encrypt.etc_key import PERMUTATIONS_3, TRANSFORMS, EtcKey
+from pipeline.errors import PipelineError
+from pipeline.evaluate.sample_map_attack import profile_cost, statistics
 
 
 EDGE_IMAGES = 1000  # encrypted images whose decrypted block borders judge the edge-continuity search
@@ -225,11 +225,6 @@ def _refine_by_edges(perm: np.ndarray, op: np.ndarray, costs: np.ndarray, ops: B
         if not improved:
             break
     return _key(perm, op, ops, block_size, grid, channels)
-
-
-def etc_sample_map(key: EtcKey) -> SampleMap:
-    """The key as a sample map over flattened (H, W, C) pictures."""
-    return probe_sample_map(lambda pictures: encrypt(pictures, key), key.image_shape)
 
 
 def known_plaintext_key(plain: np.ndarray, encrypted: np.ndarray, *, block_size: int, prior: np.ndarray | None = None) -> EtcKey:

@@ -23,28 +23,24 @@ Every term is at most its identity value, so no transformation (in particular no
 two pixels) increases the information of an image (``docs/information.md``, theorem 1).
 Everything is a few matrix products over the whole dataset.
 
-CLI: ``python -m pipeline.information --dataset mnist --encryption vor`` writes
+CLI: ``python -m pipeline.information --dataset mnist --scheme vor`` writes
 ``results/information/mnist_vor.json``.
 """
 from __future__ import annotations
 
 import functools
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import numpy as np
-import typer
 
-from pipeline.data.datasets import DatasetSpec, dataset_spec, load_split, pictures_from_rows, rows_from_pictures
+from pipeline.data.datasets import (
+    DatasetSpec, load_split, picture_sources_to_rows_map, pictures_from_rows, rows_from_pictures,
+)
+from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.errors import PipelineError
-
-if TYPE_CHECKING:
-    from pipeline.encrypt.etc_key import EtcKey
-
-ENCRYPTIONS = ("vor", "random", "etc", "blocks")
 
 
 @dataclass(frozen=True)
@@ -271,116 +267,58 @@ def loss_rates(full: Information, kept: Information) -> dict[str, float]:
 # --- encryptions as the measure sees them ---------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False)
-class Encryption:
-    """One encryption of one dataset: how to apply it and what the measure needs of it.
+def default_label(scheme: Scheme, spec: DatasetSpec, options: KeyOptions, record: dict) -> str:
+    """The name results of a scheme's key carry: ``vor-<parameter file tag>``, ``<scheme>-b<block>``, or the scheme's name."""
+    if "params" in scheme.options and "params" in record:
+        stem = Path(record["params"]).stem
+        return f"{scheme.name}-{stem.removeprefix(f'vor_params_{spec.prefix}_').removeprefix('vor_params_')}"
+    block = scheme.public_block_size(spec, options)
+    return scheme.name if block is None else f"{scheme.name}-b{block}"
 
-    Exactly one of ``sources`` (one sample map for every image; ``key`` adds EtC's value step),
-    ``seed`` (a fresh permutation per image, drawn as ``pipeline.random`` draws them) is set.
-    ``record`` is what the outputs record about it (never a secret).
+
+def encrypt_rows(scheme: Scheme, key, spec: DatasetSpec, splits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Encrypted stored rows of each split (in the given order: per-image draws follow it)."""
+    pictures = {split: pictures_from_rows(rows, spec) for split, rows in splits.items()}
+    return {split: rows_from_pictures(p, spec) for split, p in scheme.encrypt_splits(key, pictures).items()}
+
+
+def measure(scheme: Scheme, key, spec: DatasetSpec, splits: dict[str, np.ndarray], weight: DistanceWeight,
+            exact_sample: int = 500) -> dict:
+    """Information-loss rates of ``scheme`` with ``key`` over the plain rows of ``splits`` (JSON-ready).
+
+    A fixed sample map is exact for every image; a value step (negation) enters through the
+    fidelity measured from the image pairs. Per-image pixel permutations (the random
+    baseline): the exact expectation over the permutation draw for every image, and the exact
+    value for the actual draws of the first ``exact_sample`` images of the first split.
     """
-
-    name: str
-    label: str
-    spec: DatasetSpec
-    record: dict
-    sources: Optional[np.ndarray] = None
-    key: Optional["EtcKey"] = None
-    seed: Optional[int] = None
-
-    def encrypt(self, splits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Encrypted rows of each split (``train`` before ``test``: the random stream's order)."""
-        if self.seed is not None:
-            from matlab_compat.rng import rng
-            from pipeline.random import column_major_order, permute_rows
-
-            stream, order = rng(self.seed), column_major_order(self.spec)
-            return {s: permute_rows(rows, self.permutations(len(rows), stream, order), self.spec.channels) for s, rows in splits.items()}
-        if self.key is not None:
-            from pipeline.etc import encrypt
-
-            return {s: rows_from_pictures(encrypt(pictures_from_rows(rows, self.spec), self.key), self.spec) for s, rows in splits.items()}
-        return {s: np.ascontiguousarray(rows[:, self.sources]) for s, rows in splits.items()}
-
-    def permutations(self, count: int, stream, order: np.ndarray) -> np.ndarray:
-        from pipeline.random import random_permutations
-
-        return random_permutations(count, self.spec.pixels, stream, order)
-
-
-def default_params(spec: DatasetSpec, data_dir: Path) -> Path:
-    return Path(data_dir) / spec.name / "params" / spec.published_params
-
-
-def vortex_encryption(spec: DatasetSpec, params: Path, num_vortices: Optional[int] = None) -> Encryption:
-    """The vortex sequence of a ``vor_params_*.mat`` file (default count: the script's, or all the file holds)."""
-    from pipeline.vor import channel_map, load_vor_params, row_gather_map
-
-    rows = load_vor_params(params)
-    count = min(spec.script_vortices, len(rows)) if num_vortices is None else num_vortices
-    sources = channel_map(row_gather_map(spec, rows, num_vortices=count), spec.channels)
-    stem = Path(params).stem
-    tag = stem.removeprefix(f"vor_params_{spec.prefix}_").removeprefix("vor_params_")
-    return Encryption("vor", f"vor-{tag}", spec, {"params": Path(params).name, "vortices": count, "vortices_in_file": len(rows)}, sources=sources)
-
-
-def _etc_sources(spec: DatasetSpec, key) -> np.ndarray:
-    """EtC's sample map (block scrambling, rotation/flip, channel shuffle) in stored-row order."""
-    from pipeline.etc import from_blocks, scramble_blocks, to_blocks
-
-    index = pictures_from_rows(np.arange(spec.row_length, dtype=np.int64)[None, :], spec)
-    return rows_from_pictures(from_blocks(scramble_blocks(to_blocks(index, key.block_size), key), key.grid), spec)[0]
-
-
-def etc_encryption(spec: DatasetSpec, key, scramble_only: bool = False) -> Encryption:
-    """EtC with ``key``; ``scramble_only`` keeps only K1 (block scrambling: no turns, flips, negation or channel shuffle)."""
-    import dataclasses
-
-    if scramble_only:
-        key = dataclasses.replace(key, transform=np.zeros_like(key.transform), negate=np.zeros_like(key.negate),
-                                  channel_perm=np.broadcast_to(np.arange(key.channels), key.channel_perm.shape).copy())
-    name = "blocks" if scramble_only else "etc"
-    record = {"block_size": key.block_size, "key_fingerprint": key.fingerprint}
-    return Encryption(name, f"{name}-b{key.block_size}", spec, record, sources=_etc_sources(spec, key), key=key)
-
-
-def random_encryption(spec: DatasetSpec, seed: int = 0) -> Encryption:
-    """The per-image random permutation of ``pipeline.random`` (MATLAB stream ``seed``)."""
-    return Encryption("random", "random", spec, {"seed": seed}, seed=seed)
-
-
-def measure(enc: Encryption, splits: dict[str, np.ndarray], weight: DistanceWeight, exact_sample: int = 500) -> dict:
-    """Information-loss rates of ``enc`` over the images of ``splits`` (JSON-ready).
-
-    Fixed maps are exact for every image (EtC's value step: fidelity from the image pairs). The
-    random baseline: the exact expectation over the permutation draw for every image, and the
-    exact value for the actual draws of the first ``exact_sample`` images of the first split.
-    """
-    layout = Layout.of(enc.spec)
+    layout = Layout.of(spec)
     rows = np.concatenate([np.asarray(splits[s]) for s in splits])
     started = time.perf_counter()
     full = information(rows, layout, identity_kept(layout, weight))
     out: dict = {}
-    if enc.seed is not None:
+    if scheme.per_image:
         kept = information(rows, layout, expected_permutation_kept(layout, weight))
         first = next(iter(splits))
         count = min(exact_sample, len(splits[first]))
         if count:
-            from matlab_compat.rng import rng
-            from pipeline.random import column_major_order
-
-            perms = enc.permutations(count, rng(enc.seed), column_major_order(enc.spec))
+            samples = scheme.per_image_maps(key, {first: count})[first]
+            perms = samples[:, ::spec.channels] // spec.channels  # whole pixels move: a pixel permutation per image
             sample = slice(0, count)
             drawn = permutation_information(rows[sample], layout, weight, perms)
             out["drawn_sample"] = {"images": count, "split": first,
                                    **loss_rates(Information(full.value[sample], full.neighbour[sample]), drawn)}
     else:
+        positions = scheme.sample_map(key)
+        if positions is None:
+            raise PipelineError(f"the information measure needs the key as a position map; {scheme.name} is not one "
+                                "(see docs/information.md)")
+        sources = picture_sources_to_rows_map(positions.source, spec)
         fidelity = None
-        if enc.key is not None:
-            encrypted = np.concatenate([v for v in enc.encrypt(splits).values()])
-            fidelity = value_fidelity(rows[:, enc.sources], encrypted)
+        if scheme.negates:
+            encrypted = np.concatenate(list(encrypt_rows(scheme, key, spec, splits).values()))
+            fidelity = value_fidelity(rows[:, sources], encrypted)
             out["fidelity"] = {"unchanged": int(np.sum(fidelity == 1)), "negated": int(np.sum(fidelity == -1)), "other": int(np.sum(np.abs(fidelity) != 1))}
-        k = map_kept(enc.sources, layout, weight, fidelity)
+        k = map_kept(sources, layout, weight, fidelity)
         out["lost_samples"] = int(np.sum(k.value == 0))
         kept = information(rows, layout, k)
     rates = loss_rates(full, kept)
@@ -395,30 +333,7 @@ def measure(enc: Encryption, splits: dict[str, np.ndarray], weight: DistanceWeig
     }
 
 
-def make_encryption(spec: DatasetSpec, encryption: str, *, data_dir: Path, params: Optional[Path] = None,
-                    num_vortices: Optional[int] = None, key_file: Optional[Path] = None, block_size: int = 16,
-                    seed: Optional[int] = None) -> Encryption:
-    """The :class:`Encryption` named ``encryption`` (one of :data:`ENCRYPTIONS`) with its options.
-
-    ``random`` without a ``seed`` takes the one ``pipeline.random`` recorded in ``data/<dataset>/random``.
-    """
-    if encryption == "vor":
-        return vortex_encryption(spec, params or default_params(spec, data_dir), num_vortices)
-    if encryption == "random":
-        if seed is None:
-            from pipeline.random import recorded_seed
-
-            seed = recorded_seed(data_dir / spec.name / "random")
-        return random_encryption(spec, seed)
-    if encryption in ("etc", "blocks"):
-        from pipeline.encrypt.etc_key import derive_key, read_secret
-
-        key = derive_key(read_secret(key_file), (spec.height, spec.width, spec.channels), block_size)
-        return etc_encryption(spec, key, scramble_only=encryption == "blocks")
-    raise PipelineError(f"unknown encryption {encryption!r}; choose one of {', '.join(ENCRYPTIONS)}")
-
-
-def load_splits(data_dir: Path, dataset: str, split: str, max_images: Optional[int] = None) -> dict[str, np.ndarray]:
+def load_splits(data_dir: Path, dataset: str, split: str, max_images: int | None = None) -> dict[str, np.ndarray]:
     """The plain rows of ``split`` (train, test or all), the first ``max_images`` of each."""
     if split not in ("train", "test", "all"):
         raise PipelineError(f"unknown split {split!r}; choose train, test or all")

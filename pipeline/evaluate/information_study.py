@@ -2,12 +2,12 @@
 
 Two commands (``docs/information.md``):
 
-* ``python -m pipeline.information_report accuracy --dataset mnist`` trains the CPU preset
+* ``python -m pipeline.information_study accuracy --dataset mnist`` trains the CPU preset
   (``<dataset>_smallcnn_cpu``) on the plain images and on every encryption of the run list
   (default: the four MNIST vortex parameter sets, the random baseline, EtC and EtC's block
   scrambling), encrypting in memory exactly as ``pipeline.information`` measures them, and
   writes ``results/information/accuracy_<dataset>.json``.
-* ``python -m pipeline.information_report correlate`` pairs every
+* ``python -m pipeline.information_study correlate`` pairs every
   ``results/information/<dataset>_<label>.json`` with the accuracy of the same label and
   writes ``correlation.json`` (Pearson and Spearman coefficients of information-loss rate
   against accuracy-loss rate) and ``loss_vs_drop.png`` (the scatter plot).
@@ -16,69 +16,78 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
-import typer
+from PIL import Image, ImageDraw
+from scipy import stats
 
-from pipeline.data.datasets import dataset_spec, load_split, pictures_from_rows
+from matlab_compat import atomic_output
+from pipeline.data.datasets import DatasetSpec, pictures_from_rows
+from pipeline.encrypt.etc_key import SECRET_ENV
+from pipeline.encrypt.registry import get_scheme
+from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.errors import PipelineError
-from pipeline.information import make_encryption
+from pipeline.evaluate.information import default_label
+from train.config import TrainConfig
+from train.data import split_from_pictures
+from train.loop import fit
+from train.presets import get_preset
 
 RESULTS = Path("results/information")
-#: The EtC secret of the report's runs when no key is given: public on purpose (an experiment
-#: seed, not a secret), so that anyone can rerun the same EtC key.
+#: The secret of the study's secret-keyed runs when no key is given: public on purpose (an
+#: experiment seed, not a secret), so that anyone can rerun the same keys.
 PUBLIC_EXPERIMENT_SECRET = b"vortex-port information report, public key"
-#: The default run list: ``encryption[:argument]`` (vor: parameter file stem; etc/blocks: block size).
+#: The default run list: ``scheme[:argument]`` (vor: parameter file stem; block-wise schemes: block size).
 DEFAULT_RUNS = {
     "mnist": ("vor:vor_params_mnist_result", "random", "etc:7", "vor:vor_params_mnist_sensitivity1",
-              "vor:vor_params_mnist_sensitivity2", "vor:vor_params_mnist_sensitivity3", "etc:4", "blocks:7"),
+              "vor:vor_params_mnist_sensitivity2", "vor:vor_params_mnist_sensitivity3", "etc:4", "block:7"),
 }
 
 
-def parse_run(run: str, spec, data_dir: Path, key_file: Optional[Path]):
-    """``vor:<params stem>``, ``random``, ``etc:<block>``, ``blocks:<block>`` -> Encryption."""
+@dataclass(frozen=True, eq=False)
+class StudyRun:
+    """One encryption of the study: a scheme with its key, under the label its results carry."""
+
+    label: str
+    scheme: Scheme
+    key: object
+
+
+def parse_run(run: str, spec: DatasetSpec, data_dir: Path, key_file: Optional[Path]) -> StudyRun:
+    """``vor:<params stem>``, ``random``, ``<block-wise scheme>:<block>`` (etc:7, block:7) -> a StudyRun.
+
+    Secret-keyed schemes use ``key_file`` or ``$VORTEX_ETC_SECRET``, else the study's public
+    experiment secret; ``random`` uses MATLAB's default stream (seed 0)."""
     name, _, arg = run.partition(":")
-    options: dict = {}
-    if name == "vor" and arg:
-        options["params"] = Path(data_dir) / spec.name / "params" / f"{arg}.mat"
-    elif name in ("etc", "blocks"):
+    scheme = get_scheme(name)
+    given: dict = {"data_dir": data_dir}
+    if "params" in scheme.options and arg:
+        given["params"] = Path(data_dir) / spec.name / "params" / f"{arg}.mat"
+    elif "block_size" in scheme.options:
         if not arg.isdigit():
             raise PipelineError(f"run {run!r}: give the block size, e.g. {name}:7")
-        options["block_size"] = int(arg)
-        if key_file is None:
-            import os
-
-            from pipeline.encrypt.etc_key import SECRET_ENV
-
-            if not os.environ.get(SECRET_ENV):
-                return _etc_with_secret(spec, name, int(arg))
-        options["key_file"] = key_file
+        given["block_size"] = int(arg)
     elif arg:
         raise PipelineError(f"run {run!r}: {name} takes no argument")
-    if name == "random":
-        options["seed"] = 0  # the study encrypts its own copies: MATLAB's default stream
-    return make_encryption(spec, name, data_dir=data_dir, **options)
-
-
-def _etc_with_secret(spec, name: str, block_size: int):
-    from pipeline.encrypt.etc_key import derive_key
-    from pipeline.information import etc_encryption
-
-    key = derive_key(PUBLIC_EXPERIMENT_SECRET, (spec.height, spec.width, spec.channels), block_size)
-    return etc_encryption(spec, key, scramble_only=name == "blocks")
+    if "key_file" in scheme.options:
+        if key_file is not None:
+            given["key_file"] = key_file
+        elif not os.environ.get(SECRET_ENV):
+            given["secret"] = PUBLIC_EXPERIMENT_SECRET
+    if "seed" in scheme.options:
+        given["seed"] = 0  # the study encrypts its own copies: MATLAB's default stream
+    options = KeyOptions(**given)
+    key = scheme.key(spec, options)
+    return StudyRun(default_label(scheme, spec, options, scheme.record(key)), scheme, key)
 
 
 def train_and_score(spec, preset: str, train_rows, train_labels, test_rows, test_labels) -> dict:
     """Train ``preset`` on the rows, return best and final test accuracy and the seconds it took."""
-    from train.config import TrainConfig
-    from train.data import split_from_pictures
-    from train.loop import fit
-    from train.presets import get_preset
-
     values = get_preset(preset)
     values.pop("dataset", None)
     config = TrainConfig(dataset=spec.name, preset=preset, device="cpu", out=None, **values)
@@ -101,8 +110,6 @@ class Point:
 
 def correlation(points: list[Point]) -> dict:
     """Pearson and Spearman coefficients (with p-values) of information loss against accuracy-loss rate."""
-    from scipy import stats
-
     if len(points) < 3:
         raise PipelineError(f"a correlation needs at least 3 encryptions with both measurements, got {len(points)}")
     x = np.array([p.information_loss for p in points])
@@ -137,10 +144,6 @@ def collect_points(results: Path, dataset: str, accuracy: dict) -> list[Point]:
 
 def scatter_png(path: Path, points: list[Point], title: str, size: tuple[int, int] = (760, 560)) -> None:
     """A labelled scatter plot (PIL): information-loss rate (x) against accuracy-loss rate (y), in percent."""
-    from PIL import Image, ImageDraw
-
-    from matlab_compat import atomic_output
-
     width, height = size
     left, right, top, bottom = 80, 30, 50, 70
     img = Image.new("RGB", size, "white")

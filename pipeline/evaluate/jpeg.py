@@ -15,22 +15,16 @@ with ``--write-dataset`` also ``data/<dataset>/originq<Q>/`` and ``data/<dataset
 from __future__ import annotations
 
 import io
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
-import PIL
-import typer
 from PIL import Image
 from tqdm import tqdm
 
-from matlab_compat import atomic_output
-from pipeline.data.datasets import SPLITS, dataset_spec, load_split, pictures_from_rows, rows_from_pictures, variant_files
+from pipeline.data.datasets import SPLITS, dataset_spec, load_split, pictures_from_rows
 from pipeline.errors import PipelineError
-from pipeline.etc import VARIANT, key_variables, decrypt, load_encrypted_split, read_key_record, write_split
-from pipeline.encrypt.etc_key import derive_key, read_secret
+from pipeline.etc import VARIANT, decrypt, load_encrypted_split
 
 SUBSAMPLING = 2  # Pillow's code for 4:2:0
 

@@ -13,10 +13,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import typer
 from PIL import Image, ImageDraw, ImageFont
 
-from matlab_compat.atomic import atomic_output
+from pipeline.encrypt.registry import PLAIN, SCHEMES
+from pipeline.errors import PipelineError
 from train.data import parse_dataset
 from train.errors import TrainError
 from train.models import MODEL_TAGS
@@ -69,8 +69,8 @@ def find_runs(runs_dir: Path) -> list[Run]:
                             100 * m["test_acc_best"], 100 * m["test_acc_final"], int(m["epochs"]),
                             float(m["train_seconds"]), path.parent.name))
         except (KeyError, ValueError, TypeError, TrainError) as err:
-            raise TrainError(f"{path}: not a metrics file of python -m train ({err})") from None
-    order = {v: i for i, v in enumerate(VARIANTS)}
+            raise PipelineError(f"{path}: not a metrics file of python -m train ({err})") from None
+    order = {v: i for i, v in enumerate(ORDER)}
     return sorted(runs, key=lambda r: (r.dataset, r.model, r.recipe, order.get(r.variant, 9), r.variant))
 
 
@@ -100,7 +100,15 @@ def markdown(runs: list[Run]) -> str:
     return "\n".join(lines) + "\n"
 
 
-_COLOURS = {"origin": (70, 120, 190), "vor": (230, 140, 40), "random": (150, 150, 150)}
+#: Variants in table order: the plain images, then the schemes in registry order.
+ORDER = (PLAIN, *SCHEMES)
+_PALETTE = ((70, 120, 190), (230, 140, 40), (150, 150, 150), (90, 170, 110), (170, 90, 160), (200, 80, 80), (120, 100, 60),
+            (60, 160, 170))
+
+
+def _colour(variant: str) -> tuple[int, int, int]:
+    """One colour per variant, the same in every chart (plain first, then the registry's order)."""
+    return _PALETTE[ORDER.index(variant) % len(_PALETTE)] if variant in ORDER else (40, 40, 40)
 
 
 def chart(runs: list[Run]) -> Image.Image:
@@ -122,7 +130,7 @@ def chart(runs: list[Run]) -> Image.Image:
     for (dataset, model, recipe), members in groups.items():
         for run in members:
             y = top + height - run.best * height / 100
-            draw.rectangle([x, y, x + bar - 6, top + height], fill=_COLOURS.get(run.variant, (90, 170, 110)))
+            draw.rectangle([x, y, x + bar - 6, top + height], fill=_colour(run.variant))
             draw.text((x, y - 14), f"{run.best:.1f}", fill="black", font=font)
             draw.text((x, top + height + 4), run.variant[:6], fill="black", font=font)
             if run.published is not None:
@@ -188,7 +196,7 @@ def information_losses(folder: Path) -> dict[tuple[str, str], float]:
         try:
             result = json.loads(path.read_text())
         except ValueError as err:
-            raise TrainError(f"{path}: not JSON ({err})") from None
+            raise PipelineError(f"{path}: not JSON ({err})") from None
         if isinstance(result, dict) and {"dataset", "encryption", "label", "total_loss_rate"} <= set(result):
             if result["label"] == result["encryption"]:  # the default measurement, not a parameter study
                 losses[(result["dataset"], result["encryption"])] = float(result["total_loss_rate"])

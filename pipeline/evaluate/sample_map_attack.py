@@ -24,7 +24,6 @@ Attacks (both return a :class:`SampleMap` estimate):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import scipy.sparse

@@ -1,15 +1,14 @@
-"""python -m train.report on run folders (metrics.json as python -m train writes them)."""
+"""python -m pipeline.report on run folders (metrics.json as python -m train writes them)."""
 from __future__ import annotations
 
 import json
 
 from PIL import Image
-from typer.testing import CliRunner
 
+from pipeline.evaluate.report import find_runs
+from pipeline.report import report_app as app
+from tests.cli import invoke
 from train.config import resolve_config
-from train.report import app, find_runs
-
-runner = CliRunner()
 
 
 def write_run(runs, preset, overrides, best, final=None):
@@ -28,7 +27,7 @@ def test_report_table_with_published_numbers_and_drops(tmp_path):
     write_run(runs, "fashion_resnet18_random", {}, 0.4000)
     write_run(runs, "fashion_smallcnn_cpu", {}, 0.9000)
     write_run(runs, "fashion_smallcnn_cpu", {"dataset": "fashion_vor"}, 0.8700)
-    result = runner.invoke(app, ["--runs-dir", str(runs), "--out", str(tmp_path)])
+    result = invoke(app, ["--profile", "cpu", "--runs-dir", str(runs), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     table = (tmp_path / "table.md").read_text().splitlines()
     row = next(line for line in table if "| fashion | resnet18 | published | vor |" in line)
@@ -44,8 +43,8 @@ def test_report_table_with_published_numbers_and_drops(tmp_path):
 
 
 def test_report_without_runs_says_so(tmp_path):
-    result = runner.invoke(app, ["--runs-dir", str(tmp_path / "none"), "--out", str(tmp_path)])
-    assert result.exit_code == 2 and "no runs found" in result.output
+    result = invoke(app, ["--profile", "cpu", "--runs-dir", str(tmp_path / "none"), "--out", str(tmp_path)])
+    assert result.exit_code == 1 and "no runs found" in result.stderr
 
 
 def write_attack(folder, kind, attacks, plain=0.9, encrypted=0.2):
@@ -73,7 +72,7 @@ def test_report_puts_recoverability_and_information_beside_the_accuracy_drop(tmp
         {"dataset": "fashion", "encryption": "vor", "label": "vor", "total_loss_rate": 0.4123}))
     (info / "fashion_vor-strong.json").write_text(json.dumps(  # a parameter study, not the default measurement
         {"dataset": "fashion", "encryption": "vor", "label": "vor-strong", "total_loss_rate": 0.9}))
-    result = runner.invoke(app, ["--runs-dir", str(runs), "--out", str(tmp_path), "--attacks-dir", str(attacks),
+    result = invoke(app, ["--profile", "cpu", "--runs-dir", str(runs), "--out", str(tmp_path), "--attacks-dir", str(attacks),
                                  "--information-dir", str(info)])
     assert result.exit_code == 0, result.output
     table = (tmp_path / "table.md").read_text()
@@ -89,5 +88,5 @@ def test_report_refuses_a_foreign_attack_file(tmp_path):
     write_run(runs, "fashion_smallcnn_cpu", {}, 0.9000)
     attacks.mkdir()
     (attacks / "fashion_vor_ciphertext-only.json").write_text(json.dumps({"dataset": "fashion"}))
-    result = runner.invoke(app, ["--runs-dir", str(runs), "--out", str(tmp_path), "--attacks-dir", str(attacks)])
-    assert result.exit_code == 2 and "not an attack result file" in result.output
+    result = invoke(app, ["--profile", "cpu", "--runs-dir", str(runs), "--out", str(tmp_path), "--attacks-dir", str(attacks)])
+    assert result.exit_code == 1 and "not an attack result file" in result.stderr

@@ -1,0 +1,91 @@
+"""``python -m pipeline.information_study``: information loss against accuracy loss (``docs/information.md``).
+
+    python -m pipeline.information_study accuracy --dataset mnist     # train the CPU preset on plain and every run
+    python -m pipeline.information_study correlate --dataset mnist    # pair with the information results, correlate
+
+(:mod:`pipeline.evaluate.information_study`.)
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from pipeline.cli import app, at_least, check_writable, run
+from pipeline.data.datasets import dataset_spec, load_split
+from pipeline.data.outputs import write_json
+from pipeline.encrypt.options import DATA_DIR, KEY_FILE, DatasetName
+from pipeline.errors import PipelineError
+from pipeline.evaluate.information import encrypt_rows
+from pipeline.evaluate.information_study import (
+    DEFAULT_RUNS, RESULTS, collect_points, correlation, parse_run, scatter_png, train_and_score,
+)
+from train.errors import TrainError
+
+study_app = app(__doc__)
+
+
+@study_app.command()
+def accuracy(
+    dataset: DatasetName = typer.Option("mnist", "--dataset", help="the dataset"),
+    run_list: Optional[list[str]] = typer.Option(None, "--run", help="scheme[:arg], repeatable: vor:<params stem>, random, etc:<block>, block:<block> [default: the MNIST list of the docs]"),
+    preset: Optional[str] = typer.Option(None, "--preset", help="training preset [default: <dataset>_smallcnn_cpu]"),
+    key_file: Optional[Path] = KEY_FILE,
+    train_images: Optional[int] = typer.Option(None, "--train-images", help="train on the first N training images only [default: all]"),
+    test_images: Optional[int] = typer.Option(None, "--test-images", help="score on the first N test images only [default: all]"),
+    data_dir: Path = DATA_DIR,
+    out: Path = typer.Option(RESULTS, "--out", help="writes accuracy_<dataset>.json here"),
+) -> None:
+    """Train the CPU preset on the plain images and on each encryption; record test accuracy."""
+    spec = dataset_spec(dataset)
+    at_least(train_images, "--train-images", 1)
+    at_least(test_images, "--test-images", 1)
+    check_writable(out, folder=True)
+    runs = list(run_list or DEFAULT_RUNS.get(spec.name, ()))
+    if not runs:
+        raise PipelineError(f"no default run list for {spec.name}; pass --run")
+    preset = preset or f"{spec.name}_smallcnn_cpu"
+    studied = [parse_run(r, spec, data_dir, key_file) for r in runs]
+    (train_x, train_y), (test_x, test_y) = (load_split(data_dir, spec.name, "origin", s) for s in ("train", "test"))
+    train_x, train_y, test_x, test_y = train_x[:train_images], train_y[:train_images], test_x[:test_images], test_y[:test_images]
+    path = out / f"accuracy_{spec.name}.json"
+    result = {"dataset": spec.name, "preset": preset, "train_images": len(train_x), "test_images": len(test_x),
+              "origin": train_and_score(spec, preset, train_x, train_y, test_x, test_y), "runs": {}}
+    typer.echo(f"origin: {result['origin']}")
+    for one in studied:
+        encrypted = encrypt_rows(one.scheme, one.key, spec, {"train": train_x, "test": test_x})
+        result["runs"][one.label] = {"encryption": one.scheme.name, "parameters": one.scheme.record(one.key),
+                                     **train_and_score(spec, preset, encrypted["train"], train_y, encrypted["test"], test_y)}
+        typer.echo(f"{one.label}: {result['runs'][one.label]}")
+        write_json(path, result)  # after every run: a long job keeps what it finished
+    typer.echo(f"wrote {path}")
+
+
+@study_app.command()
+def correlate(
+    dataset: DatasetName = typer.Option("mnist", "--dataset", help="the dataset"),
+    results: Path = typer.Option(RESULTS, "--results", help="folder of <dataset>_<label>.json and accuracy_<dataset>.json"),
+) -> None:
+    """Correlate information-loss rates with accuracy-loss rates; write correlation.json and loss_vs_drop.png."""
+    acc_path = results / f"accuracy_{dataset}.json"
+    if not acc_path.exists():
+        raise PipelineError(f"{acc_path} is missing; `python -m pipeline.information_study accuracy --dataset {dataset}` writes it")
+    try:
+        acc = json.loads(acc_path.read_text())
+        points = collect_points(results, str(dataset), acc)
+    except (ValueError, KeyError, TypeError) as err:
+        raise PipelineError(f"{results}: not results of the information study ({err})") from None
+    stats = correlation(points)
+    out = {"dataset": str(dataset), "preset": acc["preset"], "plain_accuracy": acc["origin"]["test_acc_final"], **stats,
+           "points": [p.__dict__ for p in points]}
+    write_json(results / "correlation.json", out)
+    scatter_png(results / "loss_vs_drop.png", points,
+                f"{dataset}, {acc['preset']}: Pearson {stats['pearson']:.2f}, Spearman {stats['spearman']:.2f} (n = {stats['n']})")
+    typer.echo(f"Pearson {stats['pearson']:.3f} (p {stats['pearson_p']:.3g}), Spearman {stats['spearman']:.3f} "
+               f"(p {stats['spearman_p']:.3g}) over {stats['n']} encryptions; wrote {results}/correlation.json, loss_vs_drop.png")
+
+
+if __name__ == "__main__":
+    run(study_app, errors=(PipelineError, TrainError))
