@@ -13,7 +13,7 @@ import timeit
 import numpy as np
 import typer
 
-from pipeline.etc import decrypt, encrypt
+from pipeline.encrypt.etc import decrypt, encrypt
 from pipeline.encrypt.etc_key import derive_key
 
 app = typer.Typer(add_completion=False, help=__doc__.split("\n\n")[0])

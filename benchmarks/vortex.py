@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.vor import vortex_map, vortex_transform  # noqa: E402
+from pipeline.encrypt.vortex import vortex_map, vortex_transform  # noqa: E402
 from pipeline.encrypt.vortex_params import new_vor_params  # noqa: E402
 from matlab_compat.rng import rng  # noqa: E402
 
@@ -87,7 +87,7 @@ def bench_cli(data_dir: Path, dataset: str, repeat: int) -> None:
         with tempfile.TemporaryDirectory() as out:
             start = time.perf_counter()
             proc = subprocess.run([sys.executable, "-m", "pipeline.vor", "--dataset", dataset, "--data-dir", str(data_dir),
-                                   "--output", out], cwd=ROOT, capture_output=True, text=True)
+                                   "--out", out], cwd=ROOT, capture_output=True, text=True)
             wall = time.perf_counter() - start
         if proc.returncode != 0:
             print(f"   skipped: {proc.stderr.strip()}")
@@ -96,10 +96,10 @@ def bench_cli(data_dir: Path, dataset: str, repeat: int) -> None:
             best = (wall, proc.stdout)
     wall, stdout = best
     for line in stdout.splitlines():
-        if "vortices on" in line or line.startswith("note:"):
+        if " train and " in line or line.startswith(("note:", "key:")):
             print(f"   {line}")
-    parts = {k: float(v) for k, v in re.findall(r"(read|transform|write) ([0-9.]+) s", stdout)}
-    print(f"   wall {wall:.2f} s = read {parts['read']:.2f} + transform {parts['transform']:.2f} + write {parts['write']:.2f} "
+    parts = {k: float(v) for k, v in re.findall(r"(read|encrypt|write) ([0-9.]+) s", stdout)}
+    print(f"   wall {wall:.2f} s = read {parts['read']:.2f} + encrypt {parts['encrypt']:.2f} + write {parts['write']:.2f} "
           f"+ start-up/imports {wall - sum(parts.values()):.2f}")
 
 

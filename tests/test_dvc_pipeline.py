@@ -25,7 +25,7 @@ from tests.shared import ROOT, SHARED
 
 pytestmark = pytest.mark.slow
 
-DATA_STAGES = ("fetch@mnist", "vor@mnist", "random@mnist")
+DATA_STAGES = ("fetch@mnist", "encrypt@mnist-vor", "encrypt@mnist-random")
 MEASURES = ("attack@mnist-vor", "information@mnist-vor", "information@mnist-random")
 VARIANTS = ("origin", "vor", "random")
 
@@ -65,7 +65,7 @@ def _generated_mirror(folder: Path, env: dict[str, str]) -> list[str]:
     names = ["vor_params_mnist_result"] + [f"vor_params_mnist_sensitivity{k}" for k in (1, 2, 3)]
     for seed, name in enumerate(names, start=1):
         _run([sys.executable, "-m", "pipeline.vor", "new-params", "--dataset", "mnist", "--seed", str(seed),
-              "--output", str(folder / f"{name}.mat")], ROOT, env)
+              "--out", str(folder / f"{name}.mat")], ROOT, env)
     return [str(folder)]
 
 
@@ -85,11 +85,10 @@ def _make_clone(dest: Path, mirrors: list[str], env: dict[str, str]) -> Path:
     params = yaml.safe_load((dest / "params.yaml").read_text())
     params["datasets"] = ["mnist"]
     params["fetch"] = {"mirror": mirrors, "allow-unverified": True}
-    params["vor"]["datasets"] = ["mnist"]
-    params["random"]["datasets"] = ["mnist"]
-    params["etc"]["block-size"] = {}
-    params["attack"] = {"datasets": ["mnist"], "encryptions": ["vor"]}
-    params["information"] = {"datasets": ["mnist"], "encryptions": ["vor", "random"]}
+    params["encrypt"] = {"mnist-vor": {"dataset": "mnist", "scheme": "vor", "options": {}},
+                         "mnist-random": {"dataset": "mnist", "scheme": "random", "options": {"seed": 0}}}
+    params["attack"] = {"datasets": ["mnist"], "schemes": ["vor"]}
+    params["information"] = {"datasets": ["mnist"], "schemes": ["vor", "random"]}
     params["train"].update(datasets=["mnist"], variants=list(VARIANTS), models=["smallcnn"], preset="cpu",
                            options={"epochs": 2, "batch": 32})
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
@@ -158,17 +157,22 @@ def test_second_repro_is_a_no_op(pipeline_run):
 def test_a_changed_param_reruns_only_its_dependants(pipeline_run):
     clone, _, env, _, _ = pipeline_run
     params = yaml.safe_load((clone / "params.yaml").read_text())
-    params["random"]["seed"] = 1
+    params["encrypt"]["mnist-random"]["options"]["seed"] = 1
     (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     rerun = _run(["dvc", "repro"], clone, env)
-    assert _ran(rerun) == {"random@mnist", "train@mnist-random-smallcnn", "information@mnist-random", "evaluate"}
-    params["random"]["seed"] = 0
+    assert _ran(rerun) == {"encrypt@mnist-random", "train@mnist-random-smallcnn", "information@mnist-random", "evaluate"}
+    params["encrypt"]["mnist-random"]["options"]["seed"] = 0
     (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     _run(["dvc", "repro"], clone, env)
 
 
 def test_two_clones_give_identical_data_hashes(pipeline_run, tmp_path):
+    """Another folder, the mirrors spelled otherwise (relative, with a trailing '/.'): the same data hashes."""
     clone, mirrors, env, _, _ = pipeline_run
-    second = _make_clone(tmp_path / "second", mirrors, env)
+    elsewhere = tmp_path / "deeper" / "second"
+    respelled = [os.path.relpath(m, elsewhere) + "/." for m in mirrors]
+    second = _make_clone(elsewhere, respelled, env)
     _run(["dvc", "repro", *DATA_STAGES], second, env)
     assert _lock_hashes(second, DATA_STAGES) == _lock_hashes(clone, DATA_STAGES)
+    source = (second / "data" / "mnist" / "origin").parent / "params" / "SOURCE.json"
+    assert str(tmp_path) not in source.read_text() and "/" not in json.loads(source.read_text())["inputs"][0]["source"]

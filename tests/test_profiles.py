@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pipeline.encrypt.registry import SCHEMES
 from train.config import resolve_config
 from tests.shared import ROOT
 
@@ -29,8 +30,20 @@ def test_every_training_cell_resolves_to_a_recipe(profile):
         config = resolve_config(profile, {"dataset": f"{dataset}_{variant}", "model": model, **params["train"]["options"]})
         assert config.dataset == f"{dataset}_{variant}" and config.model == model
         # every trained variant is encrypted, and every encrypted dataset is fetched
-        assert variant == "origin" or dataset in params[variant]["datasets"]
+        encrypted = {(e["dataset"], e["scheme"]) for e in params["encrypt"].values()}
+        assert variant == "origin" or (dataset, variant) in encrypted
         assert dataset in params["datasets"]
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_every_scheme_is_registered_and_every_measured_variant_encrypted(profile):
+    params = yaml.safe_load(PROFILES[profile].read_text())
+    encrypted = {(e["dataset"], e["scheme"]) for e in params["encrypt"].values()}
+    assert all(scheme in SCHEMES for _, scheme in encrypted)
+    assert all(f"{d}-{s}" in params["encrypt"] for d, s in encrypted)  # stage names say what they make
+    for stage in ("attack", "information"):
+        assert {(d, s) for d in params[stage]["datasets"] for s in params[stage]["schemes"]} <= encrypted
+    assert params["results"] == ("results" if profile == "cpu" else f"results/{profile}")
 
 
 def test_the_paper_profile_is_the_published_table():
@@ -43,7 +56,7 @@ def test_the_paper_profile_is_the_published_table():
     assert (v.epochs, v.batch, v.crop, v.lr, v.wd) == (50, 128, 224, 0.005, 5e-4)
 
 
-@pytest.mark.parametrize("profile,stages", [  # fetch+vor+random, attack, information, train, evaluate
+@pytest.mark.parametrize("profile,stages", [  # fetch+encrypt, attack, information, train, evaluate
     ("cpu", 3 + 2 + 2 + 3 + 1), ("paper", 9 + 6 + 6 + 18 + 1)])
 def test_dvc_generates_the_profiles_stages(profile, stages, tmp_path):
     shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
