@@ -16,12 +16,9 @@ from typing import List, Optional
 import typer
 
 from pipeline.cli import alias, app, at_least, check_writable, run
-from pipeline.data.datasets import dataset_spec
 from pipeline.encrypt.options import (
-    BLOCK_SIZE, DATA_DIR, DATASET, KEY_FILE, OLD_PARAMS, OLD_VORTICES, PARAMS, SEED, VORTICES, DatasetName, SchemeName,
-    key_options,
+    DATA_DIR, DATASET, OLD_SCHEME, OLD_VORTICES, DatasetName, SchemeName, chosen_scheme, key_options, with_key_options,
 )
-from pipeline.encrypt.registry import get_scheme
 from pipeline.encrypt.stage import recorded_options
 from pipeline.errors import PipelineError
 from pipeline.evaluate.attack import (
@@ -35,6 +32,7 @@ attack_app = app(__doc__)
 
 
 @attack_app.command()
+@with_key_options
 def main(
     dataset: DatasetName = DATASET,
     scheme: Optional[SchemeName] = typer.Option(None, "--scheme", help="the encrypted variant data/<dataset>/<scheme> (python -m pipeline.schemes)"),
@@ -48,21 +46,14 @@ def main(
     device: str = typer.Option("cpu", "--device", help="recognisability classifier: torch device (auto, cpu, cuda)"),
     classifier_cache: Optional[Path] = typer.Option(Path("results/attacks/classifiers"), "--classifier-cache", help="folder keeping the plain classifier between runs"),
     key_share: bool = typer.Option(True, "--key-share/--no-key-share", help="score the key share against the true key"),
-    params: Optional[Path] = PARAMS,
-    vortices: Optional[int] = VORTICES,
-    seed: Optional[int] = SEED,
-    block_size: Optional[int] = BLOCK_SIZE,
-    key_file: Optional[Path] = KEY_FILE,
-    encryption: Optional[SchemeName] = typer.Option(None, "--encryption", hidden=True),
-    vor_params: Optional[Path] = OLD_PARAMS,
+    encryption: Optional[SchemeName] = OLD_SCHEME,
+    vor_params: Optional[Path] = typer.Option(None, "--vor-params", hidden=True),
     num_vortices: Optional[int] = OLD_VORTICES,
     random_seed: Optional[int] = typer.Option(None, "--random-seed", hidden=True),
+    key_given: dict = None,
 ) -> None:
     """Attack DATASET's SCHEME variant; write <out>/<dataset>_<scheme>_<kind>.json and .png."""
-    name = alias(scheme, encryption, "--encryption", "--scheme")
-    if name is None:
-        raise PipelineError("--scheme is required")
-    chosen, spec = get_scheme(name), dataset_spec(dataset)
+    chosen, spec = chosen_scheme(scheme, encryption, dataset)
     for k in kind:
         if k not in KINDS:
             raise PipelineError(f"--kind: unknown attack kind {k!r}; choose {' or '.join(KINDS)}")
@@ -74,10 +65,10 @@ def main(
     except TrainError as err:
         raise PipelineError(f"--device: {err}") from None
     check_writable(out, folder=True)
-    options = recorded_options(chosen, spec, key_options(
-        chosen, data_dir, params=alias(params, vor_params, "--vor-params", "--params"),
-        vortices=alias(vortices, num_vortices, "--num-vortices", "--vortices"), seed=alias(seed, random_seed, "--random-seed", "--seed"),
-        block_size=block_size, key_file=key_file))
+    key_given.update(params=alias(key_given["params"], vor_params, "--vor-params", "--params"),
+                     vortices=alias(key_given["vortices"], num_vortices, "--num-vortices", "--vortices"),
+                     seed=alias(key_given["seed"], random_seed, "--random-seed", "--seed"))
+    options = recorded_options(chosen, spec, key_options(chosen, data_dir, **key_given))
     start = time.perf_counter()
     key = chosen.key(spec, options) if key_share else None
     data = load_attack_data(data_dir, spec, chosen, key)

@@ -15,12 +15,10 @@ from typing import Optional
 import typer
 
 from pipeline.cli import alias, app, at_least, check_writable, finite, run
-from pipeline.data.datasets import dataset_spec
 from pipeline.data.outputs import write_json
 from pipeline.encrypt.options import (
-    BLOCK_SIZE, DATA_DIR, DATASET, KEY_FILE, OLD_PARAMS, OLD_VORTICES, PARAMS, SEED, VORTICES, DatasetName, SchemeName, key_options,
+    DATA_DIR, DATASET, OLD_SCHEME, OLD_VORTICES, DatasetName, SchemeName, chosen_scheme, key_options, with_key_options,
 )
-from pipeline.encrypt.registry import get_scheme
 from pipeline.encrypt.stage import recorded_options
 from pipeline.errors import PipelineError
 from pipeline.evaluate.information import DistanceWeight, default_label, load_splits, measure
@@ -29,14 +27,10 @@ information_app = app(__doc__)
 
 
 @information_app.command()
+@with_key_options
 def main(
     dataset: DatasetName = DATASET,
     scheme: Optional[SchemeName] = typer.Option(None, "--scheme", help="the encryption scheme (python -m pipeline.schemes)"),
-    params: Optional[Path] = PARAMS,
-    vortices: Optional[int] = VORTICES,
-    seed: Optional[int] = SEED,
-    block_size: Optional[int] = BLOCK_SIZE,
-    key_file: Optional[Path] = KEY_FILE,
     split: str = typer.Option("all", "--split", help="train, test or all"),
     max_images: Optional[int] = typer.Option(None, "--max-images", help="measure only the first N images of each split [default: all]"),
     exact_sample: int = typer.Option(500, "--exact-sample", help="per-image schemes: images measured exactly with their drawn keys"),
@@ -45,16 +39,13 @@ def main(
     label: Optional[str] = typer.Option(None, "--label", help="name of the result [default: vor-<parameter file tag>, <scheme>-b<block>, or the scheme's name]"),
     data_dir: Path = DATA_DIR,
     out: Path = typer.Option(Path("results/information"), "--out", help="writes <dataset>_<label>.json here"),
-    encryption: Optional[SchemeName] = typer.Option(None, "--encryption", hidden=True),
+    encryption: Optional[SchemeName] = OLD_SCHEME,
     num_vortices: Optional[int] = OLD_VORTICES,
-    vor_params: Optional[Path] = OLD_PARAMS,
     output_dir: Optional[Path] = typer.Option(None, "--output-dir", hidden=True),
+    key_given: dict = None,
 ) -> None:
     """Measure how much information SCHEME removes from the images of DATASET."""
-    name = alias(scheme, encryption, "--encryption", "--scheme")
-    if name is None:
-        raise PipelineError("--scheme is required")
-    chosen, spec = get_scheme(name), dataset_spec(dataset)
+    chosen, spec = chosen_scheme(scheme, encryption, dataset)
     if split not in ("train", "test", "all"):
         raise PipelineError(f"--split must be train, test or all, got {split!r}")
     at_least(max_images, "--max-images", 1)
@@ -64,9 +55,8 @@ def main(
     if label is not None and (not label or "/" in label or label.startswith(".")):
         raise PipelineError(f"--label must be a plain name (no '/', not starting with '.'), got {label!r}")
     out = check_writable(alias(out, output_dir, "--output-dir", "--out"), folder=True)
-    options = recorded_options(chosen, spec, key_options(
-        chosen, data_dir, params=alias(params, vor_params, "--vor-params", "--params"),
-        vortices=alias(vortices, num_vortices, "--num-vortices", "--vortices"), seed=seed, block_size=block_size, key_file=key_file))
+    key_given["vortices"] = alias(key_given["vortices"], num_vortices, "--num-vortices", "--vortices")
+    options = recorded_options(chosen, spec, key_options(chosen, data_dir, **key_given))
     key = chosen.key(spec, options)
     splits = load_splits(data_dir, spec.name, split, max_images)
     record = chosen.record(key)

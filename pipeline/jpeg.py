@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Optional
 import numpy as np
 import PIL
 import typer
 from matlab_compat import atomic_output
-from pipeline.data.datasets import SPLITS, dataset_spec, load_split, pictures_from_rows, rows_from_pictures, variant_files
+from pipeline.data.datasets import SPLITS, dataset_spec, rows_from_pictures, variant_files
 from pipeline.errors import PipelineError
-from pipeline.etc import VARIANT, key_variables, decrypt, load_encrypted_split, read_key_record, write_split
+from pipeline.etc import VARIANT, key_variables, read_key_record, write_split
 from pipeline.encrypt.etc_key import derive_key, read_secret
 from pipeline.evaluate.jpeg import compare, jpeg_variant, load_both, markdown_table
 

@@ -19,7 +19,7 @@ from pipeline.cli import alias, app, at_least, check_writable, run
 from pipeline.data.datasets import dataset_spec
 from pipeline.data.matfiles import write_mat
 from pipeline.encrypt.command import encrypt_app
-from pipeline.encrypt.options import DATA_DIR, DATASET, OLD_VORTICES, DatasetName
+from pipeline.encrypt.options import DATA_DIR, DATASET, DatasetName
 from pipeline.encrypt.vortex_params import new_vor_params
 from pipeline.errors import PipelineError
 
@@ -37,12 +37,10 @@ def new_params(
     data_dir: Path = DATA_DIR,
     out: Optional[Path] = typer.Option(None, "--out", help="output file [default: <data-dir>/<dataset>/params/vor_params_<prefix>_seed<S>.mat]"),
     output: Optional[Path] = typer.Option(None, "--output", hidden=True),
-    num_vortices: Optional[int] = OLD_VORTICES,
 ) -> None:
     """Draw fresh vortex parameters on MATLAB's random stream rng(SEED) and write them as vor_par."""
     spec = dataset_spec(dataset)
-    count = alias(vortices, num_vortices, "--num-vortices", "--vortices")
-    count = spec.script_vortices if count is None else at_least(count, "--vortices", 1)
+    count = spec.script_vortices if vortices is None else at_least(vortices, "--vortices", 1)
     if count > MAX_NEW_VORTICES:
         raise PipelineError(f"--vortices must be at most {MAX_NEW_VORTICES}, got {count}")
     try:

@@ -7,12 +7,11 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from pipeline.data.datasets import dataset_spec
+from pipeline.data.datasets import ImageShape, dataset_spec
 from pipeline.errors import PipelineError
 from pipeline.evaluate.information import (
     DistanceWeight,
     Information,
-    Layout,
     expected_permutation_kept,
     identity_kept,
     information,
@@ -34,11 +33,11 @@ def smooth_images(n: int, height: int, width: int, channels: int = 1, seed: int 
     return np.round(255 * (blurred - lo) / span).astype(np.uint8).reshape(n, -1)
 
 
-def by_definition(x: np.ndarray, layout: Layout, weight: DistanceWeight, sources: np.ndarray, fidelity: np.ndarray) -> tuple[float, float]:
+def by_definition(x: np.ndarray, layout: ImageShape, weight: DistanceWeight, sources: np.ndarray, fidelity: np.ndarray) -> tuple[float, float]:
     """(V, N) of one image straight from the documented formulas, with loops over all pairs."""
     p_count = layout.pixels
-    coords = [divmod(s % p_count, layout.width) for s in range(layout.samples)]
-    channel = [s // p_count for s in range(layout.samples)]
+    coords = [divmod(s % p_count, layout.width) for s in range(layout.row_length)]
+    channel = [s // p_count for s in range(layout.row_length)]
     x = x.astype(np.float64)
     mean = [x[c * p_count : (c + 1) * p_count].mean() for c in range(layout.channels)]
 
@@ -47,16 +46,16 @@ def by_definition(x: np.ndarray, layout: Layout, weight: DistanceWeight, sources
         return float(weight(np.hypot(r1 - r2, c1 - c2)))
 
     value = 0.0
-    for a in range(layout.samples):
-        copies = [p for p in range(layout.samples) if sources[p] == a]
+    for a in range(layout.row_length):
+        copies = [p for p in range(layout.row_length) if sources[p] == a]
         v = max((fidelity[p] ** 2 for p in copies), default=0.0)
         value += v * (x[a] - mean[channel[a]]) ** 2
     neighbour = 0.0
-    for a, b in itertools.permutations(range(layout.samples), 2):
+    for a, b in itertools.permutations(range(layout.row_length), 2):
         if channel[a] != channel[b]:
             continue
         kept = 0.0
-        for p, q in itertools.permutations(range(layout.samples), 2):
+        for p, q in itertools.permutations(range(layout.row_length), 2):
             if sources[p] == a and sources[q] == b and channel[p] == channel[q]:
                 kept = max(kept, min(m(a, b), m(p, q)) * max(fidelity[p] * fidelity[q], 0.0))
         neighbour += 0.5 * kept * (x[a] - x[b]) ** 2
@@ -76,11 +75,11 @@ def test_distance_weight_is_nonlinear_decreasing_and_one_at_zero():
 
 def test_vectorised_measure_matches_the_formulas_on_gathers_with_value_steps():
     rng = np.random.default_rng(1)
-    layout, weight = Layout(3, 2, 2), DistanceWeight(1.3, 1.5)
+    layout, weight = ImageShape(3, 2, 2), DistanceWeight(1.3, 1.5)
     for _ in range(4):
-        sources = rng.integers(0, layout.samples, layout.samples)  # repeats and omissions, channels mixed
-        fidelity = rng.choice([1.0, -1.0, 0.3, -0.6], layout.samples)
-        rows = rng.integers(0, 256, (3, layout.samples)).astype(np.uint8)
+        sources = rng.integers(0, layout.row_length, layout.row_length)  # repeats and omissions, channels mixed
+        fidelity = rng.choice([1.0, -1.0, 0.3, -0.6], layout.row_length)
+        rows = rng.integers(0, 256, (3, layout.row_length)).astype(np.uint8)
         got = information(rows, layout, map_kept(sources, layout, weight, fidelity))
         for i, x in enumerate(rows):
             value, neighbour = by_definition(x, layout, weight, sources, fidelity)
@@ -89,10 +88,10 @@ def test_vectorised_measure_matches_the_formulas_on_gathers_with_value_steps():
 
 
 def test_identity_keeps_all_information():
-    layout, weight = Layout(8, 6, 3), DistanceWeight()
+    layout, weight = ImageShape(8, 6, 3), DistanceWeight()
     rows = smooth_images(20, 8, 6, 3)
     full = information(rows, layout, identity_kept(layout, weight))
-    same = information(rows, layout, map_kept(np.arange(layout.samples), layout, weight))
+    same = information(rows, layout, map_kept(np.arange(layout.row_length), layout, weight))
     np.testing.assert_allclose(same.total, full.total, rtol=1e-12)
     rates = loss_rates(full, same)
     assert abs(rates["total_loss_rate"]) < 1e-12 and abs(rates["neighbour_loss_rate"]) < 1e-12
@@ -105,18 +104,18 @@ def test_swapping_two_pixels_never_increases_information():
     strict = 0
     for case in range(3000):
         h, w, c = int(rng.integers(1, 7)), int(rng.integers(2, 7)), int(rng.choice([1, 3]))
-        layout = Layout(h, w, c)
+        layout = ImageShape(h, w, c)
         weight = DistanceWeight(float(rng.uniform(0.3, 5)), float(rng.uniform(0.5, 3)))
-        x = rng.integers(0, 256, (1, layout.samples))
+        x = rng.integers(0, 256, (1, layout.row_length))
         if case % 3 == 0:
-            x = rng.choice([0, 255], (1, layout.samples))  # binary images: many equal pixels
+            x = rng.choice([0, 255], (1, layout.row_length))  # binary images: many equal pixels
         a, b = rng.choice(layout.pixels, 2, replace=False)
-        sources = np.arange(layout.samples)
+        sources = np.arange(layout.row_length)
         if case % 2:  # swap whole pixels (all channels)
             for ch in range(c):
                 sources[[ch * layout.pixels + a, ch * layout.pixels + b]] = sources[[ch * layout.pixels + b, ch * layout.pixels + a]]
         else:  # swap two samples, possibly of different channels
-            s, t = rng.choice(layout.samples, 2, replace=False)
+            s, t = rng.choice(layout.row_length, 2, replace=False)
             sources[[s, t]] = sources[[t, s]]
         before = information(x, layout, identity_kept(layout, weight)).total[0]
         after = information(x, layout, map_kept(sources, layout, weight)).total[0]
@@ -128,10 +127,10 @@ def test_swapping_two_pixels_never_increases_information():
 def test_swap_loss_has_the_closed_form_of_the_proof():
     """Exchanging pixels a and b loses sum_c (m_ac - m_bc)+ (x_a - x_c)^2 + (m_bc - m_ac)+ (x_b - x_c)^2 per channel."""
     rng = np.random.default_rng(9)
-    layout, weight = Layout(5, 4, 2), DistanceWeight(1.2, 1.7)
+    layout, weight = ImageShape(5, 4, 2), DistanceWeight(1.2, 1.7)
     m = pair_weights(layout, weight)
     for _ in range(50):
-        x = rng.integers(0, 256, (1, layout.samples))
+        x = rng.integers(0, 256, (1, layout.row_length))
         a, b = rng.choice(layout.pixels, 2, replace=False)
         perm = np.arange(layout.pixels)
         perm[[a, b]] = [b, a]
@@ -146,19 +145,19 @@ def test_swap_loss_has_the_closed_form_of_the_proof():
 
 def test_no_gather_or_value_step_increases_information():
     rng = np.random.default_rng(7)
-    layout, weight = Layout(5, 5, 3), DistanceWeight(1.5, 1.0)
-    rows = rng.integers(0, 256, (30, layout.samples))
+    layout, weight = ImageShape(5, 5, 3), DistanceWeight(1.5, 1.0)
+    rows = rng.integers(0, 256, (30, layout.row_length))
     full = information(rows, layout, identity_kept(layout, weight))
     for _ in range(100):
-        sources = rng.integers(0, layout.samples, layout.samples)
-        fidelity = rng.uniform(-1, 1, layout.samples)
+        sources = rng.integers(0, layout.row_length, layout.row_length)
+        fidelity = rng.uniform(-1, 1, layout.row_length)
         kept = information(rows, layout, map_kept(sources, layout, weight, fidelity))
         assert np.all(kept.value <= full.value * (1 + 1e-12))
         assert np.all(kept.neighbour <= full.neighbour * (1 + 1e-12) + 1e-9)
 
 
 def test_a_random_permutation_per_image_loses_nearly_all_neighbouring_information():
-    layout, weight = Layout(28, 28, 1), DistanceWeight()
+    layout, weight = ImageShape(28, 28, 1), DistanceWeight()
     rows = smooth_images(40, 28, 28)
     full = information(rows, layout, identity_kept(layout, weight))
     perms = np.argsort(np.random.default_rng(3).random((40, layout.pixels)), axis=1)
@@ -176,7 +175,7 @@ def test_a_random_permutation_per_image_loses_nearly_all_neighbouring_informatio
 
 
 def test_expected_permutation_kept_is_the_mean_over_permutations():
-    layout, weight = Layout(3, 3, 1), DistanceWeight(2.0, 1.0)
+    layout, weight = ImageShape(3, 3, 1), DistanceWeight(2.0, 1.0)
     m = pair_weights(layout, weight)
     mean = np.zeros_like(m)
     perms = list(itertools.permutations(range(layout.pixels)))
@@ -191,7 +190,7 @@ def test_stronger_vortices_lose_more_information():
     from pipeline.encrypt.vortex_params import load_vor_params
 
     spec = dataset_spec("mnist")
-    layout, weight = Layout.of(spec), DistanceWeight()
+    layout, weight = spec, DistanceWeight()
     published = load_vor_params(shared_path("fixtures", "matlab", "vor_params_mnist_result.mat"))
     rows = smooth_images(60, 28, 28, seed=5)
     full = information(rows, layout, identity_kept(layout, weight))
@@ -221,7 +220,7 @@ def test_value_fidelity_from_image_pairs():
 
 
 def test_negating_a_whole_image_keeps_its_relations_and_values():
-    layout, weight = Layout(6, 6, 1), DistanceWeight()
+    layout, weight = ImageShape(6, 6, 1), DistanceWeight()
     rows = smooth_images(5, 6, 6)
     full = information(rows, layout, identity_kept(layout, weight))
     negated = information(rows, layout, map_kept(np.arange(36), layout, weight, -np.ones(36)))
@@ -233,7 +232,7 @@ def test_negating_a_whole_image_keeps_its_relations_and_values():
 
 
 def test_bad_inputs_are_rejected():
-    layout, weight = Layout(2, 2, 1), DistanceWeight()
+    layout, weight = ImageShape(2, 2, 1), DistanceWeight()
     with pytest.raises(PipelineError, match="position map"):
         map_kept(np.array([0, 1, 2]), layout, weight)
     with pytest.raises(PipelineError, match="0..3"):

@@ -32,18 +32,13 @@ SPLITS = ("train", "test")
 
 
 @dataclass(frozen=True)
-class DatasetSpec:
-    name: str
-    prefix: str  # file-name prefix used by the MATLAB scripts
+class ImageShape:
+    """Image geometry: ``channels`` planes of ``height`` x ``width`` pixels; a stored row holds sample
+    c * P + row * W + col (P = H * W pixels)."""
+
     height: int
     width: int
     channels: int
-    divisor: float  # vortex angle divisor s of the scripts
-    degree_scale: float  # Random_Function scale for fresh parameters
-    script_vortices: int  # v_num of the MATLAB script
-    published_params: str  # the authors' parameter file for this dataset
-    block_size: int  # default block edge of block-wise schemes (the EtC paper's 16 for 32 x 32; 7 for 28 x 28)
-    num_classes: int = 10
 
     @property
     def pixels(self) -> int:
@@ -51,13 +46,28 @@ class DatasetSpec:
 
     @property
     def row_length(self) -> int:
+        """Samples per image: the length of a stored row."""
         return self.pixels * self.channels
 
 
+@dataclass(frozen=True)
+class DatasetSpec(ImageShape):
+    """A dataset: its geometry, file names and the MATLAB scripts' constants for it."""
+
+    name: str
+    prefix: str  # file-name prefix used by the MATLAB scripts
+    divisor: float  # vortex angle divisor s of the scripts
+    degree_scale: float  # Random_Function scale for fresh parameters
+    script_vortices: int  # v_num of the MATLAB script
+    published_params: str  # the authors' parameter file for this dataset
+    block_size: int  # default block edge of block-wise schemes (the EtC paper's 16 for 32 x 32; 7 for 28 x 28)
+    num_classes: int = 10
+
+
 DATASETS: dict[str, DatasetSpec] = {
-    "mnist": DatasetSpec("mnist", "mnist", 28, 28, 1, 1000.0, 800.0, 10, "vor_params_mnist_result.mat", 7),
-    "fashion": DatasetSpec("fashion", "fashion", 28, 28, 1, 1000.0, 800.0, 10, "vor_params_fashion.mat", 7),
-    "cifar10": DatasetSpec("cifar10", "cifar", 32, 32, 3, 10000.0, 1000.0, 5, "vor_params_cifar.mat", 16),
+    "mnist": DatasetSpec(28, 28, 1, "mnist", "mnist", 1000.0, 800.0, 10, "vor_params_mnist_result.mat", 7),
+    "fashion": DatasetSpec(28, 28, 1, "fashion", "fashion", 1000.0, 800.0, 10, "vor_params_fashion.mat", 7),
+    "cifar10": DatasetSpec(32, 32, 3, "cifar10", "cifar", 10000.0, 1000.0, 5, "vor_params_cifar.mat", 16),
 }
 
 

@@ -19,7 +19,7 @@ from pipeline.cli import alias, app, check_writable
 from pipeline.data.datasets import dataset_spec
 from pipeline.data.layouts import default_input
 from pipeline.encrypt.options import (
-    BLOCK_SIZE, DATA_DIR, DATASET, KEY_FILE, DatasetName, SchemeName, OLD_PARAMS, OLD_VORTICES, PARAMS, SCHEME, SEED, VORTICES, key_options,
+    DATA_DIR, DATASET, SCHEME, DatasetName, SchemeName, key_options, with_key_options,
 )
 from pipeline.encrypt.registry import get_scheme
 from pipeline.encrypt.stage import encrypt_dataset
@@ -31,6 +31,7 @@ def encrypt_app(fixed_scheme: str | None = None, help_text: str | None = None) -
     scheme_option = typer.Option(fixed_scheme, "--scheme", hidden=True) if fixed_scheme else SCHEME
 
     @application.command()
+    @with_key_options
     def encrypt(
         dataset: DatasetName = DATASET,
         scheme: SchemeName = scheme_option,
@@ -38,21 +39,13 @@ def encrypt_app(fixed_scheme: str | None = None, help_text: str | None = None) -
         input: Optional[Path] = typer.Option(None, "--input", help="mnist.mat-layout file or CIFAR-10 batch folder [default: <data-dir>/<dataset>/origin/...]"),
         out: Optional[Path] = typer.Option(None, "--out", help="output folder [default: <data-dir>/<dataset>/<scheme>]"),
         preview: Optional[Path] = typer.Option(None, "--preview", help="also write a PNG of original / encrypted test images"),
-        params: Optional[Path] = PARAMS,
-        vortices: Optional[int] = VORTICES,
-        seed: Optional[int] = SEED,
-        block_size: Optional[int] = BLOCK_SIZE,
-        key_file: Optional[Path] = KEY_FILE,
         output: Optional[Path] = typer.Option(None, "--output", hidden=True),
-        vor_params: Optional[Path] = OLD_PARAMS,
-        num_vortices: Optional[int] = OLD_VORTICES,
+        key_given: dict = None,
     ) -> None:
         """Encrypt the train and test images of DATASET with SCHEME; write the scheme's files."""
         chosen = get_scheme(scheme)
         spec = dataset_spec(dataset)
-        options = key_options(chosen, data_dir, params=alias(params, vor_params, "--vor-params", "--params"),
-                              vortices=alias(vortices, num_vortices, "--num-vortices", "--vortices"),
-                              seed=seed, block_size=block_size, key_file=key_file)
+        options = key_options(chosen, data_dir, **key_given)
         out_dir = check_writable(alias(out, output, "--output", "--out") or data_dir / spec.name / chosen.name, folder=True)
         if preview is not None:
             check_writable(preview, folder=False, option="--preview")

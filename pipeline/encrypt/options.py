@@ -6,14 +6,17 @@ refuses an option its scheme does not read (before any work starts).
 """
 from __future__ import annotations
 
+import functools
+import inspect
 from dataclasses import fields
 from pathlib import Path
+from typing import Callable, Optional
 
 import typer
 
-from pipeline.cli import at_least, choices
-from pipeline.data.datasets import DATASETS
-from pipeline.encrypt.registry import SCHEMES
+from pipeline.cli import alias, at_least, choices
+from pipeline.data.datasets import DATASETS, DatasetSpec, dataset_spec
+from pipeline.encrypt.registry import SCHEMES, get_scheme
 from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.errors import PipelineError
 
@@ -22,16 +25,47 @@ SchemeName = choices("SchemeName", SCHEMES)
 DATASET = typer.Option(..., "--dataset", help="the dataset")
 SCHEME = typer.Option(..., "--scheme", help="the encryption scheme (python -m pipeline.schemes lists them)")
 DATA_DIR = typer.Option(Path("data"), "--data-dir", help="the project's data folder")
-PARAMS = typer.Option(None, "--params", help="vor: vortex parameter file (vor_par) [default: <data-dir>/<dataset>/params/<published file>]")
-VORTICES = typer.Option(None, "--vortices", help="vor: use the first N vortices [default: the script's v_num, or all the file holds if fewer]")
-SEED = typer.Option(None, "--seed", help="random: MATLAB rng seed of the per-image permutations [encrypt: 0; later stages: the recorded one]")
-BLOCK_SIZE = typer.Option(None, "--block-size", help="etc, block: block edge in pixels, dividing the image (28 x 28: 4, 7, 14) [encrypt: 16; later stages: the recorded one]")
-KEY_FILE = typer.Option(None, "--key-file", help="secret-keyed schemes: file holding the secret (>= 16 bytes) [default: $VORTEX_ETC_SECRET]")
+#: The key options, in the order --help lists them (name, type, option).
+KEY_OPTIONS = (
+    ("params", Optional[Path], typer.Option(None, "--params", help="vor: vortex parameter file (vor_par) [default: <data-dir>/<dataset>/params/<published file>]")),
+    ("vortices", Optional[int], typer.Option(None, "--vortices", help="vor: use the first N vortices [default: the script's v_num, or all the file holds if fewer]")),
+    ("seed", Optional[int], typer.Option(None, "--seed", help="random: MATLAB rng seed of the per-image permutations [encrypt: 0; later stages: the recorded one]")),
+    ("block_size", Optional[int], typer.Option(None, "--block-size", help="block-wise schemes: block edge in pixels, dividing the image [default: 16 for CIFAR-10, 7 for 28 x 28; later stages: the recorded one]")),
+    ("key_file", Optional[Path], KEY_FILE := typer.Option(None, "--key-file", help="secret-keyed schemes: file holding the secret (>= 16 bytes) [default: $VORTEX_ETC_SECRET]")),
+)
 #: Old spellings, accepted for one release (hidden from --help).
-OLD_PARAMS = typer.Option(None, "--vor-params", hidden=True)
+OLD_SCHEME = typer.Option(None, "--encryption", hidden=True)
 OLD_VORTICES = typer.Option(None, "--num-vortices", hidden=True)
 
 _FLAGS = {f.name: "--" + f.name.replace("_", "-") for f in fields(KeyOptions)}
+
+
+def with_key_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a Typer command the key options of :data:`KEY_OPTIONS`; it receives their values as ``key_given: dict``.
+
+    One declaration of the options for every command that takes a scheme (Typer reads the
+    signature this sets)."""
+    signature = inspect.signature(command)
+    kept = [p for p in signature.parameters.values() if p.name != "key_given"]
+    added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
+             for name, kind, option in KEY_OPTIONS]
+
+    @functools.wraps(command)
+    def wrapper(**values):
+        return command(key_given={name: values.pop(name) for name, _, _ in KEY_OPTIONS}, **values)
+
+    wrapper.__signature__ = signature.replace(parameters=kept + added)
+    wrapper.__annotations__ = {**{k: v for k, v in command.__annotations__.items() if k != "key_given"},
+                               **{p.name: p.annotation for p in added}}
+    return wrapper
+
+
+def chosen_scheme(scheme: str | None, old_spelling: str | None, dataset: str) -> tuple[Scheme, DatasetSpec]:
+    """The scheme of ``--scheme`` (or of its old spelling ``--encryption``) and the dataset's description."""
+    name = alias(scheme, old_spelling, "--encryption", "--scheme")
+    if name is None:
+        raise PipelineError("--scheme is required")
+    return get_scheme(name), dataset_spec(dataset)
 
 
 def key_options(scheme: Scheme, data_dir: Path, **given) -> KeyOptions:

@@ -37,7 +37,7 @@ from typing import Optional
 import numpy as np
 
 from pipeline.data.datasets import (
-    DatasetSpec, load_split, picture_sources_to_rows_map, pictures_from_rows, rows_from_pictures,
+    DatasetSpec, ImageShape, load_split, picture_sources_to_rows_map, pictures_from_rows, rows_from_pictures,
 )
 from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.errors import PipelineError
@@ -62,27 +62,6 @@ class DistanceWeight:
         return np.exp(-((np.asarray(distance, dtype=np.float64) / self.scale) ** self.shape))
 
 
-@dataclass(frozen=True)
-class Layout:
-    """Image geometry: ``channels`` planes of ``height`` x ``width`` pixels, sample s = c * P + row * W + col."""
-
-    height: int
-    width: int
-    channels: int
-
-    @classmethod
-    def of(cls, spec: DatasetSpec) -> "Layout":
-        return cls(spec.height, spec.width, spec.channels)
-
-    @property
-    def pixels(self) -> int:
-        return self.height * self.width
-
-    @property
-    def samples(self) -> int:
-        return self.pixels * self.channels
-
-
 @functools.lru_cache(maxsize=8)
 def _pair_weights(height: int, width: int, weight: DistanceWeight) -> np.ndarray:
     rows, cols = np.divmod(np.arange(height * width), width)
@@ -93,7 +72,7 @@ def _pair_weights(height: int, width: int, weight: DistanceWeight) -> np.ndarray
     return m
 
 
-def pair_weights(layout: Layout, weight: DistanceWeight) -> np.ndarray:
+def pair_weights(layout: ImageShape, weight: DistanceWeight) -> np.ndarray:
     """(P, P) read-only matrix of m(d(p, q)) over the pixels of one plane, zero on the diagonal."""
     return _pair_weights(layout.height, layout.width, weight)
 
@@ -107,22 +86,22 @@ class Kept:
     pairs: np.ndarray
 
 
-def identity_kept(layout: Layout, weight: DistanceWeight) -> Kept:
+def identity_kept(layout: ImageShape, weight: DistanceWeight) -> Kept:
     """The identity keeps everything: the reference information of an image."""
     m = pair_weights(layout, weight)
-    return Kept(np.ones(layout.samples), np.broadcast_to(m, (layout.channels, *m.shape)))
+    return Kept(np.ones(layout.row_length), np.broadcast_to(m, (layout.channels, *m.shape)))
 
 
-def _check_sources(sources: np.ndarray, layout: Layout) -> np.ndarray:
+def _check_sources(sources: np.ndarray, layout: ImageShape) -> np.ndarray:
     sources = np.asarray(sources)
-    if sources.shape != (layout.samples,) or sources.dtype.kind not in "iu":
-        raise PipelineError(f"a position map must be {layout.samples} integer sample indices, got {sources.dtype} {sources.shape}")
-    if sources.size and (sources.min() < 0 or sources.max() >= layout.samples):
-        raise PipelineError(f"position map indices must lie in 0..{layout.samples - 1}")
+    if sources.shape != (layout.row_length,) or sources.dtype.kind not in "iu":
+        raise PipelineError(f"a position map must be {layout.row_length} integer sample indices, got {sources.dtype} {sources.shape}")
+    if sources.size and (sources.min() < 0 or sources.max() >= layout.row_length):
+        raise PipelineError(f"position map indices must lie in 0..{layout.row_length - 1}")
     return sources.astype(np.int64)
 
 
-def map_kept(sources: np.ndarray, layout: Layout, weight: DistanceWeight, fidelity: Optional[np.ndarray] = None) -> Kept:
+def map_kept(sources: np.ndarray, layout: ImageShape, weight: DistanceWeight, fidelity: Optional[np.ndarray] = None) -> Kept:
     """What the gather ``out[p] = value_step_p(x[sources[p]])`` keeps (one map for every image).
 
     ``sources`` (S,) may repeat and omit samples (the vortex is a gather, not a permutation);
@@ -130,12 +109,12 @@ def map_kept(sources: np.ndarray, layout: Layout, weight: DistanceWeight, fideli
     carried unchanged, f = 1). Exact: every output pair is visited once.
     """
     sources = _check_sources(sources, layout)
-    f = np.ones(layout.samples) if fidelity is None else np.asarray(fidelity, dtype=np.float64)
-    if f.shape != (layout.samples,) or np.any(np.abs(f) > 1):
-        raise PipelineError(f"value fidelity must be {layout.samples} values in [-1, 1]")
+    f = np.ones(layout.row_length) if fidelity is None else np.asarray(fidelity, dtype=np.float64)
+    if f.shape != (layout.row_length,) or np.any(np.abs(f) > 1):
+        raise PipelineError(f"value fidelity must be {layout.row_length} values in [-1, 1]")
     p_count = layout.pixels
     m = pair_weights(layout, weight)
-    value = np.zeros(layout.samples)
+    value = np.zeros(layout.row_length)
     np.maximum.at(value, sources, f**2)
     pairs = np.zeros(layout.channels * p_count * p_count)
     for c_out in range(layout.channels):
@@ -162,15 +141,15 @@ class Information:
         return self.value + self.neighbour
 
 
-def _centred(rows: np.ndarray, layout: Layout) -> np.ndarray:
+def _centred(rows: np.ndarray, layout: ImageShape) -> np.ndarray:
     rows = np.asarray(rows)
-    if rows.ndim != 2 or rows.shape[1] != layout.samples:
-        raise PipelineError(f"images must be N x {layout.samples} rows, got shape {rows.shape}")
+    if rows.ndim != 2 or rows.shape[1] != layout.row_length:
+        raise PipelineError(f"images must be N x {layout.row_length} rows, got shape {rows.shape}")
     x = rows.astype(np.float64).reshape(len(rows), layout.channels, layout.pixels)
     return x - x.mean(axis=2, keepdims=True)
 
 
-def information(rows: np.ndarray, layout: Layout, kept: Kept, batch: int = 8192) -> Information:
+def information(rows: np.ndarray, layout: ImageShape, kept: Kept, batch: int = 8192) -> Information:
     """Information of each image (N x S rows) that ``kept`` retains; ``identity_kept`` gives the full content.
 
     N = sum_a x_a^2 k_a - x^T K x per plane (k = K 1), i.e. one matrix product per batch.
@@ -187,7 +166,7 @@ def information(rows: np.ndarray, layout: Layout, kept: Kept, batch: int = 8192)
     return Information(value, neighbour)
 
 
-def permutation_information(rows: np.ndarray, layout: Layout, weight: DistanceWeight, perms: np.ndarray, batch: int = 16) -> Information:
+def permutation_information(rows: np.ndarray, layout: ImageShape, weight: DistanceWeight, perms: np.ndarray, batch: int = 16) -> Information:
     """Information kept by a fresh pixel permutation per image (the random baseline), exactly.
 
     ``perms`` (N, P): output pixel p of image n reads source pixel perms[n, p], every channel
@@ -211,7 +190,7 @@ def permutation_information(rows: np.ndarray, layout: Layout, weight: DistanceWe
     return Information(value, neighbour)
 
 
-def expected_permutation_kept(layout: Layout, weight: DistanceWeight) -> Kept:
+def expected_permutation_kept(layout: ImageShape, weight: DistanceWeight) -> Kept:
     """What a uniformly random pixel permutation keeps on average: exact expectation, one matrix.
 
     A uniform permutation sends a pair of distinct pixels to a uniform pair of distinct pixels,
@@ -227,7 +206,7 @@ def expected_permutation_kept(layout: Layout, weight: DistanceWeight) -> Kept:
     expected = (np.minimum(m_levels[:, None], m_levels[None, :]) * share[None, :]).sum(axis=1)
     pairs = np.zeros((layout.pixels, layout.pixels))
     pairs[off] = expected[inverse]
-    return Kept(np.ones(layout.samples), np.broadcast_to(pairs, (layout.channels, *pairs.shape)))
+    return Kept(np.ones(layout.row_length), np.broadcast_to(pairs, (layout.channels, *pairs.shape)))
 
 
 def value_fidelity(expected: np.ndarray, actual: np.ndarray) -> np.ndarray:
@@ -291,7 +270,7 @@ def measure(scheme: Scheme, key, spec: DatasetSpec, splits: dict[str, np.ndarray
     baseline): the exact expectation over the permutation draw for every image, and the exact
     value for the actual draws of the first ``exact_sample`` images of the first split.
     """
-    layout = Layout.of(spec)
+    layout = spec
     rows = np.concatenate([np.asarray(splits[s]) for s in splits])
     started = time.perf_counter()
     full = information(rows, layout, identity_kept(layout, weight))
