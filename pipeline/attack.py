@@ -15,7 +15,7 @@ from typing import List, Optional
 
 import typer
 
-from pipeline.cli import alias, app, at_least, check_writable, run
+from pipeline.cli import alias, at_least, check_writable, run, typer_app
 from pipeline.encrypt.options import (
     DATA_DIR, DATASET, OLD_SCHEME, OLD_VORTICES, DatasetName, SchemeName, chosen_scheme, key_options, with_key_options,
 )
@@ -28,10 +28,10 @@ from pipeline.evaluate.attack import (
 from train.errors import TrainError
 from train.loop import resolve_device
 
-attack_app = app(__doc__)
+app = typer_app(__doc__)
 
 
-@attack_app.command()
+@app.command()
 @with_key_options
 def main(
     dataset: DatasetName = DATASET,
@@ -62,8 +62,8 @@ def main(
     at_least(epochs, "--epochs", 1)
     try:
         resolve_device(device)
-    except TrainError as err:
-        raise PipelineError(f"--device: {err}") from None
+    except (TrainError, RuntimeError) as err:  # torch refuses unknown device strings with a RuntimeError
+        raise PipelineError(f"--device {device!r}: {err}") from None
     check_writable(out, folder=True)
     key_given.update(params=alias(key_given["params"], vor_params, "--vor-params", "--params"),
                      vortices=alias(key_given["vortices"], num_vortices, "--num-vortices", "--vortices"),
@@ -95,4 +95,4 @@ def main(
 
 
 if __name__ == "__main__":
-    run(attack_app, errors=(PipelineError, TrainError))
+    run(app, errors=(PipelineError, TrainError))

@@ -36,7 +36,7 @@ OPTION_NAMES = {
 }
 
 
-def app(help_text: str | None) -> typer.Typer:
+def typer_app(help_text: str | None) -> typer.Typer:
     """A Typer app with the project's settings (plain help with visible defaults, no completion, no pretty tracebacks)."""
     return typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False, help=help_text)
 

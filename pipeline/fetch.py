@@ -21,14 +21,14 @@ from pathlib import Path
 
 import typer
 
-from pipeline.cli import app, run
+from pipeline.cli import run, typer_app
 from pipeline.data.fetch import DATASET_NAMES, DatasetChoice, fetch
 from pipeline.data.sources import MIRROR_ENV
 
-fetch_app = app(__doc__)
+app = typer_app(__doc__)
 
 
-@fetch_app.command()
+@app.command()
 def main(
     dataset: DatasetChoice = typer.Option(..., "--dataset", help="which dataset to fetch (all: the three)"),
     mirror: list[Path] = typer.Option([], "--mirror", help=f"folder holding local copies (repeatable); also ${MIRROR_ENV} (os.pathsep-separated)"),
@@ -47,4 +47,4 @@ def main(
 
 
 if __name__ == "__main__":
-    run(fetch_app)
+    run(app)

@@ -14,7 +14,7 @@ from typing import Optional
 
 import typer
 
-from pipeline.cli import alias, app, at_least, check_writable, finite, run
+from pipeline.cli import alias, at_least, check_writable, finite, run, typer_app
 from pipeline.data.outputs import write_json
 from pipeline.encrypt.options import (
     DATA_DIR, DATASET, OLD_SCHEME, OLD_VORTICES, DatasetName, SchemeName, chosen_scheme, key_options, with_key_options,
@@ -23,10 +23,10 @@ from pipeline.encrypt.stage import recorded_options
 from pipeline.errors import PipelineError
 from pipeline.evaluate.information import DistanceWeight, default_label, load_splits, measure
 
-information_app = app(__doc__)
+app = typer_app(__doc__)
 
 
-@information_app.command()
+@app.command()
 @with_key_options
 def main(
     dataset: DatasetName = DATASET,
@@ -69,4 +69,4 @@ def main(
 
 
 if __name__ == "__main__":
-    run(information_app)
+    run(app)

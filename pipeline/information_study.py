@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from pipeline.cli import app, at_least, check_writable, run
+from pipeline.cli import at_least, check_writable, run, typer_app
 from pipeline.data.datasets import dataset_spec, load_split
 from pipeline.data.outputs import write_json
 from pipeline.encrypt.options import DATA_DIR, KEY_FILE, DatasetName
@@ -24,10 +24,10 @@ from pipeline.evaluate.information_study import (
 )
 from train.errors import TrainError
 
-study_app = app(__doc__)
+app = typer_app(__doc__)
 
 
-@study_app.command()
+@app.command()
 def accuracy(
     dataset: DatasetName = typer.Option("mnist", "--dataset", help="the dataset"),
     run_list: Optional[list[str]] = typer.Option(None, "--run", help="scheme[:arg], repeatable: vor:<params stem>, random, etc:<block>, block:<block> [default: the MNIST list of the docs]"),
@@ -63,7 +63,7 @@ def accuracy(
     typer.echo(f"wrote {path}")
 
 
-@study_app.command()
+@app.command()
 def correlate(
     dataset: DatasetName = typer.Option("mnist", "--dataset", help="the dataset"),
     results: Path = typer.Option(RESULTS, "--results", help="folder of <dataset>_<label>.json and accuracy_<dataset>.json"),
@@ -88,4 +88,4 @@ def correlate(
 
 
 if __name__ == "__main__":
-    run(study_app, errors=(PipelineError, TrainError))
+    run(app, errors=(PipelineError, TrainError))

@@ -13,15 +13,15 @@ from pathlib import Path
 import typer
 
 from matlab_compat.atomic import atomic_output
-from pipeline.cli import app, check_writable, run
+from pipeline.cli import check_writable, run, typer_app
 from pipeline.errors import PipelineError
 from pipeline.evaluate.attack import summary_rows
 from pipeline.evaluate.report import chart, find_runs, information_losses, markdown, security_markdown
 
-report_app = app(__doc__)
+app = typer_app(__doc__)
 
 
-@report_app.command()
+@app.command()
 def main(
     profile: str = typer.Option(..., "--profile", help="the DVC profile whose results these are (named in the table's header)"),
     runs_dir: Path = typer.Option(Path("results/runs"), "--runs-dir", help="folder of run folders (each with metrics.json)"),
@@ -49,4 +49,4 @@ def main(
 
 
 if __name__ == "__main__":
-    run(report_app)
+    run(app)

@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from pipeline.cli import app, run
+from pipeline.cli import run, typer_app
 from pipeline.data.datasets import dataset_spec
 from pipeline.encrypt.options import DatasetName
 from pipeline.encrypt.registry import SCHEMES
@@ -17,10 +17,10 @@ from pipeline.encrypt.scheme import KeyOptions
 
 SMALL_KEY_SPACE_LOG2 = 80  # below this many bits a key can be searched exhaustively by a determined adversary
 
-schemes_app = app(__doc__)
+app = typer_app(__doc__)
 
 
-@schemes_app.command()
+@app.command()
 def main(
     dataset: DatasetName = typer.Option("cifar10", "--dataset", help="the images whose key space is counted"),
     block_size: Optional[int] = typer.Option(None, "--block-size", help="block edge in pixels for block-wise schemes [default: 16 for CIFAR-10, 7 for 28 x 28]"),
@@ -39,4 +39,4 @@ def main(
 
 
 if __name__ == "__main__":
-    run(schemes_app)
+    run(app)

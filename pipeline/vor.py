@@ -15,7 +15,7 @@ import numpy as np
 import typer
 
 from matlab_compat.rng import rng
-from pipeline.cli import alias, app, at_least, check_writable, run
+from pipeline.cli import alias, at_least, check_writable, run, typer_app
 from pipeline.data.datasets import dataset_spec
 from pipeline.data.matfiles import write_mat
 from pipeline.encrypt.command import encrypt_app
@@ -26,7 +26,7 @@ from pipeline.errors import PipelineError
 MAX_NEW_VORTICES = 1000  # the published sets hold 2 to 10; far more only makes the draw slow
 
 encrypt = encrypt_app("vor", __doc__)
-params_app = app("Draw fresh vortex parameters by Random_Function's rules on MATLAB's random stream.")
+params_app = typer_app("Draw fresh vortex parameters by Random_Function's rules on MATLAB's random stream.")
 
 
 @params_app.command("new-params")

@@ -25,7 +25,7 @@ import pytest
 from matlab_compat import loadmat
 from pipeline.errors import PipelineError
 from pipeline.data.fetch import MAT_VARIABLES, fetch, prepare_params
-from pipeline.fetch import fetch_app as app
+from pipeline.fetch import app
 from tests.cli import invoke
 from pipeline.data.cifar import read_cifar_split
 from pipeline.data.sources import MIRROR_ENV, PARAMS, PARAMS_URL_ENV, CifarRelease, IdxDataset, IdxFile, ParamFile, Sources

@@ -19,8 +19,8 @@ from pipeline.encrypt.scheme import KeyOptions
 from pipeline.errors import PipelineError
 from pipeline.evaluate.information import encrypt_rows
 from pipeline.evaluate.information_study import PUBLIC_EXPERIMENT_SECRET, Point, collect_points, correlation, parse_run
-from pipeline.information import information_app as info_app
-from pipeline.information_study import study_app as report_app
+from pipeline.information import app as info_app
+from pipeline.information_study import app as report_app
 from tests.cli import invoke
 from tests.shared import shared_path
 from tests.test_information import smooth_images

@@ -6,7 +6,7 @@ import json
 from PIL import Image
 
 from pipeline.evaluate.report import find_runs
-from pipeline.report import report_app as app
+from pipeline.report import app
 from tests.cli import invoke
 from train.config import resolve_config
 

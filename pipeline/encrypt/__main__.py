@@ -2,5 +2,7 @@
 from pipeline.cli import run
 from pipeline.encrypt.command import encrypt_app
 
+app = encrypt_app()
+
 if __name__ == "__main__":
-    run(encrypt_app())
+    run(app)

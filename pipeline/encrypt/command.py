@@ -15,7 +15,7 @@ from typing import Optional
 
 import typer
 
-from pipeline.cli import alias, app, check_writable
+from pipeline.cli import alias, check_writable, typer_app
 from pipeline.data.datasets import dataset_spec
 from pipeline.data.layouts import default_input
 from pipeline.encrypt.options import (
@@ -27,7 +27,7 @@ from pipeline.encrypt.stage import encrypt_dataset
 
 def encrypt_app(fixed_scheme: str | None = None, help_text: str | None = None) -> typer.Typer:
     """The encrypt command; ``fixed_scheme`` makes it one scheme's command (``python -m pipeline.vor``)."""
-    application = app(help_text or __doc__)
+    application = typer_app(help_text or __doc__)
     scheme_option = typer.Option(fixed_scheme, "--scheme", hidden=True) if fixed_scheme else SCHEME
 
     @application.command()

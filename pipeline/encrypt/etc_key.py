@@ -164,7 +164,7 @@ def derive_key(secret: bytes, image_shape: tuple[int, int, int], block_size: int
 
 
 def read_secret(key_file: str | Path | None = None) -> bytes:
-    """The secret: the bytes of ``key_file`` if given, else ``$VORTEX_ETC_SECRET`` (UTF-8).
+    """The secret: the bytes of ``key_file`` if given, else ``$VORTEX_ETC_SECRET`` (its bytes, in any encoding).
 
     Surrounding whitespace (a trailing newline from an editor) is stripped. The message of
     an error names the source, never the secret.
@@ -176,8 +176,8 @@ def read_secret(key_file: str | Path | None = None) -> bytes:
         except OSError as err:
             raise PipelineError(f"cannot read EtC key file {path}: {err.strerror}") from None
         source = f"key file {path}"
-    elif os.environ.get(SECRET_ENV):
-        secret = os.environ[SECRET_ENV].encode().strip()
+    elif os.environb.get(SECRET_ENV.encode()):
+        secret = os.environb[SECRET_ENV.encode()].strip()  # the bytes as given: a secret need not be UTF-8
         source = f"${SECRET_ENV}"
     else:
         raise PipelineError(f"no EtC secret: pass --key-file PATH or set {SECRET_ENV}")
