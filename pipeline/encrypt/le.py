@@ -1,0 +1,141 @@
+"""LE: Tanaka's learnable image encryption (Tanaka 2018, "Learnable image encryption").
+
+1. Cut the image into blocks of M x M pixels (M = ``block_size``).
+2. Split every 8-bit sample into its upper and lower 4 bits: C channels become 2C planes of
+   4-bit values (6 for RGB, 2 for grey), plane 2c = upper and 2c+1 = lower bits of channel c.
+3. Negative-positive transformation of the 4-bit values: value v at position q of a block
+   (q over the M*M*2C values, in (row, column, plane) order) becomes ``v XOR 15`` where the key bit
+   ``negate[q]`` is set.
+4. Shuffle the M*M*2C values of the block: ``out[q] = v'[shuffle[q]]``.
+5. Put the planes back together (``upper * 16 + lower``): an ordinary uint8 image of the
+   same shape, which JPEG and the MAT-files store like any other.
+
+LE uses ONE key (``negate``, ``shuffle``) for every block. ELE (:mod:`pipeline.encrypt.ele`)
+first scrambles the blocks and gives every block position its own key; both are one
+:class:`PlaneKey` here (LE: identity block order, one key row).
+
+Not a sample map: a 4-bit value can move to the other half of another sample, so no
+encrypted sample is a (negated) copy of one plain sample. :meth:`LeScheme.sample_map` is None;
+the sample-map attacks and the information measure's sample-map view do not apply.
+
+Derivation (``keystream``, version ``le-1``, context ``<H>x<W>x<C>|block=<M>``):
+``shuffle`` = Fisher-Yates permutation of M*M*2C from stream ``SHUFFLE``, ``negate`` =
+M*M*2C bits from stream ``NEGATE``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.data.datasets import DatasetSpec
+from pipeline.encrypt.etc import block_size_of, from_blocks, to_blocks
+from pipeline.encrypt.etc_key import check_block_size
+from pipeline.encrypt.keystream import Stream, fingerprint, key_seed, log2_factorial, shape_context
+from pipeline.encrypt.scheme import KeyOptions, check_pictures, inverse_map
+from pipeline.encrypt.secret import SecretScheme, secret_of
+from pipeline.errors import PipelineError
+
+VERSION = "le-1"
+
+
+def to_planes(pictures: np.ndarray) -> np.ndarray:
+    """(N, H, W, C) uint8 -> (N, H, W, 2C) 4-bit values: plane 2c the upper, 2c+1 the lower bits of channel c.
+
+    Also the input of the adaptation network (``train.adaptation``), which sees the planes.
+    """
+    return np.stack([pictures >> 4, pictures & 15], axis=-1).reshape(*pictures.shape[:-1], 2 * pictures.shape[-1])
+
+
+def from_planes(planes: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`to_planes`."""
+    return (planes[..., 0::2] << 4) | planes[..., 1::2]
+
+
+@dataclass(frozen=True, eq=False)
+class PlaneKey:
+    """Block order and the per-block 4-bit tables of LE (one row for all blocks) or ELE (one row per block)."""
+
+    block_size: int
+    grid: tuple[int, int]
+    channels: int
+    block_perm: np.ndarray  # (nb,): encrypted block j holds plain block block_perm[j]
+    shuffle: np.ndarray  # (K, P) int64, K = 1 or nb, P = M*M*2C: encrypted value q of a block is value shuffle[q]
+    negate: np.ndarray  # (K, P) bool over the values before the shuffle
+    fingerprint: str
+    version: str
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (self.grid[0] * self.block_size, self.grid[1] * self.block_size, self.channels)
+
+
+def plane_key(secret: bytes, image_shape: tuple[int, int, int], block_size: int, scheme: str, version: str,
+              per_block: bool) -> PlaneKey:
+    """LE's key (``per_block`` False: one key row, blocks in place) or ELE's (scrambled blocks, a row per block)."""
+    h, w, c = image_shape
+    if c not in (1, 3):
+        raise PipelineError(f"{scheme} encrypts grey (1) or RGB (3) images, got {c} channels")
+    check_block_size(h, w, block_size)
+    grid = (h // block_size, w // block_size)
+    nb, values = grid[0] * grid[1], block_size * block_size * 2 * c
+    context = shape_context(image_shape, block_size)
+    seed = key_seed(secret, version, context)
+    rows = nb if per_block else 1
+    order = Stream(seed, b"BLOCKS").permutations(nb)[0] if per_block else np.arange(nb, dtype=np.int64)
+    return PlaneKey(block_size, grid, c, order, Stream(seed, b"SHUFFLE").permutations(values, rows),
+                    Stream(seed, b"NEGATE").bits(rows * values).reshape(rows, values),
+                    fingerprint(secret, scheme, version, context), version)
+
+
+def encrypt(key: PlaneKey, pictures: np.ndarray) -> np.ndarray:
+    """Steps 1-5 on a uint8 (N, H, W, C) batch, vectorised over images and blocks."""
+    pictures = check_pictures(pictures, key.image_shape, "LE/ELE")
+    n, b = len(pictures), key.block_size
+    blocks = to_blocks(to_planes(pictures), b)[:, key.block_perm].reshape(n, key.block_perm.size, -1)
+    blocks ^= (key.negate.astype(np.uint8) * np.uint8(15))[None]
+    blocks = np.take_along_axis(blocks, key.shuffle[None], axis=2)
+    return from_planes(from_blocks(blocks.reshape(n, -1, b, b, 2 * key.channels), key.grid))
+
+
+def decrypt(key: PlaneKey, pictures: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`encrypt`: unshuffle, negate again, put the blocks back."""
+    pictures = check_pictures(pictures, key.image_shape, "LE/ELE")
+    n, b = len(pictures), key.block_size
+    blocks = to_blocks(to_planes(pictures), b).reshape(n, key.block_perm.size, -1)
+    blocks = np.take_along_axis(blocks, np.argsort(key.shuffle, axis=1)[None], axis=2)
+    blocks ^= (key.negate.astype(np.uint8) * np.uint8(15))[None]
+    blocks = blocks[:, inverse_map(key.block_perm)]
+    return from_planes(from_blocks(blocks.reshape(n, -1, b, b, 2 * key.channels), key.grid))
+
+
+def block_key_space_log2(spec: DatasetSpec, options: KeyOptions) -> float:
+    """log2 of one block's key: (M*M*2C)! shuffles x 2^(M*M*2C) negations."""
+    block = block_size_of(spec, options)
+    values = block * block * 2 * spec.channels
+    return log2_factorial(values) + values
+
+
+class LeScheme(SecretScheme):
+    """Tanaka's LE: 4-bit planes of each block shuffled and partly negated with one key for every block."""
+
+    name = "le"
+    title = "LE"
+    key_kind = "one 4-bit shuffle and negation for every block"
+    version = VERSION
+    per_block = False
+
+    def key(self, spec: DatasetSpec, options: KeyOptions) -> PlaneKey:
+        return plane_key(secret_of(options), (spec.height, spec.width, spec.channels), block_size_of(spec, options),
+                         self.name, self.version, self.per_block)
+
+    def key_space_log2(self, spec: DatasetSpec, options: KeyOptions) -> float:
+        """(6M^2)! * 2^(6M^2) for RGB ((2M^2)! * 2^(2M^2) grey)."""
+        return block_key_space_log2(spec, options)
+
+    def encrypt(self, key: PlaneKey, pictures: np.ndarray) -> np.ndarray:
+        return encrypt(key, pictures)
+
+    def decrypt(self, key: PlaneKey, pictures: np.ndarray) -> np.ndarray:
+        return decrypt(key, pictures)
+
