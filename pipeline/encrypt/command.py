@@ -3,6 +3,7 @@
     python -m pipeline.encrypt --scheme vor --dataset fashion      # = python -m pipeline.vor --dataset fashion
     python -m pipeline.encrypt --scheme random --dataset mnist --seed 0
     python -m pipeline.encrypt --scheme etc --dataset cifar10 --block-size 16   # secret from $VORTEX_ETC_SECRET
+    python -m pipeline.encrypt --scheme pe --dataset cifar10 --key-mode image    # a fresh PE key per image
 
 Writes ``<data-dir>/<dataset>/<scheme>/`` (the split files and ``params.json``) as one unit:
 a killed run leaves the old complete set or the new one.
@@ -18,7 +19,7 @@ from pipeline.cli import alias, app, check_writable
 from pipeline.data.datasets import dataset_spec
 from pipeline.data.layouts import default_input
 from pipeline.encrypt.options import (
-    BLOCK_SIZE, DATA_DIR, DATASET, KEY_FILE, DatasetName, SchemeName, OLD_PARAMS, OLD_VORTICES, PARAMS, SCHEME, SEED, VORTICES, key_options,
+    BLOCK_SIZE, DATA_DIR, DATASET, KEY_FILE, KEY_MODE, DatasetName, SchemeName, OLD_PARAMS, OLD_VORTICES, PARAMS, SCHEME, SEED, VORTICES, key_options,
 )
 from pipeline.encrypt.registry import get_scheme
 from pipeline.encrypt.stage import encrypt_dataset
@@ -42,6 +43,7 @@ def encrypt_app(fixed_scheme: str | None = None, help_text: str | None = None) -
         seed: Optional[int] = SEED,
         block_size: Optional[int] = BLOCK_SIZE,
         key_file: Optional[Path] = KEY_FILE,
+        key_mode: Optional[str] = KEY_MODE,
         output: Optional[Path] = typer.Option(None, "--output", hidden=True),
         vor_params: Optional[Path] = OLD_PARAMS,
         num_vortices: Optional[int] = OLD_VORTICES,
@@ -51,7 +53,7 @@ def encrypt_app(fixed_scheme: str | None = None, help_text: str | None = None) -
         spec = dataset_spec(dataset)
         options = key_options(chosen, data_dir, params=alias(params, vor_params, "--vor-params", "--params"),
                               vortices=alias(vortices, num_vortices, "--num-vortices", "--vortices"),
-                              seed=seed, block_size=block_size, key_file=key_file)
+                              seed=seed, block_size=block_size, key_file=key_file, key_mode=key_mode)
         out_dir = check_writable(alias(out, output, "--output", "--out") or data_dir / spec.name / chosen.name, folder=True)
         if preview is not None:
             check_writable(preview, folder=False, option="--preview")

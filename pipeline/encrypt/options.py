@@ -25,7 +25,8 @@ DATA_DIR = typer.Option(Path("data"), "--data-dir", help="the project's data fol
 PARAMS = typer.Option(None, "--params", help="vor: vortex parameter file (vor_par) [default: <data-dir>/<dataset>/params/<published file>]")
 VORTICES = typer.Option(None, "--vortices", help="vor: use the first N vortices [default: the script's v_num, or all the file holds if fewer]")
 SEED = typer.Option(None, "--seed", help="random: MATLAB rng seed of the per-image permutations [encrypt: 0; later stages: the recorded one]")
-BLOCK_SIZE = typer.Option(None, "--block-size", help="etc, block: block edge in pixels, dividing the image (28 x 28: 4, 7, 14) [encrypt: 16; later stages: the recorded one]")
+BLOCK_SIZE = typer.Option(None, "--block-size", help="etc, block, le, ele: block edge in pixels, dividing the image (28 x 28: 4, 7, 14) [encrypt: 16; later stages: the recorded one]")
+KEY_MODE = typer.Option(None, "--key-mode", help="pe: dataset (one key for every image) or image (a fresh key per image, the paper's 'without key management') [default: dataset]")
 KEY_FILE = typer.Option(None, "--key-file", help="secret-keyed schemes: file holding the secret (>= 16 bytes) [default: $VORTEX_ETC_SECRET]")
 #: Old spellings, accepted for one release (hidden from --help).
 OLD_PARAMS = typer.Option(None, "--vor-params", hidden=True)
