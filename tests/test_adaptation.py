@@ -1,0 +1,44 @@
+"""The LE/ELE adaptation network: the planes it sees are the encryption's, block-wise shapes, errors."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from pipeline.encrypt.le import to_planes
+from train.adaptation import BlockAdaptation, PlaneSplit, create_adaptation_model
+from train.errors import TrainError
+
+
+def test_plane_split_is_the_encryptions_plane_representation():
+    pictures = np.random.default_rng(0).integers(0, 256, (2, 8, 8, 3), dtype=np.uint8)
+    planes = PlaneSplit()(torch.from_numpy(pictures.transpose(0, 3, 1, 2)).float())
+    assert torch.equal(planes * 15, torch.from_numpy(to_planes(pictures).transpose(0, 3, 1, 2)).float())
+
+
+@pytest.mark.parametrize("channels, size, block, per_block", [(3, 32, 16, False), (3, 32, 4, True), (1, 28, 7, True)])
+def test_forward_shapes(channels, size, block, per_block):
+    torch.manual_seed(0)
+    model = create_adaptation_model(10, channels, block, size, per_block=per_block).eval()
+    x = torch.randint(0, 256, (2, channels, size, size)).float()
+    assert model(x).shape == (2, 10)
+    adaptation = model[1]
+    values = block * block * 2 * channels
+    assert adaptation.w1.shape == ((size // block) ** 2 if per_block else 1, values, values)
+    assert adaptation(model[0](x)).shape == (2, 3, size, size)
+
+
+def test_each_block_only_sees_its_own_block():
+    """Changing one block of the input changes only that block of the adaptation's output."""
+    torch.manual_seed(0)
+    layer = BlockAdaptation(2, 1, 4, 8, per_block=True).eval()
+    x = torch.rand(1, 2, 8, 8)
+    y = x.clone()
+    y[:, :, :4, 4:] += 1  # block 1 (top right)
+    changed = (layer(x) != layer(y))[0, 0]
+    assert changed[:4, 4:].all() and not changed[:4, :4].any() and not changed[4:].any()
+
+
+def test_block_size_must_divide_the_image():
+    with pytest.raises(TrainError, match="block size 5 does not divide the image size 32"):
+        create_adaptation_model(10, 3, 5, 32)
