@@ -12,8 +12,12 @@ from train.errors import TrainError
 
 def test_plane_split_is_the_encryptions_plane_representation():
     pictures = np.random.default_rng(0).integers(0, 256, (2, 8, 8, 3), dtype=np.uint8)
-    planes = PlaneSplit()(torch.from_numpy(pictures.transpose(0, 3, 1, 2)).float())
-    assert torch.equal(planes * 15, torch.from_numpy(to_planes(pictures).transpose(0, 3, 1, 2)).float())
+    x = torch.from_numpy(pictures.transpose(0, 3, 1, 2)).float()
+    expected = torch.from_numpy(to_planes(pictures).transpose(0, 3, 1, 2)).float() / 15
+    assert torch.equal(PlaneSplit()(x), expected)
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)  # as train.augment normalises CIFAR-10
+    normalised = (x / 255 - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    assert torch.equal(PlaneSplit(mean, std)(normalised), expected)
 
 
 @pytest.mark.parametrize("channels, size, block, per_block", [(3, 32, 16, False), (3, 32, 4, True), (1, 28, 7, True)])
@@ -39,6 +43,8 @@ def test_each_block_only_sees_its_own_block():
     assert changed[:4, 4:].all() and not changed[:4, :4].any() and not changed[4:].any()
 
 
-def test_block_size_must_divide_the_image():
+def test_bad_sizes_and_normalisation_are_refused():
     with pytest.raises(TrainError, match="block size 5 does not divide the image size 32"):
         create_adaptation_model(10, 3, 5, 32)
+    with pytest.raises(TrainError, match="give both mean and std, one value per channel"):
+        create_adaptation_model(10, 3, 4, 32, mean=(0.5,), std=(0.5,))

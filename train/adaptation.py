@@ -13,7 +13,10 @@ classifier that learns to undo each block's shuffle and negation:
 3. the classifier: torchvision's ResNet-18 (``train.models``' CIFAR stem for small images)
    instead of the papers' ShakeDrop PyramidNet, which this project does not have.
 
-Input: (N, C, H, W) float pixel values 0..255, NOT normalised (the bits are the input).
+Input: (N, C, H, W) floats: pixel values 0..255, or, given the ``mean`` and ``std`` of the
+training's normalisation (``train.augment.NORMALISATION``), normalised pixels, which the plane
+split maps back to 0..255 first (the bits are the input). Crops, flips and colour jitter cut
+across the blocks and bits: train these models without augmentation.
 """
 from __future__ import annotations
 
@@ -26,10 +29,21 @@ from train.models import create_model
 
 
 class PlaneSplit(nn.Module):
-    """(N, C, H, W) values 0..255 -> (N, 2C, H, W): plane 2c = upper, 2c+1 = lower 4 bits of channel c, / 15."""
+    """(N, C, H, W) pixels -> (N, 2C, H, W): plane 2c = upper, 2c+1 = lower 4 bits of channel c, / 15.
+
+    Pixels are values 0..255, or with ``mean`` and ``std`` normalised ones, ``(x / 255 - mean) / std``.
+    """
+
+    def __init__(self, mean: tuple[float, ...] | None = None, std: tuple[float, ...] | None = None) -> None:
+        super().__init__()
+        self.normalised = mean is not None
+        self.register_buffer("mean", torch.tensor(mean or (0.0,)).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std or (1.0,)).view(1, -1, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.round()
+        if self.normalised:
+            x = (x * self.std + self.mean) * 255
+        x = x.round().clamp(0, 255)
         upper = torch.div(x, 16, rounding_mode="floor")
         planes = torch.stack([upper, x - 16 * upper], dim=2)  # (N, C, 2, H, W)
         return planes.flatten(1, 2) / 15
@@ -66,9 +80,13 @@ class BlockAdaptation(nn.Module):
 
 
 def create_adaptation_model(num_classes: int, in_channels: int, block_size: int, image_size: int, *,
-                            per_block: bool = False, out_channels: int = 3) -> nn.Module:
-    """Plane split, block-wise adaptation (``per_block``: ELE; else LE) and ResNet-18, for (N, ``in_channels``, H, W) pixels 0..255."""
+                            per_block: bool = False, out_channels: int = 3, mean: tuple[float, ...] | None = None,
+                            std: tuple[float, ...] | None = None) -> nn.Module:
+    """Plane split, block-wise adaptation (``per_block``: ELE; else LE) and ResNet-18 for (N, ``in_channels``, H, W)
+    pixels (0..255, or normalised with ``mean`` and ``std``)."""
     if in_channels not in (1, 3):
         raise TrainError(f"adaptation network: images have 1 or 3 channels, got {in_channels}")
-    return nn.Sequential(PlaneSplit(), BlockAdaptation(2 * in_channels, out_channels, block_size, image_size, per_block),
+    if (mean is None) != (std is None) or (mean is not None and not len(mean) == len(std) == in_channels):
+        raise TrainError(f"adaptation network: give both mean and std, one value per channel ({in_channels})")
+    return nn.Sequential(PlaneSplit(mean, std), BlockAdaptation(2 * in_channels, out_channels, block_size, image_size, per_block),
                          create_model("resnet18", out_channels, num_classes, crop=image_size))
