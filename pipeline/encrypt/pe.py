@@ -56,9 +56,8 @@ class PeKey:
     def tables(self, stream_tag: str, count: int) -> tuple[np.ndarray, np.ndarray]:
         """(negate (count, H*W, C) bool, order (count, H*W) index into PERMUTATIONS_3) of ``count`` images."""
         h, w, c = self.image_shape
-        for _, bits, orders in self.table_chunks(stream_tag, count, max(count, 1)):
-            return bits, orders
-        return np.zeros((0, h * w, c), bool), np.zeros((0, h * w), np.int64)
+        chunks = list(self.table_chunks(stream_tag, count)) or [(0, np.zeros((0, h * w, c), bool), np.zeros((0, h * w), np.int64))]
+        return np.concatenate([bits for _, bits, _ in chunks]), np.concatenate([orders for _, _, orders in chunks])
 
     def table_chunks(self, stream_tag: str, count: int, chunk: int = _CHUNK):
         """(images, negate, order) of ``count`` images drawn in order, ``chunk`` images at a time."""
