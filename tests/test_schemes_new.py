@@ -287,7 +287,7 @@ def test_bad_key_options_name_the_option():
     with pytest.raises(PipelineError, match=r"--key-mode: PE takes dataset or image, got 'pixel'"):
         key_of("pe", "cifar10", mode="pixel")
     for name in ("le", "ele"):
-        with pytest.raises(PipelineError, match="block size 16 does not divide 28 x 28 images; valid block sizes: 1, 2, 4, 7, 14, 28"):
+        with pytest.raises(PipelineError, match="--block-size: block size 16 does not divide 28 x 28 images; valid block sizes: 1, 2, 4, 7, 14, 28"):
             key_of(name, "fashion", block=16)
         with pytest.raises(PipelineError, match=r"needs uint8 \(N, 32, 32, 3\) pictures"):
             SCHEMES[name].encrypt(key_of(name, "cifar10"), np.zeros((1, 28, 28, 1), np.uint8))

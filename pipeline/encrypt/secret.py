@@ -26,7 +26,10 @@ def secret_of(options: KeyOptions) -> bytes:
 def block_size_of(spec: DatasetSpec, options: KeyOptions) -> int:
     """The options' block size, checked to tile the images (default: the dataset's, 16 for CIFAR-10, 7 for 28 x 28)."""
     block = spec.block_size if options.block_size is None else options.block_size
-    check_block_size(spec.height, spec.width, block)
+    try:
+        check_block_size(spec.height, spec.width, block)
+    except PipelineError as err:
+        raise PipelineError(f"--block-size: {err}") from None
     return block
 
 
