@@ -231,6 +231,23 @@ def test_pe_dataset_mode_is_one_sample_map_and_le_is_none(cifar10):
     assert SCHEMES["le"].sample_map(key_of("le", "cifar10")) is None and SCHEMES["ele"].sample_map(key_of("ele", "cifar10")) is None
 
 
+@pytest.mark.parametrize("name", ["vor", "random", "etc", "pe", "le", "ele", "block"])
+def test_evaluation_flags_say_what_the_sample_map_does(name):
+    """``moves_whole_pixels``: every sample reads the same channel of some pixel; ``negates``: some are XORed with 255."""
+    scheme = SCHEMES[name]
+    if name in ("vor", "random"):
+        assert scheme.moves_whole_pixels and not scheme.negates  # their own tests check their maps
+        return
+    key = key_of(name, "cifar10", block=8)
+    sample_map = scheme.sample_map(key)
+    if sample_map is None:  # LE, ELE: 4-bit values move between samples; no sample map, no flags
+        assert name in ("le", "ele") and not scheme.negates and not scheme.moves_whole_pixels
+        return
+    channel = np.arange(sample_map.size) % 3
+    assert scheme.moves_whole_pixels == bool(np.all(sample_map.source % 3 == channel))
+    assert scheme.negates == bool(sample_map.negate.any())
+
+
 def test_grey_images_have_two_planes_and_no_colour_shuffle(fashion):
     le = key_of("le", "fashion")
     assert le.shuffle.shape == (1, 7 * 7 * 2)

@@ -145,6 +145,7 @@ class BlockScrambleScheme(EtcScheme):
     title = "block scrambling"
     key_kind = "one block permutation"
     negates = False
+    moves_whole_pixels = True  # blocks move with all their channels; EtC's channel shuffle is off
 
     def key(self, spec: DatasetSpec, options: KeyOptions) -> EtcKey:
         full = block_key(spec, options)
