@@ -21,15 +21,19 @@ def test_plane_split_is_the_encryptions_plane_representation():
 
 
 @pytest.mark.parametrize("channels, size, block, per_block", [(3, 32, 16, False), (3, 32, 4, True), (1, 28, 7, True)])
-def test_forward_shapes(channels, size, block, per_block):
-    torch.manual_seed(0)
-    model = create_adaptation_model(10, channels, block, size, per_block=per_block).eval()
-    x = torch.randint(0, 256, (2, channels, size, size)).float()
-    assert model(x).shape == (2, 10)
-    adaptation = model[1]
+def test_block_adaptation_shapes(channels, size, block, per_block):
+    layer = BlockAdaptation(2 * channels, 3, block, size, per_block).eval()
     values = block * block * 2 * channels
-    assert adaptation.w1.shape == ((size // block) ** 2 if per_block else 1, values, values)
-    assert adaptation(model[0](x)).shape == (2, 3, size, size)
+    assert layer.w1.shape == ((size // block) ** 2 if per_block else 1, values, values)
+    assert layer(torch.rand(2, 2 * channels, size, size)).shape == (2, 3, size, size)
+
+
+def test_the_model_classifies_pixels_through_planes_adaptation_and_resnet18():
+    torch.manual_seed(0)
+    model = create_adaptation_model(10, 1, 7, 28, per_block=True).eval()
+    assert [type(m).__name__ for m in model] == ["PlaneSplit", "BlockAdaptation", "ResNet"]
+    with torch.no_grad():
+        assert model(torch.randint(0, 256, (1, 1, 28, 28)).float()).shape == (1, 10)
 
 
 def test_each_block_only_sees_its_own_block():

@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import hmac
 import itertools
+import json
 import math
 from pathlib import Path
 
@@ -43,11 +44,11 @@ def cifar10() -> dict[str, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def fashion() -> dict[str, np.ndarray]:
-    """Fashion-MNIST: the first 3,000 training images and the 10,000 test images."""
+    """Fashion-MNIST's 10,000 test images, as a 3,000 / 7,000 pair of splits."""
     if not FASHION.exists():
         pytest.skip(f"Fashion-MNIST is absent from {FASHION}")
-    return {"train": read_idx(FASHION / "train-images-idx3-ubyte.gz")[:3000, :, :, None],
-            "test": read_idx(FASHION / "t10k-images-idx3-ubyte.gz")[:, :, :, None]}
+    pictures = read_idx(FASHION / "t10k-images-idx3-ubyte.gz")[:, :, :, None]
+    return {"train": pictures[:3000], "test": pictures[3000:]}
 
 
 # --- independent transcriptions of the papers' steps (plain loops over pixels and blocks) ----
@@ -319,3 +320,31 @@ def test_the_listing_shows_all_seven_schemes_with_key_spaces():
     assert lines["ele"].split()[1:4] == ["true", "secret", "62345.1"]
     assert lines["vor"].split()[1] == "false" and lines["random"].split()[1] == "false"
     assert "small" in lines["etc"] and "small" not in lines["pe"]
+
+
+# --- through the encrypt stage ---------------------------------------------------------------
+
+@pytest.mark.parametrize("name, extra", [("pe", ["--key-mode", "image"]), ("le", ["--block-size", "8"]), ("ele", []), ("block", [])])
+def test_encrypt_stage_writes_files_that_only_the_same_key_reads(tmp_path, monkeypatch, cifar10, name, extra):
+    from matlab_compat import savemat
+    from pipeline.encrypt.command import encrypt_app
+    from pipeline.encrypt.etc_key import SECRET_ENV
+    from pipeline.encrypt.stage import key_of_data, load_encrypted
+
+    folder = tmp_path / "cifar10" / "origin" / "cifar-10-batches-mat"
+    folder.mkdir(parents=True)
+    source = read_cifar_split(shared_path("data", "cifar-10-subset"), "test")
+    for file, rows in [("data_batch_1.mat", slice(0, 12)), ("test_batch.mat", slice(12, 20))]:
+        savemat(folder / file, {"data": np.ascontiguousarray(source[0][rows]), "labels": source[1][rows]})
+    monkeypatch.setenv(SECRET_ENV, SECRET.decode())
+    result = CliRunner().invoke(encrypt_app(), ["--scheme", name, "--dataset", "cifar10", "--data-dir", str(tmp_path), *extra])
+    assert result.exit_code == 0, result.output
+    spec = dataset_spec("cifar10")
+    scheme, key = key_of_data(name, spec, KeyOptions(data_dir=tmp_path))  # block size / key mode from params.json
+    assert scheme.record(key) == json.loads((tmp_path / "cifar10" / name / "params.json").read_text())["key"]
+    encrypted = {split: load_encrypted(tmp_path, spec, scheme, split, key)[0] for split in ("train", "test")}
+    plain = {"train": cifar10["test"][:12], "test": cifar10["test"][12:20]}
+    assert all(np.array_equal(d, plain[s]) for s, d in scheme.decrypt_splits(key, encrypted).items())
+    other = key_of_data(name, spec, KeyOptions(data_dir=tmp_path, secret=OTHER))[1]
+    with pytest.raises(PipelineError, match=f"was encrypted with {scheme.title} key {key.fingerprint}"):
+        load_encrypted(tmp_path, spec, scheme, "test", other)
