@@ -44,7 +44,8 @@ INVERSE_3 = np.argsort(PERMUTATIONS_3, axis=1)
 
 @dataclass(frozen=True, eq=False)
 class PeKey:
-    """A PE key: the dataset's tables (``dataset`` mode) or the seed of every image's tables (``image`` mode)."""
+    """A PE key: the secret-derived seed its tables are drawn from, one set for every image (``dataset``
+    mode) or one per image of each split (``image`` mode)."""
 
     image_shape: tuple[int, int, int]
     mode: str
