@@ -18,6 +18,9 @@ Not a sample map: a 4-bit value can move to the other half of another sample, so
 encrypted sample is a (negated) copy of one plain sample. :meth:`LeScheme.sample_map` is None;
 the sample-map attacks and the information measure's sample-map view do not apply.
 
+Vectorised as EtC is: the steps run once on an image of plane indices give one gather map and
+one XOR mask over the 2C planes (:func:`plane_map`), applied to every image at once.
+
 Derivation (``keystream``, version ``le-1``, context ``<H>x<W>x<C>|block=<M>``):
 ``shuffle`` = Fisher-Yates permutation of M*M*2C from stream ``SHUFFLE``, ``negate`` =
 M*M*2C bits from stream ``NEGATE``.
@@ -88,25 +91,41 @@ def plane_key(secret: bytes, image_shape: tuple[int, int, int], block_size: int,
                     fingerprint(secret, scheme, version, context), version)
 
 
+def plane_map(key: PlaneKey) -> tuple[np.ndarray, np.ndarray]:
+    """(gather, mask) over the flattened (H, W, 2C) planes: encrypted planes = ``planes[gather] ^ mask``.
+
+    Built by running the block steps once on an image of plane indices (as EtC's map is): LE and
+    ELE are a fixed 4-bit "sample map" over the planes, though not over the 8-bit samples.
+    """
+    h, w, c = key.image_shape
+    b, nb = key.block_size, key.block_perm.size
+    index = np.arange(h * w * 2 * c, dtype=np.intp).reshape(1, h, w, 2 * c)
+    blocks = to_blocks(index, b)[0, key.block_perm].reshape(nb, -1)  # plane indices of the scrambled blocks
+    shuffle = np.broadcast_to(key.shuffle, blocks.shape)  # LE's one key row serves every block
+    gather = np.take_along_axis(blocks, shuffle, axis=1)
+    mask = np.take_along_axis(np.broadcast_to(key.negate, blocks.shape), shuffle, axis=1).astype(np.uint8) * np.uint8(15)
+
+    def as_image(values: np.ndarray) -> np.ndarray:
+        return from_blocks(values.reshape(1, nb, b, b, 2 * c), key.grid).reshape(-1)
+
+    return as_image(gather), as_image(mask)
+
+
 def encrypt(key: PlaneKey, pictures: np.ndarray) -> np.ndarray:
-    """Steps 1-5 on a uint8 (N, H, W, C) batch, vectorised over images and blocks."""
+    """Steps 1-5 on a uint8 (N, H, W, C) batch: one gather and one XOR over the planes of every image."""
     pictures = check_pictures(pictures, key.image_shape, "LE/ELE")
-    n, b = len(pictures), key.block_size
-    blocks = to_blocks(to_planes(pictures), b)[:, key.block_perm].reshape(n, key.block_perm.size, -1)
-    blocks ^= (key.negate.astype(np.uint8) * np.uint8(15))[None]
-    blocks = np.take_along_axis(blocks, key.shuffle[None], axis=2)
-    return from_planes(from_blocks(blocks.reshape(n, -1, b, b, 2 * key.channels), key.grid))
+    gather, mask = plane_map(key)
+    planes = np.take(to_planes(pictures).reshape(len(pictures), -1), gather, axis=1)
+    np.bitwise_xor(planes, mask, out=planes)
+    return from_planes(planes.reshape(*pictures.shape[:-1], -1))
 
 
 def decrypt(key: PlaneKey, pictures: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`encrypt`: unshuffle, negate again, put the blocks back."""
+    """Inverse of :func:`encrypt`: XOR the mask again, gather back."""
     pictures = check_pictures(pictures, key.image_shape, "LE/ELE")
-    n, b = len(pictures), key.block_size
-    blocks = to_blocks(to_planes(pictures), b).reshape(n, key.block_perm.size, -1)
-    blocks = np.take_along_axis(blocks, np.argsort(key.shuffle, axis=1)[None], axis=2)
-    blocks ^= (key.negate.astype(np.uint8) * np.uint8(15))[None]
-    blocks = blocks[:, inverse_map(key.block_perm)]
-    return from_planes(from_blocks(blocks.reshape(n, -1, b, b, 2 * key.channels), key.grid))
+    gather, mask = plane_map(key)
+    planes = to_planes(pictures).reshape(len(pictures), -1) ^ mask
+    return from_planes(np.take(planes, inverse_map(gather), axis=1).reshape(*pictures.shape[:-1], -1))
 
 
 def block_key_space_log2(spec: DatasetSpec, options: KeyOptions) -> float:

@@ -31,15 +31,13 @@ from pipeline.data.datasets import DatasetSpec
 from pipeline.encrypt.etc_key import PERMUTATIONS_3
 from pipeline.encrypt.keystream import Stream, fingerprint, key_seed, shape_context
 from pipeline.encrypt.sample_map import SampleMap, probe_sample_map
-from pipeline.encrypt.scheme import KeyOptions, check_pictures
+from pipeline.encrypt.scheme import KeyOptions, check_pictures, inverse_map
 from pipeline.encrypt.secret import SecretScheme, secret_of
 from pipeline.errors import PipelineError
 
 VERSION = "pe-1"
 KEY_MODES = ("dataset", "image")
 _CHUNK = 4096  # images whose per-image tables are held at once
-#: INVERSE_3[k] undoes PERMUTATIONS_3[k].
-INVERSE_3 = np.argsort(PERMUTATIONS_3, axis=1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,34 +80,43 @@ def derive_key(secret: bytes, image_shape: tuple[int, int, int], mode: str = "da
     return PeKey(tuple(image_shape), mode, key_seed(secret, VERSION, context), fingerprint(secret, "pe", VERSION, context))
 
 
-def transform(pictures: np.ndarray, negate: np.ndarray, orders: np.ndarray, inverse: bool = False) -> np.ndarray:
-    """PE (or its inverse) of (n, H, W, C) pictures with (n or 1, H*W, C) bits and (n or 1, H*W) orders."""
-    n, h, w, c = pictures.shape
-    flat = pictures.reshape(n, h * w, c)
+def sample_maps(image_shape: tuple[int, int, int], negate: np.ndarray, orders: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sources, negate), each (k, H*W*C), of k keys' tables: ``y[s] = x[sources[s]] ^ 255 * negate[s]``.
+
+    Output sample (p, c) reads plain sample (p, order_p[c]), negated by that sample's key bit.
+    """
+    h, w, c = image_shape
+    channel = PERMUTATIONS_3[orders] if c == 3 else np.zeros((*orders.shape, 1), np.int64)
+    sources = np.arange(h * w, dtype=np.int64)[:, None] * c + channel
+    return sources.reshape(len(orders), -1), np.take_along_axis(negate, channel, axis=2).reshape(len(orders), -1)
+
+
+def _apply_maps(flat: np.ndarray, sources: np.ndarray, negate: np.ndarray, inverse: bool) -> np.ndarray:
+    """(n, S) samples through one map (k = 1: the same for every image) or one map per image (k = n)."""
     mask = negate.astype(np.uint8) * np.uint8(255)
-    if c == 1:
-        return (flat ^ mask).reshape(pictures.shape)
-    if inverse:  # undo the shuffle, then the negation
-        return (np.take_along_axis(flat, INVERSE_3[orders], axis=2) ^ mask).reshape(pictures.shape)
-    return np.take_along_axis(flat ^ mask, PERMUTATIONS_3[orders], axis=2).reshape(pictures.shape)
-
-
-def _per_image(key: PeKey, pictures: np.ndarray, split: str, inverse: bool) -> np.ndarray:
-    out = np.empty_like(pictures)
-    done = 0
-    for n, bits, orders in key.table_chunks(f"|{split}", len(pictures)):
-        out[done:done + n] = transform(pictures[done:done + n], bits, orders, inverse)
-        done += n
+    if not inverse:
+        out = np.take(flat, sources[0], axis=1) if len(sources) == 1 else np.take_along_axis(flat, sources, axis=1)
+        return np.bitwise_xor(out, mask, out=out)
+    plain = flat ^ mask
+    if len(sources) == 1:
+        return np.take(plain, inverse_map(sources[0]), axis=1)
+    out = np.empty_like(plain)
+    np.put_along_axis(out, sources, plain, axis=1)
     return out
 
 
 def apply(key: PeKey, pictures: np.ndarray, split: str = "images", inverse: bool = False) -> np.ndarray:
     """Encrypt (or decrypt) a batch; in ``image`` mode ``split`` names the stream of per-image keys."""
     pictures = check_pictures(pictures, key.image_shape, "PE")
+    flat = pictures.reshape(len(pictures), -1)
     if key.mode == "dataset":
-        bits, orders = key.tables("", 1)
-        return transform(pictures, bits, orders, inverse)
-    return _per_image(key, pictures, split, inverse)
+        return _apply_maps(flat, *sample_maps(key.image_shape, *key.tables("", 1)), inverse).reshape(pictures.shape)
+    out = np.empty_like(flat)
+    done = 0
+    for n, bits, orders in key.table_chunks(f"|{split}", len(pictures)):
+        out[done:done + n] = _apply_maps(flat[done:done + n], *sample_maps(key.image_shape, bits, orders), inverse)
+        done += n
+    return out.reshape(pictures.shape)
 
 
 class PeScheme(SecretScheme):
@@ -160,12 +167,4 @@ class PeScheme(SecretScheme):
         """(sources, negate), each (N, H*W*C), of every image's key: ``y[s] = x[sources[s]] ^ 255 * negate[s]``."""
         if key.mode != "image":
             raise PipelineError("PE has one key for every image in key mode 'dataset'; per-image maps need --key-mode image")
-        h, w, c = key.image_shape
-        pixel_start = (np.arange(h * w, dtype=np.int64) * c)[None, :, None]
-        maps = {}
-        for split, count in counts.items():
-            bits, orders = key.tables(f"|{split}", count)
-            channel = PERMUTATIONS_3[orders] if c == 3 else np.zeros((count, h * w, 1), np.int64)
-            maps[split] = ((pixel_start + channel).reshape(count, -1),
-                           np.take_along_axis(bits, channel, axis=2).reshape(count, -1))
-        return maps
+        return {split: sample_maps(key.image_shape, *key.tables(f"|{split}", count)) for split, count in counts.items()}
