@@ -115,3 +115,9 @@ def test_cli_writes_the_table_of_what_compressibility_measures(tmp_path, cifar_r
     assert (tmp_path / "out" / "cifar10.md").read_text() in result.output
     refused = CliRunner().invoke(compress_app, args + ["--subsampling", "4:1:1"])
     assert refused.exit_code != 0 and "--subsampling" in str(refused.output) + str(refused.exception)
+
+
+def test_the_old_jpeg_command_is_the_compress_command():
+    from pipeline import jpeg
+
+    assert jpeg.app is compress_app
