@@ -3,6 +3,7 @@
     python -m pipeline.encrypt --scheme vor --dataset fashion      # = python -m pipeline.vor --dataset fashion
     python -m pipeline.encrypt --scheme random --dataset mnist --seed 0
     python -m pipeline.encrypt --scheme etc --dataset cifar10 --block-size 16   # secret from $VORTEX_ETC_SECRET
+    python -m pipeline.encrypt --scheme pe --dataset cifar10 --key-mode image    # a fresh PE key per image
 
 Writes ``<data-dir>/<dataset>/<scheme>/`` (the split files and ``params.json``) as one unit:
 a killed run leaves the old complete set or the new one.

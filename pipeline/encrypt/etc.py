@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Mapping
 
 import numpy as np
 
 from pipeline.data.datasets import DatasetSpec
-from pipeline.encrypt.etc_key import ALGORITHM_VERSION, TRANSFORMS, EtcKey, check_block_size, derive_key, read_secret
+from pipeline.encrypt.etc_key import TRANSFORMS, EtcKey, check_block_size, derive_key
+from pipeline.encrypt.keystream import fingerprint, log2_factorial, shape_context
 from pipeline.encrypt.sample_map import SampleMap, probe_sample_map
-from pipeline.encrypt.scheme import KeyOptions, Scheme
+from pipeline.encrypt.scheme import KeyOptions
+from pipeline.encrypt.secret import SecretScheme, block_count, block_size_of, secret_of
 from pipeline.errors import PipelineError
-
-#: Extra variables of every EtC MAT-file (besides ``<split>_x`` and ``<split>_y``).
-FINGERPRINT_VAR, VERSION_VAR, BLOCK_VAR = "etc_fingerprint", "etc_version", "etc_block_size"
 
 
 def to_blocks(pictures: np.ndarray, block_size: int) -> np.ndarray:
@@ -100,26 +98,9 @@ def decrypt(images: np.ndarray, key: EtcKey, fingerprint: str | None = None) -> 
     return out.reshape(images.shape)
 
 
-def key_variables(key: EtcKey) -> dict[str, object]:
-    """The variables every EtC MAT-file carries beside the images: the key's fingerprint, version and block size."""
-    return {FINGERPRINT_VAR: key.fingerprint, VERSION_VAR: ALGORITHM_VERSION, BLOCK_VAR: float(key.block_size)}
-
-
 def etc_sample_map(key: EtcKey) -> SampleMap:
     """The key as a sample map over flattened (H, W, C) pictures."""
     return probe_sample_map(lambda pictures: encrypt(pictures, key), key.image_shape)
-
-
-def secret_of(options: KeyOptions) -> bytes:
-    """The secret given in code, else the one of ``--key-file`` or ``$VORTEX_ETC_SECRET``."""
-    return options.secret if options.secret is not None else read_secret(options.key_file)
-
-
-def block_size_of(spec: DatasetSpec, options: KeyOptions) -> int:
-    """The options' block size, checked to tile the images (default: the dataset's, 16 for CIFAR-10, 7 for 28 x 28)."""
-    block = spec.block_size if options.block_size is None else options.block_size
-    check_block_size(spec.height, spec.width, block)
-    return block
 
 
 def block_key(spec: DatasetSpec, options: KeyOptions) -> EtcKey:
@@ -127,34 +108,19 @@ def block_key(spec: DatasetSpec, options: KeyOptions) -> EtcKey:
     return derive_key(secret_of(options), (spec.height, spec.width, spec.channels), block_size_of(spec, options))
 
 
-def log2_factorial(n: int) -> float:
-    return math.lgamma(n + 1) / math.log(2)
-
-
-class EtcScheme(Scheme):
+class EtcScheme(SecretScheme):
     """Block-wise EtC (AprilPyone & Kiya): block scrambling, rotation/flip, negative-positive and channel shuffling."""
 
     name = "etc"
     title = "EtC"
     key_kind = "block tables: scramble, rotate/flip, negate, channel shuffle"
-    key_source = "secret"
-    invertible = True
-    options = ("block_size", "key_file")
     negates = True
 
     def key(self, spec: DatasetSpec, options: KeyOptions) -> EtcKey:
         return block_key(spec, options)
 
-    def adversary_key(self, spec: DatasetSpec, options: KeyOptions, index: int) -> EtcKey:
-        return self.key(spec, dataclasses.replace(options, secret=f"adversary key {index:08d}".encode()))
-
-    def record(self, key: EtcKey) -> dict:
-        return {"algorithm_version": ALGORITHM_VERSION, "block_size": key.block_size,
-                "key_fingerprint": key.fingerprint, "image_shape": list(key.image_shape)}
-
     def key_space_log2(self, spec: DatasetSpec, options: KeyOptions) -> float:
-        block = block_size_of(spec, options)
-        n = (spec.height // block) * (spec.width // block)
+        _, n = block_count(spec, options)
         per_block = 8 * 2 * (6 if spec.channels == 3 else 1)  # rotation/flip x negation x channel order
         return n * math.log2(per_block) + log2_factorial(n)
 
@@ -173,38 +139,26 @@ class EtcScheme(Scheme):
     def block_tables(self, key: EtcKey) -> EtcKey:
         return key
 
-    def file_variables(self, key: EtcKey) -> dict[str, Any]:
-        return key_variables(key)
-
-    def check_files(self, key: EtcKey, variables: Mapping[str, Any], where: str) -> None:
-        fingerprint, block = variables.get(FINGERPRINT_VAR), variables.get(BLOCK_VAR)
-        if not isinstance(fingerprint, str) or block is None or np.size(block) != 1:
-            raise PipelineError(f"{where}: no EtC key record ({FINGERPRINT_VAR} text and scalar {BLOCK_VAR}); not an EtC file")
-        block = int(np.asarray(block).reshape(-1)[0])
-        if fingerprint != key.fingerprint or block != key.block_size:
-            raise PipelineError(f"{where} was encrypted with EtC key {fingerprint} (block {block}), not with the given key "
-                                f"{key.fingerprint} (block {key.block_size})")
-
 
 class BlockScrambleScheme(EtcScheme):
-    """Block scrambling alone: EtC's first step (K1), the step EtC, ELE and the attack literature isolate."""
+    """Block scrambling alone: EtC's first step (K1), the step EtC, ELE and the attack literature isolate.
+
+    Its permutation is K1 of the EtC key of the same secret and block size (so do not use one
+    secret for both: block-scrambled images would disclose EtC's K1); the fingerprint is its own.
+    """
 
     name = "block"
     title = "block scrambling"
     key_kind = "one block permutation"
     negates = False
+    moves_whole_pixels = True  # blocks move with all their channels; EtC's channel shuffle is off
 
     def key(self, spec: DatasetSpec, options: KeyOptions) -> EtcKey:
         full = block_key(spec, options)
+        context = shape_context(full.image_shape, full.block_size)
         return dataclasses.replace(full, transform=np.zeros_like(full.transform), negate=np.zeros_like(full.negate),
-                                   channel_perm=np.broadcast_to(np.arange(full.channels), full.channel_perm.shape).copy())
+                                   channel_perm=np.broadcast_to(np.arange(full.channels), full.channel_perm.shape).copy(),
+                                   fingerprint=fingerprint(secret_of(options), self.name, full.version, context))
 
     def key_space_log2(self, spec: DatasetSpec, options: KeyOptions) -> float:
-        block = block_size_of(spec, options)
-        return log2_factorial((spec.height // block) * (spec.width // block))
-
-    def file_variables(self, key: EtcKey) -> dict[str, Any]:
-        return {}
-
-    def check_files(self, key: EtcKey, variables: Mapping[str, Any], where: str) -> None:
-        return None
+        return log2_factorial(block_count(spec, options)[1])

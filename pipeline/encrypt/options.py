@@ -31,6 +31,7 @@ KEY_OPTIONS = (
     ("vortices", Optional[int], typer.Option(None, "--vortices", help="vor: use the first N vortices [default: the script's v_num, or all the file holds if fewer]")),
     ("seed", Optional[int], typer.Option(None, "--seed", help="random: MATLAB rng seed of the per-image permutations [encrypt: 0; later stages: the recorded one]")),
     ("block_size", Optional[int], typer.Option(None, "--block-size", help="block-wise schemes: block edge in pixels, dividing the image [default: 16 for CIFAR-10, 7 for 28 x 28; later stages: the recorded one]")),
+    ("key_mode", Optional[str], typer.Option(None, "--key-mode", help="pe: dataset (one key for every image) or image (a fresh key per image, the paper's 'without key management') [default: dataset]")),
     ("key_file", Optional[Path], KEY_FILE := typer.Option(None, "--key-file", help="secret-keyed schemes: file holding the secret (>= 16 bytes) [default: $VORTEX_ETC_SECRET]")),
 )
 #: Old spellings, accepted for one release (hidden from --help).

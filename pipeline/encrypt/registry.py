@@ -5,7 +5,10 @@ one line to :data:`SCHEMES` (``docs/architecture.md``).
 """
 from __future__ import annotations
 
+from pipeline.encrypt.ele import EleScheme
 from pipeline.encrypt.etc import BlockScrambleScheme, EtcScheme
+from pipeline.encrypt.le import LeScheme
+from pipeline.encrypt.pe import PeScheme
 from pipeline.encrypt.permutation import RandomPermutationScheme
 from pipeline.encrypt.scheme import Scheme
 from pipeline.encrypt.vortex import VortexScheme
@@ -15,6 +18,9 @@ SCHEMES: dict[str, Scheme] = {scheme.name: scheme for scheme in (
     VortexScheme(),
     RandomPermutationScheme(),
     EtcScheme(),
+    PeScheme(),
+    LeScheme(),
+    EleScheme(),
     BlockScrambleScheme(),
 )}
 

@@ -93,6 +93,10 @@ class Scheme(ABC):
         """Inverse of :meth:`encrypt` (only where ``invertible``)."""
         raise PipelineError(f"{self.name} is not invertible: it has no decryption")
 
+    def decrypt_splits(self, key: Any, splits: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Inverse of :meth:`encrypt_splits` (the same split names: per-image keys follow them)."""
+        return {split: self.decrypt(key, pictures) for split, pictures in splits.items()}
+
     # --- views for the evaluation ----------------------------------------------------------
     def sample_map(self, key: Any) -> SampleMap | None:
         """The key as one fixed sample map over flattened pictures (None where it is not one)."""
@@ -106,9 +110,17 @@ class Scheme(ABC):
         """The key as EtC block tables (:class:`pipeline.encrypt.etc_key.EtcKey`) where it is one, else None."""
         return None
 
+    def key_per_image(self, key: Any) -> bool:
+        """Whether ``key`` gives every image its own map (default: the class's ``per_image``; a scheme with key modes asks its key)."""
+        return self.per_image
+
     def per_image_maps(self, key: Any, counts: Mapping[str, int]) -> dict[str, np.ndarray]:
         """Per-image keys as (N, S) sample sources of each split (``per_image`` schemes), in the given order."""
         raise PipelineError(f"{self.name} has one key for every image, not one per image")
+
+    def per_image_negations(self, key: Any, counts: Mapping[str, int]) -> dict[str, np.ndarray] | None:
+        """(N, S) bools: which samples each per-image key XORs with 255 (None: no sample is negated)."""
+        return None
 
     # --- how outputs are stored ---------------------------------------------------------------
     def stored_images(self, spec: DatasetSpec, rows: np.ndarray) -> np.ndarray:

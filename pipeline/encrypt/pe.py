@@ -1,0 +1,170 @@
+"""PE: pixel-based encryption (Sirichotedumrong, Kinoshita & Kiya 2019, "Pixel-based image
+encryption without key management for privacy-preserving deep neural networks").
+
+Per image, with a key of two tables over its H*W pixels:
+
+1. negative-positive transformation: every sample (pixel p, colour c) with key bit r[p, c] = 1
+   becomes ``x XOR 255`` (= 255 - x);
+2. colour component shuffling: the three components of pixel p are reordered by the p-th key
+   permutation, ``out[p, c] = x'[p, order[p][c]]`` (one of the 6 orders of (R, G, B)).
+
+Grey images have one component: step 2 does nothing, PE is negation alone.
+
+Key modes (``--key-mode``): ``dataset`` (default) draws one key for every image, a fixed sample
+map with negation; ``image`` is the paper's "without key management": every image gets a fresh
+key, train and test alike. Here the fresh keys come from the secret, the split name and the
+image's place in its split (one stream per split), so a run can be repeated and decrypted with
+the secret; the user never stores or hands over a key table. Derivation (``keystream``, version
+``pe-1``, context ``<H>x<W>x<C>|block=1|mode=<mode>``): bits r from stream ``NP`` (dataset mode)
+or ``NP|<split>`` (image mode: image after image, H*W*C bits each, pixel-major), orders
+``below(6)`` per pixel from ``CS`` / ``CS|<split>`` (RGB only).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from pipeline.data.datasets import DatasetSpec
+from pipeline.encrypt.etc_key import PERMUTATIONS_3
+from pipeline.encrypt.keystream import Stream, fingerprint, key_seed, shape_context
+from pipeline.encrypt.sample_map import SampleMap, probe_sample_map
+from pipeline.encrypt.scheme import KeyOptions, check_pictures, inverse_map
+from pipeline.encrypt.secret import SecretScheme, secret_of
+from pipeline.errors import PipelineError
+
+VERSION = "pe-1"
+KEY_MODES = ("dataset", "image")
+_CHUNK = 4096  # images whose per-image tables are held at once
+
+
+@dataclass(frozen=True, eq=False)
+class PeKey:
+    """A PE key: the secret-derived seed its tables are drawn from, one set for every image (``dataset``
+    mode) or one per image of each split (``image`` mode)."""
+
+    image_shape: tuple[int, int, int]
+    mode: str
+    seed: bytes  # secret-derived; never recorded
+    fingerprint: str
+    version: str = VERSION
+    block_size: int = 1  # pixel-based: the block is one pixel
+
+    def tables(self, stream_tag: str, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """(negate (count, H*W, C) bool, order (count, H*W) index into PERMUTATIONS_3) of ``count`` images."""
+        h, w, c = self.image_shape
+        chunks = list(self.table_chunks(stream_tag, count)) or [(0, np.zeros((0, h * w, c), bool), np.zeros((0, h * w), np.int64))]
+        return np.concatenate([bits for _, bits, _ in chunks]), np.concatenate([orders for _, _, orders in chunks])
+
+    def table_chunks(self, stream_tag: str, count: int, chunk: int = _CHUNK):
+        """(images, negate, order) of ``count`` images drawn in order, ``chunk`` images at a time."""
+        h, w, c = self.image_shape
+        np_stream, cs_stream = Stream(self.seed, f"NP{stream_tag}".encode()), Stream(self.seed, f"CS{stream_tag}".encode())
+        for start in range(0, count, chunk):
+            n = min(chunk, count - start)
+            bits = np_stream.bits(n * h * w * c).reshape(n, h * w, c)
+            orders = cs_stream.below(6, n * h * w).reshape(n, h * w) if c == 3 else np.zeros((n, h * w), np.int64)
+            yield n, bits, orders
+
+
+def derive_key(secret: bytes, image_shape: tuple[int, int, int], mode: str = "dataset") -> PeKey:
+    """The PE key of ``secret`` for (H, W, C) images in key mode ``dataset`` or ``image``."""
+    if mode not in KEY_MODES:
+        raise PipelineError(f"--key-mode: PE takes {' or '.join(KEY_MODES)}, got {mode!r}")
+    h, w, c = image_shape
+    if c not in (1, 3):
+        raise PipelineError(f"PE encrypts grey (1) or RGB (3) images, got {c} channels")
+    context = f"{shape_context(image_shape, 1)}|mode={mode}"
+    return PeKey(tuple(image_shape), mode, key_seed(secret, VERSION, context), fingerprint(secret, "pe", VERSION, context))
+
+
+def sample_maps(image_shape: tuple[int, int, int], negate: np.ndarray, orders: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sources, negate), each (k, H*W*C), of k keys' tables: ``y[s] = x[sources[s]] ^ 255 * negate[s]``.
+
+    Output sample (p, c) reads plain sample (p, order_p[c]), negated by that sample's key bit.
+    """
+    h, w, c = image_shape
+    channel = PERMUTATIONS_3[orders] if c == 3 else np.zeros((*orders.shape, 1), np.int64)
+    sources = np.arange(h * w, dtype=np.int64)[:, None] * c + channel
+    return sources.reshape(len(orders), -1), np.take_along_axis(negate, channel, axis=2).reshape(len(orders), -1)
+
+
+def _apply_maps(flat: np.ndarray, sources: np.ndarray, negate: np.ndarray, inverse: bool) -> np.ndarray:
+    """(n, S) samples through one map (k = 1: the same for every image) or one map per image (k = n)."""
+    mask = negate.astype(np.uint8) * np.uint8(255)
+    if not inverse:
+        out = np.take(flat, sources[0], axis=1) if len(sources) == 1 else np.take_along_axis(flat, sources, axis=1)
+        return np.bitwise_xor(out, mask, out=out)
+    plain = flat ^ mask
+    if len(sources) == 1:
+        return np.take(plain, inverse_map(sources[0]), axis=1)
+    out = np.empty_like(plain)
+    np.put_along_axis(out, sources, plain, axis=1)
+    return out
+
+
+def apply(key: PeKey, pictures: np.ndarray, split: str = "images", inverse: bool = False) -> np.ndarray:
+    """Encrypt (or decrypt) a batch; in ``image`` mode ``split`` names the stream of per-image keys."""
+    pictures = check_pictures(pictures, key.image_shape, "PE")
+    flat = pictures.reshape(len(pictures), -1)
+    if key.mode == "dataset":
+        return _apply_maps(flat, *sample_maps(key.image_shape, *key.tables("", 1)), inverse).reshape(pictures.shape)
+    out = np.empty_like(flat)
+    done = 0
+    for n, bits, orders in key.table_chunks(f"|{split}", len(pictures)):
+        out[done:done + n] = _apply_maps(flat[done:done + n], *sample_maps(key.image_shape, bits, orders), inverse)
+        done += n
+    return out.reshape(pictures.shape)
+
+
+class PeScheme(SecretScheme):
+    """Pixel-based encryption: per-sample negative-positive transform and per-pixel colour shuffling."""
+
+    name = "pe"
+    title = "PE"
+    key_kind = "per-pixel negation bits and colour orders (one key, or one per image)"
+    options = ("key_mode", "key_file")
+    negates = True
+
+    def key(self, spec: DatasetSpec, options: KeyOptions) -> PeKey:
+        return derive_key(secret_of(options), (spec.height, spec.width, spec.channels), options.key_mode or "dataset")
+
+    def record(self, key: PeKey) -> dict:
+        return {**super().record(key), "key_mode": key.mode}
+
+    def key_space_log2(self, spec: DatasetSpec, options: KeyOptions) -> float:
+        """Of one key (in ``image`` mode: of each image's key): 2^(H*W*C) * 6^(H*W) for RGB, 2^(H*W) grey."""
+        pixels = spec.height * spec.width
+        return pixels * spec.channels + (pixels * math.log2(6) if spec.channels == 3 else 0.0)
+
+    def key_per_image(self, key: PeKey) -> bool:
+        return key.mode == "image"
+
+    def encrypt(self, key: PeKey, pictures: np.ndarray) -> np.ndarray:
+        return apply(key, pictures)
+
+    def decrypt(self, key: PeKey, pictures: np.ndarray) -> np.ndarray:
+        return apply(key, pictures, inverse=True)
+
+    def encrypt_splits(self, key: PeKey, splits: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {split: apply(key, pictures, split) for split, pictures in splits.items()}
+
+    def decrypt_splits(self, key: PeKey, splits: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {split: apply(key, pictures, split, inverse=True) for split, pictures in splits.items()}
+
+    def sample_map(self, key: PeKey) -> SampleMap | None:
+        return probe_sample_map(lambda p: apply(key, p), key.image_shape) if key.mode == "dataset" else None
+
+    def per_image_maps(self, key: PeKey, counts: Mapping[str, int]) -> dict[str, np.ndarray]:
+        return {split: sources for split, (sources, _) in self._maps(key, counts).items()}
+
+    def per_image_negations(self, key: PeKey, counts: Mapping[str, int]) -> dict[str, np.ndarray]:
+        return {split: negate for split, (_, negate) in self._maps(key, counts).items()}
+
+    def _maps(self, key: PeKey, counts: Mapping[str, int]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """(sources, negate), each (N, H*W*C), of every image's key: ``y[s] = x[sources[s]] ^ 255 * negate[s]``."""
+        if key.mode != "image":
+            raise PipelineError("PE has one key for every image in key mode 'dataset'; per-image maps need --key-mode image")
+        return {split: sample_maps(key.image_shape, *key.tables(f"|{split}", count)) for split, count in counts.items()}
