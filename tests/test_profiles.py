@@ -57,7 +57,7 @@ def test_the_paper_profile_is_the_published_table():
 
 
 @pytest.mark.parametrize("profile,stages", [  # fetch+encrypt, attack, information, train, evaluate
-    ("cpu", 3 + 2 + 2 + 3 + 1), ("paper", 9 + 6 + 6 + 18 + 1)])
+    ("cpu", 1 + 5 + 5 + 4 + 6 + 1), ("paper", 3 + 6 + 6 + 6 + 18 + 1)])
 def test_dvc_generates_the_profiles_stages(profile, stages, tmp_path):
     shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
     shutil.copy(PROFILES[profile], tmp_path / "params.yaml")

@@ -96,9 +96,13 @@ def true_key(scheme: Scheme, key, data: AttackData) -> Truth:
     """The :class:`Truth` of ``key``, checked to reproduce the encrypted test images it is said to have made."""
     fixed = scheme.sample_map(key)
     per_image = None
-    if scheme.per_image:
-        per_image = scheme.per_image_maps(key, {"train": len(data.plain_train), "test": len(data.plain_test)})["test"]
+    if scheme.key_per_image(key):
+        counts = {"train": len(data.plain_train), "test": len(data.plain_test)}
+        per_image = scheme.per_image_maps(key, counts)["test"]
         made = np.take_along_axis(_flat(data.plain_test[:64]), per_image[:64], axis=1)
+        negations = scheme.per_image_negations(key, counts)
+        if negations is not None:
+            made = made ^ (negations["test"][:64].astype(np.uint8) * np.uint8(255))
     elif fixed is not None:
         made = fixed.apply(_flat(data.plain_test[:64]))
     else:

@@ -275,7 +275,10 @@ def measure(scheme: Scheme, key, spec: DatasetSpec, splits: dict[str, np.ndarray
     started = time.perf_counter()
     full = information(rows, layout, identity_kept(layout, weight))
     out: dict = {}
-    if scheme.per_image:
+    if scheme.key_per_image(key):
+        if not scheme.moves_whole_pixels or scheme.per_image_negations(key, {"images": 1}) is not None:
+            raise PipelineError(f"the information measure models per-image keys only as pixel permutations; {scheme.name}'s "
+                                "per-image keys also change values (see docs/information.md)")
         kept = information(rows, layout, expected_permutation_kept(layout, weight))
         first = next(iter(splits))
         count = min(exact_sample, len(splits[first]))
