@@ -14,7 +14,8 @@ from pipeline.encrypt.registry import SCHEMES
 from train.config import resolve_config
 from tests.shared import ROOT
 
-PROFILES = {"cpu": ROOT / "params.yaml", "paper": ROOT / "profiles" / "paper.yaml"}
+PROFILES = {"cpu": ROOT / "params.yaml", "paper": ROOT / "profiles" / "paper.yaml",
+            "offline-cifar": ROOT / "profiles" / "offline-cifar.yaml"}
 
 
 def cells(params: dict) -> list[tuple[str, str, str]]:
@@ -25,9 +26,9 @@ def cells(params: dict) -> list[tuple[str, str, str]]:
 @pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_every_training_cell_resolves_to_a_recipe(profile):
     params = yaml.safe_load(PROFILES[profile].read_text())
-    assert params["train"]["preset"] == profile
+    assert params["profile"] == profile
     for dataset, variant, model in cells(params):
-        config = resolve_config(profile, {"dataset": f"{dataset}_{variant}", "model": model, **params["train"]["options"]})
+        config = resolve_config(params["train"]["preset"], {"dataset": f"{dataset}_{variant}", "model": model, **params["train"]["options"]})
         assert config.dataset == f"{dataset}_{variant}" and config.model == model
         # every trained variant is encrypted, and every encrypted dataset is fetched
         encrypted = {(e["dataset"], e["scheme"]) for e in params["encrypt"].values()}
@@ -57,7 +58,7 @@ def test_the_paper_profile_is_the_published_table():
 
 
 @pytest.mark.parametrize("profile,stages", [  # fetch+encrypt, attack, information, train, evaluate
-    ("cpu", 1 + 5 + 5 + 4 + 6 + 1), ("paper", 3 + 6 + 6 + 6 + 18 + 1)])
+    ("cpu", 1 + 5 + 5 + 4 + 6 + 1), ("paper", 3 + 6 + 6 + 6 + 18 + 1), ("offline-cifar", 1 + 3 + 3 + 3 + 4 + 1)])
 def test_dvc_generates_the_profiles_stages(profile, stages, tmp_path):
     shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
     shutil.copy(PROFILES[profile], tmp_path / "params.yaml")
