@@ -28,11 +28,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from matlab_compat.rng import rng  # noqa: E402
 from pipeline.encrypt.vortex import vortex_map, vortex_transform  # noqa: E402
 from pipeline.encrypt.vortex_params import new_vor_params  # noqa: E402
-from matlab_compat.rng import rng  # noqa: E402
-
-
 
 
 def mat_file_layout(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -17,12 +17,28 @@ import typer
 
 from pipeline.cli import alias, at_least, check_writable, run, typer_app
 from pipeline.encrypt.options import (
-    DATA_DIR, DATASET, OLD_SCHEME, OLD_VORTICES, DatasetName, SchemeName, chosen_scheme, key_options, with_key_options,
+    DATA_DIR,
+    DATASET,
+    OLD_SCHEME,
+    OLD_VORTICES,
+    DatasetName,
+    SchemeName,
+    chosen_scheme,
+    key_options,
+    with_key_options,
 )
 from pipeline.encrypt.stage import recorded_options
 from pipeline.errors import PipelineError
 from pipeline.evaluate.attack import (
-    DEFAULT_PAIRS, KINDS, RECOGNISABILITY_SAMPLES, Evaluation, load_attack_data, make_accuracy, run_attacks, true_key, write_results,
+    DEFAULT_PAIRS,
+    KINDS,
+    RECOGNISABILITY_SAMPLES,
+    Evaluation,
+    load_attack_data,
+    make_accuracy,
+    run_attacks,
+    true_key,
+    write_results,
     write_strip,
 )
 from train.errors import TrainError

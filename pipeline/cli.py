@@ -9,12 +9,11 @@
 """
 from __future__ import annotations
 
+import enum
 import os
 import sys
 from pathlib import Path
 from typing import Iterable, Sequence
-
-import enum
 
 import typer
 from tqdm import tqdm

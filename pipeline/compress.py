@@ -23,10 +23,21 @@ import typer
 
 from matlab_compat import atomic_output
 from pipeline.cli import check_writable, run, typer_app
-from pipeline.data.codecs import SUBSAMPLINGS, available_lossless, check_quality, check_subsampling
+from pipeline.data.codecs import (
+    SUBSAMPLINGS,
+    available_lossless,
+    check_quality,
+    check_subsampling,
+)
 from pipeline.data.datasets import SPLITS, dataset_spec, pictures_from_rows
 from pipeline.data.layouts import default_input, read_origin
-from pipeline.encrypt.options import DATA_DIR, DATASET, DatasetName, SchemeName, with_key_options
+from pipeline.encrypt.options import (
+    DATA_DIR,
+    DATASET,
+    DatasetName,
+    SchemeName,
+    with_key_options,
+)
 from pipeline.encrypt.registry import SCHEMES, get_scheme
 from pipeline.encrypt.scheme import KeyOptions
 from pipeline.errors import PipelineError

@@ -17,11 +17,24 @@ import typer
 from pipeline.cli import alias, at_least, check_writable, finite, run, typer_app
 from pipeline.data.outputs import write_json
 from pipeline.encrypt.options import (
-    DATA_DIR, DATASET, OLD_SCHEME, OLD_VORTICES, DatasetName, SchemeName, chosen_scheme, key_options, with_key_options,
+    DATA_DIR,
+    DATASET,
+    OLD_SCHEME,
+    OLD_VORTICES,
+    DatasetName,
+    SchemeName,
+    chosen_scheme,
+    key_options,
+    with_key_options,
 )
 from pipeline.encrypt.stage import recorded_options
 from pipeline.errors import PipelineError
-from pipeline.evaluate.information import DistanceWeight, default_label, load_splits, measure
+from pipeline.evaluate.information import (
+    DistanceWeight,
+    default_label,
+    load_splits,
+    measure,
+)
 
 app = typer_app(__doc__)
 

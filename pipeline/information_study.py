@@ -20,7 +20,13 @@ from pipeline.encrypt.options import DATA_DIR, KEY_FILE, DatasetName
 from pipeline.errors import PipelineError
 from pipeline.evaluate.information import encrypt_rows
 from pipeline.evaluate.information_study import (
-    DEFAULT_RUNS, RESULTS, collect_points, correlation, parse_run, scatter_png, train_and_score,
+    DEFAULT_RUNS,
+    RESULTS,
+    collect_points,
+    correlation,
+    parse_run,
+    scatter_png,
+    train_and_score,
 )
 from train.errors import TrainError
 

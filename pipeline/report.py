@@ -16,7 +16,13 @@ from matlab_compat.atomic import atomic_output
 from pipeline.cli import check_writable, run, typer_app
 from pipeline.errors import PipelineError
 from pipeline.evaluate.attack import summary_rows
-from pipeline.evaluate.report import chart, find_runs, information_losses, markdown, security_markdown
+from pipeline.evaluate.report import (
+    chart,
+    find_runs,
+    information_losses,
+    markdown,
+    security_markdown,
+)
 
 app = typer_app(__doc__)
 

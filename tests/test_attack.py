@@ -6,7 +6,12 @@ import pytest
 
 from matlab_compat import savemat
 from pipeline.attack import app
-from pipeline.data.datasets import dataset_spec, onehot, pictures_from_rows, rows_map_to_picture_sources
+from pipeline.data.datasets import (
+    dataset_spec,
+    onehot,
+    pictures_from_rows,
+    rows_map_to_picture_sources,
+)
 from pipeline.encrypt.command import encrypt_app
 from pipeline.encrypt.sample_map import SampleMap
 from pipeline.errors import PipelineError

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from pipeline.encrypt.sample_map import SampleMap, probe_sample_map
-from pipeline.evaluate import sample_map_attack as core
 from pipeline.errors import PipelineError
+from pipeline.evaluate import sample_map_attack as core
 
 SHAPE = (8, 8, 1)
 S = 64

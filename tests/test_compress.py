@@ -7,17 +7,25 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
-from tests.cli import invoke
 
 from matlab_compat import savemat
 from pipeline.compress import app as compress_app
 from pipeline.data.cifar import read_cifar_split
-from pipeline.data.codecs import available_lossless, decode, jpeg_bytes, jpeg_roundtrip, lossless_bytes, lossless_sizes, psnr
+from pipeline.data.codecs import (
+    available_lossless,
+    decode,
+    jpeg_bytes,
+    jpeg_roundtrip,
+    lossless_bytes,
+    lossless_sizes,
+    psnr,
+)
 from pipeline.data.datasets import dataset_spec, pictures_from_rows
 from pipeline.encrypt.registry import SCHEMES
 from pipeline.encrypt.scheme import KeyOptions
 from pipeline.errors import PipelineError
 from pipeline.evaluate.compress import PUBLIC_SECRET, compressibility
+from tests.cli import invoke
 from tests.shared import shared_path
 
 SECRET = b"correct horse battery staple"

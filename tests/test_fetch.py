@@ -23,12 +23,21 @@ import numpy as np
 import pytest
 
 from matlab_compat import loadmat
-from pipeline.errors import PipelineError
+from pipeline.data.cifar import read_cifar_split
 from pipeline.data.fetch import MAT_VARIABLES, fetch, prepare_params
+from pipeline.data.sources import (
+    MIRROR_ENV,
+    PARAMS,
+    PARAMS_URL_ENV,
+    CifarRelease,
+    IdxDataset,
+    IdxFile,
+    ParamFile,
+    Sources,
+)
+from pipeline.errors import PipelineError
 from pipeline.fetch import app
 from tests.cli import invoke
-from pipeline.data.cifar import read_cifar_split
-from pipeline.data.sources import MIRROR_ENV, PARAMS, PARAMS_URL_ENV, CifarRelease, IdxDataset, IdxFile, ParamFile, Sources
 from tests.shared import shared_path
 from tests.test_idx import idx_bytes
 

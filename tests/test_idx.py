@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.errors import PipelineError
 from pipeline.data.idx import decompress, parse_idx, read_idx
+from pipeline.errors import PipelineError
 from tests.shared import shared_path
 
 

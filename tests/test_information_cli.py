@@ -10,15 +10,31 @@ from PIL import Image
 
 from matlab_compat import savemat
 from matlab_compat.rng import rng
-from pipeline.data.datasets import dataset_spec, onehot, picture_sources_to_rows_map, pictures_from_rows, rows_from_pictures
+from pipeline.data.datasets import (
+    dataset_spec,
+    onehot,
+    picture_sources_to_rows_map,
+    pictures_from_rows,
+    rows_from_pictures,
+)
 from pipeline.encrypt.etc import encrypt
 from pipeline.encrypt.etc_key import derive_key
-from pipeline.encrypt.permutation import column_major_order, permute_pictures, random_permutations
+from pipeline.encrypt.permutation import (
+    column_major_order,
+    permute_pictures,
+    random_permutations,
+)
 from pipeline.encrypt.registry import get_scheme
 from pipeline.encrypt.scheme import KeyOptions
 from pipeline.errors import PipelineError
 from pipeline.evaluate.information import encrypt_rows
-from pipeline.evaluate.information_study import PUBLIC_EXPERIMENT_SECRET, Point, collect_points, correlation, parse_run
+from pipeline.evaluate.information_study import (
+    PUBLIC_EXPERIMENT_SECRET,
+    Point,
+    collect_points,
+    correlation,
+    parse_run,
+)
 from pipeline.information import app as info_app
 from pipeline.information_study import app as report_app
 from tests.cli import invoke

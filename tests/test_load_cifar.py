@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from matlab_compat import loadmat, savemat
-from pipeline.errors import PipelineError
 from pipeline.data.cifar import load_cifar, read_cifar_split, train_batch_paths
+from pipeline.errors import PipelineError
 from tests.shared import shared_path
 
 

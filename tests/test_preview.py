@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.errors import PipelineError
 from pipeline.data.preview import preview_grid, save_preview
+from pipeline.errors import PipelineError
 
 
 def test_grid_places_each_row_and_tile():

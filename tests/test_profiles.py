@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from pipeline.encrypt.registry import SCHEMES
-from train.config import resolve_config
 from tests.shared import ROOT
+from train.config import resolve_config
 
 PROFILES = {"cpu": ROOT / "params.yaml", "paper": ROOT / "profiles" / "paper.yaml",
             "offline-cifar": ROOT / "profiles" / "offline-cifar.yaml"}

@@ -9,7 +9,11 @@ from matlab_compat.rng import rng
 from pipeline import PipelineError
 from pipeline.data.datasets import DATASETS, pictures_from_rows, rows_from_pictures
 from pipeline.data.outputs import RECORD, read_record
-from pipeline.encrypt.permutation import column_major_order, permute_pictures, random_permutations
+from pipeline.encrypt.permutation import (
+    column_major_order,
+    permute_pictures,
+    random_permutations,
+)
 from pipeline.encrypt.registry import get_scheme
 from pipeline.encrypt.scheme import KeyOptions
 from pipeline.encrypt.stage import recorded_options

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.cli import invoke
 
 from pipeline.data.cifar import read_cifar_split
 from pipeline.data.datasets import dataset_spec, pictures_from_rows
@@ -21,6 +20,7 @@ from pipeline.encrypt.registry import SCHEMES
 from pipeline.encrypt.scheme import KeyOptions
 from pipeline.errors import PipelineError
 from pipeline.schemes import app as schemes_app
+from tests.cli import invoke
 from tests.shared import shared_path
 
 SECRET = b"correct horse battery staple"

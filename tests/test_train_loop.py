@@ -9,7 +9,12 @@ import torch
 from typer.testing import CliRunner
 
 from matlab_compat import savemat
-from pipeline.data.datasets import dataset_spec, onehot, rows_from_pictures, variant_files
+from pipeline.data.datasets import (
+    dataset_spec,
+    onehot,
+    rows_from_pictures,
+    variant_files,
+)
 from train import TrainError
 from train.__main__ import app
 from train.api import accuracy, predict, train_classifier

@@ -7,9 +7,9 @@ import pytest
 
 from matlab_compat import loadmat, savemat
 from pipeline.data.datasets import DATASETS
-from pipeline.errors import PipelineError
 from pipeline.encrypt.vortex import vortex_map
 from pipeline.encrypt.vortex_params import load_vor_params
+from pipeline.errors import PipelineError
 from pipeline.vor import main as vor
 from tests.cli import invoke
 from tests.shared import shared_path

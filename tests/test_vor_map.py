@@ -9,9 +9,15 @@ from hypothesis import strategies as st
 
 from matlab_compat.rng import rng
 from pipeline.data.datasets import DATASETS, pictures_from_rows, rows_from_pictures
-from pipeline.errors import PipelineError
-from pipeline.encrypt.vortex import apply_row_map, channel_map, row_gather_map, vortex_map, vortex_transform
+from pipeline.encrypt.vortex import (
+    apply_row_map,
+    channel_map,
+    row_gather_map,
+    vortex_map,
+    vortex_transform,
+)
 from pipeline.encrypt.vortex_params import new_vor_params
+from pipeline.errors import PipelineError
 
 
 def matlab_round(v: float) -> int:

@@ -8,7 +8,12 @@ import pytest
 
 from matlab_compat import loadmat, savemat
 from pipeline.data.datasets import DATASETS
-from pipeline.encrypt.vortex import apply_row_map, channel_map, row_gather_map, vortex_transform
+from pipeline.encrypt.vortex import (
+    apply_row_map,
+    channel_map,
+    row_gather_map,
+    vortex_transform,
+)
 from pipeline.encrypt.vortex_params import load_vor_params
 from pipeline.vor import main as vor
 from tests.cli import invoke

@@ -32,16 +32,24 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 import numpy as np
-from tqdm import tqdm
 
 from matlab_compat.atomic import atomic_output
+from pipeline.cli import progress_bar
 from pipeline.data.cifar import read_batch
 from pipeline.data.datasets import CIFAR_ORIGIN_DIR, dataset_spec, onehot, variant_files
+from pipeline.data.idx import decompress, parse_idx
 from pipeline.data.matfiles import read_mat, write_mat
 from pipeline.data.outputs import replace_folder
+from pipeline.data.sources import (
+    MIRROR_ENV,
+    OFFICIAL,
+    CifarRelease,
+    IdxDataset,
+    IdxFile,
+    ParamFile,
+    Sources,
+)
 from pipeline.errors import PipelineError
-from pipeline.data.idx import decompress, parse_idx
-from pipeline.data.sources import MIRROR_ENV, OFFICIAL, CifarRelease, IdxDataset, IdxFile, ParamFile, Sources
 
 T = TypeVar("T")
 DATASET_NAMES = ("mnist", "fashion", "cifar10")
@@ -164,7 +172,7 @@ def download(urls: tuple[str, ...], dest: Path) -> str:
             with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response, atomic_output(dest) as tmp:
                 total = int(response.headers.get("Content-Length") or 0) or None
                 written = 0
-                with open(tmp, "wb") as out, tqdm(total=total, unit="B", unit_scale=True, desc=dest.name) as bar:
+                with open(tmp, "wb") as out, progress_bar(total=total, unit="B", unit_scale=True, desc=dest.name) as bar:
                     while chunk := response.read(CHUNK):
                         out.write(chunk)
                         written += len(chunk)

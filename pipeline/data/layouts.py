@@ -14,12 +14,17 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.data.matfiles import read_mat, write_mat
-from pipeline.data.datasets import (
-    CIFAR_ORIGIN_DIR, SPLITS, DatasetSpec, images_as_uint8, labels_as_indices, variant_files,
-)
-from pipeline.errors import PipelineError
 from pipeline.data.cifar import read_cifar_split
+from pipeline.data.datasets import (
+    CIFAR_ORIGIN_DIR,
+    SPLITS,
+    DatasetSpec,
+    images_as_uint8,
+    labels_as_indices,
+    variant_files,
+)
+from pipeline.data.matfiles import read_mat, write_mat
+from pipeline.errors import PipelineError
 
 Split = tuple[np.ndarray, np.ndarray]  # (images N x L, labels as stored)
 

@@ -20,7 +20,13 @@ from pipeline.cli import alias, check_writable, typer_app
 from pipeline.data.datasets import dataset_spec
 from pipeline.data.layouts import default_input
 from pipeline.encrypt.options import (
-    DATA_DIR, DATASET, SCHEME, DatasetName, SchemeName, key_options, with_key_options,
+    DATA_DIR,
+    DATASET,
+    SCHEME,
+    DatasetName,
+    SchemeName,
+    key_options,
+    with_key_options,
 )
 from pipeline.encrypt.registry import get_scheme
 from pipeline.encrypt.stage import encrypt_dataset

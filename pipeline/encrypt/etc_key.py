@@ -24,7 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.encrypt.keystream import MIN_SECRET_BYTES, Stream, fingerprint, key_seed, shape_context
+from pipeline.encrypt.keystream import (
+    MIN_SECRET_BYTES,
+    Stream,
+    fingerprint,
+    key_seed,
+    shape_context,
+)
 from pipeline.errors import PipelineError
 
 ALGORITHM_VERSION = "etc-1"

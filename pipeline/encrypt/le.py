@@ -34,7 +34,13 @@ import numpy as np
 from pipeline.data.datasets import DatasetSpec
 from pipeline.encrypt.etc import from_blocks, to_blocks
 from pipeline.encrypt.etc_key import check_block_size
-from pipeline.encrypt.keystream import Stream, fingerprint, key_seed, log2_factorial, shape_context
+from pipeline.encrypt.keystream import (
+    Stream,
+    fingerprint,
+    key_seed,
+    log2_factorial,
+    shape_context,
+)
 from pipeline.encrypt.scheme import KeyOptions, check_pictures, inverse_map
 from pipeline.encrypt.secret import SecretScheme, block_size_of, secret_of
 from pipeline.errors import PipelineError

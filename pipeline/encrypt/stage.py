@@ -14,7 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.data.datasets import SPLITS, DatasetSpec, load_split, pictures_from_rows, rows_from_pictures, variant_files
+from pipeline.data.datasets import (
+    SPLITS,
+    DatasetSpec,
+    load_split,
+    pictures_from_rows,
+    rows_from_pictures,
+    variant_files,
+)
 from pipeline.data.layouts import read_origin, write_variant
 from pipeline.data.matfiles import read_mat
 from pipeline.data.outputs import read_record, write_unit

@@ -24,7 +24,12 @@ from matlab_compat.semantics import mround
 from pipeline.data.datasets import DatasetSpec, rows_map_to_picture_sources
 from pipeline.encrypt.sample_map import SampleMap
 from pipeline.encrypt.scheme import KeyOptions, Scheme
-from pipeline.encrypt.vortex_params import check_region, load_vor_params, new_vor_params, param_rows
+from pipeline.encrypt.vortex_params import (
+    check_region,
+    load_vor_params,
+    new_vor_params,
+    param_rows,
+)
 from pipeline.errors import PipelineError
 
 # Whether the script's MATLAB image is the transpose of the picture (spec section 2).

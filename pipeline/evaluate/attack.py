@@ -40,7 +40,12 @@ from pipeline.encrypt.scheme import Scheme
 from pipeline.encrypt.stage import load_encrypted
 from pipeline.errors import PipelineError
 from pipeline.evaluate import sample_map_attack as core
-from pipeline.evaluate.etc_attack import ciphertext_only_key, etc_sample_map, known_plaintext_key, table_shares
+from pipeline.evaluate.etc_attack import (
+    ciphertext_only_key,
+    etc_sample_map,
+    known_plaintext_key,
+    table_shares,
+)
 from pipeline.evaluate.metrics import psnr, ssim
 from train.api import API_DEFAULTS, accuracy, train_classifier
 

@@ -33,7 +33,6 @@ from pipeline.encrypt.etc_key import PERMUTATIONS_3, TRANSFORMS, EtcKey
 from pipeline.errors import PipelineError
 from pipeline.evaluate.sample_map_attack import profile_cost, statistics
 
-
 EDGE_IMAGES = 1000  # encrypted images whose decrypted block borders judge the edge-continuity search
 
 

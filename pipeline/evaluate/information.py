@@ -37,7 +37,12 @@ from typing import Optional
 import numpy as np
 
 from pipeline.data.datasets import (
-    DatasetSpec, ImageShape, load_split, picture_sources_to_rows_map, pictures_from_rows, rows_from_pictures,
+    DatasetSpec,
+    ImageShape,
+    load_split,
+    picture_sources_to_rows_map,
+    pictures_from_rows,
+    rows_from_pictures,
 )
 from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.errors import PipelineError
