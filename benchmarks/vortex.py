@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from matlab_compat.rng import rng  # noqa: E402
-from pipeline.encrypt.vortex import vortex_map, vortex_transform  # noqa: E402
+from pipeline.encrypt.vortex import vortex_transform  # noqa: E402
 from pipeline.encrypt.vortex_params import new_vor_params  # noqa: E402
 
 
