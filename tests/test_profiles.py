@@ -37,6 +37,18 @@ def test_every_training_cell_resolves_to_a_recipe(profile):
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_every_isotropic_cell_resolves_to_its_recipe_on_an_encrypted_variant(profile):
+    params = yaml.safe_load(PROFILES[profile].read_text())
+    iso = params["isotropic"]
+    encrypted = {(e["dataset"], e["scheme"]) for e in params["encrypt"].values()}
+    for recipe in iso["recipes"]:
+        for variant in iso["variants"]:
+            config = resolve_config(recipe, {"dataset": f"{iso['dataset']}_{variant}", **iso["options"]})
+            assert config.dataset == f"{iso['dataset']}_{variant}"
+            assert variant == "origin" or (iso["dataset"], variant) in encrypted
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_every_scheme_is_registered_and_every_measured_variant_encrypted(profile):
     params = yaml.safe_load(PROFILES[profile].read_text())
     encrypted = {(e["dataset"], e["scheme"]) for e in params["encrypt"].values()}
@@ -58,7 +70,7 @@ def test_the_paper_profile_is_the_published_table():
 
 
 @pytest.mark.parametrize("profile,stages", [  # fetch+encrypt, attack, information, train, evaluate
-    ("cpu", 1 + 5 + 5 + 4 + 6 + 1), ("paper", 3 + 6 + 6 + 6 + 18 + 1), ("offline-cifar", 1 + 3 + 3 + 3 + 4 + 1)])
+    ("cpu", 1 + 5 + 5 + 4 + 6 + 1), ("paper", 3 + 11 + 6 + 6 + 18 + 16 + 1), ("offline-cifar", 1 + 3 + 3 + 3 + 4 + 1)])
 def test_dvc_generates_the_profiles_stages(profile, stages, tmp_path):
     shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
     shutil.copy(PROFILES[profile], tmp_path / "params.yaml")
