@@ -169,7 +169,7 @@ def test_cli_names_the_pipeline_command_for_missing_files(tmp_path):
     result = runner.invoke(app, ["--dataset", "mnist_vor", "--model", "smallcnn", "--data-dir", str(tmp_path),
                                  "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
-    assert "python -m pipeline.vor --dataset mnist" in result.output
+    assert "python -m pipeline.encrypt --scheme vor --dataset mnist" in result.output
 
 
 def test_cli_rejects_unknown_preset_and_bad_ricap(tmp_path):

@@ -36,6 +36,10 @@ from pipeline.evaluate.sample_map_attack import profile_cost, statistics
 EDGE_IMAGES = 1000  # encrypted images whose decrypted block borders judge the edge-continuity search
 
 
+#: The fingerprint of an estimated key: the attacker has tables, not the secret a fingerprint is keyed with.
+ESTIMATE = "estimate"
+
+
 @dataclass(frozen=True)
 class BlockOps:
     """All per-block operations: within-block gather ``source[o]`` (L,) and ``negate[o]``."""
@@ -53,7 +57,8 @@ def block_ops(block_size: int, channels: int) -> BlockOps:
     index = np.arange(length).reshape(1, 1, block_size, block_size, channels)
     rows = []
     for t, p, neg in itertools.product(range(len(TRANSFORMS)), range(len(perms)), (False, True)):
-        key = EtcKey(block_size, (1, 1), channels, np.zeros(1, np.int64), np.array([t], np.uint8), np.array([neg]), perms[p : p + 1].copy())
+        key = EtcKey(block_size, (1, 1), channels, np.zeros(1, np.int64), np.array([t], np.uint8), np.array([neg]),
+                     perms[p : p + 1].copy(), ESTIMATE)
         rows.append((t, perms[p], neg, scramble_blocks(index.copy(), key).reshape(-1)))
     t, c, n, s = zip(*rows)
     return BlockOps(np.array(t, np.uint8), np.array(c, np.int64), np.array(n, bool), np.array(s, np.int64))
@@ -76,7 +81,7 @@ def _cheapest(costs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _key(perm: np.ndarray, op: np.ndarray, ops: BlockOps, block_size: int, grid: tuple[int, int], channels: int) -> EtcKey:
-    return EtcKey(block_size, grid, channels, perm, ops.transform[op], ops.negate[op], ops.channel_perm[op])
+    return EtcKey(block_size, grid, channels, perm, ops.transform[op], ops.negate[op], ops.channel_perm[op], ESTIMATE)
 
 
 def _normalised(costs: np.ndarray) -> np.ndarray:
