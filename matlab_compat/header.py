@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import re
 import struct
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -38,6 +39,12 @@ class Header:
     version: str = "7"
     byte_order: str = "<"
     subsys: bytes = bytes(SUBSYS_BYTES)
+
+    @property
+    def by_matlab(self) -> bool:
+        """Whether the text is MATLAB's own wording (scipy writes "MAT-file Platform: posix",
+        Octave "written by Octave"): writers differ in how uncompressed files hold chars."""
+        return bool(re.match(r"MATLAB \d\.\d MAT-file, Platform: ", self.text))
 
     @property
     def description(self) -> str:

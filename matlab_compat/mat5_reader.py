@@ -20,11 +20,13 @@ import scipy.sparse
 
 from matlab_compat.errors import MatFileError
 from matlab_compat.format import (
-    FLAG_COMPLEX, FLAG_LOGICAL, HEADER_BYTES, MI_DTYPE, MI_NAME, MX_DTYPE, MX_NAME,
-    ZLIB_MAX_RATIO, miCOMPRESSED, miINT8, miINT32, miMATRIX, miUINT8, miUINT16, miUINT32,
-    miUTF8, miUTF16, miUTF32, mxCELL, mxCHAR, mxSPARSE, mxSTRUCT, padded,
+    FLAG_COMPLEX, FLAG_LOGICAL, FLAG_SPARSE_V7, HEADER_BYTES, MI_DTYPE, MI_NAME, MX_DTYPE,
+    MX_NAME, ZLIB_MAX_RATIO, miCOMPRESSED, miDOUBLE, miINT8, miINT16, miINT32, miMATRIX,
+    miUINT8, miUINT16, miUINT32, miUTF8, miUTF16, miUTF32, mxCELL, mxCHAR, mxFUNCTION,
+    mxOBJECT, mxOPAQUE, mxSPARSE, mxSTRUCT, padded,
 )
 from matlab_compat.header import Header, parse_header
+from matlab_compat.values import SUBSYSTEM, MatlabOpaque, codes_to_char, with_layout
 
 _INFLATE_INPUT = 1 << 20  # compressed bytes fed per call
 
@@ -96,28 +98,39 @@ def _column_major(flat: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
 class _ArrayHead:
     """Array flags, dimensions and name of a miMATRIX element, and where its data starts."""
 
-    __slots__ = ("flags", "nzmax", "dims", "name", "end")
+    __slots__ = ("flags", "nzmax", "dims", "name", "name_at", "end")
 
-    def __init__(self, flags: int, nzmax: int, dims: tuple[int, ...], name: str, end: int):
-        self.flags, self.nzmax, self.dims, self.name, self.end = flags, nzmax, dims, name, end
+    def __init__(self, flags: int, nzmax: int, dims: tuple[int, ...], name: str, name_at: int,
+                 end: int):
+        self.flags, self.nzmax, self.dims, self.name = flags, nzmax, dims, name
+        self.name_at, self.end = name_at, end
+
+
+def _text(buf: _Buffer, el: _Element, what: str) -> str:
+    if el.type not in (miINT8, miUINT8, miUTF8):
+        raise buf.fail(el.offset, f"{what} has data type {el.type}")
+    return bytes(buf.mv[el.start:el.start + el.size]).decode("latin-1")
 
 
 def _array_head(buf: _Buffer, start: int, limit: int) -> _ArrayHead:
+    """Flags, dimensions (miINT32, or miUINT32 as some writers use) and name. MCOS and Java
+    objects (class 17) have no dimensions: their name follows the flags."""
     flags_el = _tag(buf, start, limit)
     if flags_el.type != miUINT32 or flags_el.size != 8:
         raise buf.fail(flags_el.offset, "array flags must be 8 bytes of miUINT32")
     flags, nzmax = buf.u32(flags_el.start), buf.u32(flags_el.start + 4)
-    dims_el = _tag(buf, flags_el.end, limit)
-    if dims_el.type != miINT32 or dims_el.size < 8 or dims_el.size % 4:
-        raise buf.fail(dims_el.offset, "dimensions must be at least two miINT32 values")
-    dims = tuple(int(d) for d in _numbers(buf, dims_el, "dimensions"))
-    if min(dims) < 0:
-        raise buf.fail(dims_el.offset, f"negative dimension in {dims}")
-    name_el = _tag(buf, dims_el.end, limit)
-    if name_el.type not in (miINT8, miUINT8, miUTF8):
-        raise buf.fail(name_el.offset, f"array name has data type {name_el.type}")
-    name = bytes(buf.mv[name_el.start:name_el.start + name_el.size]).decode("latin-1")
-    return _ArrayHead(flags, nzmax, dims, name, name_el.end)
+    if flags & 0xFF == mxOPAQUE:
+        dims, name_at = (1, 1), flags_el.end
+    else:
+        dims_el = _tag(buf, flags_el.end, limit)
+        if dims_el.type not in (miINT32, miUINT32) or dims_el.size < 8 or dims_el.size % 4:
+            raise buf.fail(dims_el.offset, "dimensions must be at least two miINT32 values")
+        dims = tuple(int(d) for d in _numbers(buf, dims_el, "dimensions"))
+        if min(dims) < 0:
+            raise buf.fail(dims_el.offset, f"negative dimension in {dims}")
+        name_at = dims_el.end
+    name_el = _tag(buf, name_at, limit)
+    return _ArrayHead(flags, nzmax, dims, _text(buf, name_el, "array name"), name_at, name_el.end)
 
 
 class _Reader:
@@ -128,13 +141,15 @@ class _Reader:
         """Parse one miMATRIX element's content ``[start, start+size)``: (name, value)."""
         buf = self.buf
         limit = start + size
-        if size == 0:      # MATLAB's empty matrix element
-            return "", np.empty((0, 0))
+        if size == 0:      # MATLAB's unassigned cell or field: an element of size 0
+            return "", None
         head = _array_head(buf, start, limit)
         flags, nzmax, dims, name, pos = head.flags, head.nzmax, head.dims, head.name, head.end
         cls = flags & 0xFF
         count = int(np.prod(dims, dtype=object))
-        if cls in MX_DTYPE:
+        if cls in (mxOBJECT, mxFUNCTION, mxOPAQUE):
+            value = self.opaque(cls, head, start, limit)
+        elif cls in MX_DTYPE:
             value = self.numeric(cls, flags, dims, count, pos, limit)
         elif cls == mxCHAR:
             value = self.char(dims, count, pos, limit)
@@ -176,29 +191,26 @@ class _Reader:
         return values.astype(target)
 
     def char(self, dims: tuple[int, ...], count: int, pos: int, limit: int) -> Any:
+        """Characters as UTF-16 code units (MATLAB's chars), from any of MATLAB's encodings."""
         buf = self.buf
         el = _tag(buf, pos, limit)
-        raw = bytes(buf.mv[el.start:el.start + el.size])
-        try:
-            if el.type == miUTF8:
-                text = raw.decode("utf-8")
-            elif el.type == miUTF16:
-                text = raw.decode("utf-16-le" if buf.order == "<" else "utf-16-be")
-            elif el.type == miUTF32:
-                text = raw.decode("utf-32-le" if buf.order == "<" else "utf-32-be")
-            elif el.type in (miUINT16, miUINT8, miINT8):
-                codes = _numbers(buf, el, "char data")
-                text = "".join(map(chr, codes.astype(np.int64) & 0xFFFF))
-            else:
-                raise buf.fail(el.offset, f"char data has data type {el.type}")
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise buf.fail(el.offset, f"char data cannot be decoded: {exc}") from None
-        if len(text) != count:
-            raise buf.fail(el.offset, f"char data holds {len(text)} characters, dimensions say {count}")
-        if dims == (0, 0) or (len(dims) == 2 and dims[0] == 1 and dims[1] > 0):
-            return text
-        chars = np.array(list(text), dtype="<U1") if text else np.empty(0, dtype="<U1")
-        return _column_major(chars, dims)
+        if el.type in (miUTF8, miUTF32):
+            raw = bytes(buf.mv[el.start:el.start + el.size])
+            try:
+                text = raw.decode("utf-8" if el.type == miUTF8 else
+                                  ("utf-32-le" if buf.order == "<" else "utf-32-be"))
+            except UnicodeDecodeError as exc:
+                raise buf.fail(el.offset, f"char data cannot be decoded: {exc}") from None
+            codes = np.frombuffer(text.encode("utf-16-le", "surrogatepass"), "<u2")
+        elif el.type in (miUTF16, miUINT16, miUINT8, miINT8, miINT16):
+            if el.type == miUTF16:
+                el = _Element(miUINT16, el.start, el.size, el.end, el.offset)
+            codes = _numbers(buf, el, "char data").astype(np.int64) & 0xFFFF
+        else:
+            raise buf.fail(el.offset, f"char data has data type {el.type}")
+        if codes.size != count:
+            raise buf.fail(el.offset, f"char data holds {codes.size} characters, dimensions say {count}")
+        return codes_to_char(codes, dims)
 
     def nested(self, pos: int, limit: int) -> tuple[Any, int]:
         buf = self.buf
@@ -219,7 +231,8 @@ class _Reader:
             flat[i], pos = self.nested(pos, limit)
         return _column_major(flat, dims)
 
-    def struct(self, dims: tuple[int, ...], count: int, pos: int, limit: int) -> Any:
+    def fields(self, pos: int, limit: int) -> tuple[list[str], int, int]:
+        """Field names of a struct or object, their stored length, and where values start."""
         buf = self.buf
         len_el = _tag(buf, pos, limit)
         if len_el.type != miINT32 or len_el.size != 4:
@@ -234,24 +247,52 @@ class _Reader:
                   for i in range(0, len(raw), name_len)] if name_len else []
         if len(set(fields)) != len(fields) or not all(fields):
             raise buf.fail(names_el.offset, f"struct field names empty or repeated: {fields}")
-        pos = names_el.end
+        return fields, name_len, names_el.end
+
+    def struct(self, dims: tuple[int, ...], count: int, pos: int, limit: int) -> Any:
+        fields, name_len, pos = self.fields(pos, limit)
+        longest = max((len(f) for f in fields), default=0) + 1
+        kept = name_len if name_len != longest else None
+        if not fields:      # no bytes per element: build nothing per element
+            value = {} if dims == (1, 1) else np.empty(dims, dtype=[])
+            return with_layout(value, field_name_length=kept)
         self._check_count(count, pos, limit, len(fields))
-        records = []
-        for _ in range(count):
-            record = {}
+        columns = {f: np.empty(count, dtype=object) for f in fields}
+        for i in range(count):
             for field in fields:
-                record[field], pos = self.nested(pos, limit)
-            records.append(record)
+                columns[field][i], pos = self.nested(pos, limit)
         if dims == (1, 1):
-            return records[0]
+            return with_layout({f: columns[f][0] for f in fields}, field_name_length=kept)
         out = np.empty(count, dtype=[(f, object) for f in fields])
         for field in fields:
-            column = out[field]
-            for i, record in enumerate(records):
-                column[i] = record[field]
-        return _column_major(out, dims)
+            out[field] = columns[field]
+        return with_layout(_column_major(out, dims), field_name_length=kept)
+
+    def opaque(self, cls: int, head: _ArrayHead, start: int, limit: int) -> MatlabOpaque:
+        """An object kept as MATLAB's bytes, with what can be decoded of it."""
+        buf = self.buf
+        pos = head.end
+        system = ""
+        if cls == mxFUNCTION:
+            classname = "function_handle"
+            decoded, _ = self.nested(pos, limit)
+        else:
+            if cls == mxOPAQUE:
+                system_el = _tag(buf, pos, limit)
+                system = _text(buf, system_el, "object type system")
+                pos = system_el.end
+            class_el = _tag(buf, pos, limit)
+            classname = _text(buf, class_el, "object class name")
+            decoded = None
+            if cls == mxOBJECT:
+                decoded = self.struct(head.dims, int(np.prod(head.dims, dtype=object)),
+                                      class_el.end, limit)
+        raw = (bytes(buf.mv[start:head.name_at]), bytes(buf.mv[head.end:limit]))
+        return MatlabOpaque(cls, classname, system, decoded, raw, buf.order)
 
     def sparse(self, flags: int, nzmax: int, dims: tuple[int, ...], pos: int, limit: int):
+        """A csc_matrix; flags, nzmax and value types other than today's MATLAB writes
+        travel with it as its layout (see :mod:`matlab_compat.values`)."""
         buf = self.buf
         if len(dims) != 2:
             raise buf.fail(pos, f"sparse array with {len(dims)} dimensions")
@@ -267,11 +308,18 @@ class _Reader:
         if nnz and (ir.min() < 0 or ir.max() >= rows):
             raise buf.fail(ir_el.offset, "sparse row index out of range")
         pr_el = _tag(buf, jc_el.end, limit)
+        logical = bool(flags & FLAG_LOGICAL)
+        if logical and pr_el.type == miDOUBLE and pr_el.size == nnz and nnz % 8:
+            # MATLAB of about 2014 wrote logical values as bytes under a double tag
+            pr_el = _Element(miUINT8, pr_el.start, pr_el.size, pr_el.end, pr_el.offset)
+            value_type = miDOUBLE
+        else:
+            value_type = None if pr_el.type == (miUINT8 if logical else miDOUBLE) else "compact"
         data = _numbers(buf, pr_el, "sparse values")
         if data.size < nnz:
             raise buf.fail(pr_el.offset, f"sparse array has {data.size} values for {nnz} entries")
         data = _native(data[:nnz])
-        if flags & FLAG_LOGICAL:
+        if logical:
             data = data != 0
         else:
             data = data.astype(np.float64)
@@ -281,7 +329,10 @@ class _Reader:
                 if imag.size < nnz:
                     raise buf.fail(pi_el.offset, "sparse imaginary values too few")
                 data = data + 1j * imag[:nnz].astype(np.float64)
-        return scipy.sparse.csc_matrix((data, ir, jc), shape=(rows, cols))
+        mat = scipy.sparse.csc_matrix((data, ir, jc), shape=(rows, cols))
+        kept_flags = flags & ~0xFF & ~(FLAG_COMPLEX | FLAG_LOGICAL)
+        return with_layout(mat, flags=None if kept_flags == FLAG_SPARSE_V7 else kept_flags,
+                           nzmax=None if nzmax == max(nnz, 1) else nzmax, value_type=value_type)
 
 
 def _inflate(buf: _Buffer, el: _Element) -> _Buffer:
@@ -458,5 +509,5 @@ def load(path: str | os.PathLike, variable_names: Iterable[str] | None = None) -
             if wanted is not None and var.name() not in wanted:
                 continue
             name, value = var.value()
-            out[name] = value
+            out[name or SUBSYSTEM] = value
     return out

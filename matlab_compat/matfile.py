@@ -96,7 +96,6 @@ def savemat(path: str | os.PathLike, variables: Mapping[str, Any], *, version: s
         with atomic_output(path) as tmp:
             with open(tmp, "wb") as fh:
                 fh.write(head.to_bytes())
-                mat5_writer.write_variables(fh, variables, head.byte_order,
-                                            compress=version == "7")
+                mat5_writer.write_variables(fh, variables, head)
     except RecursionError:
         raise MatFileError(f"{path}: cells/structs nested too deeply to write") from None
