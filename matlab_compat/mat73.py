@@ -22,9 +22,9 @@ import numpy as np
 import scipy.sparse
 
 from matlab_compat.errors import MatFileError
-from matlab_compat.format import MX_DTYPE, MX_NAME, V73_USERBLOCK, mxOPAQUE
+from matlab_compat.format import MX_DTYPE, MX_NAME, V73_USERBLOCK, ZLIB_MAX_RATIO, mxOPAQUE
 from matlab_compat.header import Header
-from matlab_compat.values import MatlabOpaque, check_name, classify
+from matlab_compat.values import MatlabOpaque, check_name, classify, codes_to_char
 
 REFS = "#refs#"
 _CLASS_DTYPE = {MX_NAME[c]: dt for c, dt in MX_DTYPE.items()}
@@ -169,9 +169,21 @@ def save(path: str | os.PathLike, variables: Mapping[str, Any], header: Header) 
 class _Reader:
     def __init__(self, f: h5py.File, path: str):
         self.f, self.path = f, path
+        self.file_size = os.path.getsize(path)
 
     def fail(self, node, problem: str) -> MatFileError:
         return MatFileError(f"{self.path}: HDF5 object {node.name}: {problem}")
+
+    def data(self, node: h5py.Dataset) -> Any:
+        """The dataset's values, once its declared size is one the file can hold: at most its
+        stored bytes (times zlib's largest ratio when filtered), which fit in the file."""
+        stored = node.id.get_storage_size()
+        filtered = node.id.get_create_plist().get_nfilters() > 0
+        declared = int(np.prod(node.shape, dtype=object) or 0) * node.dtype.itemsize
+        if stored > self.file_size or declared > stored * (ZLIB_MAX_RATIO if filtered else 1):
+            raise self.fail(node, f"declares {declared} bytes of data, the file holds {stored} "
+                                  f"for it ({self.file_size} in all)")
+        return node[()]
 
     def cls(self, node) -> str | None:
         raw = node.attrs.get("MATLAB_class")
@@ -191,7 +203,7 @@ class _Reader:
             # an MCOS object (datetime, table, string...): its data live in #subsystem#
             return MatlabOpaque(mxOPAQUE, cls, "MCOS", None, None)
         if node.attrs.get("MATLAB_empty", 0):
-            dims = tuple(int(d) for d in np.asarray(node[()]).ravel())
+            dims = tuple(int(d) for d in np.asarray(self.data(node)).ravel())
             if len(dims) < 2 or 0 not in dims:
                 dims = (0, 0)
             if cls == "char":
@@ -201,7 +213,7 @@ class _Reader:
             if cls == "struct":
                 return np.empty(dims, dtype=[])
             return np.empty(dims, dtype=self.dtype(node, cls))
-        data = node[()]
+        data = self.data(node)
         if not isinstance(data, np.ndarray) or data.ndim < 2:
             data = np.asarray(data).reshape(1, -1) if np.ndim(data) == 1 else np.asarray(data).reshape(1, 1)
         mat = data.T  # MATLAB's dimensions; a Fortran-ordered view of the row-major data
@@ -211,10 +223,7 @@ class _Reader:
                 out[idx] = self.read(self.f[mat[idx]])
             return out
         if cls == "char":
-            chars = np.vectorize(chr, otypes=["<U1"])(mat.astype(np.uint32))
-            if mat.ndim == 2 and mat.shape[0] == 1:
-                return "".join(chars.ravel())
-            return chars
+            return codes_to_char(mat.reshape(-1, order="F"), mat.shape)
         if cls == "logical":
             return mat != 0
         if mat.dtype.names:
@@ -251,7 +260,7 @@ class _Reader:
         shape = members[0].shape[::-1]
         out = np.empty(shape, dtype=[(f, object) for f in fields])
         for f, m in zip(fields, members):
-            refs = m[()].T
+            refs = self.data(m).T
             if refs.shape != shape:
                 raise self.fail(m, "struct array fields of different sizes")
             for idx in np.ndindex(shape):
@@ -260,11 +269,11 @@ class _Reader:
 
     def sparse(self, group: h5py.Group, cls: str | None):
         rows = int(group.attrs["MATLAB_sparse"])
-        jc = group["jc"][()].astype(np.int64)
+        jc = self.data(group["jc"]).astype(np.int64)
         cols = len(jc) - 1
         nnz = int(jc[-1]) if len(jc) else 0
-        ir = group["ir"][()].astype(np.int64) if "ir" in group else np.zeros(0, np.int64)
-        raw = group["data"][()] if "data" in group else np.zeros(0)
+        ir = self.data(group["ir"]).astype(np.int64) if "ir" in group else np.zeros(0, np.int64)
+        raw = self.data(group["data"]) if "data" in group else np.zeros(0)
         if raw.dtype.names:
             data = raw["real"] + 1j * raw["imag"]
         elif cls == "logical":

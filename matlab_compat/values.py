@@ -186,7 +186,9 @@ def classify(value: Any, name: str) -> tuple[str, Any]:
     if arr.dtype.names is not None:
         fields = [check_name(f, "field") for f in arr.dtype.names]
         flat = [arr[f].reshape(-1, order="F") for f in fields]
-        records = [{f: column[i] for f, column in zip(fields, flat)} for i in range(arr.size)]
+        # no fields: nothing to write per element (however many elements are declared)
+        records = [{f: column[i] for f, column in zip(fields, flat)}
+                   for i in range(arr.size)] if fields else []
         return "struct", Struct(fields, records, matlab_dims(arr.shape), False,
                                 layout(arr).get("field_name_length"))
     if arr.dtype == object:

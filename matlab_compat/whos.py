@@ -11,6 +11,7 @@ import scipy.sparse
 from matlab_compat.errors import MatFileError
 from matlab_compat.format import MI_DTYPE, MI_NAME
 from matlab_compat.header import read_header
+from matlab_compat.values import MatlabOpaque
 
 MI_NAMES_BY_DTYPE = {dt.str[1:]: MI_NAME[mi] for mi, dt in MI_DTYPE.items()}
 
@@ -34,7 +35,12 @@ class VariableInfo:
 
 
 def data_bytes(value: Any) -> int:
-    """Bytes of a value's data in MATLAB's memory (chars take 2 bytes)."""
+    """Bytes of a value's data in MATLAB's memory (chars take 2 bytes; an object counts its
+    stored bytes, an unassigned cell or field none)."""
+    if value is None:
+        return 0
+    if isinstance(value, MatlabOpaque):
+        return sum(map(len, value.raw or ()))
     if isinstance(value, str):
         return 2 * len(value)
     if isinstance(value, dict):
