@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse
 
 from matlab_compat.errors import MatFileError
-from matlab_compat.values import check_name, classify, codes_to_char
+from matlab_compat.values import check_name, classify, codes_to_char, complex_of
 
 HEADER = 20
 #: storage type P -> numpy dtype (native order; the file's order is applied when reading)
@@ -64,7 +64,7 @@ def load(path, data: bytes, variable_names: Iterable[str] | None = None) -> dict
             continue
         values = np.frombuffer(data, dtype, count * (1 + imagf), start).astype(np.float64)
         real = values[:count].reshape((rows, cols), order="F")
-        value = real + 1j * values[count:].reshape((rows, cols), order="F") if imagf else real
+        value = complex_of(real, values[count:].reshape((rows, cols), order="F")) if imagf else real
         if t == 1:
             if imagf or np.any((real < 0) | (real > 0xFFFF) | (real != np.trunc(real))):
                 raise MatFileError(f"{path}: variable {name!r}: text holds no character codes")
@@ -87,7 +87,7 @@ def _sparse(path, name: str, triplets: np.ndarray):
         raise MatFileError(f"{path}: variable {name!r}: sparse indices out of range")
     values = triplets[:-1, 2].real
     if triplets.shape[1] == 4:
-        values = values + 1j * triplets[:-1, 3].real
+        values = complex_of(values, triplets[:-1, 3].real)
     shape = (int(size[0]), int(size[1]))
     return scipy.sparse.csc_matrix((values, (rows.astype(np.int64), cols.astype(np.int64))), shape)
 

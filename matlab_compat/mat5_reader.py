@@ -26,7 +26,7 @@ from matlab_compat.format import (
     mxOBJECT, mxOPAQUE, mxSPARSE, mxSTRUCT, padded,
 )
 from matlab_compat.header import Header, parse_header
-from matlab_compat.values import SUBSYSTEM, MatlabOpaque, codes_to_char, with_layout
+from matlab_compat.values import SUBSYSTEM, MatlabOpaque, codes_to_char, complex_of, with_layout
 
 _INFLATE_INPUT = 1 << 20  # compressed bytes fed per call
 
@@ -173,9 +173,7 @@ class _Reader:
             if cls not in (6, 7):
                 raise buf.fail(real_el.offset, f"complex {MX_NAME[cls]} is not supported")
             imag = self.part(_tag(buf, real_el.end, limit), cls, count, flags)
-            both = np.empty(count, dtype=np.result_type(real.dtype, np.complex64))
-            both.real, both.imag = real, imag
-            real = both
+            real = complex_of(real, imag)
         return _column_major(real, dims)
 
     def part(self, el: _Element, cls: int, count: int, flags: int) -> np.ndarray:
@@ -328,7 +326,7 @@ class _Reader:
                 imag = _numbers(buf, pi_el, "sparse imaginary values")
                 if imag.size < nnz:
                     raise buf.fail(pi_el.offset, "sparse imaginary values too few")
-                data = data + 1j * imag[:nnz].astype(np.float64)
+                data = complex_of(data, imag[:nnz].astype(np.float64))
         mat = scipy.sparse.csc_matrix((data, ir, jc), shape=(rows, cols))
         kept_flags = flags & ~0xFF & ~(FLAG_COMPLEX | FLAG_LOGICAL)
         return with_layout(mat, flags=None if kept_flags == FLAG_SPARSE_V7 else kept_flags,

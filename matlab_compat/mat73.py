@@ -24,7 +24,7 @@ import scipy.sparse
 from matlab_compat.errors import MatFileError
 from matlab_compat.format import MX_DTYPE, MX_NAME, V73_USERBLOCK, ZLIB_MAX_RATIO, mxOPAQUE
 from matlab_compat.header import Header
-from matlab_compat.values import MatlabOpaque, check_name, classify, codes_to_char
+from matlab_compat.values import MatlabOpaque, check_name, classify, codes_to_char, complex_of
 
 REFS = "#refs#"
 _CLASS_DTYPE = {MX_NAME[c]: dt for c, dt in MX_DTYPE.items()}
@@ -275,7 +275,7 @@ class _Reader:
         ir = self.data(group["ir"]).astype(np.int64) if "ir" in group else np.zeros(0, np.int64)
         raw = self.data(group["data"]) if "data" in group else np.zeros(0)
         if raw.dtype.names:
-            data = raw["real"] + 1j * raw["imag"]
+            data = complex_of(raw["real"], raw["imag"])
         elif cls == "logical":
             data = raw != 0
         else:

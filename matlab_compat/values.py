@@ -144,6 +144,13 @@ def codes_to_char(codes: np.ndarray, dims: tuple[int, ...]) -> str | np.ndarray:
     return codes.view("<U1").reshape(dims, order="F")
 
 
+def complex_of(real: np.ndarray, imag: np.ndarray) -> np.ndarray:
+    """Complex values from their parts, inf kept (``real + 1j*imag`` turns inf into nan)."""
+    out = np.empty(np.shape(real), np.result_type(real.dtype, imag.dtype, np.complex64))
+    out.real, out.imag = real, imag
+    return out
+
+
 @dataclass
 class Struct:
     """A struct normalised for writing: field names, records (column-major), MATLAB size."""
