@@ -41,13 +41,11 @@ MI_DTYPE: dict[int, np.dtype] = {
 #: data type of each numpy dtype kind+size (inverse of MI_DTYPE).
 DTYPE_MI: dict[str, int] = {dt.str[1:]: mi for mi, dt in MI_DTYPE.items()}
 
-#: numpy dtype MATLAB holds for each numeric class.
-MX_DTYPE: dict[int, np.dtype] = {
-    mxDOUBLE: np.dtype("f8"), mxSINGLE: np.dtype("f4"), mxINT8: np.dtype("i1"),
-    mxUINT8: np.dtype("u1"), mxINT16: np.dtype("i2"), mxUINT16: np.dtype("u2"),
-    mxINT32: np.dtype("i4"), mxUINT32: np.dtype("u4"), mxINT64: np.dtype("i8"),
-    mxUINT64: np.dtype("u8"),
-}
+#: numpy dtype MATLAB holds for each numeric class (that of the data type of the same name).
+MX_DTYPE: dict[int, np.dtype] = {mx: MI_DTYPE[mi] for mx, mi in (
+    (mxDOUBLE, miDOUBLE), (mxSINGLE, miSINGLE), (mxINT8, miINT8), (mxUINT8, miUINT8),
+    (mxINT16, miINT16), (mxUINT16, miUINT16), (mxINT32, miINT32), (mxUINT32, miUINT32),
+    (mxINT64, miINT64), (mxUINT64, miUINT64))}
 #: numeric class of each numpy dtype (kind+size).
 DTYPE_MX: dict[str, int] = {dt.str[1:]: mx for mx, dt in MX_DTYPE.items()}
 

@@ -62,15 +62,12 @@ def assert_agrees_with_scipy(ours, theirs):
     elif scipy.sparse.issparse(ours):
         assert theirs.shape == ours.shape      # scipy keeps the storage type (uint8 for logical)
         assert (theirs.astype(ours.dtype) != ours).nnz == 0
-    elif ours.dtype.names:
-        assert theirs.shape == ours.shape and list(theirs.dtype.names) == list(ours.dtype.names)
-        for f in ours.dtype.names:
-            for a, b in zip(ours[f].ravel(), theirs[f].ravel()):
+    elif ours.dtype.names is not None or ours.dtype == object:    # struct array, cell
+        assert theirs.shape == ours.shape and theirs.dtype.names == ours.dtype.names
+        columns = [(ours[f], theirs[f]) for f in ours.dtype.names] if ours.dtype.names else [(ours, theirs)]
+        for mine, scipys in columns:
+            for a, b in zip(mine.ravel(), scipys.ravel()):
                 assert_agrees_with_scipy(a, b)
-    elif ours.dtype == object:
-        assert theirs.shape == ours.shape
-        for a, b in zip(ours.ravel(), theirs.ravel()):
-            assert_agrees_with_scipy(a, b)
     else:
         assert theirs.shape == ours.shape
         if ours.dtype.kind == "U":
