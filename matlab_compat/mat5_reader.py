@@ -230,7 +230,7 @@ class _Reader:
         return _column_major(flat, dims)
 
     def fields(self, pos: int, limit: int) -> tuple[list[str], int, int]:
-        """Field names of a struct or object, their stored length, and where values start."""
+        """Field names of a struct or object as stored, their length, where values start."""
         buf = self.buf
         len_el = _tag(buf, pos, limit)
         if len_el.type != miINT32 or len_el.size != 4:
@@ -241,30 +241,38 @@ class _Reader:
                 or (not name_len and names_el.size):
             raise buf.fail(names_el.offset, "struct field names do not match their length")
         raw = bytes(buf.mv[names_el.start:names_el.start + names_el.size])
-        fields = [raw[i:i + name_len].split(b"\0", 1)[0].decode("latin-1")
+        stored = [raw[i:i + name_len].split(b"\0", 1)[0].decode("latin-1")
                   for i in range(0, len(raw), name_len)] if name_len else []
-        if len(set(fields)) != len(fields) or not all(fields):
-            raise buf.fail(names_el.offset, f"struct field names empty or repeated: {fields}")
-        return fields, name_len, names_el.end
+        return stored, name_len, names_el.end
 
     def struct(self, dims: tuple[int, ...], count: int, pos: int, limit: int) -> Any:
-        fields, name_len, pos = self.fields(pos, limit)
-        longest = max((len(f) for f in fields), default=0) + 1
-        kept = name_len if name_len != longest else None
+        """A dict (1x1) or structured array. Repeated or empty stored names are renamed
+        ``_<n>_<name>`` (as scipy does); the stored names and a field-name length other than
+        MATLAB's current rule travel as the value's layout."""
+        stored, name_len, pos = self.fields(pos, limit)
+        fields, seen = [], set()
+        for n, name in enumerate(stored):
+            fields.append(name if name and name not in seen else f"_{n}_{name}")
+            seen.add(fields[-1])
+        if len(seen) != len(fields):
+            raise self.buf.fail(pos, f"struct field names cannot be told apart: {stored}")
+        longest = max((len(f) for f in stored), default=0) + 1
+        kept = {"field_name_length": name_len if name_len != longest else None,
+                "field_names": stored if stored != fields else None}
         if not fields:      # no bytes per element: build nothing per element
             value = {} if dims == (1, 1) else np.empty(dims, dtype=[])
-            return with_layout(value, field_name_length=kept)
+            return with_layout(value, **kept)
         self._check_count(count, pos, limit, len(fields))
         columns = {f: np.empty(count, dtype=object) for f in fields}
         for i in range(count):
             for field in fields:
                 columns[field][i], pos = self.nested(pos, limit)
         if dims == (1, 1):
-            return with_layout({f: columns[f][0] for f in fields}, field_name_length=kept)
+            return with_layout({f: columns[f][0] for f in fields}, **kept)
         out = np.empty(count, dtype=[(f, object) for f in fields])
         for field in fields:
             out[field] = columns[field]
-        return with_layout(_column_major(out, dims), field_name_length=kept)
+        return with_layout(_column_major(out, dims), **kept)
 
     def opaque(self, cls: int, head: _ArrayHead, start: int, limit: int) -> MatlabOpaque:
         """An object kept as MATLAB's bytes, with what can be decoded of it."""

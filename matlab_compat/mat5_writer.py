@@ -116,9 +116,10 @@ class _Encoder:
         return parts
 
     def struct(self, st, name: str) -> Parts:
-        longest = max((len(f) for f in st.fields), default=0) + 1
-        length = max(st.field_name_length or 0, longest)
-        names = b"".join(f.encode("ascii").ljust(length, b"\0") for f in st.fields)
+        stored = st.layout.get("field_names", st.fields)
+        longest = max((len(f) for f in stored), default=0) + 1
+        length = max(st.layout.get("field_name_length", 0), longest)
+        names = b"".join(f.encode("latin-1").ljust(length, b"\0") for f in stored)
         parts = (self.head(mxSTRUCT, 0, st.dims, name)
                  + self.numbers(miINT32, np.array([length])) + self.element(miINT8, names))
         for record in st.records:

@@ -47,12 +47,14 @@ def check_name(name: Any, what: str = "variable") -> str:
 
 
 class MatStruct(dict):
-    """A 1x1 struct read from a file whose field-name length MATLAB chose otherwise than
-    ``longest name + 1`` (older releases, removed fields); otherwise a plain ``dict``."""
+    """A 1x1 struct read from a file whose bytes its fields alone do not determine: a
+    field-name length other than ``longest name + 1`` (older releases, removed fields), or
+    field names stored repeated or empty (renamed ``_<n>_<name>`` as scipy does). Otherwise
+    ``loadmat`` gives a plain ``dict``."""
 
-    def __init__(self, *args, field_name_length: int | None = None, **kwargs):
+    def __init__(self, *args, layout: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.field_name_length = field_name_length
+        self.layout = layout or {}
 
 
 @dataclass(eq=False)
@@ -82,8 +84,8 @@ class MatlabOpaque:
 
 def layout(value: Any) -> dict:
     """The layout a read value carries (empty for new values)."""
-    if isinstance(value, MatStruct) and value.field_name_length is not None:
-        return {"field_name_length": value.field_name_length}
+    if isinstance(value, MatStruct):
+        return dict(value.layout)
     if isinstance(value, np.ndarray) and value.dtype.metadata:
         return dict(value.dtype.metadata.get(_LAYOUT, {}))
     return dict(getattr(value, _LAYOUT, {}))
@@ -95,7 +97,7 @@ def with_layout(value: Any, **items: Any) -> Any:
     if not items:
         return value
     if isinstance(value, dict):
-        return MatStruct(value, field_name_length=items["field_name_length"])
+        return MatStruct(value, layout=items)
     if isinstance(value, np.ndarray):
         dtype = np.dtype(value.dtype.descr if value.dtype.names else value.dtype,
                          metadata={_LAYOUT: items})
@@ -153,13 +155,22 @@ def complex_of(real: np.ndarray, imag: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Struct:
-    """A struct normalised for writing: field names, records (column-major), MATLAB size."""
+    """A struct normalised for writing: field names, records (column-major), MATLAB size,
+    and the layout read with it (``field_name_length``, ``field_names`` as stored)."""
 
     fields: list[str]
     records: list[dict]
     dims: tuple[int, ...]
     scalar: bool            # a dict (1x1 struct) rather than a struct array
-    field_name_length: int | None = None
+    layout: dict
+
+
+def _field_names(value: Any, fields: list[str]) -> list[str]:
+    """The fields, checked as MATLAB names unless they are the renamed ones of a read value."""
+    stored = layout(value).get("field_names")
+    if stored is not None and len(stored) == len(fields):
+        return fields
+    return [check_name(f, "field") for f in fields]
 
 
 def classify(value: Any, name: str) -> tuple[str, Any]:
@@ -174,9 +185,8 @@ def classify(value: Any, name: str) -> tuple[str, Any]:
     if isinstance(value, str):
         return "char", char_codes(value, name)
     if isinstance(value, dict):
-        fields = [check_name(f, "field") for f in value]
-        return "struct", Struct(fields, [value], (1, 1), True,
-                                layout(value).get("field_name_length"))
+        fields = _field_names(value, list(value))
+        return "struct", Struct(fields, [value], (1, 1), True, layout(value))
     if scipy.sparse.issparse(value):
         mat = scipy.sparse.csc_matrix(value)
         mat.sum_duplicates()
@@ -191,13 +201,12 @@ def classify(value: Any, name: str) -> tuple[str, Any]:
         value = cells
     arr = np.asarray(value)
     if arr.dtype.names is not None:
-        fields = [check_name(f, "field") for f in arr.dtype.names]
+        fields = _field_names(arr, list(arr.dtype.names))
         flat = [arr[f].reshape(-1, order="F") for f in fields]
         # no fields: nothing to write per element (however many elements are declared)
         records = [{f: column[i] for f, column in zip(fields, flat)}
                    for i in range(arr.size)] if fields else []
-        return "struct", Struct(fields, records, matlab_dims(arr.shape), False,
-                                layout(arr).get("field_name_length"))
+        return "struct", Struct(fields, records, matlab_dims(arr.shape), False, layout(arr))
     if arr.dtype == object:
         if arr.ndim == 0:   # np.asarray of something that is no array (a set, a huge int)
             raise MatFileError(f"variable {name!r}: {type(value).__name__} value "

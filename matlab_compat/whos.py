@@ -70,6 +70,8 @@ def whos(path: str | os.PathLike) -> list[VariableInfo]:
             summary = var.summary()
             _, value = var.value()
             attributes = " ".join(a for a in ("complex", "sparse") if summary.get(a))
+            if isinstance(value, MatlabOpaque):     # an object: its class, as whos shows it
+                summary["class"] = value.classname
             out.append(VariableInfo(summary["name"], summary["size"], summary["class"],
                                     summary["storage"], data_bytes(value), var.stored_bytes,
                                     attributes))

@@ -81,3 +81,32 @@ def test_sixty_three_character_names_are_accepted(tmp_path):
     name = "a" * 63
     savemat(tmp_path / "x.mat", {name: {name: 1.0}})
     assert loadmat(tmp_path / "x.mat")[name][name] == 1.0
+
+
+def test_repeated_field_names_read_like_scipy_and_write_back_exactly(tmp_path):
+    path = tmp_path / "ab.mat"
+    savemat(path, {"x": {"a": 1.0, "b": 2.0}}, version="6")
+    raw = bytearray(path.read_bytes())
+    at = raw.index(b"b\0", 128)
+    raw[at] = ord("a")                              # the stored names become "a", "a"
+    path.write_bytes(bytes(raw))
+    theirs = scipy.io.loadmat(path)["x"]
+    ours = loadmat(path)["x"]
+    assert list(ours) == list(theirs.dtype.names) == ["a", "_1_a"]
+    assert [float(ours[k][0, 0]) for k in ours] == [float(theirs[k][0, 0][0, 0]) for k in ours]
+    out = tmp_path / "again.mat"
+    savemat(out, {"x": ours}, version="6")
+    assert out.read_bytes() == path.read_bytes()
+    with pytest.raises(MatFileError, match="_1_a"):     # a new struct may not use such a name
+        savemat(out, {"x": dict(ours)}, version="6")
+
+
+def test_uint32_dimensions_are_read_like_scipy(tmp_path):
+    path = tmp_path / "u32.mat"
+    x = np.arange(6.0).reshape(2, 3) + 0.5
+    savemat(path, {"x": x}, version="6")
+    raw = bytearray(path.read_bytes())
+    assert raw[152:156] == struct.pack("<I", 5)     # the dimensions' tag: miINT32
+    raw[152:156] = struct.pack("<I", 6)             # miUINT32, as some writers store them
+    path.write_bytes(bytes(raw))
+    np.testing.assert_array_equal(loadmat(path)["x"], scipy.io.loadmat(path)["x"])
