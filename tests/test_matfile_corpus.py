@@ -46,9 +46,12 @@ def assert_agrees_with_scipy(ours, theirs):
     if ours is None:   # MATLAB's unassigned cell or field: scipy gives an empty double
         assert theirs.size == 0
     elif isinstance(ours, MatlabOpaque):
-        if ours.cls == 3:
+        if ours.cls == 3:       # old-style object: class name and fields
             assert theirs.classname == ours.classname
             assert_agrees_with_scipy(ours.decoded, theirs if theirs.shape != (1, 1) else theirs[0, 0])
+        elif ours.cls == 16:    # function handle: its struct
+            assert ours.classname == "function_handle" and type(theirs).__name__ == "MatlabFunction"
+            assert_agrees_with_scipy(ours.decoded, theirs[0, 0])
         elif ours.cls == 17:
             classname = theirs[0]["s2"]
             assert getattr(classname, "item", lambda: classname)().decode() == ours.classname
