@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse
 
 from matlab_compat.errors import MatFileError
+from matlab_compat.format import DTYPE_MX
 
 #: MATLAB's ``namelengthmax``: longest variable and field name.
 NAME_LENGTH_MAX = 63
@@ -27,6 +28,8 @@ MATLAB_KEYWORDS = frozenset({
     "break", "case", "catch", "classdef", "continue", "else", "elseif", "end", "for",
     "function", "global", "if", "otherwise", "parfor", "persistent", "return", "spmd",
     "switch", "try", "while"})
+#: numpy dtypes (kind and size) of MATLAB's numeric classes, complex included.
+NUMERIC_DTYPES = set(DTYPE_MX) | {"c16", "c8"}
 #: Name of the subsystem variable (MATLAB writes it last, unnamed); scipy's name for it.
 SUBSYSTEM = "__function_workspace__"
 _LAYOUT = "matlab_layout"
@@ -218,5 +221,3 @@ def classify(value: Any, name: str) -> tuple[str, Any]:
         raise MatFileError(f"variable {name!r}: dtype {arr.dtype} has no MATLAB class")
     return "numeric", arr.reshape(matlab_dims(arr.shape), order="A")
 
-
-NUMERIC_DTYPES = {"f8", "f4", "i1", "u1", "i2", "u2", "i4", "u4", "i8", "u8", "c16", "c8"}
