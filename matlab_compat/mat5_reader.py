@@ -10,10 +10,11 @@ column-major data needs no copy (and the views are writable).
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import struct
 import zlib
-from typing import Any, Iterable, Iterator
+from typing import Any, BinaryIO, Iterable, Iterator
 
 import numpy as np
 import scipy.sparse
@@ -28,7 +29,11 @@ from matlab_compat.format import (
 from matlab_compat.header import Header, parse_header
 from matlab_compat.values import SUBSYSTEM, MatlabOpaque, codes_to_char, complex_of, with_layout
 
-_INFLATE_INPUT = 1 << 20  # compressed bytes fed per call
+#: Compressed bytes read from the file and fed to zlib per call (the file is never read whole
+#: for a compressed variable), and the most taken out per call: 16 times the input, so that
+#: input is rarely left over to copy again.
+_BLOCK = 1 << 17
+_OUT_BLOCK = 1 << 21
 
 
 class _Buffer:
@@ -341,31 +346,32 @@ class _Reader:
                            nzmax=None if nzmax == max(nnz, 1) else nzmax, value_type=value_type)
 
 
-def _inflate(buf: _Buffer, el: _Element) -> _Buffer:
-    """Decompress a miCOMPRESSED element into a new writable buffer holding one miMATRIX.
+def _inflate(blocks: Iterator[bytes], compressed: int, fail) -> np.ndarray:
+    """Decompress one miCOMPRESSED element (its bytes come in ``blocks``) into a new writable
+    array holding one miMATRIX element, tag included.
 
-    The input is fed in slices and every call's output is capped by what is still declared,
-    so a corrupt stream can never make more than the (bounded) declared size.
+    Every call's output is capped by what is still declared, and the declared size by what
+    ``compressed`` bytes can hold, so a corrupt stream never makes more than that.
     """
-    where = f" (in compressed element at {buf.base + el.offset})"
-    src = buf.mv[el.start:el.start + el.size]
     dec = zlib.decompressobj()
-    fed = 0
+    pending = b""
 
     def inflate(limit: int) -> bytes:
         """Up to ``limit`` more bytes; empty only when the stream or the input has ended."""
-        nonlocal fed
+        nonlocal pending
         while True:   # each pass consumes input or returns, so this ends
-            if dec.unconsumed_tail:
-                tail = len(dec.unconsumed_tail)
-                out = dec.decompress(dec.unconsumed_tail, limit)
-                if not out and len(dec.unconsumed_tail) == tail:
+            if pending:
+                before = len(pending)
+                out = dec.decompress(pending, limit)
+                pending = dec.unconsumed_tail
+                if not out and len(pending) == before:
                     return b""    # no progress possible
-            elif fed < len(src):
-                fed += _INFLATE_INPUT
-                out = dec.decompress(src[fed - _INFLATE_INPUT:fed], limit)
             else:
-                return b"" if dec.eof else dec.decompress(b"", limit)
+                block = next(blocks, None)
+                if block is None:
+                    return b"" if dec.eof else dec.decompress(b"", limit)
+                out = dec.decompress(block, limit)
+                pending = dec.unconsumed_tail
             if out or dec.eof:
                 return out
 
@@ -374,52 +380,83 @@ def _inflate(buf: _Buffer, el: _Element) -> _Buffer:
         while len(head) < 8:
             more = inflate(8 - len(head))
             if not more:
-                raise buf.fail(el.offset, "compressed element too short for a tag")
+                raise fail("compressed element too short for a tag")
             head += more
-        type_, size = struct.unpack(buf.order + "II", head)
+        type_, size = struct.unpack(fail.order + "II", head)
         if type_ != miMATRIX:
-            raise buf.fail(el.offset, f"compressed element holds type {type_}, not miMATRIX")
-        if size > el.size * ZLIB_MAX_RATIO + 64:
-            raise buf.fail(el.offset, f"compressed element declares {size} bytes, more than "
-                                      f"{el.size} compressed bytes can hold")
-        out = np.empty(8 + size, dtype=np.uint8)
+            raise fail(f"compressed element holds type {type_}, not miMATRIX")
+        if size > compressed * ZLIB_MAX_RATIO + 64:
+            raise fail(f"compressed element declares {size} bytes, more than {compressed} "
+                       f"compressed bytes can hold")
+        out = _zeroed(8 + size)
         out[:8] = np.frombuffer(head, np.uint8)
         filled = 8
         while filled < 8 + size:
-            chunk = inflate(8 + size - filled)
+            chunk = inflate(min(8 + size - filled, _OUT_BLOCK))
             if not chunk:
-                raise buf.fail(el.offset, f"compressed stream ends after {filled} of {8 + size} bytes")
+                raise fail(f"compressed stream ends after {filled} of {8 + size} bytes")
             out[filled:filled + len(chunk)] = np.frombuffer(chunk, np.uint8)
             filled += len(chunk)
     except zlib.error as exc:
-        raise buf.fail(el.offset, f"broken zlib stream: {exc}") from None
-    return _Buffer(out, buf.path, buf.order, buf.base + el.offset, where)
+        raise fail(f"broken zlib stream: {exc}") from None
+    return out
 
 
-def read_file_bytes(path: str | os.PathLike) -> np.ndarray:
-    """The whole file as a writable uint8 array (arrays returned are views of it)."""
-    try:
-        with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            data = np.empty(size, dtype=np.uint8)
-            got = fh.readinto(memoryview(data))
-    except OSError as exc:
-        raise MatFileError(f"{path}: cannot read: {exc}") from exc
-    return data[:got]
+def _zeroed(size: int) -> np.ndarray:
+    """A writable uint8 array on fresh anonymous memory, its pages mapped as they are first
+    written: no zero-filling pass (``bytearray``) and no huge pages, which numpy asks for big
+    arrays and which on a busy machine cost more system time to compact than the inflate."""
+    return np.frombuffer(mmap.mmap(-1, size), np.uint8) if size else np.empty(0, np.uint8)
 
 
-def iter_variables(data: np.ndarray, path: str, header: Header) -> Iterator["_Variable"]:
-    """The file's variables in order; each is decompressed and parsed only on demand."""
-    buf = _Buffer(data, path, header.byte_order, 0)
-    pos, limit = HEADER_BYTES, len(data)
-    while pos < limit:
-        el = _tag(buf, pos, limit, pad=False)
+class _Failure:
+    """Makes MatFileErrors naming the file and a top-level element's offset."""
+
+    def __init__(self, path: str, order: str, offset: int):
+        self.path, self.order, self.offset = path, order, offset
+
+    def __call__(self, problem: str) -> MatFileError:
+        return MatFileError(f"{self.path}: offset {self.offset}: {problem}")
+
+
+class _File:
+    """An open v5 file: its size, and its bytes read on demand."""
+
+    def __init__(self, fh: BinaryIO, path: str, header: Header):
+        self.fh, self.path, self.order = fh, path, header.byte_order
+        self.size = os.fstat(fh.fileno()).st_size
+
+    def read(self, offset: int, size: int) -> np.ndarray:
+        """``size`` bytes at ``offset`` as a writable array (arrays returned are views of it)."""
+        data = np.empty(size, dtype=np.uint8)
+        self.fh.seek(offset)
+        got = self.fh.readinto(memoryview(data))
+        return data[:got]
+
+    def blocks(self, offset: int, size: int) -> Iterator[bytes]:
+        """The ``size`` bytes at ``offset`` in blocks of at most :data:`_BLOCK` bytes."""
+        end = offset + size
+        while offset < end:
+            self.fh.seek(offset)
+            block = self.fh.read(min(_BLOCK, end - offset))
+            if not block:
+                return
+            offset += len(block)
+            yield block
+
+
+def iter_variables(file: _File) -> Iterator["_Variable"]:
+    """The file's variables in order; each is read and parsed only on demand."""
+    pos = HEADER_BYTES
+    while pos < file.size:
+        buf = _Buffer(file.read(pos, 8), file.path, file.order, pos)
+        el = _tag(buf, 0, file.size - pos, pad=False)
         if el.type == miMATRIX:
-            el.end = min(el.start + padded(el.size), limit)
+            el.end = min(el.start + padded(el.size), file.size - pos)
         elif el.type != miCOMPRESSED:
-            raise buf.fail(el.offset, f"top-level element of type {el.type}, expected a variable")
-        yield _Variable(buf, el)
-        pos = el.end
+            raise buf.fail(0, f"top-level element of type {el.type}, expected a variable")
+        yield _Variable(file, pos, el)
+        pos += el.end
 
 
 class _Variable:
@@ -427,20 +464,24 @@ class _Variable:
 
     _PEEK = 4096  # decompressed bytes enough for any array head (flags, dims, name)
 
-    def __init__(self, file_buf: _Buffer, el: _Element):
-        self.file_buf, self.el = file_buf, el
+    def __init__(self, file: _File, offset: int, el: _Element):
+        self.file, self.offset = file, offset
         self.compressed = el.type == miCOMPRESSED
+        self.size = el.size
         self.stored_bytes = el.size + 8
+        self.fail = _Failure(file.path, file.order, offset)
         self._inner: tuple[_Buffer, _Element] | None = None
 
     def _matrix(self) -> tuple[_Buffer, _Element]:
         """The buffer holding the miMATRIX element, and that element."""
         if self._inner is None:
             if self.compressed:
-                inner = _inflate(self.file_buf, self.el)
-                self._inner = inner, _tag(inner, 0, len(inner.data))
+                data = _inflate(self.file.blocks(self.offset + 8, self.size), self.size, self.fail)
+                where = f" (in compressed element at {self.offset})"
             else:
-                self._inner = self.file_buf, self.el
+                data, where = self.file.read(self.offset, 8 + padded(self.size)), ""
+            inner = _Buffer(data, self.file.path, self.file.order, self.offset, where)
+            self._inner = inner, _tag(inner, 0, len(data))
         return self._inner
 
     def value(self) -> tuple[str, Any]:
@@ -450,15 +491,13 @@ class _Variable:
     def name(self) -> str:
         """The variable's name, decompressing only the start of a compressed element."""
         if self.compressed and self._inner is None:
-            el = self.el
             try:
-                peek = zlib.decompressobj().decompress(self.file_buf.mv[el.start:el.start + el.size],
-                                                       self._PEEK)
+                peek = zlib.decompressobj().decompress(
+                    next(self.file.blocks(self.offset + 8, self.size), b""), self._PEEK)
             except zlib.error as exc:
-                raise self.file_buf.fail(el.offset, f"broken zlib stream: {exc}") from None
-            where = f" (in compressed element at {self.file_buf.base + el.offset})"
-            buf = _Buffer(np.frombuffer(peek, np.uint8), self.file_buf.path, self.file_buf.order,
-                          self.file_buf.base + el.offset, where)
+                raise self.fail(f"broken zlib stream: {exc}") from None
+            buf = _Buffer(np.frombuffer(peek, np.uint8), self.file.path, self.file.order,
+                          self.offset, f" (in compressed element at {self.offset})")
             if len(peek) >= 8:
                 size = buf.u32(4)
                 limit = min(len(peek), 8 + size)
@@ -504,14 +543,37 @@ def malformed_input(path: str | os.PathLike) -> Iterator[None]:
         raise MatFileError(f"{path}: malformed file: {type(exc).__name__}: {exc}") from None
 
 
+@contextlib.contextmanager
+def open_v5(path: str | os.PathLike) -> Iterator[_File]:
+    """The v5 file at ``path``, open for :func:`iter_variables`."""
+    try:
+        fh = open(path, "rb")
+    except OSError as exc:
+        raise MatFileError(f"{path}: cannot read: {exc}") from exc
+    with fh:
+        header = parse_header(fh.read(HEADER_BYTES), path)
+        with malformed_input(path):
+            try:
+                yield _File(fh, str(path), header)
+            except OSError as exc:
+                raise MatFileError(f"{path}: cannot read: {exc}") from exc
+
+
+def read_file_bytes(path: str | os.PathLike) -> bytes:
+    """The whole file."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise MatFileError(f"{path}: cannot read: {exc}") from exc
+
+
 def load(path: str | os.PathLike, variable_names: Iterable[str] | None = None) -> dict[str, Any]:
     """Variables of a v5/v7 file (all, or only those named; others are not decompressed)."""
-    data = read_file_bytes(path)
-    header = parse_header(bytes(data[:HEADER_BYTES]), path)
     wanted = None if variable_names is None else set(variable_names)
     out: dict[str, Any] = {}
-    with malformed_input(path):
-        for var in iter_variables(data, str(path), header):
+    with open_v5(path) as file:
+        for var in iter_variables(file):
             if wanted is not None and var.name() not in wanted:
                 continue
             name, value = var.value()

@@ -49,7 +49,7 @@ def loadmat(path: str | os.PathLike, variable_names: Iterable[str] | None = None
     if header.version == "4":
         from matlab_compat import mat4, mat5_reader
         with mat5_reader.malformed_input(path):
-            return mat4.load(path, bytes(mat5_reader.read_file_bytes(path)), variable_names)
+            return mat4.load(path, mat5_reader.read_file_bytes(path), variable_names)
     if header.version == "7.3":
         from matlab_compat import mat73
         return mat73.load(path, variable_names)

@@ -62,11 +62,12 @@ def whos(path: str | os.PathLike) -> list[VariableInfo]:
     header = read_header(path)
     if header.version == "7.3":
         return _whos73(path)
+    if header.version == "4":
+        return _whos4(path)
     from matlab_compat import mat5_reader
-    data = mat5_reader.read_file_bytes(path)
     out = []
-    with mat5_reader.malformed_input(path):
-        for var in mat5_reader.iter_variables(data, str(path), header):
+    with mat5_reader.open_v5(path) as file:
+        for var in mat5_reader.iter_variables(file):
             summary = var.summary()
             _, value = var.value()
             attributes = " ".join(a for a in ("complex", "sparse") if summary.get(a))
@@ -75,6 +76,19 @@ def whos(path: str | os.PathLike) -> list[VariableInfo]:
             out.append(VariableInfo(summary["name"], summary["size"], summary["class"],
                                     summary["storage"], data_bytes(value), var.stored_bytes,
                                     attributes))
+    return out
+
+
+def _whos4(path) -> list[VariableInfo]:
+    """v4 holds double, char and sparse only (stored as doubles)."""
+    from matlab_compat.matfile import loadmat
+    out = []
+    for name, value in loadmat(path).items():
+        char = isinstance(value, str) or value.dtype.kind == "U"
+        attributes = "sparse" if scipy.sparse.issparse(value) else (
+            "complex" if not char and value.dtype.kind == "c" else "")
+        out.append(VariableInfo(name, _matlab_size(value), "char" if char else "double",
+                                "double", data_bytes(value), 0, attributes))
     return out
 
 
