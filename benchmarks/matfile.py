@@ -4,7 +4,7 @@ Arrays: 70,000 x 784 uint8 (the full Fashion-MNIST, train + test, from the Debia
 60,000 x 3,072 uint8 (rows drawn at random, seeded, from the 2,034 real CIFAR-10 images of the
 shared subset, so the data compress like real images). Each is written as v7 (compressed) and
 v6 (uncompressed) by both libraries and read back by both from the same file; the median of
-``--repeat`` runs (ours and scipy timed in turn) is reported in MB/s of array data, with the
+``--repeat`` runs (ours and scipy timed in turn, alternating which goes first) is reported in MB/s of array data, with the
 median of the per-pair ratios ours / scipy in speed (> 1: faster) and in CPU time. A third case writes the
 Fashion-MNIST images as doubles, as the pipeline does (stored compactly as uint8).
 Our v7 writer compresses on every core the process may use (printed first); the last column
@@ -60,11 +60,17 @@ def _timed(func) -> tuple[float, float]:
 
 
 def paired(ours, theirs, repeat: int) -> tuple[float, float, float, float]:
-    """Ours and scipy timed in turn (ours, scipy, ours, ...) so that a drifting machine load
-    hits both alike: median wall seconds of each, and the medians of the per-pair ratios
+    """Ours and scipy timed in turn (ours, scipy, scipy, ours, ...) so that a drifting machine
+    load hits both alike: median wall seconds of each, and the medians of the per-pair ratios
     scipy / ours of wall time and of CPU time (the CPU ratio is what a busy machine does not
     blur; for our threaded v7 write it is the work per byte, not the speed)."""
-    pairs = [(_timed(ours), _timed(theirs)) for _ in range(repeat)]
+    pairs = []
+    for i in range(repeat):     # ABBA: neither side always runs first (after the other's garbage)
+        if i % 2:
+            theirs_t, ours_t = _timed(theirs), _timed(ours)
+        else:
+            ours_t, theirs_t = _timed(ours), _timed(theirs)
+        pairs.append((ours_t, theirs_t))
     median = statistics.median
     return (median(o[0] for o, _ in pairs), median(t[0] for _, t in pairs),
             median(t[0] / o[0] for o, t in pairs), median(t[1] / o[1] for o, t in pairs))
