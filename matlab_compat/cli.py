@@ -14,6 +14,13 @@ app = typer.Typer(help="MAT-file tools (v6, v7, v7.3), byte-compatible with MATL
                   no_args_is_help=True, add_completion=False)
 
 
+def _fail(file: Path, exc: Exception, kind: str = "") -> None:
+    """Print ``error: <file>: <problem>`` (one line) on stderr and exit with status 1."""
+    problem = str(exc).removeprefix(f"{file}: ").replace("\n", " ")
+    typer.echo(f"error: {file}: {kind}{problem}", err=True)
+    raise typer.Exit(1)
+
+
 @app.command()
 def info(file: Path = typer.Argument(..., help="MAT-file to describe.")) -> None:
     """List the variables like MATLAB's ``whos -file``: name, size, class, storage, bytes."""
@@ -21,8 +28,9 @@ def info(file: Path = typer.Argument(..., help="MAT-file to describe.")) -> None
         header = read_header(file)
         rows = whos(file)
     except MatFileError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        _fail(file, exc)
+    except Exception as exc:  # noqa: BLE001 - h5py/libhdf5 raise anything: one line, no traceback
+        _fail(file, exc, f"{type(exc).__name__}: ")
     order = "little-endian" if header.byte_order == "<" else "big-endian"
     typer.echo(f"{file}: MAT-file version {header.version}, {order}")
     typer.echo(f"header: {header.description}")
@@ -44,8 +52,7 @@ def roundtrip(src: Path = typer.Argument(..., help="MAT-file to read."),
         header = read_header(src)
         savemat(dst, loadmat(src), version=header.version, header=header)
     except MatFileError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        _fail(src, exc)
     same = src.read_bytes() == dst.read_bytes()
     typer.echo(f"wrote {dst} (version {header.version}); "
                f"{'identical to' if same else 'differs from'} {src}")

@@ -28,6 +28,8 @@ mxFUNCTION, mxOPAQUE = 16, 17
 
 # Array-flag bits (in the first word of the array-flags element, class in the low byte).
 FLAG_COMPLEX, FLAG_GLOBAL, FLAG_LOGICAL = 0x0800, 0x0400, 0x0200
+#: Set on every sparse array by MATLAB since 7.x (2007 on; absent in 6.5's files).
+FLAG_SPARSE_V7 = 0x1000
 
 #: numpy dtype (native order) of each numeric data type.
 MI_DTYPE: dict[int, np.dtype] = {
@@ -39,13 +41,11 @@ MI_DTYPE: dict[int, np.dtype] = {
 #: data type of each numpy dtype kind+size (inverse of MI_DTYPE).
 DTYPE_MI: dict[str, int] = {dt.str[1:]: mi for mi, dt in MI_DTYPE.items()}
 
-#: numpy dtype MATLAB holds for each numeric class.
-MX_DTYPE: dict[int, np.dtype] = {
-    mxDOUBLE: np.dtype("f8"), mxSINGLE: np.dtype("f4"), mxINT8: np.dtype("i1"),
-    mxUINT8: np.dtype("u1"), mxINT16: np.dtype("i2"), mxUINT16: np.dtype("u2"),
-    mxINT32: np.dtype("i4"), mxUINT32: np.dtype("u4"), mxINT64: np.dtype("i8"),
-    mxUINT64: np.dtype("u8"),
-}
+#: numpy dtype MATLAB holds for each numeric class (that of the data type of the same name).
+MX_DTYPE: dict[int, np.dtype] = {mx: MI_DTYPE[mi] for mx, mi in (
+    (mxDOUBLE, miDOUBLE), (mxSINGLE, miSINGLE), (mxINT8, miINT8), (mxUINT8, miUINT8),
+    (mxINT16, miINT16), (mxUINT16, miUINT16), (mxINT32, miINT32), (mxUINT32, miUINT32),
+    (mxINT64, miINT64), (mxUINT64, miUINT64))}
 #: numeric class of each numpy dtype (kind+size).
 DTYPE_MX: dict[str, int] = {dt.str[1:]: mx for mx, dt in MX_DTYPE.items()}
 
@@ -65,9 +65,10 @@ MI_NAME: dict[int, str] = {
 }
 
 #: MATLAB's compact storage of integer-valued DOUBLE arrays: the first of these storage types
-#: whose range holds every value is used. Inferred from the MATLAB-written fixtures:
-#: [21 27 0 1] -> uint8 and [15 28 -1 1] -> int16 (never int8).
-COMPACT_TYPES: tuple[int, ...] = (miUINT8, miINT16, miUINT16, miINT32, miUINT32)
+#: whose range holds every value is used (never int8). From MATLAB's files: [21 27 0 1] ->
+#: uint8, [15 28 -1 1] -> int16, 306 -> uint16, 978454800..1009841400 -> int32 (see
+#: docs/matfile.md); uint32 last (no MATLAB file seen uses it: values of 2^31..2^32-1).
+COMPACT_TYPES: tuple[int, ...] = (miUINT8, miUINT16, miINT16, miINT32, miUINT32)
 
 #: MATLAB's zlib stream: level 6, fed in chunks of this many bytes with a full flush after each.
 ZLIB_LEVEL = 6
@@ -75,10 +76,6 @@ ZLIB_CHUNK = 8192
 #: Upper bound of zlib's compression ratio (deflate's maximum is about 1032:1); a declared
 #: uncompressed size beyond it is corrupt, never allocated.
 ZLIB_MAX_RATIO = 1100
-
-#: Field-name length MATLAB writes for structs (names up to namelengthmax = 63 characters).
-FIELD_NAME_LENGTH = 64
-
 
 def padded(n: int) -> int:
     """Bytes of an element's data of ``n`` bytes padded to the 8-byte boundary."""

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import re
 import struct
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,7 +22,7 @@ DEFAULT_TEXT = "MATLAB 5.0 MAT-file, Platform: GLNXA64, Created on: Thu Jan  1 0
 #: Fixed header text of v7.3 pipeline outputs (MATLAB appends the HDF5 schema).
 DEFAULT_TEXT_73 = DEFAULT_TEXT.replace("5.0", "7.3") + " HDF5 schema 1.00 ."
 
-VERSIONS = ("6", "7", "7.3")
+VERSIONS = ("4", "6", "7", "7.3")
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,8 @@ class Header:
     """A MAT-file header.
 
     ``text``: the 116-byte descriptive text exactly as stored (padding included);
-    ``version``: "6" (uncompressed v5), "7" (compressed v5) or "7.3" (HDF5);
+    ``version``: "4" (no header: ``text`` is empty), "6" (uncompressed v5), "7" (compressed
+    v5) or "7.3" (HDF5);
     ``byte_order``: "<" (little-endian, ``IM``) or ">" (big-endian, ``MI``);
     ``subsys``: the 8-byte subsystem-data offset field (MATLAB writes zeros, Octave spaces).
     """
@@ -38,6 +40,12 @@ class Header:
     version: str = "7"
     byte_order: str = "<"
     subsys: bytes = bytes(SUBSYS_BYTES)
+
+    @property
+    def by_matlab(self) -> bool:
+        """Whether the text is MATLAB's own wording (scipy writes "MAT-file Platform: posix",
+        Octave "written by Octave"): writers differ in how uncompressed files hold chars."""
+        return bool(re.match(r"MATLAB \d\.\d MAT-file, Platform: ", self.text))
 
     @property
     def description(self) -> str:
@@ -76,7 +84,12 @@ def header_text(created: datetime | None = None, platform: str = "GLNXA64",
 
 
 def parse_header(raw: bytes, path: str | os.PathLike = "<bytes>") -> Header:
-    """Header of a v5/v7/v7.3 file from its first 128 bytes (version "7" assumed for v5)."""
+    """Header of a v5/v7/v7.3 file from its first 128 bytes (version "7" assumed for v5), or
+    the byte order of a v4 file (which has no header)."""
+    from matlab_compat import mat4
+    v4_order = mat4.byte_order(raw)
+    if v4_order and (len(raw) < HEADER_BYTES or raw[126:128] not in (b"IM", b"MI")):
+        return Header("", "4", v4_order)
     if len(raw) < HEADER_BYTES:
         raise MatFileError(f"{path}: offset {len(raw)}: truncated header (file shorter than 128 bytes)")
     endian = raw[126:128]
@@ -105,7 +118,7 @@ def read_header(path: str | os.PathLike) -> Header:
     except OSError as exc:
         raise MatFileError(f"{path}: cannot read: {exc}") from exc
     header = parse_header(raw, path)
-    if header.version == "7.3" or len(raw) < HEADER_BYTES + 8:
+    if header.version in ("4", "7.3") or len(raw) < HEADER_BYTES + 8:
         return header
     (first_type,) = struct.unpack_from(header.byte_order + "I", raw, HEADER_BYTES)
     version = "7" if first_type == miCOMPRESSED else "6"

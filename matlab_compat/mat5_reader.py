@@ -10,23 +10,30 @@ column-major data needs no copy (and the views are writable).
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import struct
 import zlib
-from typing import Any, Iterable, Iterator
+from typing import Any, BinaryIO, Iterable, Iterator
 
 import numpy as np
 import scipy.sparse
 
 from matlab_compat.errors import MatFileError
 from matlab_compat.format import (
-    FLAG_COMPLEX, FLAG_LOGICAL, HEADER_BYTES, MI_DTYPE, MI_NAME, MX_DTYPE, MX_NAME,
-    ZLIB_MAX_RATIO, miCOMPRESSED, miINT8, miINT32, miMATRIX, miUINT8, miUINT16, miUINT32,
-    miUTF8, miUTF16, miUTF32, mxCELL, mxCHAR, mxSPARSE, mxSTRUCT, padded,
+    FLAG_COMPLEX, FLAG_LOGICAL, FLAG_SPARSE_V7, HEADER_BYTES, MI_DTYPE, MI_NAME, MX_DTYPE,
+    MX_NAME, ZLIB_MAX_RATIO, miCOMPRESSED, miDOUBLE, miINT8, miINT16, miINT32, miMATRIX,
+    miUINT8, miUINT16, miUINT32, miUTF8, miUTF16, miUTF32, mxCELL, mxCHAR, mxFUNCTION,
+    mxOBJECT, mxOPAQUE, mxSPARSE, mxSTRUCT, padded,
 )
 from matlab_compat.header import Header, parse_header
+from matlab_compat.values import SUBSYSTEM, MatlabOpaque, codes_to_char, complex_of, with_layout
 
-_INFLATE_INPUT = 1 << 20  # compressed bytes fed per call
+#: Compressed bytes read from the file and fed to zlib per call (the file is never read whole
+#: for a compressed variable), and the most taken out per call: 16 times the input, so that
+#: input is rarely left over to copy again.
+_BLOCK = 1 << 17
+_OUT_BLOCK = 1 << 21
 
 
 class _Buffer:
@@ -96,28 +103,39 @@ def _column_major(flat: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
 class _ArrayHead:
     """Array flags, dimensions and name of a miMATRIX element, and where its data starts."""
 
-    __slots__ = ("flags", "nzmax", "dims", "name", "end")
+    __slots__ = ("flags", "nzmax", "dims", "name", "name_at", "end")
 
-    def __init__(self, flags: int, nzmax: int, dims: tuple[int, ...], name: str, end: int):
-        self.flags, self.nzmax, self.dims, self.name, self.end = flags, nzmax, dims, name, end
+    def __init__(self, flags: int, nzmax: int, dims: tuple[int, ...], name: str, name_at: int,
+                 end: int):
+        self.flags, self.nzmax, self.dims, self.name = flags, nzmax, dims, name
+        self.name_at, self.end = name_at, end
+
+
+def _text(buf: _Buffer, el: _Element, what: str) -> str:
+    if el.type not in (miINT8, miUINT8, miUTF8):
+        raise buf.fail(el.offset, f"{what} has data type {el.type}")
+    return bytes(buf.mv[el.start:el.start + el.size]).decode("latin-1")
 
 
 def _array_head(buf: _Buffer, start: int, limit: int) -> _ArrayHead:
+    """Flags, dimensions (miINT32, or miUINT32 as some writers use) and name. MCOS and Java
+    objects (class 17) have no dimensions: their name follows the flags."""
     flags_el = _tag(buf, start, limit)
     if flags_el.type != miUINT32 or flags_el.size != 8:
         raise buf.fail(flags_el.offset, "array flags must be 8 bytes of miUINT32")
     flags, nzmax = buf.u32(flags_el.start), buf.u32(flags_el.start + 4)
-    dims_el = _tag(buf, flags_el.end, limit)
-    if dims_el.type != miINT32 or dims_el.size < 8 or dims_el.size % 4:
-        raise buf.fail(dims_el.offset, "dimensions must be at least two miINT32 values")
-    dims = tuple(int(d) for d in _numbers(buf, dims_el, "dimensions"))
-    if min(dims) < 0:
-        raise buf.fail(dims_el.offset, f"negative dimension in {dims}")
-    name_el = _tag(buf, dims_el.end, limit)
-    if name_el.type not in (miINT8, miUINT8, miUTF8):
-        raise buf.fail(name_el.offset, f"array name has data type {name_el.type}")
-    name = bytes(buf.mv[name_el.start:name_el.start + name_el.size]).decode("latin-1")
-    return _ArrayHead(flags, nzmax, dims, name, name_el.end)
+    if flags & 0xFF == mxOPAQUE:
+        dims, name_at = (1, 1), flags_el.end
+    else:
+        dims_el = _tag(buf, flags_el.end, limit)
+        if dims_el.type not in (miINT32, miUINT32) or dims_el.size < 8 or dims_el.size % 4:
+            raise buf.fail(dims_el.offset, "dimensions must be at least two miINT32 values")
+        dims = tuple(int(d) for d in _numbers(buf, dims_el, "dimensions"))
+        if min(dims) < 0:
+            raise buf.fail(dims_el.offset, f"negative dimension in {dims}")
+        name_at = dims_el.end
+    name_el = _tag(buf, name_at, limit)
+    return _ArrayHead(flags, nzmax, dims, _text(buf, name_el, "array name"), name_at, name_el.end)
 
 
 class _Reader:
@@ -128,13 +146,15 @@ class _Reader:
         """Parse one miMATRIX element's content ``[start, start+size)``: (name, value)."""
         buf = self.buf
         limit = start + size
-        if size == 0:      # MATLAB's empty matrix element
-            return "", np.empty((0, 0))
+        if size == 0:      # MATLAB's unassigned cell or field: an element of size 0
+            return "", None
         head = _array_head(buf, start, limit)
         flags, nzmax, dims, name, pos = head.flags, head.nzmax, head.dims, head.name, head.end
         cls = flags & 0xFF
         count = int(np.prod(dims, dtype=object))
-        if cls in MX_DTYPE:
+        if cls in (mxOBJECT, mxFUNCTION, mxOPAQUE):
+            value = self.opaque(cls, head, start, limit)
+        elif cls in MX_DTYPE:
             value = self.numeric(cls, flags, dims, count, pos, limit)
         elif cls == mxCHAR:
             value = self.char(dims, count, pos, limit)
@@ -158,9 +178,7 @@ class _Reader:
             if cls not in (6, 7):
                 raise buf.fail(real_el.offset, f"complex {MX_NAME[cls]} is not supported")
             imag = self.part(_tag(buf, real_el.end, limit), cls, count, flags)
-            both = np.empty(count, dtype=np.result_type(real.dtype, np.complex64))
-            both.real, both.imag = real, imag
-            real = both
+            real = complex_of(real, imag)
         return _column_major(real, dims)
 
     def part(self, el: _Element, cls: int, count: int, flags: int) -> np.ndarray:
@@ -176,29 +194,26 @@ class _Reader:
         return values.astype(target)
 
     def char(self, dims: tuple[int, ...], count: int, pos: int, limit: int) -> Any:
+        """Characters as UTF-16 code units (MATLAB's chars), from any of MATLAB's encodings."""
         buf = self.buf
         el = _tag(buf, pos, limit)
-        raw = bytes(buf.mv[el.start:el.start + el.size])
-        try:
-            if el.type == miUTF8:
-                text = raw.decode("utf-8")
-            elif el.type == miUTF16:
-                text = raw.decode("utf-16-le" if buf.order == "<" else "utf-16-be")
-            elif el.type == miUTF32:
-                text = raw.decode("utf-32-le" if buf.order == "<" else "utf-32-be")
-            elif el.type in (miUINT16, miUINT8, miINT8):
-                codes = _numbers(buf, el, "char data")
-                text = "".join(map(chr, codes.astype(np.int64) & 0xFFFF))
-            else:
-                raise buf.fail(el.offset, f"char data has data type {el.type}")
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise buf.fail(el.offset, f"char data cannot be decoded: {exc}") from None
-        if len(text) != count:
-            raise buf.fail(el.offset, f"char data holds {len(text)} characters, dimensions say {count}")
-        if dims == (0, 0) or (len(dims) == 2 and dims[0] == 1 and dims[1] > 0):
-            return text
-        chars = np.array(list(text), dtype="<U1") if text else np.empty(0, dtype="<U1")
-        return _column_major(chars, dims)
+        if el.type in (miUTF8, miUTF32):
+            raw = bytes(buf.mv[el.start:el.start + el.size])
+            try:
+                text = raw.decode("utf-8" if el.type == miUTF8 else
+                                  ("utf-32-le" if buf.order == "<" else "utf-32-be"))
+            except UnicodeDecodeError as exc:
+                raise buf.fail(el.offset, f"char data cannot be decoded: {exc}") from None
+            codes = np.frombuffer(text.encode("utf-16-le", "surrogatepass"), "<u2")
+        elif el.type in (miUTF16, miUINT16, miUINT8, miINT8, miINT16):
+            if el.type == miUTF16:
+                el = _Element(miUINT16, el.start, el.size, el.end, el.offset)
+            codes = _numbers(buf, el, "char data").astype(np.int64) & 0xFFFF
+        else:
+            raise buf.fail(el.offset, f"char data has data type {el.type}")
+        if codes.size != count:
+            raise buf.fail(el.offset, f"char data holds {codes.size} characters, dimensions say {count}")
+        return codes_to_char(codes, dims)
 
     def nested(self, pos: int, limit: int) -> tuple[Any, int]:
         buf = self.buf
@@ -219,7 +234,8 @@ class _Reader:
             flat[i], pos = self.nested(pos, limit)
         return _column_major(flat, dims)
 
-    def struct(self, dims: tuple[int, ...], count: int, pos: int, limit: int) -> Any:
+    def fields(self, pos: int, limit: int) -> tuple[list[str], int, int]:
+        """Field names of a struct or object as stored, their length, where values start."""
         buf = self.buf
         len_el = _tag(buf, pos, limit)
         if len_el.type != miINT32 or len_el.size != 4:
@@ -230,28 +246,64 @@ class _Reader:
                 or (not name_len and names_el.size):
             raise buf.fail(names_el.offset, "struct field names do not match their length")
         raw = bytes(buf.mv[names_el.start:names_el.start + names_el.size])
-        fields = [raw[i:i + name_len].split(b"\0", 1)[0].decode("latin-1")
+        stored = [raw[i:i + name_len].split(b"\0", 1)[0].decode("latin-1")
                   for i in range(0, len(raw), name_len)] if name_len else []
-        if len(set(fields)) != len(fields) or not all(fields):
-            raise buf.fail(names_el.offset, f"struct field names empty or repeated: {fields}")
-        pos = names_el.end
+        return stored, name_len, names_el.end
+
+    def struct(self, dims: tuple[int, ...], count: int, pos: int, limit: int) -> Any:
+        """A dict (1x1) or structured array. Repeated or empty stored names are renamed
+        ``_<n>_<name>`` (as scipy does); the stored names and a field-name length other than
+        MATLAB's current rule travel as the value's layout."""
+        stored, name_len, pos = self.fields(pos, limit)
+        fields, seen = [], set()
+        for n, name in enumerate(stored):
+            fields.append(name if name and name not in seen else f"_{n}_{name}")
+            seen.add(fields[-1])
+        if len(seen) != len(fields):
+            raise self.buf.fail(pos, f"struct field names cannot be told apart: {stored}")
+        longest = max((len(f) for f in stored), default=0) + 1
+        kept = {"field_name_length": name_len if name_len != longest else None,
+                "field_names": stored if stored != fields else None}
+        if not fields:      # no bytes per element: build nothing per element
+            value = {} if dims == (1, 1) else np.empty(dims, dtype=[])
+            return with_layout(value, **kept)
         self._check_count(count, pos, limit, len(fields))
-        records = []
-        for _ in range(count):
-            record = {}
+        columns = {f: np.empty(count, dtype=object) for f in fields}
+        for i in range(count):
             for field in fields:
-                record[field], pos = self.nested(pos, limit)
-            records.append(record)
+                columns[field][i], pos = self.nested(pos, limit)
         if dims == (1, 1):
-            return records[0]
+            return with_layout({f: columns[f][0] for f in fields}, **kept)
         out = np.empty(count, dtype=[(f, object) for f in fields])
         for field in fields:
-            column = out[field]
-            for i, record in enumerate(records):
-                column[i] = record[field]
-        return _column_major(out, dims)
+            out[field] = columns[field]
+        return with_layout(_column_major(out, dims), **kept)
+
+    def opaque(self, cls: int, head: _ArrayHead, start: int, limit: int) -> MatlabOpaque:
+        """An object kept as MATLAB's bytes, with what can be decoded of it."""
+        buf = self.buf
+        pos = head.end
+        system = ""
+        if cls == mxFUNCTION:
+            classname = "function_handle"
+            decoded, _ = self.nested(pos, limit)
+        else:
+            if cls == mxOPAQUE:
+                system_el = _tag(buf, pos, limit)
+                system = _text(buf, system_el, "object type system")
+                pos = system_el.end
+            class_el = _tag(buf, pos, limit)
+            classname = _text(buf, class_el, "object class name")
+            decoded = None
+            if cls == mxOBJECT:
+                decoded = self.struct(head.dims, int(np.prod(head.dims, dtype=object)),
+                                      class_el.end, limit)
+        raw = (bytes(buf.mv[start:head.name_at]), bytes(buf.mv[head.end:limit]))
+        return MatlabOpaque(cls, classname, system, decoded, raw, buf.order)
 
     def sparse(self, flags: int, nzmax: int, dims: tuple[int, ...], pos: int, limit: int):
+        """A csc_matrix; flags, nzmax and value types other than today's MATLAB writes
+        travel with it as its layout (see :mod:`matlab_compat.values`)."""
         buf = self.buf
         if len(dims) != 2:
             raise buf.fail(pos, f"sparse array with {len(dims)} dimensions")
@@ -267,11 +319,18 @@ class _Reader:
         if nnz and (ir.min() < 0 or ir.max() >= rows):
             raise buf.fail(ir_el.offset, "sparse row index out of range")
         pr_el = _tag(buf, jc_el.end, limit)
+        logical = bool(flags & FLAG_LOGICAL)
+        if logical and pr_el.type == miDOUBLE and pr_el.size == nnz and nnz % 8:
+            # MATLAB of about 2014 wrote logical values as bytes under a double tag
+            pr_el = _Element(miUINT8, pr_el.start, pr_el.size, pr_el.end, pr_el.offset)
+            value_type = miDOUBLE
+        else:
+            value_type = None if pr_el.type == (miUINT8 if logical else miDOUBLE) else "compact"
         data = _numbers(buf, pr_el, "sparse values")
         if data.size < nnz:
             raise buf.fail(pr_el.offset, f"sparse array has {data.size} values for {nnz} entries")
         data = _native(data[:nnz])
-        if flags & FLAG_LOGICAL:
+        if logical:
             data = data != 0
         else:
             data = data.astype(np.float64)
@@ -280,35 +339,39 @@ class _Reader:
                 imag = _numbers(buf, pi_el, "sparse imaginary values")
                 if imag.size < nnz:
                     raise buf.fail(pi_el.offset, "sparse imaginary values too few")
-                data = data + 1j * imag[:nnz].astype(np.float64)
-        return scipy.sparse.csc_matrix((data, ir, jc), shape=(rows, cols))
+                data = complex_of(data, imag[:nnz].astype(np.float64))
+        mat = scipy.sparse.csc_matrix((data, ir, jc), shape=(rows, cols))
+        kept_flags = flags & ~0xFF & ~(FLAG_COMPLEX | FLAG_LOGICAL)
+        return with_layout(mat, flags=None if kept_flags == FLAG_SPARSE_V7 else kept_flags,
+                           nzmax=None if nzmax == max(nnz, 1) else nzmax, value_type=value_type)
 
 
-def _inflate(buf: _Buffer, el: _Element) -> _Buffer:
-    """Decompress a miCOMPRESSED element into a new writable buffer holding one miMATRIX.
+def _inflate(blocks: Iterator[bytes], compressed: int, fail) -> np.ndarray:
+    """Decompress one miCOMPRESSED element (its bytes come in ``blocks``) into a new writable
+    array holding one miMATRIX element, tag included.
 
-    The input is fed in slices and every call's output is capped by what is still declared,
-    so a corrupt stream can never make more than the (bounded) declared size.
+    Every call's output is capped by what is still declared, and the declared size by what
+    ``compressed`` bytes can hold, so a corrupt stream never makes more than that.
     """
-    where = f" (in compressed element at {buf.base + el.offset})"
-    src = buf.mv[el.start:el.start + el.size]
     dec = zlib.decompressobj()
-    fed = 0
+    pending = b""
 
     def inflate(limit: int) -> bytes:
         """Up to ``limit`` more bytes; empty only when the stream or the input has ended."""
-        nonlocal fed
+        nonlocal pending
         while True:   # each pass consumes input or returns, so this ends
-            if dec.unconsumed_tail:
-                tail = len(dec.unconsumed_tail)
-                out = dec.decompress(dec.unconsumed_tail, limit)
-                if not out and len(dec.unconsumed_tail) == tail:
+            if pending:
+                before = len(pending)
+                out = dec.decompress(pending, limit)
+                pending = dec.unconsumed_tail
+                if not out and len(pending) == before:
                     return b""    # no progress possible
-            elif fed < len(src):
-                fed += _INFLATE_INPUT
-                out = dec.decompress(src[fed - _INFLATE_INPUT:fed], limit)
             else:
-                return b"" if dec.eof else dec.decompress(b"", limit)
+                block = next(blocks, None)
+                if block is None:
+                    return b"" if dec.eof else dec.decompress(b"", limit)
+                out = dec.decompress(block, limit)
+                pending = dec.unconsumed_tail
             if out or dec.eof:
                 return out
 
@@ -317,52 +380,83 @@ def _inflate(buf: _Buffer, el: _Element) -> _Buffer:
         while len(head) < 8:
             more = inflate(8 - len(head))
             if not more:
-                raise buf.fail(el.offset, "compressed element too short for a tag")
+                raise fail("compressed element too short for a tag")
             head += more
-        type_, size = struct.unpack(buf.order + "II", head)
+        type_, size = struct.unpack(fail.order + "II", head)
         if type_ != miMATRIX:
-            raise buf.fail(el.offset, f"compressed element holds type {type_}, not miMATRIX")
-        if size > el.size * ZLIB_MAX_RATIO + 64:
-            raise buf.fail(el.offset, f"compressed element declares {size} bytes, more than "
-                                      f"{el.size} compressed bytes can hold")
-        out = np.empty(8 + size, dtype=np.uint8)
+            raise fail(f"compressed element holds type {type_}, not miMATRIX")
+        if size > compressed * ZLIB_MAX_RATIO + 64:
+            raise fail(f"compressed element declares {size} bytes, more than {compressed} "
+                       f"compressed bytes can hold")
+        out = _zeroed(8 + size)
         out[:8] = np.frombuffer(head, np.uint8)
         filled = 8
         while filled < 8 + size:
-            chunk = inflate(8 + size - filled)
+            chunk = inflate(min(8 + size - filled, _OUT_BLOCK))
             if not chunk:
-                raise buf.fail(el.offset, f"compressed stream ends after {filled} of {8 + size} bytes")
+                raise fail(f"compressed stream ends after {filled} of {8 + size} bytes")
             out[filled:filled + len(chunk)] = np.frombuffer(chunk, np.uint8)
             filled += len(chunk)
     except zlib.error as exc:
-        raise buf.fail(el.offset, f"broken zlib stream: {exc}") from None
-    return _Buffer(out, buf.path, buf.order, buf.base + el.offset, where)
+        raise fail(f"broken zlib stream: {exc}") from None
+    return out
 
 
-def read_file_bytes(path: str | os.PathLike) -> np.ndarray:
-    """The whole file as a writable uint8 array (arrays returned are views of it)."""
-    try:
-        with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            data = np.empty(size, dtype=np.uint8)
-            got = fh.readinto(memoryview(data))
-    except OSError as exc:
-        raise MatFileError(f"{path}: cannot read: {exc}") from exc
-    return data[:got]
+def _zeroed(size: int) -> np.ndarray:
+    """A writable uint8 array on fresh anonymous memory, its pages mapped as they are first
+    written: no zero-filling pass (``bytearray``) and no huge pages, which numpy asks for big
+    arrays and which on a busy machine cost more system time to compact than the inflate."""
+    return np.frombuffer(mmap.mmap(-1, size), np.uint8) if size else np.empty(0, np.uint8)
 
 
-def iter_variables(data: np.ndarray, path: str, header: Header) -> Iterator["_Variable"]:
-    """The file's variables in order; each is decompressed and parsed only on demand."""
-    buf = _Buffer(data, path, header.byte_order, 0)
-    pos, limit = HEADER_BYTES, len(data)
-    while pos < limit:
-        el = _tag(buf, pos, limit, pad=False)
+class _Failure:
+    """Makes MatFileErrors naming the file and a top-level element's offset."""
+
+    def __init__(self, path: str, order: str, offset: int):
+        self.path, self.order, self.offset = path, order, offset
+
+    def __call__(self, problem: str) -> MatFileError:
+        return MatFileError(f"{self.path}: offset {self.offset}: {problem}")
+
+
+class _File:
+    """An open v5 file: its size, and its bytes read on demand."""
+
+    def __init__(self, fh: BinaryIO, path: str, header: Header):
+        self.fh, self.path, self.order = fh, path, header.byte_order
+        self.size = os.fstat(fh.fileno()).st_size
+
+    def read(self, offset: int, size: int) -> np.ndarray:
+        """``size`` bytes at ``offset`` as a writable array (arrays returned are views of it)."""
+        data = np.empty(size, dtype=np.uint8)
+        self.fh.seek(offset)
+        got = self.fh.readinto(memoryview(data))
+        return data[:got]
+
+    def blocks(self, offset: int, size: int) -> Iterator[bytes]:
+        """The ``size`` bytes at ``offset`` in blocks of at most :data:`_BLOCK` bytes."""
+        end = offset + size
+        while offset < end:
+            self.fh.seek(offset)
+            block = self.fh.read(min(_BLOCK, end - offset))
+            if not block:
+                return
+            offset += len(block)
+            yield block
+
+
+def iter_variables(file: _File) -> Iterator["_Variable"]:
+    """The file's variables in order; each is read and parsed only on demand."""
+    pos = HEADER_BYTES
+    while pos < file.size:
+        buf = _Buffer(file.read(pos, 8), file.path, file.order, pos)
+        el = _tag(buf, 0, file.size - pos, pad=False)
         if el.type == miMATRIX:
-            el.end = min(el.start + padded(el.size), limit)
+            el.end = min(el.start + padded(el.size), file.size - pos)
         elif el.type != miCOMPRESSED:
-            raise buf.fail(el.offset, f"top-level element of type {el.type}, expected a variable")
-        yield _Variable(buf, el)
-        pos = el.end
+            raise buf.fail(0, f"top-level element of type {el.type}, expected a variable")
+        yield _Variable(file, pos, el)
+        pos += el.end
 
 
 class _Variable:
@@ -370,20 +464,24 @@ class _Variable:
 
     _PEEK = 4096  # decompressed bytes enough for any array head (flags, dims, name)
 
-    def __init__(self, file_buf: _Buffer, el: _Element):
-        self.file_buf, self.el = file_buf, el
+    def __init__(self, file: _File, offset: int, el: _Element):
+        self.file, self.offset = file, offset
         self.compressed = el.type == miCOMPRESSED
+        self.size = el.size
         self.stored_bytes = el.size + 8
+        self.fail = _Failure(file.path, file.order, offset)
         self._inner: tuple[_Buffer, _Element] | None = None
 
     def _matrix(self) -> tuple[_Buffer, _Element]:
         """The buffer holding the miMATRIX element, and that element."""
         if self._inner is None:
             if self.compressed:
-                inner = _inflate(self.file_buf, self.el)
-                self._inner = inner, _tag(inner, 0, len(inner.data))
+                data = _inflate(self.file.blocks(self.offset + 8, self.size), self.size, self.fail)
+                where = f" (in compressed element at {self.offset})"
             else:
-                self._inner = self.file_buf, self.el
+                data, where = self.file.read(self.offset, 8 + padded(self.size)), ""
+            inner = _Buffer(data, self.file.path, self.file.order, self.offset, where)
+            self._inner = inner, _tag(inner, 0, len(data))
         return self._inner
 
     def value(self) -> tuple[str, Any]:
@@ -393,15 +491,13 @@ class _Variable:
     def name(self) -> str:
         """The variable's name, decompressing only the start of a compressed element."""
         if self.compressed and self._inner is None:
-            el = self.el
             try:
-                peek = zlib.decompressobj().decompress(self.file_buf.mv[el.start:el.start + el.size],
-                                                       self._PEEK)
+                peek = zlib.decompressobj().decompress(
+                    next(self.file.blocks(self.offset + 8, self.size), b""), self._PEEK)
             except zlib.error as exc:
-                raise self.file_buf.fail(el.offset, f"broken zlib stream: {exc}") from None
-            where = f" (in compressed element at {self.file_buf.base + el.offset})"
-            buf = _Buffer(np.frombuffer(peek, np.uint8), self.file_buf.path, self.file_buf.order,
-                          self.file_buf.base + el.offset, where)
+                raise self.fail(f"broken zlib stream: {exc}") from None
+            buf = _Buffer(np.frombuffer(peek, np.uint8), self.file.path, self.file.order,
+                          self.offset, f" (in compressed element at {self.offset})")
             if len(peek) >= 8:
                 size = buf.u32(4)
                 limit = min(len(peek), 8 + size)
@@ -447,16 +543,39 @@ def malformed_input(path: str | os.PathLike) -> Iterator[None]:
         raise MatFileError(f"{path}: malformed file: {type(exc).__name__}: {exc}") from None
 
 
+@contextlib.contextmanager
+def open_v5(path: str | os.PathLike) -> Iterator[_File]:
+    """The v5 file at ``path``, open for :func:`iter_variables`."""
+    try:
+        fh = open(path, "rb")
+    except OSError as exc:
+        raise MatFileError(f"{path}: cannot read: {exc}") from exc
+    with fh:
+        header = parse_header(fh.read(HEADER_BYTES), path)
+        with malformed_input(path):
+            try:
+                yield _File(fh, str(path), header)
+            except OSError as exc:
+                raise MatFileError(f"{path}: cannot read: {exc}") from exc
+
+
+def read_file_bytes(path: str | os.PathLike) -> bytes:
+    """The whole file."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise MatFileError(f"{path}: cannot read: {exc}") from exc
+
+
 def load(path: str | os.PathLike, variable_names: Iterable[str] | None = None) -> dict[str, Any]:
     """Variables of a v5/v7 file (all, or only those named; others are not decompressed)."""
-    data = read_file_bytes(path)
-    header = parse_header(bytes(data[:HEADER_BYTES]), path)
     wanted = None if variable_names is None else set(variable_names)
     out: dict[str, Any] = {}
-    with malformed_input(path):
-        for var in iter_variables(data, str(path), header):
+    with open_v5(path) as file:
+        for var in iter_variables(file):
             if wanted is not None and var.name() not in wanted:
                 continue
             name, value = var.value()
-            out[name] = value
+            out[name or SUBSYSTEM] = value
     return out

@@ -22,8 +22,9 @@ import numpy as np
 import scipy.sparse
 
 from matlab_compat.errors import MatFileError
-from matlab_compat.format import MX_DTYPE, MX_NAME, V73_USERBLOCK
+from matlab_compat.format import MX_DTYPE, MX_NAME, V73_USERBLOCK, ZLIB_MAX_RATIO, mxOPAQUE
 from matlab_compat.header import Header
+from matlab_compat.values import MatlabOpaque, check_name, classify, codes_to_char, complex_of
 
 REFS = "#refs#"
 _CLASS_DTYPE = {MX_NAME[c]: dt for c, dt in MX_DTYPE.items()}
@@ -60,39 +61,27 @@ class _Writer:
         return self.write(self.refs, name, value).ref
 
     def write(self, parent: h5py.Group, name: str, value: Any):
-        from matlab_compat.mat5_writer import matlab_dims
-        if isinstance(value, str):
-            value = (np.array(list(value), dtype="<U1").reshape(1, -1) if value
-                     else np.empty((0, 0), "<U1"))
-        if isinstance(value, dict):
-            return self.struct(parent, name, value)
-        if scipy.sparse.issparse(value):
-            return self.sparse(parent, name, value)
-        if isinstance(value, (list, tuple)):
-            cells = np.empty((1, len(value)), dtype=object)
-            for i, item in enumerate(value):
-                cells[0, i] = item
-            value = cells
-        arr = np.empty((0, 0)) if value is None else np.asarray(value)
-        if arr.dtype == object and arr.ndim == 0:   # no array: a set, a huge int...
-            raise MatFileError(f"variable {name!r}: {type(value).__name__} value "
-                               f"{str(value)[:40]!r} has no MATLAB class")
-        dims = matlab_dims(arr)
-        arr = arr.reshape(dims, order="A") if arr.ndim != len(dims) else arr
-        if arr.dtype.names is not None:
-            return self.struct_array(parent, name, arr, dims)
-        if arr.dtype == object:
+        kind, norm = classify(value, name)
+        if kind == "none":
+            kind, norm = "numeric", np.empty((0, 0))
+        if kind == "opaque":
+            raise MatFileError(f"variable {name!r}: {norm.classname} objects are kept only in "
+                               f"v6/v7 files")
+        if kind == "struct":
+            return self.struct(parent, name, norm)
+        if kind == "sparse":
+            return self.sparse(parent, name, norm)
+        arr, dims = norm, norm.shape
+        if kind == "cell":
             cls = "cell"
-        elif arr.dtype.kind == "U":
+        elif kind == "char":
             cls = "char"
         elif arr.dtype == bool:
             cls = "logical"
         elif arr.dtype.kind == "c":
             cls = "single" if arr.dtype.itemsize == 8 else "double"
         else:
-            cls = _DTYPE_CLASS.get(arr.dtype.str[1:])
-            if cls is None:
-                raise MatFileError(f"variable {name!r}: dtype {arr.dtype} has no MATLAB class")
+            cls = _DTYPE_CLASS[arr.dtype.str[1:]]
         if arr.size == 0:
             dset = parent.create_dataset(name, data=np.array(dims, dtype=np.uint64))
             dset.attrs["MATLAB_class"] = _ascii(cls)
@@ -105,10 +94,7 @@ class _Writer:
                 refs[idx] = self.new_ref(data[idx])
             data = refs
         elif cls == "char":
-            codes = np.vectorize(ord, otypes=[np.uint32])(data)
-            if codes.max() > 0xFFFF:
-                raise MatFileError(f"variable {name!r}: character beyond U+FFFF")
-            data = codes.astype(np.uint16)
+            data = data.astype(np.uint16)
         elif cls == "logical":
             data = data.astype(np.uint8)
         elif arr.dtype.kind == "c":
@@ -123,41 +109,29 @@ class _Writer:
         return dset
 
     def _fields_attr(self, group: h5py.Group, fields: list[str]) -> None:
-        for f in fields:
-            if not (isinstance(f, str) and f.isidentifier() and f.isascii()):
-                raise MatFileError(f"invalid struct field name {f!r}")
         attr = np.empty(len(fields), dtype=_FIELDS_DTYPE)
         for i, f in enumerate(fields):
             attr[i] = np.frombuffer(f.encode("ascii"), dtype="S1")
         group.attrs.create("MATLAB_fields", attr, dtype=_FIELDS_DTYPE)
 
-    def struct(self, parent: h5py.Group, name: str, value: dict) -> h5py.Group:
-        group = parent.create_group(name)
-        group.attrs["MATLAB_class"] = _ascii("struct")
-        self._fields_attr(group, list(value))
-        for field, item in value.items():
-            self.write(group, field, item)
-        return group
-
-    def struct_array(self, parent: h5py.Group, name: str, arr: np.ndarray, dims) -> h5py.Group:
-        fields = list(arr.dtype.names)
-        if not fields:
+    def struct(self, parent: h5py.Group, name: str, st) -> h5py.Group:
+        """A 1x1 struct (dict) as a group of its fields; a struct array as a group of
+        reference datasets, one per field."""
+        if not st.scalar and not st.fields:
             raise MatFileError(f"variable {name!r}: struct array without fields cannot be stored in v7.3")
         group = parent.create_group(name)
         group.attrs["MATLAB_class"] = _ascii("struct")
-        self._fields_attr(group, fields)
-        data = arr.reshape(dims).T
-        for field in fields:
-            refs = np.empty(data.shape, dtype=h5py.ref_dtype)
-            for idx in np.ndindex(data.shape):
-                refs[idx] = self.new_ref(data[field][idx])
-            group.create_dataset(field, data=refs, dtype=h5py.ref_dtype)
+        self._fields_attr(group, st.fields)
+        if st.scalar:
+            for field, item in st.records[0].items():
+                self.write(group, field, item)
+            return group
+        for field in st.fields:
+            refs = np.array([self.new_ref(r[field]) for r in st.records], dtype=h5py.ref_dtype)
+            group.create_dataset(field, data=refs.reshape(st.dims, order="F").T, dtype=h5py.ref_dtype)
         return group
 
-    def sparse(self, parent: h5py.Group, name: str, value) -> h5py.Group:
-        mat = scipy.sparse.csc_matrix(value)
-        mat.sum_duplicates()
-        mat.sort_indices()
+    def sparse(self, parent: h5py.Group, name: str, mat) -> h5py.Group:
         group = parent.create_group(name)
         if mat.dtype == bool:
             cls, data = "logical", mat.data.astype(np.uint8)
@@ -179,12 +153,11 @@ class _Writer:
 def save(path: str | os.PathLike, variables: Mapping[str, Any], header: Header) -> None:
     """Write ``variables`` as a v7.3 file at ``path`` (the caller makes it atomic)."""
     try:
-        with h5py.File(path, "w", userblock_size=V73_USERBLOCK, libver="earliest", track_order=True) as f:
+        with h5py.File(path, "w", userblock_size=V73_USERBLOCK, libver="earliest", track_order=True,
+                       locking=False) as f:   # atomic_output holds the lock of the temporary
             writer = _Writer(f)
             for name, value in variables.items():
-                if not (isinstance(name, str) and name.isidentifier() and name.isascii()):
-                    raise MatFileError(f"invalid MATLAB variable name {name!r}")
-                writer.write(f, name, value)
+                writer.write(f, check_name(name), value)
         with open(path, "r+b") as fh:
             fh.write(header.to_bytes())
     except MatFileError:
@@ -196,9 +169,21 @@ def save(path: str | os.PathLike, variables: Mapping[str, Any], header: Header) 
 class _Reader:
     def __init__(self, f: h5py.File, path: str):
         self.f, self.path = f, path
+        self.file_size = os.path.getsize(path)
 
     def fail(self, node, problem: str) -> MatFileError:
         return MatFileError(f"{self.path}: HDF5 object {node.name}: {problem}")
+
+    def data(self, node: h5py.Dataset) -> Any:
+        """The dataset's values, once its declared size is one the file can hold: at most its
+        stored bytes (times zlib's largest ratio when filtered), which fit in the file."""
+        stored = node.id.get_storage_size()
+        filtered = node.id.get_create_plist().get_nfilters() > 0
+        declared = int(np.prod(node.shape, dtype=object) or 0) * node.dtype.itemsize
+        if stored > self.file_size or declared > stored * (ZLIB_MAX_RATIO if filtered else 1):
+            raise self.fail(node, f"declares {declared} bytes of data, the file holds {stored} "
+                                  f"for it ({self.file_size} in all)")
+        return node[()]
 
     def cls(self, node) -> str | None:
         raw = node.attrs.get("MATLAB_class")
@@ -214,8 +199,11 @@ class _Reader:
             raise self.fail(node, f"group of class {cls!r} is not supported")
         if cls is None:
             raise self.fail(node, "dataset without MATLAB_class")
+        if cls not in _CLASS_DTYPE and cls not in ("char", "cell", "logical", "struct"):
+            # an MCOS object (datetime, table, string...): its data live in #subsystem#
+            return MatlabOpaque(mxOPAQUE, cls, "MCOS", None, None)
         if node.attrs.get("MATLAB_empty", 0):
-            dims = tuple(int(d) for d in np.asarray(node[()]).ravel())
+            dims = tuple(int(d) for d in np.asarray(self.data(node)).ravel())
             if len(dims) < 2 or 0 not in dims:
                 dims = (0, 0)
             if cls == "char":
@@ -225,7 +213,7 @@ class _Reader:
             if cls == "struct":
                 return np.empty(dims, dtype=[])
             return np.empty(dims, dtype=self.dtype(node, cls))
-        data = node[()]
+        data = self.data(node)
         if not isinstance(data, np.ndarray) or data.ndim < 2:
             data = np.asarray(data).reshape(1, -1) if np.ndim(data) == 1 else np.asarray(data).reshape(1, 1)
         mat = data.T  # MATLAB's dimensions; a Fortran-ordered view of the row-major data
@@ -235,10 +223,7 @@ class _Reader:
                 out[idx] = self.read(self.f[mat[idx]])
             return out
         if cls == "char":
-            chars = np.vectorize(chr, otypes=["<U1"])(mat.astype(np.uint32))
-            if mat.ndim == 2 and mat.shape[0] == 1:
-                return "".join(chars.ravel())
-            return chars
+            return codes_to_char(mat.reshape(-1, order="F"), mat.shape)
         if cls == "logical":
             return mat != 0
         if mat.dtype.names:
@@ -275,7 +260,7 @@ class _Reader:
         shape = members[0].shape[::-1]
         out = np.empty(shape, dtype=[(f, object) for f in fields])
         for f, m in zip(fields, members):
-            refs = m[()].T
+            refs = self.data(m).T
             if refs.shape != shape:
                 raise self.fail(m, "struct array fields of different sizes")
             for idx in np.ndindex(shape):
@@ -284,13 +269,13 @@ class _Reader:
 
     def sparse(self, group: h5py.Group, cls: str | None):
         rows = int(group.attrs["MATLAB_sparse"])
-        jc = group["jc"][()].astype(np.int64)
+        jc = self.data(group["jc"]).astype(np.int64)
         cols = len(jc) - 1
         nnz = int(jc[-1]) if len(jc) else 0
-        ir = group["ir"][()].astype(np.int64) if "ir" in group else np.zeros(0, np.int64)
-        raw = group["data"][()] if "data" in group else np.zeros(0)
+        ir = self.data(group["ir"]).astype(np.int64) if "ir" in group else np.zeros(0, np.int64)
+        raw = self.data(group["data"]) if "data" in group else np.zeros(0)
         if raw.dtype.names:
-            data = raw["real"] + 1j * raw["imag"]
+            data = complex_of(raw["real"], raw["imag"])
         elif cls == "logical":
             data = raw != 0
         else:

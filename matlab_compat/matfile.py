@@ -46,6 +46,10 @@ def loadmat(path: str | os.PathLike, variable_names: Iterable[str] | None = None
     (decompressed) bytes: no copy is made, and they are writable.
     """
     header = _open_header(path)
+    if header.version == "4":
+        from matlab_compat import mat4, mat5_reader
+        with mat5_reader.malformed_input(path):
+            return mat4.load(path, mat5_reader.read_file_bytes(path), variable_names)
     if header.version == "7.3":
         from matlab_compat import mat73
         return mat73.load(path, variable_names)
@@ -77,7 +81,8 @@ def savemat(path: str | os.PathLike, variables: Mapping[str, Any], *, version: s
             header: str | Header | None = None, byte_order: str | None = None) -> None:
     """Write ``variables`` to ``path`` as MATLAB would (atomically: temporary file, rename).
 
-    ``version``: "7" (compressed, default), "6" (uncompressed) or "7.3" (HDF5).
+    ``version``: "7" (compressed, default), "6" (uncompressed), "7.3" (HDF5) or "4" (the
+    pre-1997 format: 2-D double, char and sparse only; no header).
     ``header``: the 116-byte header text, or a :class:`Header` from :func:`read_header` (then
     its version, byte order and subsystem field are the defaults too); default
     :data:`DEFAULT_TEXT`, a fixed text so that outputs are reproducible.
@@ -85,6 +90,12 @@ def savemat(path: str | os.PathLike, variables: Mapping[str, Any], *, version: s
     """
     if version is None:
         version = header.version if isinstance(header, Header) else "7"
+    if version == "4":     # no header: only the byte order
+        from matlab_compat import mat4
+        order = byte_order or (header.byte_order if isinstance(header, Header) else "<")
+        with atomic_output(path) as tmp, open(tmp, "wb") as fh:
+            mat4.save(fh, variables, order)
+        return
     head = resolve_header(version, header, byte_order)
     if version == "7.3":
         from matlab_compat import mat73
@@ -96,7 +107,6 @@ def savemat(path: str | os.PathLike, variables: Mapping[str, Any], *, version: s
         with atomic_output(path) as tmp:
             with open(tmp, "wb") as fh:
                 fh.write(head.to_bytes())
-                mat5_writer.write_variables(fh, variables, head.byte_order,
-                                            compress=version == "7")
+                mat5_writer.write_variables(fh, variables, head)
     except RecursionError:
         raise MatFileError(f"{path}: cells/structs nested too deeply to write") from None

@@ -11,6 +11,7 @@ import scipy.sparse
 from matlab_compat.errors import MatFileError
 from matlab_compat.format import MI_DTYPE, MI_NAME
 from matlab_compat.header import read_header
+from matlab_compat.values import MatlabOpaque
 
 MI_NAMES_BY_DTYPE = {dt.str[1:]: MI_NAME[mi] for mi, dt in MI_DTYPE.items()}
 
@@ -34,7 +35,12 @@ class VariableInfo:
 
 
 def data_bytes(value: Any) -> int:
-    """Bytes of a value's data in MATLAB's memory (chars take 2 bytes)."""
+    """Bytes of a value's data in MATLAB's memory (chars take 2 bytes; an object counts its
+    stored bytes, an unassigned cell or field none)."""
+    if value is None:
+        return 0
+    if isinstance(value, MatlabOpaque):
+        return sum(map(len, value.raw or ()))
     if isinstance(value, str):
         return 2 * len(value)
     if isinstance(value, dict):
@@ -56,17 +62,33 @@ def whos(path: str | os.PathLike) -> list[VariableInfo]:
     header = read_header(path)
     if header.version == "7.3":
         return _whos73(path)
+    if header.version == "4":
+        return _whos4(path)
     from matlab_compat import mat5_reader
-    data = mat5_reader.read_file_bytes(path)
     out = []
-    with mat5_reader.malformed_input(path):
-        for var in mat5_reader.iter_variables(data, str(path), header):
+    with mat5_reader.open_v5(path) as file:
+        for var in mat5_reader.iter_variables(file):
             summary = var.summary()
             _, value = var.value()
             attributes = " ".join(a for a in ("complex", "sparse") if summary.get(a))
+            if isinstance(value, MatlabOpaque):     # an object: its class, as whos shows it
+                summary["class"] = value.classname
             out.append(VariableInfo(summary["name"], summary["size"], summary["class"],
                                     summary["storage"], data_bytes(value), var.stored_bytes,
                                     attributes))
+    return out
+
+
+def _whos4(path) -> list[VariableInfo]:
+    """v4 holds double, char and sparse only (stored as doubles)."""
+    from matlab_compat.matfile import loadmat
+    out = []
+    for name, value in loadmat(path).items():
+        char = isinstance(value, str) or value.dtype.kind == "U"
+        attributes = "sparse" if scipy.sparse.issparse(value) else (
+            "complex" if not char and value.dtype.kind == "c" else "")
+        out.append(VariableInfo(name, _matlab_size(value), "char" if char else "double",
+                                "double", data_bytes(value), 0, attributes))
     return out
 
 

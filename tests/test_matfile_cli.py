@@ -67,3 +67,26 @@ def test_python_dash_m_entry_point(tmp_path):
     done = subprocess.run([sys.executable, "-m", "matlab_compat", "roundtrip", str(src), str(dst)],
                           cwd=ROOT, capture_output=True, text=True, check=True)
     assert "identical to" in done.stdout and dst.read_bytes() == src.read_bytes()
+
+
+def test_cli_info_on_every_corpus_file_and_its_corruptions(tmp_path):
+    """Every MATLAB-written corpus file is described; a damaged one (v7.3 included) gives one
+    line ``error: <file>: <problem>`` and exit status 1, never a traceback."""
+    corpus = shared_path("fixtures", "matlab-corpus")
+    rng = np.random.default_rng(12)
+    bad = tmp_path / "bad.mat"
+    for src in sorted(corpus.glob("*.mat")):
+        result = runner.invoke(app, ["info", str(src)])
+        assert result.exit_code == 0, result.output
+        raw = bytearray(src.read_bytes())
+        for _ in range(3):
+            cut = bytearray(raw[:int(rng.integers(129, len(raw)))])
+            at = int(rng.integers(128, len(cut)))
+            cut[at:at + 8] = rng.integers(0, 256, len(cut[at:at + 8]), dtype=np.uint8).tobytes()
+            bad.write_bytes(bytes(cut))
+            result = runner.invoke(app, ["info", str(bad)])
+            assert result.exit_code in (0, 1)
+            assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+            if result.exit_code == 1:
+                lines = result.output.strip().splitlines()
+                assert len(lines) == 1 and lines[0].startswith(f"error: {bad}: "), result.output

@@ -56,6 +56,15 @@ def seeds(source: str, tmp_path) -> list[bytes]:
     return out
 
 
+def flipped(seed: bytes, rng: np.random.Generator, start: int) -> bytes:
+    """``seed`` with 1 to 3 bits flipped at or after ``start``."""
+    data = bytearray(seed)
+    for _ in range(int(rng.integers(1, 4))):
+        pos = int(rng.integers(start, len(data)))
+        data[pos] ^= 1 << int(rng.integers(0, 8))
+    return bytes(data)
+
+
 SOURCES = pytest.mark.parametrize("source", ["matlab-fixtures", "every-class"])
 
 
@@ -82,11 +91,7 @@ def test_bit_flipped_files_raise_matfile_error_or_load(source, tmp_path):
     files = seeds(source, tmp_path)
     for seed in files:
         for _ in range(300):
-            data = bytearray(seed)
-            for _ in range(int(rng.integers(1, 4))):
-                pos = int(rng.integers(0, len(data)))
-                data[pos] ^= 1 << int(rng.integers(0, 8))
-            outcomes[check(target, bytes(data))] += 1
+            outcomes[check(target, flipped(seed, rng, 0))] += 1
     assert sum(outcomes.values()) == 300 * len(files)
     assert outcomes["error"] > 300 and outcomes["ok"] > 30
     assert time.perf_counter() - started < 60
@@ -140,11 +145,7 @@ def test_bit_flipped_v73_files_raise_matfile_error_or_load(tmp_path):
     target = tmp_path / "flip73.mat"
     outcomes = {"ok": 0, "error": 0}
     for _ in range(300):
-        data = bytearray(raw)
-        for _ in range(int(rng.integers(1, 4))):
-            pos = int(rng.integers(512, len(data)))
-            data[pos] ^= 1 << int(rng.integers(0, 8))
-        outcomes[check(target, bytes(data))] += 1
+        outcomes[check(target, flipped(raw, rng, 512))] += 1
     assert outcomes["error"] > 50 and outcomes["ok"] > 50
 
 

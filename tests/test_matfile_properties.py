@@ -204,7 +204,9 @@ def test_scipy_reads_our_v5_files_to_the_same_values(variables, version, byte_or
     savemat(path, variables, version=version, byte_order=byte_order)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # scipy warns when mat_dtype meets complex data
-        theirs = scipy.io.loadmat(path, chars_as_strings=False, mat_dtype=False)
+        # MATLAB's v6 chars are UTF-16 code units (miUINT16): tell scipy their codec
+        theirs = scipy.io.loadmat(path, chars_as_strings=False, mat_dtype=False,
+                                  uint16_codec="utf-16-be" if byte_order == ">" else "utf-16-le")
     for name, value in variables.items():
         assert_scipy_agrees(value, theirs[name])
 
@@ -234,20 +236,17 @@ def test_v73_files_follow_matlabs_hdf5_layout(variables, tmp_path):
 
 def test_compact_storage_rules(tmp_path):
     """MATLAB's storage type for integer-valued doubles (and doubles kept as doubles)."""
-    from matlab_compat.format import (
-        miDOUBLE,
-        miINT16,
-        miINT32,
-        miUINT8,
-        miUINT16,
-        miUINT32,
-    )
-    from matlab_compat.mat5_writer import compact_type
+    from matlab_compat.format import miDOUBLE, miINT16, miINT32, miUINT8, miUINT16, miUINT32
+    from matlab_compat.mat5_writer import compact
     cases = [([21, 27, 0, 1], miUINT8), ([15, 28, -1, 1], miINT16), ([0, 40000], miUINT16),
              ([-1, 40000], miINT32), ([0, 2**32 - 1], miUINT32), ([-1, 2**32 - 1], miDOUBLE),
-             ([0.5], miDOUBLE), ([np.nan, 1], miDOUBLE), ([-0.0, 1], miDOUBLE), ([], miDOUBLE)]
+             ([0.5], miDOUBLE), ([np.nan, 1], miDOUBLE), ([-0.0, 1], miDOUBLE), ([], miUINT8),
+             ([306], miUINT16), ([978454800, 1009841400], miINT32), ([-129, 5], miINT16),
+             ([0.0, -0.0], miDOUBLE), ([-3, -0.0], miDOUBLE)]
     for values, expected in cases:
-        assert compact_type(np.array(values, dtype=float)) == expected, values
+        mi, stored = compact(np.array(values, dtype=float))
+        assert mi == expected, values
+        np.testing.assert_array_equal(stored, values)
 
 
 @pytest.mark.parametrize("version", ["6", "7", "7.3"])
