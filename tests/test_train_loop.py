@@ -1,24 +1,32 @@
 """The training loop, CLI and API on tiny generated datasets (CPU, seconds)."""
 from __future__ import annotations
 
+import io
 import json
+from contextlib import redirect_stderr, redirect_stdout
 
 import numpy as np
 import pytest
 import torch
-from typer.testing import CliRunner
 
 from matlab_compat import savemat
 from pipeline.datasets import dataset_spec, onehot, rows_from_pictures, variant_files
 from train import TrainError
-from train.__main__ import app
+from train.__main__ import run
 from train.api import accuracy, predict, train_classifier
 from train.config import resolve_config
 from train.data import load_dataset, split_from_pictures
 from train.loop import HISTORY_COLUMNS, fit, latest_checkpoint
 from train.presets import PRESETS
 
-runner = CliRunner()
+
+
+def cli(args: list[str]) -> tuple[int, str, str]:
+    """``python -m train ARGS`` in this process: (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = run(args)
+    return code, out.getvalue(), err.getvalue()
 
 
 def level_pictures(n: int, seed: int, size: int = 28, channels: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -150,28 +158,29 @@ def test_cli_trains_from_mat_files_and_writes_results(data_dir, tmp_path):
     out = tmp_path / "run"
     args = ["--preset", "fashion_smallcnn_cpu", "--dataset", "fashion_vor", "--epochs", "1", "--batch", "16",
             "--width", "4", "--data-dir", str(data_dir), "--out", str(out), "--no-progress"]
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
+    code, _, err = cli(args)
+    assert code == 0, err
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["config"]["preset"] == "fashion_smallcnn_cpu"
     assert metrics["config"]["dataset"] == "fashion_vor" and metrics["config"]["model_options"] == {"width": 4}
     assert metrics["epochs"] == 1 and 0 <= metrics["test_acc_best"] <= 1
-    again = runner.invoke(app, args + ["--epochs", "2", "--resume"])  # other settings: refused, named
-    assert again.exit_code == 2 and "epochs" in again.output
+    code, _, err = cli(args + ["--epochs", "2", "--resume"])  # other settings: refused, named
+    last = err.splitlines()[-1]
+    assert code == 1 and last.startswith("error: --resume: found ") and "other settings (epochs)" in last
 
 
 def test_cli_names_the_pipeline_command_for_missing_files(tmp_path):
-    result = runner.invoke(app, ["--dataset", "mnist_vor", "--model", "smallcnn", "--data-dir", str(tmp_path),
-                                 "--out", str(tmp_path / "o")])
-    assert result.exit_code == 2
-    assert "python -m pipeline.vor --dataset mnist" in result.output
+    code, _, err = cli(["--dataset", "mnist_vor", "--model", "smallcnn", "--data-dir", str(tmp_path),
+                        "--out", str(tmp_path / "o")])
+    assert code == 1 and len(err.splitlines()) == 1
+    assert "python -m pipeline.vor --dataset mnist" in err
 
 
 def test_cli_rejects_unknown_preset_and_bad_ricap(tmp_path):
-    result = runner.invoke(app, ["--preset", "fashion_resnet50_vor"])
-    assert result.exit_code == 2 and "unknown preset" in result.output and "fashion_resnet18_vor" in result.output
-    result = runner.invoke(app, ["--dataset", "fashion", "--model", "smallcnn", "--ricap", "lots"])
-    assert result.exit_code != 0 and "ricap" in result.output
+    code, _, err = cli(["--preset", "fashion_resnet50_vor"])
+    assert code == 1 and "unknown preset" in err and "fashion_resnet18_vor" in err
+    code, _, err = cli(["--dataset", "fashion", "--model", "smallcnn", "--ricap", "lots"])
+    assert code == 1 and err.startswith("error: --ricap: ")
 
 
 def test_presets_cover_the_published_table_with_ricap_explicit():
@@ -207,11 +216,11 @@ def test_cli_stop_and_resume_continue_the_same_run(data_dir, tmp_path):
     out = tmp_path / "run"
     args = ["--preset", "fashion_smallcnn_cpu", "--epochs", "2", "--batch", "16", "--width", "4",
             "--data-dir", str(data_dir), "--out", str(out), "--no-progress"]
-    first = runner.invoke(app, args + ["--stop-after", "1"])
-    assert first.exit_code == 0, first.output
+    code, _, err = cli(args + ["--stop-after", "1"])
+    assert code == 0, err
     assert json.loads((out / "metrics.json").read_text())["epochs"] == 1
-    second = runner.invoke(app, args + ["--resume"])
-    assert second.exit_code == 0, second.output
+    code, _, err = cli(args + ["--resume"])
+    assert code == 0, err
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["epochs"] == 2 and metrics["weights"] == "from scratch"
     assert len((out / "history.tsv").read_text().splitlines()) == 3
