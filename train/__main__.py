@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-import click
 import typer
 
 from train.errors import TrainError  # train/__init__.py sets OMP_WAIT_POLICY before torch loads
@@ -146,14 +145,13 @@ def run(argv: list[str] | None = None) -> int:
         code = command.main(args=argv, prog_name="python -m train", standalone_mode=False)
     except TrainError as err:
         message = f"{_option(err.option)}: {err.problem}" if err.option else str(err)
-    except click.exceptions.NoSuchOption as err:
-        message = f"{err.option_name}: no such option"
-    except click.exceptions.BadParameter as err:
+    except typer.BadParameter as err:
         name = err.param.opts[0] if err.param is not None and err.param.opts else (err.param_hint or "option")
         message = f"{name}: {err.message}"
-    except click.ClickException as err:  # missing values, extra arguments
-        message = err.format_message()
-    except click.exceptions.Abort:
+    except typer.TyperException as err:  # click's usage errors: unknown option, missing value, extra argument
+        option = getattr(err, "option_name", None)
+        message = f"{option}: no such option" if option else err.format_message()
+    except typer.Abort:
         message = "aborted"
     else:
         return code if isinstance(code, int) else 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +79,8 @@ class TrainConfig:
                self.ricap is None or (_finite(self.ricap) and self.ricap > 0))
         _check("jitter", ",".join(map(str, self.jitter)), "four finite values >= 0 with the hue at most 0.5",
                len(self.jitter) == 4 and all(_finite(v) and v >= 0 for v in self.jitter) and self.jitter[3] <= 0.5)
+        _check("device", self.device, "auto, cpu, cuda or cuda:<index>",
+               re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device) is not None)
         _check("optimizer", self.optimizer, f"one of {', '.join(OPTIMIZERS)}", self.optimizer in OPTIMIZERS)
         _check("schedule", self.schedule, f"one of {', '.join(SCHEDULES)}", self.schedule in SCHEDULES)
         if self.ricap is not None and (self.mixup or self.cutmix):

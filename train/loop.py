@@ -66,11 +66,11 @@ class FitResult:
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name != "cpu" and not name.startswith("cuda"):
+        raise TrainError(f"unsupported device {name!r}: auto, cpu or cuda", "device")
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise TrainError("cuda asked for, but torch sees no CUDA device", "device")
-    if device.type not in ("cpu", "cuda"):
-        raise TrainError(f"unsupported device {name!r}: auto, cpu or cuda", "device")
     return device
 
 
