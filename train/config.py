@@ -19,7 +19,7 @@ from train.models import MODEL_DEFAULTS, MODEL_TAGS, MODELS
 from train.presets import PROFILES, get_preset, profile_preset
 
 OPTIMIZERS = ("sgd", "adamw")
-SCHEDULES = ("cosine", "onecycle")
+SCHEDULES = ("cosine", "onecycle", "triangle")
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class TrainConfig:
     wd: float = 1e-4
     momentum: float = 0.9
     optimizer: str = "sgd"  # sgd: SGD with Nesterov momentum; adamw
-    schedule: str = "cosine"  # cosine: CosineAnnealingLR(T_max=epochs) per epoch; onecycle: triangular per step
+    schedule: str = "cosine"  # cosine: CosineAnnealingLR(T_max=epochs) per epoch; onecycle, triangle: per step
     ricap: float | None = 0.3  # Beta(ricap, ricap) boundary; None: plain cross-entropy
     label_smoothing: float = 0.0  # cross-entropy label smoothing (with RICAP and plain labels)
     mixup: float = 0.0  # mixup alpha (timm Mixup); 0: off

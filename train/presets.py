@@ -87,15 +87,16 @@ _ETC = {
         ricap=None, **_NO_AUGMENT),
 }
 
-_CPU_BASE = dict(model="smallcnn", model_options={"width": 16}, epochs=3, batch=128, lr=0.05, wd=5e-4,
-                 optimizer="sgd", schedule="cosine", ricap=None, checkpoint_every=1, **_NO_AUGMENT)
-_CPU = {
-    "mnist_smallcnn_cpu": dict(_CPU_BASE, dataset="mnist", crop=28),
-    "fashion_smallcnn_cpu": dict(_CPU_BASE, dataset="fashion", crop=28),
-    "cifar10_smallcnn_cpu": dict(_CPU_BASE, dataset="cifar10", crop=32),
-}
+_CPU_BASE = dict(model="smallcnn", model_options={"width": 24}, epochs=5, batch=256, lr=0.2, wd=5e-4,
+                 optimizer="sgd", schedule="triangle", label_smoothing=0.1, ricap=None, checkpoint_every=1,
+                 **_NO_AUGMENT)
+_QUICK_BASE = dict(model="smallcnn", model_options={"width": 16}, epochs=3, batch=128, lr=0.05, wd=5e-4,
+                   optimizer="sgd", schedule="cosine", ricap=None, checkpoint_every=1, **_NO_AUGMENT)
+_CROPS = {"mnist": 28, "fashion": 28, "cifar10": 32}
+_CPU = {f"{d}_smallcnn_cpu": dict(_CPU_BASE, dataset=d, crop=c) for d, c in _CROPS.items()}
+_QUICK = {f"{d}_smallcnn_quick": dict(_QUICK_BASE, dataset=d, crop=c) for d, c in _CROPS.items()}
 
-PRESETS: dict[str, dict[str, Any]] = {**_published(), **_ETC, **_CPU}
+PRESETS: dict[str, dict[str, Any]] = {**_published(), **_ETC, **_CPU, **_QUICK}
 
 
 def get_preset(name: str) -> dict[str, Any]:
