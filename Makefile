@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: repro test install
+.PHONY: repro test install gpu-check
 
 install: $(VENV)/.installed
 
@@ -21,3 +21,8 @@ repro: install
 test: install
 	$(BIN)/python -m pytest -q
 
+
+# On one GPU, at most 10 minutes: data path, bf16/channels-last, the 18 recipes' speed, determinism;
+# writes docs/gpu.json and docs/gpu.md (benchmarks/gpu_check.py).
+gpu-check: install
+	$(BIN)/python benchmarks/gpu_check.py
