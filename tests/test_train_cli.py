@@ -98,3 +98,17 @@ def test_python_m_train_itself_exits_1_with_one_line(args, option, data_dir, tmp
                           capture_output=True, text=True, env=env, timeout=120)
     assert_refused(done.returncode, done.stdout, done.stderr, option)
     assert files_under(tmp_path) == []
+
+
+def test_launcher_runs_python_or_torchrun_as_the_parameters_say():
+    from train.launch import command
+
+    assert command("python", 1, ["--epochs", "1"]) == [sys.executable, "-m", "train", "--epochs", "1"]
+    assert command("python", 4, ["--epochs", "1"]) == [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                                                       "--nproc_per_node=4", "-m", "train", "--epochs", "1"]
+    assert command("torchrun", 1, [])[:5] == [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                                              "--nproc_per_node=1"]
+    for launcher, nproc, problem in (("mpirun", 1, "--launcher: must be one of python, torchrun"),
+                                     ("python", 0, "--nproc: must be a whole number >= 1")):
+        with pytest.raises(ValueError, match=problem):
+            command(launcher, nproc, [])

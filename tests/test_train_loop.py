@@ -105,6 +105,16 @@ def test_outputs_history_tsv_and_metrics_json(tiny_splits, tmp_path):
     assert lrs == pytest.approx([0.05, 0.05 * (1 + np.cos(np.pi / 2)) / 2])  # cosine, T_max = epochs
 
 
+def test_triangle_schedule_warms_up_then_decays_per_step(tiny_splits):
+    """96 images, batch 16, 2 epochs: 12 steps; the rate rises over the first 12/5 steps, then falls to 0
+    (the two lines meet between steps, so the peak exceeds lr by at most one decay step, 1/(0.8 x 12))."""
+    result = fit(tiny_config(epochs=2, schedule="triangle", label_smoothing=0.1), *tiny_splits, progress=False)
+    total = 12
+    factor = [min((t + 1) / (0.2 * total), (total - t) / (0.8 * total)) for t in range(total + 1)]
+    assert [row["lr"] for row in result.history] == pytest.approx([0.05 * factor[0], 0.05 * factor[6]])
+    assert 1 <= max(factor) <= 1 + 1 / (0.8 * total) and factor[total] == 0
+
+
 def test_mixup_cutmix_adamw_onecycle_runs(tiny_splits):
     config = tiny_config(epochs=1, mixup=0.8, cutmix=1.0, optimizer="adamw", schedule="onecycle", lr=0.01, wd=0.01,
                          padding=0, flip=0.0, jitter=(0, 0, 0, 0))

@@ -126,7 +126,9 @@ class Triangular:
 
 class WarmupLinear:
     """The short-run schedule of the CPU recipes as a LambdaLR factor of step t: linear warm-up to 1 over
-    the first fifth of all steps, then linear decay to 0 at the last one (fast-training practice, as airbench)."""
+    the first fifth of all steps, then linear decay to 0 at the last one (fast-training practice, as airbench).
+    Where the two lines meet between steps the factor exceeds 1 by at most 1/(0.8 x steps) (0.1 % in the
+    5-epoch Fashion-MNIST recipe)."""
 
     def __init__(self, epochs: int, steps_per_epoch: int, warmup: float = 0.2):
         self.total, self.warmup = epochs * steps_per_epoch, warmup
