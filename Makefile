@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: repro test install
+.PHONY: repro test install gpu-check
 
 # The secret of the secret-keyed schemes (etc, pe, le, ele, block): $VORTEX_ETC_SECRET if set, else a
 # random one made once for this checkout (git- and DVC-ignored, readable by its owner only).
@@ -28,3 +28,8 @@ repro: install $(SECRET_FILE)
 test: install
 	$(BIN)/python -m pytest -q
 
+
+# On one GPU, at most 10 minutes: data path, bf16/channels-last, the 18 recipes' speed, determinism;
+# writes docs/gpu.json and docs/gpu.md (benchmarks/gpu_check.py).
+gpu-check: install
+	$(BIN)/python benchmarks/gpu_check.py

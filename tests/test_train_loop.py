@@ -1,12 +1,13 @@
 """The training loop, CLI and API on tiny generated datasets (CPU, seconds)."""
 from __future__ import annotations
 
+import io
 import json
+from contextlib import redirect_stderr, redirect_stdout
 
 import numpy as np
 import pytest
 import torch
-from typer.testing import CliRunner
 
 from matlab_compat import savemat
 from pipeline.data.datasets import (
@@ -16,14 +17,21 @@ from pipeline.data.datasets import (
     variant_files,
 )
 from train import TrainError
-from train.__main__ import app
+from train.__main__ import run
 from train.api import accuracy, predict, train_classifier
 from train.config import resolve_config
 from train.data import load_dataset, split_from_pictures
 from train.loop import HISTORY_COLUMNS, fit, latest_checkpoint
 from train.presets import PRESETS
 
-runner = CliRunner()
+
+
+def cli(args: list[str]) -> tuple[int, str, str]:
+    """``python -m train ARGS`` in this process: (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = run(args)
+    return code, out.getvalue(), err.getvalue()
 
 
 def level_pictures(n: int, seed: int, size: int = 28, channels: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -102,6 +110,16 @@ def test_outputs_history_tsv_and_metrics_json(tiny_splits, tmp_path):
     assert lrs == pytest.approx([0.05, 0.05 * (1 + np.cos(np.pi / 2)) / 2])  # cosine, T_max = epochs
 
 
+def test_triangle_schedule_warms_up_then_decays_per_step(tiny_splits):
+    """96 images, batch 16, 2 epochs: 12 steps; the rate rises over the first 12/5 steps, then falls to 0
+    (the two lines meet between steps, so the peak exceeds lr by at most one decay step, 1/(0.8 x 12))."""
+    result = fit(tiny_config(epochs=2, schedule="triangle", label_smoothing=0.1), *tiny_splits, progress=False)
+    total = 12
+    factor = [min((t + 1) / (0.2 * total), (total - t) / (0.8 * total)) for t in range(total + 1)]
+    assert [row["lr"] for row in result.history] == pytest.approx([0.05 * factor[0], 0.05 * factor[6]])
+    assert 1 <= max(factor) <= 1 + 1 / (0.8 * total) and factor[total] == 0
+
+
 def test_mixup_cutmix_adamw_onecycle_runs(tiny_splits):
     config = tiny_config(epochs=1, mixup=0.8, cutmix=1.0, optimizer="adamw", schedule="onecycle", lr=0.01, wd=0.01,
                          padding=0, flip=0.0, jitter=(0, 0, 0, 0))
@@ -155,28 +173,29 @@ def test_cli_trains_from_mat_files_and_writes_results(data_dir, tmp_path):
     out = tmp_path / "run"
     args = ["--preset", "fashion_smallcnn_cpu", "--dataset", "fashion_vor", "--epochs", "1", "--batch", "16",
             "--width", "4", "--data-dir", str(data_dir), "--out", str(out), "--no-progress"]
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
+    code, _, err = cli(args)
+    assert code == 0, err
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["config"]["preset"] == "fashion_smallcnn_cpu"
     assert metrics["config"]["dataset"] == "fashion_vor" and metrics["config"]["model_options"] == {"width": 4}
     assert metrics["epochs"] == 1 and 0 <= metrics["test_acc_best"] <= 1
-    again = runner.invoke(app, args + ["--epochs", "2", "--resume"])  # other settings: refused, named
-    assert again.exit_code == 2 and "epochs" in again.output
+    code, _, err = cli(args + ["--epochs", "2", "--resume"])  # other settings: refused, named
+    last = err.splitlines()[-1]
+    assert code == 1 and last.startswith("error: --resume: found ") and "other settings (epochs)" in last
 
 
 def test_cli_names_the_pipeline_command_for_missing_files(tmp_path):
-    result = runner.invoke(app, ["--dataset", "mnist_vor", "--model", "smallcnn", "--data-dir", str(tmp_path),
-                                 "--out", str(tmp_path / "o")])
-    assert result.exit_code == 2
-    assert "python -m pipeline.encrypt --scheme vor --dataset mnist" in result.output
+    code, _, err = cli(["--dataset", "mnist_vor", "--model", "smallcnn", "--data-dir", str(tmp_path),
+                        "--out", str(tmp_path / "o")])
+    assert code == 1 and len(err.splitlines()) == 1
+    assert "python -m pipeline.encrypt --scheme vor --dataset mnist" in err
 
 
 def test_cli_rejects_unknown_preset_and_bad_ricap(tmp_path):
-    result = runner.invoke(app, ["--preset", "fashion_resnet50_vor"])
-    assert result.exit_code == 2 and "unknown preset" in result.output and "fashion_resnet18_vor" in result.output
-    result = runner.invoke(app, ["--dataset", "fashion", "--model", "smallcnn", "--ricap", "lots"])
-    assert result.exit_code != 0 and "ricap" in result.output
+    code, _, err = cli(["--preset", "fashion_resnet50_vor"])
+    assert code == 1 and "unknown preset" in err and "fashion_resnet18_vor" in err
+    code, _, err = cli(["--dataset", "fashion", "--model", "smallcnn", "--ricap", "lots"])
+    assert code == 1 and err.startswith("error: --ricap: ")
 
 
 def test_presets_cover_the_published_table_with_ricap_explicit():
@@ -212,11 +231,11 @@ def test_cli_stop_and_resume_continue_the_same_run(data_dir, tmp_path):
     out = tmp_path / "run"
     args = ["--preset", "fashion_smallcnn_cpu", "--epochs", "2", "--batch", "16", "--width", "4",
             "--data-dir", str(data_dir), "--out", str(out), "--no-progress"]
-    first = runner.invoke(app, args + ["--stop-after", "1"])
-    assert first.exit_code == 0, first.output
+    code, _, err = cli(args + ["--stop-after", "1"])
+    assert code == 0, err
     assert json.loads((out / "metrics.json").read_text())["epochs"] == 1
-    second = runner.invoke(app, args + ["--resume"])
-    assert second.exit_code == 0, second.output
+    code, _, err = cli(args + ["--resume"])
+    assert code == 0, err
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["epochs"] == 2 and metrics["weights"] == "from scratch"
     assert len((out / "history.tsv").read_text().splitlines()) == 3

@@ -8,8 +8,8 @@
 
 Images are (N, H, W, C) uint8 pictures (``pipeline.data.datasets.pictures_from_rows``), labels
 int64 class indices. ``dataset`` only chooses the normalisation and the number of classes
-(``mnist``, ``fashion``, ``cifar10``); the recipe is that of the CPU presets
-(:data:`API_DEFAULTS`) unless overridden by keyword (any :class:`train.config.TrainConfig` field).
+(``mnist``, ``fashion``, ``cifar10``); the recipe is that of the ``*_smallcnn_quick`` presets
+(:data:`API_DEFAULTS`: a minute or two per Fashion-MNIST training, for the attacks) unless overridden by keyword (any :class:`train.config.TrainConfig` field).
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from train.data import split_from_pictures
 from train.errors import TrainError
 from train.loop import Classifier, fit, resolve_device
 
-#: The API's defaults: the recipe of the ``*_smallcnn_cpu`` presets (3 epochs, no RICAP, no augmentation).
+#: The API's defaults: the recipe of the ``*_smallcnn_quick`` presets (3 epochs, no RICAP, no augmentation).
 API_DEFAULTS: dict[str, Any] = dict(epochs=3, batch=128, lr=0.05, wd=5e-4, ricap=None, padding=0, flip=0.0,
                                     jitter=(0.0, 0.0, 0.0, 0.0), seed=3407)
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +19,7 @@ from train.models import MODEL_DEFAULTS, MODEL_TAGS, MODELS
 from train.presets import PROFILES, get_preset, profile_preset
 
 OPTIMIZERS = ("sgd", "adamw")
-SCHEDULES = ("cosine", "onecycle")
+SCHEDULES = ("cosine", "onecycle", "triangle")
 
 
 @dataclass(frozen=True)
@@ -34,8 +36,9 @@ class TrainConfig:
     wd: float = 1e-4
     momentum: float = 0.9
     optimizer: str = "sgd"  # sgd: SGD with Nesterov momentum; adamw
-    schedule: str = "cosine"  # cosine: CosineAnnealingLR(T_max=epochs) per epoch; onecycle: triangular per step
+    schedule: str = "cosine"  # cosine: CosineAnnealingLR(T_max=epochs) per epoch; onecycle, triangle: per step
     ricap: float | None = 0.3  # Beta(ricap, ricap) boundary; None: plain cross-entropy
+    label_smoothing: float = 0.0  # cross-entropy label smoothing (with RICAP and plain labels)
     mixup: float = 0.0  # mixup alpha (timm Mixup); 0: off
     cutmix: float = 0.0  # CutMix alpha (timm Mixup); 0: off
     padding: int = 4  # RandomCrop(crop, padding); 0: no random crop
@@ -49,31 +52,42 @@ class TrainConfig:
     weights: str | None = None  # a local torchvision state-dict file (pre-trained ViT)
     checkpoint_every: int = 10
     eval_batch: int = 1024
+    sync_bn: bool = False  # under DDP: BatchNorm statistics over the global batch (SyncBatchNorm)
 
     def __post_init__(self) -> None:
         parse_dataset(self.dataset)
         if self.model not in MODELS:
-            raise TrainError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
+            raise TrainError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}", "model")
         unknown = set(self.model_options) - set(MODEL_DEFAULTS[self.model])
         if unknown:
-            raise TrainError(f"model {self.model} takes no option(s) {', '.join(sorted(unknown))}")
+            raise TrainError(f"model {self.model} takes no option(s) {', '.join(sorted(unknown))}", "model")
+        for name, value in self.model_options.items():
+            if not isinstance(MODEL_DEFAULTS[self.model][name], bool):
+                _check(name, value, "a whole number >= 1", _is_int(value) and value >= 1)
         for name in ("epochs", "batch", "crop", "checkpoint_every", "eval_batch"):
-            if getattr(self, name) < 1:
-                raise TrainError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.padding < 0 or not 0 <= self.flip <= 1 or len(self.jitter) != 4 or min(self.jitter) < 0:
-            raise TrainError("padding must be >= 0, flip in [0, 1], jitter four values >= 0")
-        if self.jitter[3] > 0.5:
-            raise TrainError(f"the hue jitter must be at most 0.5, got {self.jitter[3]}")
-        if self.optimizer not in OPTIMIZERS or self.schedule not in SCHEDULES:
-            raise TrainError(f"optimizer must be one of {OPTIMIZERS}, schedule one of {SCHEDULES}")
-        if self.ricap is not None and self.ricap <= 0:
-            raise TrainError(f"ricap beta must be positive (or none), got {self.ricap}")
+            _check(name, getattr(self, name), "a whole number >= 1", _is_int(getattr(self, name)) and getattr(self, name) >= 1)
+        _check("seed", self.seed, "a whole number >= 0", _is_int(self.seed) and self.seed >= 0)
+        _check("padding", self.padding, "a whole number >= 0", _is_int(self.padding) and self.padding >= 0)
+        _check("lr", self.lr, "a finite number > 0", _finite(self.lr) and self.lr > 0)
+        for name in ("wd", "mixup", "cutmix"):
+            _check(name, getattr(self, name), "a finite number >= 0", _finite(getattr(self, name)) and getattr(self, name) >= 0)
+        _check("momentum", self.momentum, "a number in [0, 1)", _finite(self.momentum) and 0 <= self.momentum < 1)
+        _check("label_smoothing", self.label_smoothing, "a number in [0, 1)",
+               _finite(self.label_smoothing) and 0 <= self.label_smoothing < 1)
+        _check("flip", self.flip, "a probability in [0, 1]", _finite(self.flip) and 0 <= self.flip <= 1)
+        _check("ricap", self.ricap, "a finite beta > 0 (or none)",
+               self.ricap is None or (_finite(self.ricap) and self.ricap > 0))
+        _check("jitter", ",".join(map(str, self.jitter)), "four finite values >= 0 with the hue at most 0.5",
+               len(self.jitter) == 4 and all(_finite(v) and v >= 0 for v in self.jitter) and self.jitter[3] <= 0.5)
+        _check("device", self.device, "auto, cpu, cuda or cuda:<index>",
+               re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device) is not None)
+        _check("optimizer", self.optimizer, f"one of {', '.join(OPTIMIZERS)}", self.optimizer in OPTIMIZERS)
+        _check("schedule", self.schedule, f"one of {', '.join(SCHEDULES)}", self.schedule in SCHEDULES)
         if self.ricap is not None and (self.mixup or self.cutmix):
-            raise TrainError("RICAP and mixup/CutMix exclude each other; pass --ricap none")
+            raise TrainError("RICAP and mixup/CutMix exclude each other; pass --ricap none", "ricap")
         if (self.mixup or self.cutmix) and self.batch % 2:
-            raise TrainError(f"mixup/CutMix pair each image with another: the batch must be even, got {self.batch}")
-        if self.lr <= 0 or self.wd < 0:
-            raise TrainError(f"lr must be positive and wd non-negative, got lr={self.lr}, wd={self.wd}")
+            raise TrainError(f"mixup/CutMix pair each image with another: the batch must be even, got {self.batch}",
+                             "batch")
 
     @property
     def variant(self) -> str:
@@ -111,6 +125,20 @@ class TrainConfig:
         for key in ("device", "data_dir", "out", "preset", "eval_batch", "checkpoint_every"):
             d.pop(key)
         return d
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check(name: str, value: Any, wanted: str, ok: bool) -> None:
+    """Raise the :class:`TrainError` of option ``name`` unless ``ok``: "must be <wanted>, got <value>"."""
+    if not ok:
+        raise TrainError(f"must be {wanted}, got {value}", name)
 
 
 def resolve_config(preset: str | None, overrides: dict[str, Any]) -> TrainConfig:

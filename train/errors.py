@@ -1,5 +1,14 @@
 """The one exception type of the package."""
+from __future__ import annotations
 
 
 class TrainError(ValueError):
-    """Bad input to training or evaluation (missing data, bad preset, bad weights); the message says which."""
+    """Bad input to training or evaluation (missing data, bad preset, bad weights); the message says which.
+
+    ``option`` names the setting at fault (a :class:`train.config.TrainConfig` field such as
+    ``lr``) when there is one, so the command line can say ``error: --lr: <problem>``.
+    """
+
+    def __init__(self, problem: str, option: str | None = None):
+        super().__init__(f"{option}: {problem}" if option else problem)
+        self.option, self.problem = option, problem

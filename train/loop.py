@@ -8,6 +8,8 @@ same seed on the same device gives the same history.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
 import json
 import math
 import time
@@ -23,6 +25,7 @@ from tqdm import tqdm
 
 from matlab_compat.atomic import atomic_output
 from train.augment import NORMALISATION, BatchAugment, ricap
+from train import distributed as dist
 from train.config import TrainConfig
 from train.data import Split, parse_dataset
 from train.errors import TrainError
@@ -63,11 +66,11 @@ class FitResult:
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name != "cpu" and not name.startswith("cuda"):
+        raise TrainError(f"unsupported device {name!r}: auto, cpu or cuda", "device")
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise TrainError("--device cuda asked for, but torch sees no CUDA device")
-    if device.type not in ("cpu", "cuda"):
-        raise TrainError(f"unsupported device {name!r}: auto, cpu or cuda")
+        raise TrainError("cuda asked for, but torch sees no CUDA device", "device")
     return device
 
 
@@ -121,9 +124,28 @@ class Triangular:
         return float(np.interp(t, [0, e * 2 // 5, e * 4 // 5, e], [0, 1, 1 / 20, 0]))
 
 
+class WarmupLinear:
+    """The short-run schedule of the CPU recipes as a LambdaLR factor of step t: linear warm-up to 1 over
+    the first fifth of all steps, then linear decay to 0 at the last one (fast-training practice, as airbench).
+    Where the two lines meet between steps the factor exceeds 1 by at most 1/(0.8 x steps) (0.1 % in the
+    5-epoch Fashion-MNIST recipe)."""
+
+    def __init__(self, epochs: int, steps_per_epoch: int, warmup: float = 0.2):
+        self.total, self.warmup = epochs * steps_per_epoch, warmup
+
+    def __call__(self, step: int) -> float:
+        return min((step + 1) / (self.warmup * self.total), (self.total - step) / ((1 - self.warmup) * self.total))
+
+
+#: Schedules that step after every batch (the others after every epoch).
+PER_STEP = ("onecycle", "triangle")
+
+
 def _scheduler(config: TrainConfig, optimizer, steps_per_epoch: int):
     if config.schedule == "onecycle":
         return torch.optim.lr_scheduler.LambdaLR(optimizer, Triangular(config.epochs, steps_per_epoch))
+    if config.schedule == "triangle":
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, WarmupLinear(config.epochs, steps_per_epoch))
     return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
 
 
@@ -148,6 +170,9 @@ def _numpy_seeded(seed: int):
 
 # ---- checkpoints -------------------------------------------------------------------------
 
+CHECKPOINT_KEYS = {"model", "optimizer", "scheduler", "epoch", "history", "recipe"}
+
+
 def checkpoint_dir(out: Path) -> Path:
     return out / "checkpoints"
 
@@ -158,52 +183,109 @@ def latest_checkpoint(out: Path) -> Path | None:
     return found[-1] if found else None
 
 
+def digest_path(checkpoint: Path) -> Path:
+    """``epoch_0007.pt.sha256``: the SHA-256 of the checkpoint, in ``sha256sum`` format."""
+    return checkpoint.with_name(checkpoint.name + ".sha256")
+
+
+def read_kept(folder: Path) -> set[int]:
+    """The epochs ``kept.json`` lists (the every-N checkpoints that are never deleted)."""
+    marker = folder / "kept.json"
+    if not marker.exists():
+        return set()
+    try:
+        kept = json.loads(marker.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        kept, problem = None, str(err)
+    else:
+        problem = "not a list of epoch numbers"
+    if not isinstance(kept, list) or not all(isinstance(e, int) and not isinstance(e, bool) for e in kept):
+        raise TrainError(f"{marker} is corrupt ({problem}); it only lists the checkpoints to keep: "
+                         f"delete it or repair it")
+    return set(kept)
+
+
 def _save_checkpoint(out: Path, epoch: int, keep: bool, model, optimizer, scheduler, history, config) -> None:
-    """Write ``epoch_NNNN.pt``; the previous one is removed unless it was a kept (every-N) one."""
+    """Write ``epoch_NNNN.pt`` and its digest; the previous one goes unless it was a kept (every-N) one.
+
+    The digest is written first, so every checkpoint on disk has one (a kill between the two
+    leaves a digest without its checkpoint, which the next save replaces).
+    """
     folder = checkpoint_dir(out)
     state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
              "epoch": epoch, "history": history, "recipe": json.dumps(config.recipe(), sort_keys=True)}
-    with atomic_output(folder / f"epoch_{epoch:04d}.pt") as tmp:
-        torch.save(state, tmp)
-    marker = folder / "kept.json"
-    kept = set(json.loads(marker.read_text())) if marker.exists() else set()
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    data = buffer.getvalue()
+    path = folder / f"epoch_{epoch:04d}.pt"
+    with atomic_output(digest_path(path)) as tmp:
+        tmp.write_text(f"{hashlib.sha256(data).hexdigest()}  {path.name}\n")
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(data)
+    kept = read_kept(folder)
     if keep:
         kept.add(epoch)
-        with atomic_output(marker) as tmp:
+        with atomic_output(folder / "kept.json") as tmp:
             tmp.write_text(json.dumps(sorted(kept)))
     for old in folder.glob("epoch_*.pt"):
         e = int(old.stem.split("_")[1])
         if e < epoch and e not in kept:
             old.unlink()
+            digest_path(old).unlink(missing_ok=True)
 
 
 def _load_checkpoint(path: Path, config: TrainConfig) -> dict[str, Any]:
+    """The verified checkpoint: its SHA-256 must match its digest file, its content be ours and of this recipe."""
+    advice = "delete it and its .sha256 to resume from an earlier checkpoint, or use another --out"
+    digest_file = digest_path(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise TrainError(f"checkpoint {path} cannot be read ({err}); delete it to start over") from err
+        data = path.read_bytes()
+        expected = digest_file.read_text().split()[:1] if digest_file.exists() else None
+    except (OSError, UnicodeDecodeError) as err:
+        raise TrainError(f"found {path} but cannot read it or its digest ({err})", "resume") from None
+    if expected is None:
+        raise TrainError(f"found {path} without its digest {digest_file.name}, so it cannot be verified; {advice}",
+                         "resume")
+    actual = hashlib.sha256(data).hexdigest()
+    if expected != [actual]:
+        raise TrainError(f"found {path}, but it is corrupt or truncated: its SHA-256 is {actual[:16]}..., "
+                         f"{digest_file.name} says {(expected or ['nothing'])[0][:16]}...; {advice}", "resume")
+    try:
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises several types for a file that is not a checkpoint
+        raise TrainError(f"found {path}, but torch cannot load it ({_first_line(err)}); {advice}", "resume") from None
+    if not isinstance(state, dict) or not CHECKPOINT_KEYS <= set(state) or state["epoch"] != len(state["history"]):
+        raise TrainError(f"found {path}, but it is not a checkpoint of python -m train; {advice}", "resume")
     saved = json.loads(state["recipe"])
     if saved != config.recipe():
         diff = sorted(k for k in set(saved) | set(config.recipe()) if saved.get(k) != config.recipe().get(k))
-        raise TrainError(f"checkpoint {path} was made with other settings ({', '.join(diff)}); "
-                         f"use another --out or the same settings to resume")
+        raise TrainError(f"found {path}, made with other settings ({', '.join(diff)}); "
+                         f"use another --out or the same settings to resume", "resume")
     return state
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
 # ---- outputs -----------------------------------------------------------------------------
 
 def _write_outputs(out: Path, history: list[dict[str, float]], metrics: dict[str, Any]) -> None:
+    """``history.tsv``, then ``metrics.json`` carrying the SHA-256 of that history, so that a pair
+    left mixed by a kill between the two writes is recognisable (and ``--resume`` rewrites both)."""
+    lines = ["\t".join(HISTORY_COLUMNS)]
+    lines += ["\t".join(f"{row[c]:.6g}" if c != "epoch" else str(row[c]) for c in HISTORY_COLUMNS) for row in history]
+    text = "\n".join(lines) + "\n"
     with atomic_output(out / "history.tsv") as tmp:
-        lines = ["\t".join(HISTORY_COLUMNS)]
-        lines += ["\t".join(f"{row[c]:.6g}" if c != "epoch" else str(row[c]) for c in HISTORY_COLUMNS) for row in history]
-        tmp.write_text("\n".join(lines) + "\n")
+        tmp.write_text(text)
+    metrics = {**metrics, "history_sha256": hashlib.sha256(text.encode()).hexdigest()}
     with atomic_output(out / "metrics.json") as tmp:
         tmp.write_text(json.dumps(metrics, indent=2) + "\n")
 
 
 def summarise(history: list[dict[str, float]], config: TrainConfig, weights_note: str, device: torch.device,
               train_size: int) -> dict[str, Any]:
-    """metrics.json: best and final test accuracy (fractions), epochs, time, speed, and the configuration."""
+    """metrics.json: best and final test accuracy (fractions), epochs, time, speed, processes, the configuration."""
     train_seconds = sum(row["train_seconds"] for row in history)
     return {
         "test_acc_best": max((row["test_acc"] for row in history), default=float("nan")),
@@ -212,6 +294,7 @@ def summarise(history: list[dict[str, float]], config: TrainConfig, weights_note
         "train_seconds": round(train_seconds, 3),
         "images_per_second": round(train_size * len(history) / train_seconds, 1) if train_seconds else 0.0,
         "device": str(device),
+        "world_size": dist.world_size(),
         "weights": weights_note,
         "config": config.to_dict(),
     }
@@ -220,14 +303,21 @@ def summarise(history: list[dict[str, float]], config: TrainConfig, weights_note
 # ---- the loop ----------------------------------------------------------------------------
 
 def fit(config: TrainConfig, train: Split, test: Split, *, out: str | Path | None = None, resume: bool = False,
-        progress: bool = True, stop_after: int | None = None) -> FitResult:
+        progress: bool = True, stop_after: int | None = None, log: bool = False) -> FitResult:
     """Train ``config``'s model on ``train``, evaluating on ``test`` after each epoch.
 
     With ``out`` the run writes ``history.tsv``, ``metrics.json`` and checkpoints there after
     every epoch (``resume`` continues from the latest checkpoint); ``stop_after`` ends this
-    call after that many epochs in total (a later ``resume`` carries on).
+    call after that many epochs in total (a later ``resume`` carries on). ``progress`` shows
+    bars, ``log`` (or ``progress``) one line per epoch on stderr.
+
+    Under torchrun (:mod:`train.distributed`) every rank holds both splits, draws the same
+    permutation and augments the same global batch of ``config.batch`` images, and trains on
+    its slice of it; DistributedDataParallel averages the gradients of the slices' losses,
+    each weighted by its share of the batch, so the step is that of the global batch (BatchNorm
+    statistics per slice unless ``config.sync_bn``). Rank 0 writes the outputs.
     """
-    device = resolve_device(config.device)
+    device = resolve_device(config.device) if dist.world_size() == 1 else _rank_device(config.device)
     spec, _ = parse_dataset(config.dataset)
     channels = int(train.images.shape[1])
     if channels != spec.channels or test.images.shape[1] != spec.channels:
@@ -239,18 +329,26 @@ def fit(config: TrainConfig, train: Split, test: Split, *, out: str | Path | Non
     test = Split(test.images.to(device), test.labels.to(device))
     if len(train) == 0 or len(test) == 0:
         raise TrainError("the train and test splits must not be empty")
+    if config.batch < dist.world_size():
+        raise TrainError(f"a global batch of {config.batch} cannot be split over {dist.world_size()} processes", "batch")
     num_classes = spec.num_classes
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
+    primary = dist.rank() == 0
+    progress, log = progress and primary, (log or progress) and primary
 
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         model, weights_note = build_model(config, channels, num_classes)
-        if progress:
+        if log:
             tqdm.write(f"{config.model} weights: {weights_note}")
+        if config.sync_bn and dist.world_size() > 1:
+            model = dist.sync_batchnorm(model, device)
         model = model.to(device, memory_format=torch.channels_last)
         mixer = _mixer(config, num_classes)
         steps = len(train) // config.batch if mixer else math.ceil(len(train) / config.batch)
+        if 0 < len(train) % config.batch < dist.world_size():
+            steps = len(train) // config.batch  # a last batch too small to give every rank an image is left out
         if steps == 0:
             raise TrainError(f"{len(train)} training images are fewer than one batch of {config.batch}")
         optimizer = _optimizer(config, model)
@@ -258,32 +356,58 @@ def fit(config: TrainConfig, train: Split, test: Split, *, out: str | Path | Non
         history: list[dict[str, float]] = []
         out_dir = Path(out) if out is not None else None
         if out_dir is not None and resume:
-            path = latest_checkpoint(out_dir)
-            if path is not None:
-                state = _load_checkpoint(path, config)
+            state = dist.from_rank0(lambda: _resume_state(out_dir, config))
+            if state is not None:
                 model.load_state_dict(state["model"])
                 optimizer.load_state_dict(state["optimizer"])
                 scheduler.load_state_dict(state["scheduler"])
                 history = list(state["history"])
-                if progress:
-                    tqdm.write(f"resuming from {path} (epoch {state['epoch']})")
-            elif progress:
-                tqdm.write(f"no checkpoint in {checkpoint_dir(out_dir)}: starting at epoch 1")
+                if primary:  # outputs left mixed by a kill are made whole again
+                    _write_outputs(out_dir, history, summarise(history, config, weights_note, device, len(train)))
+            if log:
+                tqdm.write(f"resuming from {latest_checkpoint(out_dir)} (epoch {len(history)})" if state
+                           else f"no checkpoint in {checkpoint_dir(out_dir)}: starting at epoch 1")
+        trained = model
+        if dist.world_size() > 1:
+            trained = torch.nn.parallel.DistributedDataParallel(
+                model, device_ids=[device] if device.type == "cuda" else None)
         last = config.epochs if stop_after is None else min(config.epochs, stop_after)
         classifier = Classifier(model, augment, device, config.eval_batch)
         for epoch in range(len(history) + 1, last + 1):
-            row = _run_epoch(epoch, config, model, optimizer, scheduler, mixer, augment, train, test, steps,
+            row = _run_epoch(epoch, config, trained, optimizer, scheduler, mixer, augment, train, test, steps,
                              device, progress)
             history.append(row)
-            if out_dir is not None:
+            if out_dir is not None and primary:
                 keep = epoch % config.checkpoint_every == 0 or epoch == config.epochs
                 _save_checkpoint(out_dir, epoch, keep, model, optimizer, scheduler, history, config)
                 _write_outputs(out_dir, history, summarise(history, config, weights_note, device, len(train)))
-            if progress:
+            if log:
                 tqdm.write(f"epoch {epoch}/{config.epochs}: train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f}, "
                            f"test loss {row['test_loss']:.4f} acc {row['test_acc']:.4f}, {row['seconds']:.1f} s")
+        dist.barrier()  # no rank leaves (and tears down the group) while rank 0 still writes
     metrics = summarise(history, config, weights_note, device, len(train))
     return FitResult(classifier, history, metrics, weights_note)
+
+
+def _rank_device(name: str) -> torch.device:
+    """Under torchrun: the device :func:`train.distributed.distributed` gave this rank (its own GPU)."""
+    device = resolve_device(name)
+    return torch.device("cuda", torch.cuda.current_device()) if device.type == "cuda" else device
+
+
+def _resume_state(out: Path, config: TrainConfig) -> dict[str, Any] | None:
+    """The verified latest checkpoint in ``out`` (None when there is none); ``kept.json`` is checked too."""
+    path = latest_checkpoint(out)
+    read_kept(checkpoint_dir(out))
+    return None if path is None else _load_checkpoint(path, config)
+
+
+def _slice(size: int) -> slice:
+    """This rank's part of a batch of ``size`` (``torch.tensor_split``'s bounds: near-equal, in rank order)."""
+    world, rank = dist.world_size(), dist.rank()
+    low, extra = divmod(size, world)
+    start = rank * low + min(rank, extra)
+    return slice(start, start + low + (rank < extra))
 
 
 def _run_epoch(epoch, config, model, optimizer, scheduler, mixer, augment, train: Split, test: Split, steps,
@@ -293,6 +417,8 @@ def _run_epoch(epoch, config, model, optimizer, scheduler, mixer, augment, train
     gen = torch.Generator(device=device).manual_seed(seed)
     rng = np.random.default_rng([config.seed, epoch])
     lr = optimizer.param_groups[0]["lr"]
+    smoothing = config.label_smoothing
+    world = dist.world_size()
     start = time.perf_counter()
     model.train()
     order = torch.randperm(len(train), generator=gen, device=device)
@@ -304,30 +430,36 @@ def _run_epoch(epoch, config, model, optimizer, scheduler, mixer, augment, train
         for step in bar:
             index = order[step * config.batch:(step + 1) * config.batch]
             labels = train.labels[index]
-            x = augment.train(train.images[index], gen)
+            x = augment.train(train.images[index], gen)  # every rank: the whole global batch, the same draws
             if config.ricap is not None:
                 x, picked, weights = ricap(x, labels, config.ricap, rng, gen)
             elif mixer is not None:
                 x, soft = mixer(x, labels)
+            part = _slice(len(index))
+            x, labels = x[part], labels[part]
             with _autocast(device):
                 logits = model(_layout(x, device)).float()
             if config.ricap is not None:
-                loss = sum(weights[k] * F.cross_entropy(logits, picked[k]) for k in range(4))
+                picked = [p[part] for p in picked]
+                loss = sum(weights[k] * F.cross_entropy(logits, picked[k], label_smoothing=smoothing) for k in range(4))
                 hits = sum(weights[k] * (logits.argmax(1) == picked[k]).sum() for k in range(4))
             elif mixer is not None:
+                soft = soft[part]
                 loss = torch.sum(-soft * F.log_softmax(logits, dim=-1), dim=-1).mean()
                 hits = (logits.argmax(1) == soft.argmax(1)).sum()
             else:
-                loss = F.cross_entropy(logits, labels)
+                loss = F.cross_entropy(logits, labels, label_smoothing=smoothing)
                 hits = (logits.argmax(1) == labels).sum()
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            # DDP averages the ranks' gradients: weighting each slice's mean loss by its share of the
+            # batch (times the number of ranks) makes that average the gradient of the batch's mean loss
+            (loss * (len(labels) * world / len(index)) if world > 1 else loss).backward()
             optimizer.step()
-            if config.schedule == "onecycle":
+            if config.schedule in PER_STEP:
                 scheduler.step()
-            loss_sum += loss.detach() * len(index)
+            loss_sum += loss.detach() * len(labels)
             correct += hits.detach()
-            seen += len(index)
+            seen += len(labels)
             if progress and step % 20 == 0:
                 bar.set_postfix(loss=f"{loss_sum.item() / seen:.4f}", acc=f"{correct.item() / seen:.4f}")
     if config.schedule == "cosine":
@@ -335,23 +467,30 @@ def _run_epoch(epoch, config, model, optimizer, scheduler, mixer, augment, train
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     train_seconds = time.perf_counter() - start
-    test_loss, test_acc = evaluate(model, augment, test, config.eval_batch, device)
-    return {"epoch": epoch, "train_loss": loss_sum.item() / seen, "train_acc": correct.item() / seen,
+    loss_total, correct_total, seen_total = dist.all_sum([loss_sum, correct, torch.tensor(float(seen))])
+    module = model.module if world > 1 else model
+    dist.broadcast_buffers(module)
+    test_loss, test_acc = evaluate(module, augment, test, config.eval_batch, device)
+    return {"epoch": epoch, "train_loss": loss_total / seen_total, "train_acc": correct_total / seen_total,
             "test_loss": test_loss, "test_acc": test_acc, "lr": lr,
             "seconds": time.perf_counter() - start, "train_seconds": train_seconds}
 
 
 @torch.no_grad()
 def evaluate(model: nn.Module, augment: BatchAugment, split: Split, batch: int, device: torch.device) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy as a fraction) on ``split`` with the test transform."""
+    """(mean cross-entropy, accuracy as a fraction) on ``split`` with the test transform (under torchrun:
+    each rank scores its share of the split, and the sums are added up)."""
     model.eval()
     loss = torch.zeros((), device=device)
     correct = torch.zeros((), device=device)
-    for start in range(0, len(split), batch):
-        x = augment.test(split.images[start:start + batch])
-        y = split.labels[start:start + batch]
+    part = _slice(len(split))
+    images, labels = split.images[part], split.labels[part]
+    for start in range(0, len(labels), batch):
+        x = augment.test(images[start:start + batch])
+        y = labels[start:start + batch]
         with _autocast(device):
             logits = model(_layout(x, device)).float()
         loss += F.cross_entropy(logits, y, reduction="sum")
         correct += (logits.argmax(1) == y).sum()
-    return loss.item() / len(split), correct.item() / len(split)
+    loss_total, correct_total = dist.all_sum([loss, correct])
+    return loss_total / len(split), correct_total / len(split)
