@@ -30,11 +30,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import typer
+from train_throughput import (  # benchmarks/ is this script's folder
+    ours_epoch,
+    pil_epoch,
+)
 
-from train_throughput import ours_epoch, pil_epoch  # benchmarks/ is this script's folder
 from train.config import resolve_config
 from train.data import Split
-from train.loop import _autocast, _layout, build_model, fit, resolve_device
+from train.distributed import resolve_device
+from train.loop import _autocast, _layout, build_model, fit
 from train.presets import PRESETS, published_preset
 
 app = typer.Typer(add_completion=False, help=__doc__)

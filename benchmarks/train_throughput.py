@@ -32,7 +32,8 @@ from torch.utils.data import DataLoader, Dataset
 from train.augment import NORMALISATION, ricap
 from train.config import resolve_config
 from train.data import Split, load_dataset
-from train.loop import _autocast, _layout, build_model, fit, resolve_device
+from train.distributed import resolve_device
+from train.loop import _autocast, _layout, build_model, fit
 
 app = typer.Typer(add_completion=False, help=__doc__)
 

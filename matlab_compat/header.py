@@ -12,9 +12,15 @@ import struct
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from matlab_compat import mat4
 from matlab_compat.errors import MatFileError
 from matlab_compat.format import (
-    HEADER_BYTES, HEADER_TEXT_BYTES, SUBSYS_BYTES, V5_VERSION, V73_VERSION, miCOMPRESSED,
+    HEADER_BYTES,
+    HEADER_TEXT_BYTES,
+    SUBSYS_BYTES,
+    V5_VERSION,
+    V73_VERSION,
+    miCOMPRESSED,
 )
 
 #: Fixed header text of pipeline outputs (MATLAB's wording, Linux platform, the Unix epoch).
@@ -86,7 +92,6 @@ def header_text(created: datetime | None = None, platform: str = "GLNXA64",
 def parse_header(raw: bytes, path: str | os.PathLike = "<bytes>") -> Header:
     """Header of a v5/v7/v7.3 file from its first 128 bytes (version "7" assumed for v5), or
     the byte order of a v4 file (which has no header)."""
-    from matlab_compat import mat4
     v4_order = mat4.byte_order(raw)
     if v4_order and (len(raw) < HEADER_BYTES or raw[126:128] not in (b"IM", b"MI")):
         return Header("", "4", v4_order)

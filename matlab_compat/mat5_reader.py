@@ -21,13 +21,44 @@ import scipy.sparse
 
 from matlab_compat.errors import MatFileError
 from matlab_compat.format import (
-    FLAG_COMPLEX, FLAG_LOGICAL, FLAG_SPARSE_V7, HEADER_BYTES, MI_DTYPE, MI_NAME, MX_DTYPE,
-    MX_NAME, ZLIB_MAX_RATIO, miCOMPRESSED, miDOUBLE, miINT8, miINT16, miINT32, miMATRIX,
-    miUINT8, miUINT16, miUINT32, miUTF8, miUTF16, miUTF32, mxCELL, mxCHAR, mxFUNCTION,
-    mxOBJECT, mxOPAQUE, mxSPARSE, mxSTRUCT, padded,
+    FLAG_COMPLEX,
+    FLAG_LOGICAL,
+    FLAG_SPARSE_V7,
+    HEADER_BYTES,
+    MI_DTYPE,
+    MI_NAME,
+    MX_DTYPE,
+    MX_NAME,
+    ZLIB_MAX_RATIO,
+    miCOMPRESSED,
+    miDOUBLE,
+    miINT8,
+    miINT16,
+    miINT32,
+    miMATRIX,
+    miUINT8,
+    miUINT16,
+    miUINT32,
+    miUTF8,
+    miUTF16,
+    miUTF32,
+    mxCELL,
+    mxCHAR,
+    mxFUNCTION,
+    mxOBJECT,
+    mxOPAQUE,
+    mxSPARSE,
+    mxSTRUCT,
+    padded,
 )
 from matlab_compat.header import Header, parse_header
-from matlab_compat.values import SUBSYSTEM, MatlabOpaque, codes_to_char, complex_of, with_layout
+from matlab_compat.values import (
+    SUBSYSTEM,
+    MatlabOpaque,
+    codes_to_char,
+    complex_of,
+    with_layout,
+)
 
 #: Compressed bytes read from the file and fed to zlib per call (the file is never read whole
 #: for a compressed variable), and the most taken out per call: 16 times the input, so that

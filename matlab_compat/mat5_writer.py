@@ -14,13 +14,33 @@ import numpy as np
 
 from matlab_compat import deflate
 from matlab_compat.errors import MatFileError
-from matlab_compat.header import Header
 from matlab_compat.format import (
-    COMPACT_TYPES, DTYPE_MI, DTYPE_MX, FLAG_COMPLEX, FLAG_LOGICAL,
-    FLAG_SPARSE_V7, MI_DTYPE, MX_DTYPE, miCOMPRESSED, miDOUBLE, miINT8, miINT32, miMATRIX,
-    miUINT8, miUINT16, miUINT32, miUTF8, miUTF16, mxCELL, mxCHAR, mxDOUBLE, mxSPARSE,
-    mxSTRUCT, mxUINT8,
+    COMPACT_TYPES,
+    DTYPE_MI,
+    DTYPE_MX,
+    FLAG_COMPLEX,
+    FLAG_LOGICAL,
+    FLAG_SPARSE_V7,
+    MI_DTYPE,
+    MX_DTYPE,
+    miCOMPRESSED,
+    miDOUBLE,
+    miINT8,
+    miINT32,
+    miMATRIX,
+    miUINT8,
+    miUINT16,
+    miUINT32,
+    miUTF8,
+    miUTF16,
+    mxCELL,
+    mxCHAR,
+    mxDOUBLE,
+    mxSPARSE,
+    mxSTRUCT,
+    mxUINT8,
 )
+from matlab_compat.header import Header
 from matlab_compat.values import SUBSYSTEM, check_name, classify, layout
 
 Parts = list  # list of bytes-like objects whose concatenation is an element's content

@@ -22,9 +22,21 @@ import numpy as np
 import scipy.sparse
 
 from matlab_compat.errors import MatFileError
-from matlab_compat.format import MX_DTYPE, MX_NAME, V73_USERBLOCK, ZLIB_MAX_RATIO, mxOPAQUE
+from matlab_compat.format import (
+    MX_DTYPE,
+    MX_NAME,
+    V73_USERBLOCK,
+    ZLIB_MAX_RATIO,
+    mxOPAQUE,
+)
 from matlab_compat.header import Header
-from matlab_compat.values import MatlabOpaque, check_name, classify, codes_to_char, complex_of
+from matlab_compat.values import (
+    MatlabOpaque,
+    check_name,
+    classify,
+    codes_to_char,
+    complex_of,
+)
 
 REFS = "#refs#"
 _CLASS_DTYPE = {MX_NAME[c]: dt for c, dt in MX_DTYPE.items()}

@@ -23,10 +23,17 @@ from __future__ import annotations
 import os
 from typing import Any, Iterable, Mapping
 
+from matlab_compat import mat4, mat5_reader, mat5_writer, mat73
 from matlab_compat.atomic import atomic_output
 from matlab_compat.errors import MatFileError
 from matlab_compat.format import HEADER_BYTES
-from matlab_compat.header import DEFAULT_TEXT, DEFAULT_TEXT_73, VERSIONS, Header, parse_header
+from matlab_compat.header import (
+    DEFAULT_TEXT,
+    DEFAULT_TEXT_73,
+    VERSIONS,
+    Header,
+    parse_header,
+)
 
 
 def _open_header(path: str | os.PathLike) -> Header:
@@ -47,13 +54,10 @@ def loadmat(path: str | os.PathLike, variable_names: Iterable[str] | None = None
     """
     header = _open_header(path)
     if header.version == "4":
-        from matlab_compat import mat4, mat5_reader
         with mat5_reader.malformed_input(path):
             return mat4.load(path, mat5_reader.read_file_bytes(path), variable_names)
     if header.version == "7.3":
-        from matlab_compat import mat73
         return mat73.load(path, variable_names)
-    from matlab_compat import mat5_reader
     return mat5_reader.load(path, variable_names)
 
 
@@ -91,18 +95,15 @@ def savemat(path: str | os.PathLike, variables: Mapping[str, Any], *, version: s
     if version is None:
         version = header.version if isinstance(header, Header) else "7"
     if version == "4":     # no header: only the byte order
-        from matlab_compat import mat4
         order = byte_order or (header.byte_order if isinstance(header, Header) else "<")
         with atomic_output(path) as tmp, open(tmp, "wb") as fh:
             mat4.save(fh, variables, order)
         return
     head = resolve_header(version, header, byte_order)
     if version == "7.3":
-        from matlab_compat import mat73
         with atomic_output(path) as tmp:
             mat73.save(tmp, variables, head)
         return
-    from matlab_compat import mat5_writer
     try:
         with atomic_output(path) as tmp:
             with open(tmp, "wb") as fh:

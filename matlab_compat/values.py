@@ -11,7 +11,6 @@ value is written back exactly as MATLAB wrote it; new values get the current rul
 """
 from __future__ import annotations
 
-import keyword
 from dataclasses import dataclass, field
 from typing import Any
 

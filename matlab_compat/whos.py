@@ -8,9 +8,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse
 
+from matlab_compat import mat5_reader, mat73
 from matlab_compat.errors import MatFileError
 from matlab_compat.format import MI_DTYPE, MI_NAME
 from matlab_compat.header import read_header
+from matlab_compat.matfile import loadmat
 from matlab_compat.values import MatlabOpaque
 
 MI_NAMES_BY_DTYPE = {dt.str[1:]: MI_NAME[mi] for mi, dt in MI_DTYPE.items()}
@@ -64,7 +66,6 @@ def whos(path: str | os.PathLike) -> list[VariableInfo]:
         return _whos73(path)
     if header.version == "4":
         return _whos4(path)
-    from matlab_compat import mat5_reader
     out = []
     with mat5_reader.open_v5(path) as file:
         for var in mat5_reader.iter_variables(file):
@@ -81,7 +82,6 @@ def whos(path: str | os.PathLike) -> list[VariableInfo]:
 
 def _whos4(path) -> list[VariableInfo]:
     """v4 holds double, char and sparse only (stored as doubles)."""
-    from matlab_compat.matfile import loadmat
     out = []
     for name, value in loadmat(path).items():
         char = isinstance(value, str) or value.dtype.kind == "U"
@@ -95,7 +95,6 @@ def _whos4(path) -> list[VariableInfo]:
 def _whos73(path) -> list[VariableInfo]:
     import h5py
 
-    from matlab_compat import mat73
     values = mat73.load(path)
     out = []
     try:

@@ -41,8 +41,8 @@ from pipeline.evaluate.attack import (
     write_results,
     write_strip,
 )
+from train.distributed import resolve_device
 from train.errors import TrainError
-from train.loop import resolve_device
 
 app = typer_app(__doc__)
 

@@ -10,8 +10,8 @@
 from __future__ import annotations
 
 import enum
-import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -48,8 +48,12 @@ def run(application: typer.Typer, errors: tuple[type[Exception], ...] = (Pipelin
         code = done.exit_code
     except Abort:
         _fail("interrupted")
-    except TyperException as err:  # usage errors: a missing or bad option
-        _fail(err.format_message())
+    except typer.BadParameter as err:  # a value the option does not take: name the option first
+        name = err.param.opts[0] if err.param is not None and err.param.opts else err.param_hint
+        _fail(f"{name}: {err.message}" if name and err.message else err.format_message())
+    except TyperException as err:  # other usage errors: an unknown option, a missing value, an extra argument
+        option = getattr(err, "option_name", None)
+        _fail(f"{option}: no such option" if option else err.format_message())
     except KeyboardInterrupt:
         _fail("interrupted")
     except errors as err:
@@ -72,20 +76,19 @@ def os_error(err: OSError) -> str:
 
 def check_writable(path: Path, *, folder: bool, option: str = "--out") -> Path:
     """Refuse an output path before any work starts: a folder where a file is wanted (or the
-    reverse), or a place that cannot be created or written."""
+    reverse), or a place that cannot be created or written (tried, since root passes permission
+    bits and some file systems refuse everyone). Nothing is left behind."""
     path = Path(path)
     if path.exists() and path.is_dir() != folder:
-        raise PipelineError(f"{option} {path}: is {'a file' if folder else 'a folder'}; a {'folder' if folder else 'file'} is needed")
-    parent = path if folder and path.exists() else path.parent
-    existing = parent
-    while not existing.exists():
-        if existing.parent == existing:
-            break
-        existing = existing.parent
+        raise PipelineError(f"{option}: {path} is {'a file' if folder else 'a folder'}; a {'folder' if folder else 'file'} is needed")
+    existing = next(p for p in (path if folder else path.parent, *path.parents) if p.exists())
     if not existing.is_dir():
-        raise PipelineError(f"{option} {path}: {existing} is a file, not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise PipelineError(f"{option} {path}: no permission to write in {existing}")
+        raise PipelineError(f"{option}: {existing} is a file, so {path} cannot be made")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError:
+        raise PipelineError(f"{option}: cannot write in {existing}") from None
     return path
 
 

@@ -205,14 +205,14 @@ def test_accuracy_and_correlate_end_to_end(data_dir, monkeypatch):
     out = data_dir / "out"
     result = invoke(report_app, ["accuracy", "--data-dir", str(data_dir / "data"), "--out", str(out),
                                         "--run", "vor:vor_params_mnist_result", "--run", "random", "--run", "etc:7",
-                                        "--train-images", "20", "--test-images", "10"])
+                                        "--train-images", "20", "--test-images", "10", "--preset", "mnist_smallcnn_quick"])
     assert result.exit_code == 0, result.output
     acc = json.loads((out / "accuracy_mnist.json").read_text())
-    assert acc["preset"] == "mnist_smallcnn_cpu" and (acc["train_images"], acc["test_images"]) == (20, 10)
+    assert acc["preset"] == "mnist_smallcnn_quick" and (acc["train_images"], acc["test_images"]) == (20, 10)
     assert list(acc["runs"]) == ["vor-result", "random", "etc-b7"]
     for run in [acc["origin"], *acc["runs"].values()]:
         assert 0 <= run["test_acc_final"] <= run["test_acc_best"] <= 1
-        assert run["epochs"] == run["config"]["epochs"] == get_preset("mnist_smallcnn_cpu")["epochs"]
+        assert run["epochs"] == run["config"]["epochs"] == get_preset("mnist_smallcnn_quick")["epochs"]
     # measure the same encryptions (the EtC key from the same public experiment secret), then correlate
     monkeypatch.setenv("VORTEX_ETC_SECRET", PUBLIC_EXPERIMENT_SECRET.decode())
     run_info(data_dir, "--scheme", "vor")

@@ -74,7 +74,7 @@ def test_out_that_is_a_file_is_refused_before_training(data_dir, tmp_path):
     target.write_text("not a folder")
     code, stdout, stderr = cli(base(data_dir, target))
     assert_refused(code, stdout, stderr, "--out")
-    assert "existing file" in stderr and files_under(tmp_path) == [str(target)]
+    assert "is a file" in stderr and files_under(tmp_path) == [str(target)]
     assert target.read_text() == "not a folder"
 
 

@@ -1,9 +1,7 @@
 """The training loop, CLI and API on tiny generated datasets (CPU, seconds)."""
 from __future__ import annotations
 
-import io
 import json
-from contextlib import redirect_stderr, redirect_stdout
 
 import numpy as np
 import pytest
@@ -17,7 +15,8 @@ from pipeline.data.datasets import (
     variant_files,
 )
 from train import TrainError
-from train.__main__ import run
+from tests.cli import invoke
+from train.__main__ import app
 from train.api import accuracy, predict, train_classifier
 from train.config import resolve_config
 from train.data import load_dataset, split_from_pictures
@@ -28,10 +27,8 @@ from train.presets import PRESETS
 
 def cli(args: list[str]) -> tuple[int, str, str]:
     """``python -m train ARGS`` in this process: (exit code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = run(args)
-    return code, out.getvalue(), err.getvalue()
+    result = invoke(app, args)
+    return result.exit_code, result.stdout, result.stderr
 
 
 def level_pictures(n: int, seed: int, size: int = 28, channels: int = 1) -> tuple[np.ndarray, np.ndarray]:

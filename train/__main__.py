@@ -10,16 +10,23 @@ latest checkpoint there.
 """
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from train.errors import TrainError  # train/__init__.py sets OMP_WAIT_POLICY before torch loads
+from pipeline.cli import check_writable, run, typer_app
+from pipeline.errors import PipelineError
+from train.config import resolve_config
+from train.data import load_dataset
+from train.distributed import distributed
+from train.errors import (
+    TrainError,  # train/__init__.py sets OMP_WAIT_POLICY before torch loads
+)
+from train.loop import fit
 
-app = typer.Typer(add_completion=False, help=__doc__)
+app = typer_app(__doc__)
 
 
 def _ricap(value: str) -> float | None:
@@ -41,29 +48,6 @@ def _jitter(value: str) -> tuple[float, float, float, float]:
     if len(numbers) != 4:
         raise TrainError(f"takes 'brightness,contrast,saturation,hue' or 'none', got {value!r}", "jitter")
     return numbers  # type: ignore[return-value]
-
-
-def check_out(out: str) -> None:
-    """Refuse an ``--out`` that is a file or that cannot be written, before any work starts (nothing is created)."""
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise TrainError(f"{out} is an existing file, not a folder", "out")
-    existing = next(p for p in (path, *path.parents) if p.exists())
-    if not existing.is_dir():
-        raise TrainError(f"{existing} is a file, so {out} cannot be made", "out")
-    if not os.access(existing, os.W_OK | os.X_OK) or not _can_create_in(existing):
-        raise TrainError(f"cannot write in {existing}", "out")
-
-
-def _can_create_in(folder: Path) -> bool:
-    """Whether a file can be made in ``folder`` (``os.access`` says yes to root even on read-only places)."""
-    import tempfile
-
-    try:
-        with tempfile.TemporaryFile(dir=folder):
-            return True
-    except OSError:
-        return False
 
 
 @app.command()
@@ -97,11 +81,6 @@ def main(
     progress: bool = typer.Option(True, help="progress bars (only on a terminal)"),
 ) -> None:
     """Train one model on one dataset variant (the reference recipe, on whole-dataset device batches)."""
-    from train.config import resolve_config
-    from train.data import load_dataset
-    from train.distributed import distributed
-    from train.loop import fit
-
     given = dict(dataset=dataset, model=model, epochs=epochs, batch=batch, crop=crop, lr=lr, wd=wd, padding=padding,
                  flip=flip, seed=seed, device=device, data_dir=data_dir, out=out, weights=weights,
                  checkpoint_every=checkpoint_every, sync_bn=sync_bn)
@@ -115,7 +94,7 @@ def main(
     if stop_after is not None and stop_after < 1:
         raise TrainError(f"must be a whole number >= 1, got {stop_after}", "stop_after")
     config = resolve_config(preset, overrides)
-    check_out(config.out)
+    check_writable(Path(config.out), folder=True)
     with distributed(config.device) as dist:
         train, test = load_dataset(config.data_dir, config.dataset, dist.device)
         if dist.rank == 0:
@@ -130,34 +109,10 @@ def main(
                    f"({m['images_per_second']:.0f} images/s, {m['world_size']} process(es))")
 
 
-def _option(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def run(argv: list[str] | None = None) -> int:
-    """``python -m train``: the exit code; any refusal is one line ``error: <option>: <problem>`` on stderr, code 1."""
-    command = typer.main.get_command(app)
-    try:
-        code = command.main(args=argv, prog_name="python -m train", standalone_mode=False)
-    except TrainError as err:
-        message = f"{_option(err.option)}: {err.problem}" if err.option else str(err)
-    except typer.BadParameter as err:
-        name = err.param.opts[0] if err.param is not None and err.param.opts else (err.param_hint or "option")
-        message = f"{name}: {err.message}"
-    except typer.TyperException as err:  # click's usage errors: unknown option, missing value, extra argument
-        option = getattr(err, "option_name", None)
-        message = f"{option}: no such option" if option else err.format_message()
-    except typer.Abort:
-        message = "aborted"
-    else:
-        return code if isinstance(code, int) else 0
-    print(f"error: {_one_line(message)}", file=sys.stderr)
-    return 1
+def main_entry(argv: list[str] | None = None) -> None:
+    """``python -m train``: any refusal is one line ``error: <option>: <problem>`` on stderr, exit code 1."""
+    run(app, errors=(TrainError, PipelineError), argv=argv)
 
 
 if __name__ == "__main__":
-    sys.exit(run())
+    main_entry()

@@ -20,8 +20,9 @@ import numpy as np
 
 from train.config import TrainConfig
 from train.data import split_from_pictures
+from train.distributed import resolve_device
 from train.errors import TrainError
-from train.loop import Classifier, fit, resolve_device
+from train.loop import Classifier, fit
 
 #: The API's defaults: the recipe of the ``*_smallcnn_quick`` presets (3 epochs, no RICAP, no augmentation).
 API_DEFAULTS: dict[str, Any] = dict(epochs=3, batch=128, lr=0.05, wd=5e-4, ricap=None, padding=0, flip=0.0,

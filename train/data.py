@@ -12,7 +12,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipeline.data.datasets import DatasetSpec, dataset_spec, load_split, pictures_from_rows
+from pipeline.data.datasets import (
+    DatasetSpec,
+    dataset_spec,
+    load_split,
+    pictures_from_rows,
+)
 from pipeline.errors import PipelineError
 from train.errors import TrainError
 

@@ -39,6 +39,18 @@ def rank() -> int:
     return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
 
 
+def resolve_device(name: str) -> torch.device:
+    """The torch device of ``--device`` (auto: CUDA when torch sees a GPU), refused clearly when unusable."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name != "cpu" and not name.startswith("cuda"):
+        raise TrainError(f"unsupported device {name!r}: auto, cpu or cuda", "device")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TrainError("cuda asked for, but torch sees no CUDA device", "device")
+    return device
+
+
 @contextlib.contextmanager
 def distributed(device_name: str) -> Iterator[Processes]:
     """Join torchrun's process group (if ``WORLD_SIZE`` > 1) on this rank's device; leave it at the end.
@@ -46,8 +58,6 @@ def distributed(device_name: str) -> Iterator[Processes]:
     CUDA: one GPU per process (``LOCAL_RANK``), NCCL. CPU: gloo; torchrun gives each process
     ``OMP_NUM_THREADS=1`` unless it is set.
     """
-    from train.loop import resolve_device
-
     device = resolve_device(device_name)
     size = int(os.environ.get("WORLD_SIZE", "1"))
     if size == 1 or dist.is_initialized():

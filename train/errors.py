@@ -10,5 +10,5 @@ class TrainError(ValueError):
     """
 
     def __init__(self, problem: str, option: str | None = None):
-        super().__init__(f"{option}: {problem}" if option else problem)
+        super().__init__(f"--{option.replace('_', '-')}: {problem}" if option else problem)
         self.option, self.problem = option, problem

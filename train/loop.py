@@ -24,10 +24,11 @@ from torch import nn
 from tqdm import tqdm
 
 from matlab_compat.atomic import atomic_output
-from train.augment import NORMALISATION, BatchAugment, ricap
 from train import distributed as dist
+from train.augment import NORMALISATION, BatchAugment, ricap
 from train.config import TrainConfig
 from train.data import Split, parse_dataset
+from train.distributed import resolve_device
 from train.errors import TrainError
 from train.models import create_model, load_weights
 
@@ -61,17 +62,6 @@ class FitResult:
     history: list[dict[str, float]]
     metrics: dict[str, Any]
     weights_note: str
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name != "cpu" and not name.startswith("cuda"):
-        raise TrainError(f"unsupported device {name!r}: auto, cpu or cuda", "device")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise TrainError("cuda asked for, but torch sees no CUDA device", "device")
-    return device
 
 
 def _autocast(device: torch.device):
