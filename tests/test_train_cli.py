@@ -35,6 +35,8 @@ BAD = [
     (["--bogus"], "--bogus"),
     (["--device", "tpu"], "--device"),
     (["--model", "resnet50"], "--model"),
+    (["--jpeg-quality", "0"], "--jpeg-quality"),
+    (["--jpeg-quality", "96"], "--jpeg-quality"),
 ]
 
 

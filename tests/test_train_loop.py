@@ -260,3 +260,17 @@ def test_colour_pictures_with_the_full_reference_augmentation_train():
                            flip=0.5, jitter=(0.4, 0.4, 0.4, 0.2), model_options={"width": 8, "depth": 1, "patch": 4,
                                                                                   "kernel": 3})
     assert clf.logits(torch.from_numpy(x.transpose(0, 3, 1, 2).copy())).shape == (48, 10)
+
+
+def test_jpeg_quality_trains_and_tests_on_compressed_pictures(tmp_path):
+    """The data path of the EtC paper's Table III: both splits JPEG-compressed (Pillow, the codec module's settings)."""
+    from pipeline.data.codecs import jpeg_roundtrip
+
+    train_x, train_y = level_pictures(12, 5)
+    test_x, test_y = level_pictures(6, 6)
+    write_variant(tmp_path, "fashion", "origin", train_x, train_y, test_x, test_y)
+    train, test = load_dataset(tmp_path, "fashion", "cpu", jpeg_quality=30)
+    for split, pictures in ((train, train_x), (test, test_x)):
+        expected = jpeg_roundtrip(pictures, 30)[0]
+        assert not np.array_equal(expected, pictures)  # quality 30 does change the pictures
+        assert np.array_equal(split.images.numpy().transpose(0, 2, 3, 1), expected)

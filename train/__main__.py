@@ -78,12 +78,13 @@ def main(
     stop_after: Optional[int] = typer.Option(None, help="stop after this epoch (resume later)"),
     sync_bn: Optional[bool] = typer.Option(None, "--sync-bn/--no-sync-bn",
                                            help="under torchrun: BatchNorm statistics over the global batch"),
+    jpeg_quality: Optional[int] = typer.Option(None, "--jpeg-quality", help="train and test on JPEG-compressed pictures of this quality, 1..95 (the EtC paper's Table III) [default: uncompressed]"),
     progress: bool = typer.Option(True, help="progress bars (only on a terminal)"),
 ) -> None:
     """Train one model on one dataset variant (the reference recipe, on whole-dataset device batches)."""
     given = dict(dataset=dataset, model=model, epochs=epochs, batch=batch, crop=crop, lr=lr, wd=wd, padding=padding,
                  flip=flip, seed=seed, device=device, data_dir=data_dir, out=out, weights=weights,
-                 checkpoint_every=checkpoint_every, sync_bn=sync_bn)
+                 checkpoint_every=checkpoint_every, sync_bn=sync_bn, jpeg_quality=jpeg_quality)
     overrides = {k: v for k, v in given.items() if v is not None}
     if ricap is not None:
         overrides["ricap"] = _ricap(ricap)
@@ -96,7 +97,7 @@ def main(
     config = resolve_config(preset, overrides)
     check_writable(Path(config.out), folder=True)
     with distributed(config.device) as dist:
-        train, test = load_dataset(config.data_dir, config.dataset, dist.device)
+        train, test = load_dataset(config.data_dir, config.dataset, dist.device, config.jpeg_quality)
         if dist.rank == 0:
             typer.echo(f"{config.dataset} / {config.model}: {len(train)} train, {len(test)} test images on "
                        f"{dist.describe()}; results in {config.out}", err=True)

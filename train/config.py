@@ -53,6 +53,7 @@ class TrainConfig:
     checkpoint_every: int = 10
     eval_batch: int = 1024
     sync_bn: bool = False  # under DDP: BatchNorm statistics over the global batch (SyncBatchNorm)
+    jpeg_quality: int | None = None  # train and test on JPEG-compressed pictures of this quality (1..95)
 
     def __post_init__(self) -> None:
         parse_dataset(self.dataset)
@@ -67,6 +68,8 @@ class TrainConfig:
         for name in ("epochs", "batch", "crop", "checkpoint_every", "eval_batch"):
             _check(name, getattr(self, name), "a whole number >= 1", _is_int(getattr(self, name)) and getattr(self, name) >= 1)
         _check("seed", self.seed, "a whole number >= 0", _is_int(self.seed) and self.seed >= 0)
+        _check("jpeg_quality", self.jpeg_quality, "a whole number 1..95 (or none)",
+               self.jpeg_quality is None or (_is_int(self.jpeg_quality) and 1 <= self.jpeg_quality <= 95))
         _check("padding", self.padding, "a whole number >= 0", _is_int(self.padding) and self.padding >= 0)
         _check("lr", self.lr, "a finite number > 0", _finite(self.lr) and self.lr > 0)
         for name in ("wd", "mixup", "cutmix"):

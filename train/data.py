@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pipeline.data.codecs import jpeg_roundtrip
 from pipeline.data.datasets import (
     DatasetSpec,
     dataset_spec,
@@ -54,9 +55,12 @@ def split_from_pictures(pictures: np.ndarray, labels: np.ndarray, device: torch.
     return Split(images.to(device), torch.from_numpy(labels.astype(np.int64)).to(device))
 
 
-def load_dataset(data_dir: str | Path, name: str, device: torch.device | str) -> tuple[Split, Split]:
+def load_dataset(data_dir: str | Path, name: str, device: torch.device | str,
+                 jpeg_quality: int | None = None) -> tuple[Split, Split]:
     """(train, test) of dataset ``name`` under ``data_dir`` (the project's ``data/``), on ``device``.
 
+    ``jpeg_quality``: every picture of both splits is JPEG-compressed at that quality and decoded
+    first (the EtC paper's Table III: training and testing on compressed encrypted images).
     A missing or malformed file is a :class:`TrainError` saying which pipeline command writes it.
     """
     spec, variant = parse_dataset(name)
@@ -66,5 +70,8 @@ def load_dataset(data_dir: str | Path, name: str, device: torch.device | str) ->
             rows, labels = load_split(data_dir, spec.name, variant, split)
         except PipelineError as err:
             raise TrainError(f"dataset {name} ({split}): {err}") from None
-        splits.append(split_from_pictures(pictures_from_rows(rows, spec), labels, device))
+        pictures = pictures_from_rows(rows, spec)
+        if jpeg_quality is not None:
+            pictures = jpeg_roundtrip(np.ascontiguousarray(pictures), jpeg_quality)[0]
+        splits.append(split_from_pictures(pictures, labels, device))
     return splits[0], splits[1]
