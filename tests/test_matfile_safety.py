@@ -110,3 +110,14 @@ def test_uint32_dimensions_are_read_like_scipy(tmp_path):
     raw[152:156] = struct.pack("<I", 6)             # miUINT32, as some writers store them
     path.write_bytes(bytes(raw))
     np.testing.assert_array_equal(loadmat(path)["x"], scipy.io.loadmat(path)["x"])
+
+
+def test_subsystem_data_is_named_and_can_be_chosen(tmp_path):
+    """MATLAB's unnamed subsystem variable reads as scipy names it, alone if asked for."""
+    from tests.shared import shared_path
+    import scipy.io as sio
+    path = shared_path("fixtures", "matlab-corpus", "mfl_java.mat")
+    ours = loadmat(path, variable_names=["__function_workspace__"])
+    theirs = sio.loadmat(path)["__function_workspace__"]
+    assert list(ours) == ["__function_workspace__"]
+    np.testing.assert_array_equal(ours["__function_workspace__"], theirs)
