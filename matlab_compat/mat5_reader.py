@@ -605,7 +605,7 @@ def load(path: str | os.PathLike, variable_names: Iterable[str] | None = None) -
     out: dict[str, Any] = {}
     with open_v5(path) as file:
         for var in iter_variables(file):
-            if wanted is not None and var.name() not in wanted:
+            if wanted is not None and (var.name() or SUBSYSTEM) not in wanted:
                 continue
             name, value = var.value()
             out[name or SUBSYSTEM] = value

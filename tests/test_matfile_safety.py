@@ -10,6 +10,7 @@ import scipy.io
 
 from matlab_compat import MatFileError, loadmat, savemat
 from matlab_compat.header import DEFAULT_TEXT, DEFAULT_TEXT_73, Header
+from tests.shared import shared_path
 
 VERSIONS = ["4", "6", "7", "7.3"]
 
@@ -110,3 +111,12 @@ def test_uint32_dimensions_are_read_like_scipy(tmp_path):
     raw[152:156] = struct.pack("<I", 6)             # miUINT32, as some writers store them
     path.write_bytes(bytes(raw))
     np.testing.assert_array_equal(loadmat(path)["x"], scipy.io.loadmat(path)["x"])
+
+
+def test_subsystem_data_is_named_and_can_be_chosen(tmp_path):
+    """MATLAB's unnamed subsystem variable reads as scipy names it, alone if asked for."""
+    path = shared_path("fixtures", "matlab-corpus", "mfl_java.mat")
+    ours = loadmat(path, variable_names=["__function_workspace__"])
+    theirs = scipy.io.loadmat(path)["__function_workspace__"]
+    assert list(ours) == ["__function_workspace__"]
+    np.testing.assert_array_equal(ours["__function_workspace__"], theirs)
