@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from pipeline.encrypt.le import to_planes
-from train.adaptation import BlockAdaptation, PlaneSplit, create_adaptation_model
+from train.adaptation import BlockAdaptation, PlaneSplit
+from train.models import create_model
 from train.errors import TrainError
 
 
@@ -30,7 +31,7 @@ def test_block_adaptation_shapes(channels, size, block, per_block):
 
 def test_the_model_classifies_pixels_through_planes_adaptation_and_resnet18():
     torch.manual_seed(0)
-    model = create_adaptation_model(10, 1, 7, 28, per_block=True).eval()
+    model = create_model("adaptation", 1, 10, 28, block=7, per_block=True).eval()
     assert [type(m).__name__ for m in model] == ["PlaneSplit", "BlockAdaptation", "ResNet"]
     with torch.no_grad():
         assert model(torch.randint(0, 256, (1, 1, 28, 28)).float()).shape == (1, 10)
@@ -49,6 +50,6 @@ def test_each_block_only_sees_its_own_block():
 
 def test_bad_sizes_and_normalisation_are_refused():
     with pytest.raises(TrainError, match="block size 5 does not divide the image size 32"):
-        create_adaptation_model(10, 3, 5, 32)
+        create_model("adaptation", 3, 10, 32, block=5)
     with pytest.raises(TrainError, match="give both mean and std, one value per channel"):
-        create_adaptation_model(10, 3, 4, 32, mean=(0.5,), std=(0.5,))
+        create_model("adaptation", 3, 10, 32, ((0.5,), (0.5,)), block=4)

@@ -25,7 +25,6 @@ from torch import nn
 from torch.nn import functional as F
 
 from train.errors import TrainError
-from train.models import create_model
 
 
 class PlaneSplit(nn.Module):
@@ -79,14 +78,14 @@ class BlockAdaptation(nn.Module):
         return F.fold(out.permute(1, 2, 0), output_size=(self.image_size, self.image_size), kernel_size=b, stride=b)
 
 
-def create_adaptation_model(num_classes: int, in_channels: int, block_size: int, image_size: int, *,
+def create_adaptation_model(classifier: nn.Module, in_channels: int, block_size: int, image_size: int, *,
                             per_block: bool = False, out_channels: int = 3, mean: tuple[float, ...] | None = None,
                             std: tuple[float, ...] | None = None) -> nn.Module:
-    """Plane split, block-wise adaptation (``per_block``: ELE; else LE) and ResNet-18 for (N, ``in_channels``, H, W)
-    pixels (0..255, or normalised with ``mean`` and ``std``)."""
+    """Plane split, block-wise adaptation (``per_block``: ELE; else LE) and ``classifier`` (a ResNet-18 taking
+    ``out_channels``) for (N, ``in_channels``, H, W) pixels (0..255, or normalised with ``mean`` and ``std``)."""
     if in_channels not in (1, 3):
         raise TrainError(f"adaptation network: images have 1 or 3 channels, got {in_channels}")
     if (mean is None) != (std is None) or (mean is not None and not len(mean) == len(std) == in_channels):
         raise TrainError(f"adaptation network: give both mean and std, one value per channel ({in_channels})")
     return nn.Sequential(PlaneSplit(mean, std), BlockAdaptation(2 * in_channels, out_channels, block_size, image_size, per_block),
-                         create_model("resnet18", out_channels, num_classes, crop=image_size))
+                         classifier)

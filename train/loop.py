@@ -85,7 +85,8 @@ def build_model(config: TrainConfig, in_channels: int, num_classes: int) -> tupl
     torch.manual_seed(config.seed)
     opts = config.model_kwargs
     build_opts = {k: v for k, v in opts.items() if k != "fresh_patch_embedding"}
-    model = create_model(config.model, in_channels, num_classes, config.crop, **build_opts)
+    spec, _ = parse_dataset(config.dataset)
+    model = create_model(config.model, in_channels, num_classes, config.crop, NORMALISATION[spec.name], **build_opts)
     if config.weights:
         note = load_weights(model, config.model, config.weights, crop=config.crop, patch=int(opts.get("patch", 16)),
                             fresh_patch_embedding=bool(opts.get("fresh_patch_embedding", True)))

@@ -10,12 +10,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from train.adaptation import create_adaptation_model
 from train.errors import TrainError
 
-MODELS = ("resnet18", "vit_b_16", "convmixer", "smallcnn")
+MODELS = ("resnet18", "vit_b_16", "convmixer", "smallcnn", "adaptation")
 
 #: The short tag of each model in preset and run names (``cifar10_vit_etc``).
-MODEL_TAGS = {"resnet18": "resnet18", "vit_b_16": "vit", "convmixer": "convmixer", "smallcnn": "smallcnn"}
+MODEL_TAGS = {"resnet18": "resnet18", "vit_b_16": "vit", "convmixer": "convmixer", "smallcnn": "smallcnn",
+              "adaptation": "adaptation"}
 
 #: Model options the command line can set (``--width`` ...), with their defaults per model.
 MODEL_DEFAULTS: dict[str, dict[str, int | bool]] = {
@@ -23,10 +25,12 @@ MODEL_DEFAULTS: dict[str, dict[str, int | bool]] = {
     "vit_b_16": {"patch": 16, "fresh_patch_embedding": True},
     "convmixer": {"width": 256, "depth": 8, "patch": 1, "kernel": 9},
     "smallcnn": {"width": 16},
+    "adaptation": {"block": 16, "per_block": False},  # LE (one sub-network for every block) or ELE (one per block)
 }
 
 
-def create_model(name: str, in_channels: int, num_classes: int, crop: int, **options) -> nn.Module:
+def create_model(name: str, in_channels: int, num_classes: int, crop: int,
+                 normalisation: tuple[tuple[float, ...], tuple[float, ...]] | None = None, **options) -> nn.Module:
     """A freshly initialised network for ``crop`` x ``crop`` images with ``in_channels`` channels.
 
     * ``resnet18``: torchvision's ResNet-18; for crops up to 64 (the reference's 28 and 32) a
@@ -35,6 +39,9 @@ def create_model(name: str, in_channels: int, num_classes: int, crop: int, **opt
       recipes set it to the block size), its patch projection taking ``in_channels``.
     * ``convmixer``: timm's ConvMixer-``width``/``depth`` with ``patch`` and ``kernel``.
     * ``smallcnn``: three conv-BN-ReLU stages (``width``, 2x, 4x channels), for CPU runs.
+    * ``adaptation``: the LE/ELE adaptation network (``train.adaptation``: 4-bit planes, a block-wise
+      sub-network of ``block`` pixels, ``per_block`` for ELE) before a ResNet-18; it reads the
+      input ``normalisation`` (mean, std) back to pixel values to split their bits.
     """
     if name not in MODELS:
         raise TrainError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
@@ -51,6 +58,10 @@ def create_model(name: str, in_channels: int, num_classes: int, crop: int, **opt
 
         return ConvMixer(dim=int(opts["width"]), depth=int(opts["depth"]), kernel_size=int(opts["kernel"]),
                          patch_size=int(opts["patch"]), in_chans=in_channels, num_classes=num_classes)
+    if name == "adaptation":
+        mean, std = normalisation if normalisation is not None else (None, None)
+        return create_adaptation_model(_resnet18(3, num_classes, crop), in_channels, int(opts["block"]), crop,
+                                       per_block=bool(opts["per_block"]), mean=mean, std=std)
     return SmallCNN(in_channels, num_classes, int(opts["width"]))
 
 
