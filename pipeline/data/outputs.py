@@ -100,7 +100,11 @@ def staging_folder(target: Path) -> Path:
     """A fresh folder beside ``target`` to write a new set into (after removing killed runs' leftovers)."""
     clean_stale(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{target.name}.staging.{os.getpid()}.", dir=target.parent))
+    folder = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging.{os.getpid()}.", dir=target.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)  # mkdtemp makes 0700; the output gets the usual mode
+    return folder
 
 
 def write_unit(target: Path, write_files: Callable[[Path], list[Path]], record: dict) -> list[Path]:
