@@ -35,7 +35,7 @@ def gan_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: 
     plain, encrypted = unpaired_sets(data, settings)
     p, e = training.to_tensor(plain, device), training.to_tensor(encrypted, device)
     c = data.shape[2]
-    with training.deterministic(settings.seed, settings.threads):
+    with training.deterministic(settings.seed, settings.threads, device):
         g, f = Translator(data.shape, settings.width).to(device), Translator(data.shape, settings.width).to(device)
         d_plain, d_enc = Discriminator(c, settings.width).to(device), Discriminator(c, settings.width).to(device)
         gen = torch.optim.Adam([*g.parameters(), *f.parameters()], lr=settings.lr, betas=(0.5, 0.999))
@@ -60,7 +60,7 @@ def gan_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: 
 
         digest = hashlib.sha256(plain.tobytes() + encrypted.tobytes()).hexdigest()[:16]
         recipe = {"scheme": scheme.name, "shape": list(data.shape), "data": digest,
-                  **settings.recipe("seed", "width", "gan_batch", "lr", "gan_steps", "cycle_weight")}
+                  **settings.recipe("seed", "width", "gan_batch", "lr", "cycle_weight")}
         training.train({"g": g, "f": f, "d_plain": d_plain, "d_enc": d_enc}, {"gen": gen, "disc": disc}, step,
                        steps=settings.gan_steps, seed=settings.seed, name="gan", recipe=recipe,
                        checkpoint=None if checkpoint_dir is None else Path(checkpoint_dir) / f"{data.spec.name}_{scheme.name}_gan.pt",

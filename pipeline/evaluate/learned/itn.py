@@ -55,7 +55,7 @@ def fit_translator(net: Translator, inputs: np.ndarray, targets: np.ndarray, *, 
         return {"l1": loss.item()}
 
     return training.train({"net": net}, {"adam": optimizer}, step, steps=steps, seed=settings.seed, name=name,
-                          recipe={**recipe, "data": digest, "steps": steps}, checkpoint=checkpoint,
+                          recipe={**recipe, "data": digest}, checkpoint=checkpoint,
                           every=settings.checkpoint_every, progress=progress, device=device)
 
 
@@ -67,7 +67,7 @@ def itn_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: 
         raise PipelineError(f"--known-pairs {k} asked for, but the train split holds {len(data.plain_train)} images")
     stem = f"{data.spec.name}_{scheme.name}_itn"
     recipe = {"scheme": scheme.name, "shape": list(data.shape), **settings.recipe("seed", "width", "batch", "lr")}
-    with training.deterministic(settings.seed, settings.threads):
+    with training.deterministic(settings.seed, settings.threads, device):
         net = Translator(data.shape, settings.width).to(device)
         pairs = adversary_pairs(data, scheme, options, settings)
         held = {"own_keys": 0, "public_plain_images": 0, "victim_pairs": k, "victim_key": "never used (scored against plain test images)"}

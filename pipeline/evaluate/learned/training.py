@@ -27,17 +27,24 @@ StepFn = Callable[[np.random.Generator], dict[str, float]]  # one optimisation s
 
 
 @contextmanager
-def deterministic(seed: int, threads: int) -> Iterator[None]:
-    """Seeded torch with deterministic kernels (CPU; warnings only on a GPU) on ``threads`` CPU threads, restored afterwards."""
+def deterministic(seed: int, threads: int, device: str) -> Iterator[None]:
+    """Seeded torch on ``threads`` CPU threads for the duration, restored afterwards.
+
+    CPU kernels are deterministic for a fixed thread count already (the tests check it);
+    ``torch.use_deterministic_algorithms`` is only switched on for other devices, since merely
+    calling it imports torch's compiler stack (17 s on the loaded test machine).
+    """
     was, was_threads = torch.are_deterministic_algorithms_enabled(), torch.get_num_threads()
-    torch.use_deterministic_algorithms(True, warn_only=torch.cuda.is_available())
+    if torch.device(device).type != "cpu":
+        torch.use_deterministic_algorithms(True, warn_only=True)
     torch.set_num_threads(threads)
     state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     try:
         yield
     finally:
-        torch.use_deterministic_algorithms(was)
+        if torch.device(device).type != "cpu":
+            torch.use_deterministic_algorithms(was)
         torch.set_num_threads(was_threads)
         torch.random.set_rng_state(state)
 
@@ -76,8 +83,9 @@ def train(modules: Mapping[str, nn.Module], optimizers: Mapping[str, torch.optim
           name: str, recipe: dict, checkpoint: Path | None, every: int, progress: bool, device: str = "cpu") -> list[dict[str, float]]:
     """Run ``step`` ``steps`` times (resuming from ``checkpoint`` where one exists); the losses, one row per ``every`` steps.
 
-    ``recipe`` (JSON-ready) names everything the weights depend on; a checkpoint of another
-    recipe is refused. Progress: a bar on a terminal, else one summary line per ``every`` steps.
+    ``recipe`` (JSON-ready) names everything the weights depend on except the number of steps;
+    a checkpoint of another recipe, or of more steps than asked, is refused. A checkpoint of
+    fewer steps is continued: a longer run resumes a shorter one exactly. Progress: a bar on a terminal, else one summary line per ``every`` steps.
     """
     from pipeline.cli import progress_bar
 
@@ -90,6 +98,8 @@ def train(modules: Mapping[str, nn.Module], optimizers: Mapping[str, torch.optim
         for key, optimizer in optimizers.items():
             optimizer.load_state_dict(state["optimizers"][key])
         start, history = int(state["step"]), json.loads(state["history"])
+        if start > steps:
+            raise PipelineError(f"{checkpoint}: checkpoint is of {start} steps, more than the {steps} asked; delete it or ask for {start}")
     bar = progress_bar(total=steps, initial=start, desc=name, disable=not progress)
     sums: dict[str, float] = {}
     count = 0
