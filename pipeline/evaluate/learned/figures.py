@@ -50,16 +50,21 @@ def box_plot(path: Path, schemes: dict[str, dict[str, np.ndarray]], metric: str 
     if not values:
         raise PipelineError(f"no per-image {metric} values to plot")
     p5s, p95s = [float(np.percentile(v, 5)) for v in values], [float(np.percentile(v, 95)) for v in values]
-    low, high = (min(0.0, min(p5s)), 1.0) if metric == "ssim" else (min(p5s), max(max(p95s), min(p5s) + 1e-6))
+    if metric == "ssim":
+        low, high = (-0.2 if min(p5s) < 0 else 0.0), 1.0
+        ticks = np.arange(low, high + 1e-9, 0.2)
+    else:
+        low, high = min(p5s), max(max(p95s), min(p5s) + 1e-6)
+        ticks = np.linspace(low, high, 6)
     box, gap, left, top, plot_h, bottom = 18, 24, 48, 16, 240, 40
-    width = left + len(schemes) * (len(methods) * box + gap) + 8 + 110
+    width = max(left + len(schemes) * (len(methods) * box + gap) + 8 + 110, 420)
     image = Image.new("RGB", (width, top + plot_h + bottom), "white")
     draw = ImageDraw.Draw(image)
 
     def y(v: float) -> int:
         return int(top + plot_h * (1 - (v - low) / (high - low)))
 
-    for tick in np.linspace(low, high, 6):
+    for tick in ticks:
         draw.line([(left - 4, y(tick)), (width - 110, y(tick))], fill=(225, 225, 225))
         draw.text((2, y(tick) - 5), f"{tick:.2f}" if high - low < 10 else f"{tick:.0f}", fill="black")
     for g, (scheme, arrays) in enumerate(schemes.items()):
@@ -79,7 +84,7 @@ def box_plot(path: Path, schemes: dict[str, dict[str, np.ndarray]], metric: str 
     for i, method in enumerate(methods):
         draw.rectangle([width - 104, top + 14 * i + 2, width - 96, top + 14 * i + 10], fill=COLOURS[i % len(COLOURS)])
         draw.text((width - 92, top + 14 * i), method, fill="black")
-    draw.text((left, top + plot_h + 24), f"per-image {metric.upper()} (box: quartiles, whiskers: 5th-95th percentile)", fill="black")
+    draw.text((left, top + plot_h + 24), f"per-image {metric.upper()}: box quartiles, line median, whiskers 5-95 %", fill="black")
     with atomic_output(path) as tmp:
         image.save(tmp, format="PNG")
     return Path(path)
