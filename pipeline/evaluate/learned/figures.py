@@ -24,7 +24,9 @@ def _rank(method: str) -> tuple[int, str]:
 
 
 def collect(results_dir: Path, dataset: str) -> dict[str, dict[str, np.ndarray]]:
-    """scheme -> every array of its side files (``<method>/<name>``), merged over the learned kinds."""
+    """scheme -> every array of its side files (``<method>/<name>``), merged over the learned kinds, in registry order."""
+    from pipeline.encrypt.registry import SCHEMES
+
     found: dict[str, dict[str, np.ndarray]] = {}
     for path in sorted(Path(results_dir).glob(f"{dataset}_*.npz")):
         arrays = read_side_file(path)
@@ -32,7 +34,8 @@ def collect(results_dir: Path, dataset: str) -> dict[str, dict[str, np.ndarray]]
             found.setdefault(str(arrays["scheme"]), {}).update(arrays)
     if not found:
         raise PipelineError(f"{results_dir}: no learned-attack side files of {dataset} ({dataset}_<scheme>_<kind>.npz)")
-    return found
+    order = list(SCHEMES)
+    return dict(sorted(found.items(), key=lambda item: (order.index(item[0]) if item[0] in order else len(order), item[0])))
 
 
 def methods_of(arrays: dict[str, np.ndarray], metric: str) -> list[str]:
