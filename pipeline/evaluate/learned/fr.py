@@ -16,9 +16,13 @@ undoing them needs the key or a learned attack (ITN, GAN).
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
-from pipeline.encrypt.scheme import Scheme
+from pipeline.encrypt.scheme import KeyOptions, Scheme
+from pipeline.evaluate.attack import AttackData
+from pipeline.evaluate.learned.settings import LearnedSettings
 from pipeline.evaluate.metrics import psnr
 
 
@@ -56,8 +60,9 @@ def render(scheme: Scheme, encrypted: np.ndarray, public_plain: np.ndarray) -> t
     return _as_pictures(out), rendered
 
 
-def fr_attack(data, scheme: Scheme, options, settings, *, checkpoint_dir, progress, device="cpu") -> tuple[np.ndarray, dict]:
-    """FR images of the victim's encrypted test split (no training: nothing to checkpoint)."""
+def fr_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: LearnedSettings, *, checkpoint_dir: Path | None,
+              progress: bool, device: str = "cpu") -> tuple[np.ndarray, dict]:
+    """FR images of the victim's encrypted test split (no training: nothing to checkpoint, no device)."""
     public = data.plain_train[:settings.public_images]
     recovered, rendered = render(scheme, data.enc_test, public)
     held = {"public_plain_images": len(public), "scheme_properties": ["negates", "moves_whole_pixels", "per_image"],
