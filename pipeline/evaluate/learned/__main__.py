@@ -41,6 +41,7 @@ def main(
     classifier_cache: Path = typer.Option(Path("results/attacks/classifiers"), help="folder keeping the plain classifier between runs"),
     params: Optional[Path] = typer.Option(None, help="true-key baseline only: " + cli.OPTION_NAMES["--params"]),
     key_file: Optional[Path] = typer.Option(None, help="true-key baseline only: " + cli.OPTION_NAMES["--key-file"]),
+    draw: bool = typer.Option(True, "--figures/--no-figures", help="redraw the dataset's figures from every side file in <out> (DVC: one stage of its own)"),
 ) -> None:
     """Attack DATASET's SCHEME variant with the learned attacks KIND, then redraw the dataset's figures."""
     from pipeline.encrypt.registry import get_scheme
@@ -58,6 +59,8 @@ def main(
             seed=seed, lpips_weights=tuple(lpips_weights), **({} if threads is None else {"threads": threads})),
             cli.at_least(known_pairs, "--known-pairs", 0), device, checkpoints or out / "checkpoints",
             (epochs, classifier_cache) if recognisability else None, params, key_file)
+    if not draw:
+        return
     schemes = figures.collect(out, dataset)
     print(f"wrote {figures.box_plot(out / f'{dataset}_learned_ssim.png', schemes)} and {figures.picture_grid(out / f'{dataset}_learned_grid.png', schemes)}")
 
