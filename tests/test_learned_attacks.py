@@ -18,7 +18,7 @@ from pipeline.evaluate.attack import AttackData, summary_rows
 from pipeline.evaluate.learned import figures, fr
 from pipeline.evaluate.learned.lpips import CHANNELS, Lpips, load_lpips, lpips
 from pipeline.evaluate.learned.results import read_side_file, write_learned
-from pipeline.evaluate.learned.run import run_attack
+from pipeline.evaluate.learned.run import per_image_scores, run_attack
 from pipeline.evaluate.learned.settings import LearnedSettings
 from pipeline.evaluate.metrics import ssim
 
@@ -162,6 +162,8 @@ def test_lpips_from_user_weight_files(tmp_path):
     assert np.allclose(lpips(loaded, a, a), 0.0)
     ab, ba = lpips(loaded, a, b), lpips(loaded, b, a)
     assert np.allclose(ab, ba) and (ab > 0).all()
+    files = (tmp_path / "alexnet.pth", tmp_path / "alex.pth")
+    assert np.allclose(per_image_scores(a, b, files)["lpips"], ab)  # the path run_attack and the side files take
     with pytest.raises(PipelineError, match="missing lin0"):
         load_lpips([tmp_path / "alexnet.pth"])
 
