@@ -1,0 +1,120 @@
+"""The learned attacks' figures, drawn from the side files only: box plots like the EtC paper's Figure 8, a grid like its Figure 6.
+
+* :func:`box_plot`: per-image SSIM (or PSNR, LPIPS) distributions, one group per scheme, one
+  box per method (the encrypted images first): box = quartiles, line = median, whiskers = 5th
+  and 95th percentiles.
+* :func:`picture_grid`: one column per scheme, rows encrypted, FR, GAN, ITN (each ITN variant),
+  plain, for one test image; a method that did not run on a scheme leaves its tile blank.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.errors import PipelineError
+from pipeline.evaluate.learned.results import read_side_file
+
+ORDER = ("encrypted", "fr", "gan", "itn")  # row / box order; ITN variants (itn+kpairs) follow itn
+COLOURS = [(120, 120, 120), (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75)]
+
+
+def _rank(method: str) -> tuple[int, str]:
+    return next((i for i, m in enumerate(ORDER) if method == m or method.startswith(m + "+")), len(ORDER)), method
+
+
+def collect(results_dir: Path, dataset: str) -> dict[str, dict[str, np.ndarray]]:
+    """scheme -> every array of its side files (``<method>/<name>``), merged over the learned kinds, in registry order."""
+    from pipeline.encrypt.registry import SCHEMES
+
+    found: dict[str, dict[str, np.ndarray]] = {}
+    for path in sorted(Path(results_dir).glob(f"{dataset}_*.npz")):
+        arrays = read_side_file(path)
+        if "scheme" in arrays:
+            found.setdefault(str(arrays["scheme"]), {}).update(arrays)
+    if not found:
+        raise PipelineError(f"{results_dir}: no learned-attack side files of {dataset} ({dataset}_<scheme>_<kind>.npz)")
+    order = list(SCHEMES)
+    return dict(sorted(found.items(), key=lambda item: (order.index(item[0]) if item[0] in order else len(order), item[0])))
+
+
+def methods_of(arrays: dict[str, np.ndarray], metric: str) -> list[str]:
+    return sorted({name.split("/")[0] for name in arrays if name.endswith("/" + metric)}, key=_rank)
+
+
+def box_plot(path: Path, schemes: dict[str, dict[str, np.ndarray]], metric: str = "ssim") -> Path:
+    """PNG box plots of ``metric`` per scheme x method; returns the path."""
+    from PIL import Image, ImageDraw
+
+    from matlab_compat import atomic_output
+
+    methods = sorted({m for arrays in schemes.values() for m in methods_of(arrays, metric)}, key=_rank)
+    values = [arrays[f"{m}/{metric}"] for arrays in schemes.values() for m in methods if f"{m}/{metric}" in arrays]
+    if not values:
+        raise PipelineError(f"no per-image {metric} values to plot")
+    p5s, p95s = [float(np.percentile(v, 5)) for v in values], [float(np.percentile(v, 95)) for v in values]
+    if metric == "ssim":
+        low, high = (-0.2 if min(p5s) < 0 else 0.0), 1.0
+        ticks = np.arange(low, high + 1e-9, 0.2)
+    else:
+        low, high = min(p5s), max(max(p95s), min(p5s) + 1e-6)
+        ticks = np.linspace(low, high, 6)
+    box, gap, left, top, plot_h, bottom = 18, 24, 48, 16, 240, 40
+    width = max(left + len(schemes) * (len(methods) * box + gap) + 8 + 110, 420)
+    image = Image.new("RGB", (width, top + plot_h + bottom), "white")
+    draw = ImageDraw.Draw(image)
+
+    def y(v: float) -> int:
+        return int(top + plot_h * (1 - (v - low) / (high - low)))
+
+    for tick in ticks:
+        draw.line([(left - 4, y(tick)), (width - 110, y(tick))], fill=(225, 225, 225))
+        draw.text((2, y(tick) - 5), f"{tick:.2f}" if high - low < 10 else f"{tick:.0f}", fill="black")
+    for g, (scheme, arrays) in enumerate(schemes.items()):
+        x0 = left + g * (len(methods) * box + gap)
+        for i, method in enumerate(methods):
+            if f"{method}/{metric}" not in arrays:
+                continue
+            v = arrays[f"{method}/{metric}"]
+            p5, q1, med, q3, p95 = np.percentile(v, [5, 25, 50, 75, 95])
+            x, colour = x0 + i * box, COLOURS[i % len(COLOURS)]
+            mid = x + box // 2
+            draw.line([(mid, y(p95)), (mid, y(q3))], fill=colour)
+            draw.line([(mid, y(q1)), (mid, y(p5))], fill=colour)
+            draw.rectangle([x + 2, y(q3), x + box - 3, y(q1)], outline=colour, width=2)
+            draw.line([(x + 2, y(med)), (x + box - 3, y(med))], fill="black", width=2)
+        draw.text((x0, top + plot_h + 8), scheme, fill="black")
+    for i, method in enumerate(methods):
+        draw.rectangle([width - 104, top + 14 * i + 2, width - 96, top + 14 * i + 10], fill=COLOURS[i % len(COLOURS)])
+        draw.text((width - 92, top + 14 * i), method, fill="black")
+    draw.text((left, top + plot_h + 24), f"per-image {metric.upper()}: box quartiles, line median, whiskers 5-95 %", fill="black")
+    with atomic_output(path) as tmp:
+        image.save(tmp, format="PNG")
+    return Path(path)
+
+
+def picture_grid(path: Path, schemes: dict[str, dict[str, np.ndarray]], index: int = 0) -> Path:
+    """PNG: rows encrypted / FR / GAN / ITN... / plain, one column per scheme (test image ``index``); returns the path."""
+    from PIL import Image, ImageDraw
+
+    from matlab_compat import atomic_output
+    from pipeline.data.preview import preview_grid
+
+    methods = sorted({m for arrays in schemes.values() for m in methods_of(arrays, "examples")} - {"plain"}, key=_rank) + ["plain"]
+    shape = next(iter(schemes.values()))["plain/examples"].shape[1:]
+    blank = np.full(shape, 255, dtype=np.uint8)
+    rows = [np.stack([arrays[f"{m}/examples"][index] if f"{m}/examples" in arrays else blank for arrays in schemes.values()])
+            for m in methods]
+    scale, label, header = 3, 96, 16
+    grid = Image.fromarray(preview_grid(rows, scale), "RGB")
+    canvas = Image.new("RGB", (grid.width + label, grid.height + header), "white")
+    canvas.paste(grid, (label, header))
+    draw = ImageDraw.Draw(canvas)
+    pitch_x, pitch_y = grid.width / len(schemes), grid.height / len(methods)
+    for j, scheme in enumerate(schemes):
+        draw.text((label + int(j * pitch_x) + 6, 2), scheme, fill="black")
+    for i, method in enumerate(methods):
+        draw.text((4, header + int((i + 0.5) * pitch_y) - 5), method, fill="black")
+    with atomic_output(path) as tmp:
+        canvas.save(tmp, format="PNG")
+    return Path(path)

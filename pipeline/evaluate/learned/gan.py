@@ -1,0 +1,70 @@
+"""GAN-Attack (after Madono et al.'s SIA-GAN): unpaired translation from the victim's encrypted images to plain ones.
+
+A CycleGAN-lite: generators G (encrypted -> plain) and F (plain -> encrypted), both
+:class:`~pipeline.evaluate.learned.networks.Translator`, PatchGAN critics for each domain,
+least-squares adversarial losses and an L1 cycle loss. The adversary holds public plain
+images and the victim's encrypted train images, never as pairs: the two sets are disjoint
+halves of the train split (plain from the first, encrypted from the second), so no picture
+appears in both. G is applied to the encrypted test images.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pipeline.encrypt.scheme import KeyOptions, Scheme
+from pipeline.evaluate.attack import AttackData
+from pipeline.evaluate.learned import training
+from pipeline.evaluate.learned.networks import Discriminator, Translator
+from pipeline.evaluate.learned.settings import LearnedSettings
+
+
+def unpaired_sets(data: AttackData, settings: LearnedSettings) -> tuple[np.ndarray, np.ndarray]:
+    """(public plain, victim encrypted) from disjoint halves of the train split, at most ``public_images`` each."""
+    half = len(data.plain_train) // 2
+    n = min(settings.public_images, half)
+    return data.plain_train[:n], data.enc_train[half:half + n]
+
+
+def gan_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: LearnedSettings, *, checkpoint_dir: Path | None,
+               progress: bool, device: str = "cpu") -> tuple[np.ndarray, dict]:
+    """Recovered test pictures and what the adversary held (unpaired public plain and victim encrypted images)."""
+    plain, encrypted = unpaired_sets(data, settings)
+    p, e = training.to_tensor(plain, device), training.to_tensor(encrypted, device)
+    c = data.shape[2]
+    with training.deterministic(settings.seed, settings.threads, device):
+        g, f = Translator(data.shape, settings.width).to(device), Translator(data.shape, settings.width).to(device)
+        d_plain, d_enc = Discriminator(c, settings.width).to(device), Discriminator(c, settings.width).to(device)
+        gen = torch.optim.Adam([*g.parameters(), *f.parameters()], lr=settings.lr, betas=(0.5, 0.999))
+        disc = torch.optim.Adam([*d_plain.parameters(), *d_enc.parameters()], lr=settings.lr, betas=(0.5, 0.999))
+
+        def step(rng: np.random.Generator) -> dict[str, float]:
+            xp = p[torch.from_numpy(rng.integers(0, len(p), settings.gan_batch)).to(device)]
+            xe = e[torch.from_numpy(rng.integers(0, len(e), settings.gan_batch)).to(device)]
+            fake_p, fake_e = g(xe), f(xp)
+            adversarial = ((d_plain(fake_p) - 1) ** 2).mean() + ((d_enc(fake_e) - 1) ** 2).mean()
+            cycle = (f(fake_p) - xe).abs().mean() + (g(fake_e) - xp).abs().mean()
+            loss = adversarial + settings.cycle_weight * cycle
+            gen.zero_grad()
+            loss.backward()
+            gen.step()
+            critic = (((d_plain(xp) - 1) ** 2).mean() + (d_plain(fake_p.detach()) ** 2).mean()
+                      + ((d_enc(xe) - 1) ** 2).mean() + (d_enc(fake_e.detach()) ** 2).mean()) / 2
+            disc.zero_grad()
+            critic.backward()
+            disc.step()
+            return {"adversarial": adversarial.item(), "cycle": cycle.item(), "critic": critic.item()}
+
+        digest = hashlib.sha256(plain.tobytes() + encrypted.tobytes()).hexdigest()[:16]
+        recipe = {"scheme": scheme.name, "shape": list(data.shape), "data": digest,
+                  **settings.recipe("seed", "width", "gan_batch", "lr", "cycle_weight")}
+        training.train({"g": g, "f": f, "d_plain": d_plain, "d_enc": d_enc}, {"gen": gen, "disc": disc}, step,
+                       steps=settings.gan_steps, seed=settings.seed, name="gan", recipe=recipe,
+                       checkpoint=None if checkpoint_dir is None else Path(checkpoint_dir) / f"{data.spec.name}_{scheme.name}_gan.pt",
+                       every=settings.checkpoint_every, progress=progress, device=device)
+        held = {"public_plain_images": len(plain), "victim_encrypted_images": len(encrypted), "paired": False,
+                "victim_pairs": 0, "own_keys": 0, "victim_key": "never used (scored against plain test images)"}
+        return training.apply(g, data.enc_test, device), held

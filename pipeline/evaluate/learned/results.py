@@ -1,0 +1,70 @@
+"""The learned attacks' files: ``<dataset>_<scheme>_<kind>.json`` (the attack results schema) and its ``.npz`` side file.
+
+The JSON file has the fields :func:`pipeline.evaluate.attack.summary_rows` reads (``baselines``,
+``attacks`` with ``method``, ``pairs``, ``psnr``, ``ssim``, ``accuracy``), plus each attack's
+``threat_model``, ``held`` and ``settings``. The side file holds, per method, the per-image
+``<method>/psnr``, ``<method>/ssim`` (and ``<method>/lpips`` when measured) and the first
+``EXAMPLES`` recovered pictures (``<method>/examples``), and the same for the encrypted test
+images (method ``encrypted``) and the plain ones (``plain/examples``): what the figures draw.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.encrypt.scheme import KeyOptions, Scheme
+from pipeline.errors import PipelineError
+from pipeline.evaluate.attack import AccuracyFn, AttackData, Evaluation
+from pipeline.evaluate.learned.run import LearnedOutcome, per_image_scores
+
+EXAMPLES = 8
+
+
+def baselines(data: AttackData, scheme: Scheme, options: KeyOptions, accuracy: AccuracyFn | None) -> dict:
+    """The encrypted, mean-image and (where the victim's key is at hand and is one fixed map) true-key scores.
+
+    Only here is the victim's key read, to score the ceiling; the attacks never see it.
+    """
+    try:
+        truth = scheme.sample_map(scheme.key(data.spec, options))
+    except PipelineError:
+        truth = None
+    return Evaluation(data, scheme.name, truth=truth, accuracy=accuracy).baselines()
+
+
+def write_learned(out_dir: Path, data: AttackData, scheme: Scheme, kind: str, outcomes: list[LearnedOutcome], base: dict,
+                  recognisability: dict | None, seconds: float, lpips_weights: tuple[Path, ...] = ()) -> tuple[Path, Path]:
+    """Write the JSON result and its ``.npz`` side file; returns both paths."""
+    from matlab_compat import atomic_output
+
+    stem = Path(out_dir) / f"{data.spec.name}_{scheme.name}_{kind}"
+    result = {
+        "dataset": data.spec.name, "encryption": scheme.name, "kind": kind,
+        "threat_model": "learned attack (EtC paper Sec. IV-E); each attack states what the adversary held",
+        "images": {"public_plain": len(data.plain_train), "attacked": len(data.plain_test)},
+        "recognisability": recognisability, "baselines": base,
+        "attacks": [o.record for o in outcomes], "side_file": stem.name + ".npz", "seconds": round(seconds, 1),
+    }
+    arrays: dict[str, np.ndarray] = {"dataset": np.array(data.spec.name), "scheme": np.array(scheme.name), "kind": np.array(kind),
+                                     "plain/examples": data.plain_test[:EXAMPLES]}
+    encrypted = per_image_scores(data.enc_test, data.plain_test, lpips_weights)
+    for method, recovered, per_image in [("encrypted", data.enc_test, encrypted)] + [(o.record["method"], o.recovered, o.per_image) for o in outcomes
+                                                                                               if o.recovered is not None]:
+        arrays[f"{method}/examples"] = recovered[:EXAMPLES]
+        arrays.update({f"{method}/{name}": values for name, values in per_image.items() if values is not None})
+    with atomic_output(stem.with_suffix(".json")) as tmp:
+        tmp.write_text(json.dumps(result, indent=2) + "\n")
+    with atomic_output(stem.with_suffix(".npz")) as tmp, open(tmp, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
+    return stem.with_suffix(".json"), stem.with_suffix(".npz")
+
+
+def read_side_file(path: Path) -> dict[str, np.ndarray]:
+    """A side file's arrays (no pickles), or a clear error."""
+    try:
+        with np.load(path, allow_pickle=False) as loaded:
+            return {name: loaded[name] for name in loaded.files}
+    except (OSError, ValueError) as err:
+        raise PipelineError(f"{path}: not a learned-attack side file ({err})") from None

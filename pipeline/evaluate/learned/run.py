@@ -1,0 +1,92 @@
+"""One entry for every learned attack: train (or render), recover the victim's test images, score them per image.
+
+``LEARNED`` maps an attack kind (``itn``, ``gan``, ``fr``) to its function; :func:`run_attack`
+runs one and returns a :class:`LearnedOutcome`: the recovered test pictures, a JSON-ready
+record for ``results/attacks/<dataset>_<scheme>_<kind>.json`` and the per-image values for
+its side file (``.npz``). The victim's key is never passed in: only the scoring looks at the
+plain test images.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from pipeline.encrypt.scheme import KeyOptions, Scheme
+from pipeline.errors import PipelineError
+from pipeline.evaluate.attack import AccuracyFn, AttackData
+from pipeline.evaluate.learned.fr import fr_attack
+from pipeline.evaluate.learned.gan import gan_attack
+from pipeline.evaluate.learned.itn import NotApplicable, itn_attack
+from pipeline.evaluate.learned.settings import LearnedSettings
+from pipeline.evaluate.metrics import psnr, ssim
+
+AttackFn = Callable[..., tuple[np.ndarray, dict]]  # (data, scheme, options, settings, *, checkpoint_dir, progress, device) -> (recovered, held)
+
+LEARNED: dict[str, AttackFn] = {"itn": itn_attack, "gan": gan_attack, "fr": fr_attack}
+
+#: What each kind's adversary holds, in words (the record's ``threat_model``; ``held`` gives the counts).
+THREAT_MODELS = {
+    "itn": "knows the algorithm, not the key: encrypts public plain images with keys it draws itself and trains an "
+           "encrypted-to-plain network; with k > 0 it also fine-tunes on k known victim (encrypted, plain) train pairs",
+    "gan": "unpaired: public plain images and the victim's encrypted train images (disjoint halves of the train split, "
+           "no labels, no pairs); a CycleGAN-style translation",
+    "fr": "knows the algorithm's declared properties (negation, channel shuffling, per-image keys) and public plain images; "
+          "renders the key-independent features",
+}
+
+
+@dataclass
+class LearnedOutcome:
+    """One learned attack's recovered test pictures, its JSON record and its per-image scores (``lpips`` None without weights).
+
+    Where the attack does not apply to the scheme, ``recovered`` is None, ``per_image`` empty and
+    the record's ``not_applicable`` says why (its scores are None).
+    """
+
+    recovered: np.ndarray | None
+    record: dict
+    per_image: dict[str, np.ndarray | None]
+
+
+def method_name(kind: str, settings: LearnedSettings) -> str:
+    return f"itn+{settings.known_pairs}pairs" if kind == "itn" and settings.known_pairs else kind
+
+
+def per_image_scores(recovered: np.ndarray, plain: np.ndarray, lpips_weights: tuple[Path, ...] = ()) -> dict[str, np.ndarray | None]:
+    """PSNR, SSIM and (given weight files) LPIPS of every recovered picture against its plain one."""
+    out = {"psnr": psnr(recovered, plain), "ssim": ssim(recovered, plain), "lpips": None}
+    if lpips_weights:
+        from pipeline.evaluate.learned.lpips import load_lpips, lpips
+
+        out["lpips"] = lpips(load_lpips(lpips_weights), recovered, plain)
+    return out
+
+
+def run_attack(kind: str, data: AttackData, scheme: Scheme, options: KeyOptions, settings: LearnedSettings, *, device: str = "cpu",
+               checkpoint_dir: Path | None = None, progress: bool = False, accuracy: AccuracyFn | None = None) -> LearnedOutcome:
+    """Run the learned attack ``kind`` on ``data`` encrypted by ``scheme`` and score it.
+
+    ``options`` give the adversary's key options (e.g. the public block size), never the
+    victim's secret; ``accuracy`` (recognisability: a classifier trained on plain images)
+    fills the record's ``accuracy`` when given. ``device``: a torch device (the ``paper``
+    profile is meant for a GPU).
+    """
+    if kind not in LEARNED:
+        raise PipelineError(f"unknown learned attack kind {kind!r}; choose one of {', '.join(LEARNED)}")
+    record = {"method": method_name(kind, settings), "pairs": settings.known_pairs if kind == "itn" and settings.known_pairs else None,
+              "uses_statistics": False, "key_share": None, "threat_model": THREAT_MODELS[kind], "settings": settings.record()}
+    start = time.perf_counter()
+    try:
+        recovered, held = LEARNED[kind](data, scheme, options, settings, checkpoint_dir=checkpoint_dir, progress=progress, device=device)
+    except NotApplicable as err:
+        return LearnedOutcome(None, {**record, "not_applicable": str(err), "psnr": None, "ssim": None, "lpips": None, "accuracy": None}, {})
+    seconds = time.perf_counter() - start
+    per_image = per_image_scores(recovered, data.plain_test, settings.lpips_weights)
+    record.update(held=held, seconds=round(seconds, 1), psnr=float(per_image["psnr"].mean()), ssim=float(per_image["ssim"].mean()),
+                  lpips=None if per_image["lpips"] is None else float(per_image["lpips"].mean()),
+                  accuracy=None if accuracy is None else float(accuracy(recovered)))
+    return LearnedOutcome(recovered, record, per_image)

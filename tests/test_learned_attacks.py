@@ -1,0 +1,191 @@
+"""The learned attacks (ITN, GAN, FR) on tiny generated data: they train, are deterministic, resume, and
+recover where the key is learnable (a fixed vortex map with known pairs) but not where it is not
+(a fresh permutation per image); FR's features do not depend on the key; LPIPS and the files work."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from scipy.ndimage import gaussian_filter
+
+from pipeline.data.datasets import dataset_spec
+from pipeline.encrypt.registry import get_scheme
+from pipeline.encrypt.scheme import KeyOptions, Scheme
+from pipeline.errors import PipelineError
+from pipeline.evaluate.attack import AttackData, summary_rows
+from pipeline.evaluate.learned import figures, fr
+from pipeline.evaluate.learned.lpips import CHANNELS, Lpips, load_lpips, lpips
+from pipeline.evaluate.learned.results import read_side_file, write_learned
+from pipeline.evaluate.learned.run import per_image_scores, run_attack
+from pipeline.evaluate.learned.settings import LearnedSettings
+from pipeline.evaluate.metrics import ssim
+
+SPEC = dataset_spec("fashion")  # 28 x 28 grey: the shape the vortex and EtC keys are made for
+OPTIONS = KeyOptions(block_size=7)
+TINY = LearnedSettings(width=4, batch=32, lr=1e-2, public_images=300, adversary_keys=2, itn_steps=1, known_pairs=300,
+                       pairs_steps=40, gan_steps=3, gan_batch=16, checkpoint_every=2)
+
+
+def shapes(n: int, seed: int) -> np.ndarray:
+    """Blurred ellipses of random size, place and brightness on black: (n, 28, 28, 1) uint8."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:28, :28]
+    out = np.zeros((n, 28, 28))
+    for i in range(n):
+        (cy, cx), (ry, rx) = rng.uniform(8, 20, 2), rng.uniform(3, 9, 2)
+        out[i] = rng.uniform(120, 255) * (((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1)
+    return np.clip(gaussian_filter(out, (0, 1, 1)), 0, 255).astype(np.uint8)[..., None]
+
+
+PLAIN_TRAIN, PLAIN_TEST = shapes(300, 1), shapes(60, 2)
+
+
+def victim_data(scheme: Scheme) -> AttackData:
+    """The shapes encrypted under a victim key (a key number no adversary in these tests draws)."""
+    key = scheme.adversary_key(SPEC, OPTIONS, 99)
+    enc = scheme.encrypt_splits(key, {"train": PLAIN_TRAIN, "test": PLAIN_TEST})
+    return AttackData(SPEC, PLAIN_TRAIN, np.zeros(len(PLAIN_TRAIN), np.int64), enc["train"], PLAIN_TEST,
+                      np.zeros(len(PLAIN_TEST), np.int64), enc["test"])
+
+
+def mean_image_ssim() -> float:
+    mean = np.rint(PLAIN_TRAIN.mean(axis=0)).astype(np.uint8)
+    return float(ssim(np.broadcast_to(mean, PLAIN_TEST.shape), PLAIN_TEST).mean())
+
+
+@pytest.fixture(scope="module")
+def itn_with_pairs() -> dict[str, float]:
+    """ITN (own keys, then 300 known victim pairs) SSIM against the vortex and the per-image permutation."""
+    return {name: run_attack("itn", victim_data(get_scheme(name)), get_scheme(name), OPTIONS, TINY).record["ssim"]
+            for name in ("vor", "random")}
+
+
+def test_itn_learns_the_fixed_vortex_map_from_known_pairs(itn_with_pairs):
+    data = victim_data(get_scheme("vor"))
+    encrypted = float(ssim(data.enc_test, PLAIN_TEST).mean())
+    assert itn_with_pairs["vor"] > mean_image_ssim() + 0.3
+    assert itn_with_pairs["vor"] > encrypted + 0.05
+
+
+def test_itn_stays_near_the_mean_image_under_per_image_permutations(itn_with_pairs):
+    # per-image statistics (brightness, size) let it do slightly better than the one mean image, no more
+    assert itn_with_pairs["random"] < mean_image_ssim() + 0.1
+    assert itn_with_pairs["random"] < itn_with_pairs["vor"] - 0.3
+
+
+def test_itn_is_deterministic_and_a_longer_run_resumes_a_shorter_one_exactly(tmp_path):
+    scheme = get_scheme("vor")
+    data = victim_data(scheme)
+    own = TINY.with_(known_pairs=0, itn_steps=4)
+    straight = run_attack("itn", data, scheme, OPTIONS, own)
+    run_attack("itn", data, scheme, OPTIONS, own.with_(itn_steps=2), checkpoint_dir=tmp_path)
+    resumed = run_attack("itn", data, scheme, OPTIONS, own, checkpoint_dir=tmp_path)
+    assert np.array_equal(straight.recovered, resumed.recovered)
+    assert straight.record["held"]["own_keys"] == 2 and straight.record["held"]["victim_pairs"] == 0
+    assert not np.array_equal(straight.recovered, run_attack("itn", data, scheme, OPTIONS, own.with_(seed=1)).recovered)
+
+    checkpoint = tmp_path / "fashion_vor_itn_keys.pt"
+    with pytest.raises(PipelineError, match="more than the 2 asked"):
+        run_attack("itn", data, scheme, OPTIONS, own.with_(itn_steps=2), checkpoint_dir=tmp_path)
+    with pytest.raises(PipelineError, match="other settings"):
+        run_attack("itn", data, scheme, OPTIONS, own.with_(lr=5e-3), checkpoint_dir=tmp_path)
+    raw = bytearray(checkpoint.read_bytes())
+    raw[-1] ^= 1
+    checkpoint.write_bytes(bytes(raw))
+    with pytest.raises(PipelineError, match="SHA-256"):
+        run_attack("itn", data, scheme, OPTIONS, own, checkpoint_dir=tmp_path)
+
+
+def test_gan_trains_unpaired_and_is_deterministic():
+    scheme = get_scheme("block")
+    data = victim_data(scheme)
+    first, second = (run_attack("gan", data, scheme, OPTIONS, TINY) for _ in range(2))
+    assert first.recovered.shape == PLAIN_TEST.shape and first.recovered.dtype == np.uint8
+    assert np.array_equal(first.recovered, second.recovered)
+    held = first.record["held"]
+    assert held["paired"] is False and held["victim_pairs"] == 0 and held["public_plain_images"] == 150
+    assert not np.array_equal(first.recovered, data.enc_test)  # three steps did change the generator
+
+
+class Negation(Scheme):
+    """Test scheme: each key negates a fixed random half of the samples (no moves); no adversary keys."""
+
+    name, title, key_kind, key_source, invertible = "negation", "negation", "a negation mask", "seed", True
+    negates = True
+    moves_whole_pixels = True
+
+    def key(self, spec, options):
+        return np.random.default_rng(options.seed).random(spec.row_length) < 0.5
+
+    def encrypt(self, key, pictures):
+        flat = pictures.reshape(len(pictures), -1)
+        return np.where(key, 255 - flat, flat).astype(np.uint8).reshape(pictures.shape)
+
+
+def test_fr_features_do_not_depend_on_the_key():
+    random_scheme, negation = get_scheme("random"), Negation()
+    a, b = (random_scheme.encrypt(random_scheme.adversary_key(SPEC, OPTIONS, i), PLAIN_TEST) for i in (0, 1))
+    assert not np.array_equal(a, b)
+    assert np.array_equal(fr.render(random_scheme, a, PLAIN_TRAIN)[0], fr.render(random_scheme, b, PLAIN_TRAIN)[0])
+    c, d = (negation.encrypt(negation.key(SPEC, KeyOptions(seed=s)), PLAIN_TEST) for s in (0, 1))
+    assert not np.array_equal(c, d)
+    rendered, how = fr.render(negation, c, PLAIN_TRAIN)
+    assert np.array_equal(rendered, fr.render(negation, d, PLAIN_TRAIN)[0])
+    # black background folds to the extreme; the polarity the public images prefer brings it back to black
+    assert how["polarity_inverted"] and rendered.shape == PLAIN_TEST.shape
+    assert ssim(rendered, PLAIN_TEST).mean() > ssim(c, PLAIN_TEST).mean() + 0.3
+    vortex = get_scheme("vor")  # declares no value transform and no per-image key: FR renders it unchanged
+    enc = vortex.encrypt(vortex.adversary_key(SPEC, OPTIONS, 0), PLAIN_TEST)
+    assert np.array_equal(fr.render(vortex, enc, PLAIN_TRAIN)[0], enc)
+
+
+def test_itn_with_own_keys_is_recorded_as_not_applicable_where_the_adversary_cannot_draw_keys():
+    negation = Negation()
+    enc = negation.encrypt(negation.key(SPEC, KeyOptions(seed=3)), np.concatenate([PLAIN_TRAIN, PLAIN_TEST]))
+    data = AttackData(SPEC, PLAIN_TRAIN, np.zeros(300, np.int64), enc[:300], PLAIN_TEST, np.zeros(60, np.int64), enc[300:])
+    outcome = run_attack("itn", data, negation, OPTIONS, TINY.with_(known_pairs=0))
+    assert outcome.recovered is None and "cannot draw keys" in outcome.record["not_applicable"] and outcome.record["ssim"] is None
+    with_pairs = run_attack("itn", data, negation, OPTIONS, TINY.with_(pairs_steps=2))
+    assert with_pairs.record["held"]["own_keys"] == 0 and with_pairs.record["method"] == "itn+300pairs"
+
+
+def test_lpips_from_user_weight_files(tmp_path):
+    torch.manual_seed(0)
+    model = Lpips()
+    state = {f"features.{k}": v for k, v in model.features.state_dict().items()}
+    torch.save(state, tmp_path / "alexnet.pth")
+    torch.save({f"lin{i}.model.1.weight": torch.rand(1, c, 1, 1) for i, c in enumerate(CHANNELS)}, tmp_path / "alex.pth")
+    loaded = load_lpips([tmp_path / "alexnet.pth", tmp_path / "alex.pth"])
+    a, b = PLAIN_TEST[:6], PLAIN_TEST[6:12]
+    assert np.allclose(lpips(loaded, a, a), 0.0)
+    ab, ba = lpips(loaded, a, b), lpips(loaded, b, a)
+    assert np.allclose(ab, ba) and (ab > 0).all()
+    files = (tmp_path / "alexnet.pth", tmp_path / "alex.pth")
+    assert np.allclose(per_image_scores(a, b, files)["lpips"], ab)  # the path run_attack and the side files take
+    with pytest.raises(PipelineError, match="missing lin0"):
+        load_lpips([tmp_path / "alexnet.pth"])
+
+
+def test_result_files_feed_the_report_and_the_figures(tmp_path):
+    outcomes = {}
+    for name in ("random", "etc"):
+        scheme = get_scheme(name)
+        data = victim_data(scheme)
+        outcome = run_attack("fr", data, scheme, OPTIONS, TINY)
+        base = {"plain": {"psnr": None, "ssim": 1.0, "accuracy": None}, "encrypted": {"psnr": 5.0, "ssim": 0.0, "accuracy": None}}
+        write_learned(tmp_path, data, scheme, "fr", [outcome], base, None, 1.0)
+        outcomes[name] = outcome
+    rows = summary_rows(tmp_path)
+    assert [(r["encryption"], r["method"]) for r in rows] == [("etc", "fr"), ("random", "fr")]
+    assert rows[1]["ssim"] == pytest.approx(float(ssim(outcomes["random"].recovered, PLAIN_TEST).mean()))
+    side = read_side_file(tmp_path / "fashion_random_fr.npz")
+    assert np.array_equal(side["fr/ssim"], outcomes["random"].per_image["ssim"]) and side["fr/examples"].shape == (8, 28, 28, 1)
+    assert json.loads((tmp_path / "fashion_etc_fr.json").read_text())["attacks"][0]["held"]["rendered"]["folded"] is True
+    schemes = figures.collect(tmp_path, "fashion")
+    from PIL import Image
+
+    assert Image.open(figures.box_plot(tmp_path / "box.png", schemes)).size[1] > 200
+    grid = Image.open(figures.picture_grid(tmp_path / "grid.png", schemes))
+    assert grid.size[0] > grid.size[1] / 3  # two columns (schemes), three rows (encrypted, fr, plain)
