@@ -51,7 +51,7 @@ def write_attack(folder, kind, attacks, plain=0.9, encrypted=0.2):
     folder.mkdir(parents=True, exist_ok=True)
     result = {"dataset": "fashion", "encryption": "vor", "kind": kind,
               "baselines": {"plain": {"accuracy": plain}, "encrypted": {"accuracy": encrypted}},
-              "attacks": [dict(method="sample-map", seconds=1.0, **a) for a in attacks]}
+              "attacks": [{"method": "sample-map", "seconds": 1.0, **a} for a in attacks]}
     (folder / f"fashion_vor_{kind}.json").write_text(json.dumps(result))
 
 
@@ -67,6 +67,10 @@ def test_report_puts_recoverability_and_information_beside_the_accuracy_drop(tmp
         dict(pairs=8, uses_statistics=False, key_share={"exact": 0.866}, psnr=24.87, ssim=0.928, accuracy=0.742),
         dict(pairs=8, uses_statistics=True, key_share={"exact": 0.983}, psnr=26.21, ssim=0.929, accuracy=0.739),
     ])
+    write_attack(attacks, "itn", [  # a learned attack: the third group of columns
+        dict(pairs=1000, uses_statistics=False, key_share=None, psnr=21.66, ssim=0.718, accuracy=0.834, method="itn+pairs"),
+        dict(pairs=None, uses_statistics=False, key_share=None, psnr=12.95, ssim=0.174, accuracy=0.547, method="itn"),
+    ])
     info.mkdir()
     (info / "fashion_vor.json").write_text(json.dumps(
         {"dataset": "fashion", "encryption": "vor", "label": "vor", "total_loss_rate": 0.4123}))
@@ -80,7 +84,7 @@ def test_report_puts_recoverability_and_information_beside_the_accuracy_drop(tmp
     row = next(line for line in table.splitlines() if line.startswith("| fashion | vor |"))
     cells = [c.strip() for c in row.split("|")][1:-1]
     assert cells == ["fashion", "vor", "3.00 (smallcnn, cpu)", "41.2", "98.3", "26.21 / 0.929", "73.9",
-                     "8", "86.6", "24.87 / 0.928", "74.2"]
+                     "8", "86.6", "24.87 / 0.928", "74.2", "itn+pairs", "21.66 / 0.718", "83.4"]
 
 
 def test_report_refuses_a_foreign_attack_file(tmp_path):

@@ -158,6 +158,17 @@ def _attack_cells(row: dict | None, with_pairs: bool) -> str:
     return f"{row['pairs']} | {cells}" if with_pairs else cells
 
 
+#: The statistical attack kinds; every other kind in the attacks folder is a learned attack (ITN, GAN, FR).
+STATISTICAL = ("ciphertext-only", "known-plaintext")
+
+
+def _learned_cells(row: dict | None) -> str:
+    if row is None:
+        return " | "
+    acc = "" if row["accuracy_recovered"] is None else f"{100 * row['accuracy_recovered']:.1f}"
+    return f"{row['method']} | {row['psnr']:.2f} / {row['ssim']:.3f} | {acc}"
+
+
 def security_markdown(runs: list[Run], attacks: list[dict], information: dict[tuple[str, str], float]) -> str:
     """Accuracy and recoverability side by side: one row per dataset x encryption measured.
 
@@ -170,8 +181,9 @@ def security_markdown(runs: list[Run], attacks: list[dict], information: dict[tu
         return ""
     lines = ["| dataset | encryption | accuracy drop vs plain (pp) | information loss % | "
              "ciphertext-only: key share % | PSNR dB / SSIM | recognisability % | "
-             "known-plaintext: pairs | key share % | PSNR dB / SSIM | recognisability % |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "known-plaintext: pairs | key share % | PSNR dB / SSIM | recognisability % | "
+             "learned (ITN, GAN, FR): strongest | PSNR dB / SSIM | recognisability % |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for dataset, encryption in cells:
         drops = []
         for run in runs:
@@ -183,9 +195,10 @@ def security_markdown(runs: list[Run], attacks: list[dict], information: dict[tu
         known = [r for r in mine if r["kind"] == "known-plaintext" and not r["uses_statistics"]]
         most = max((r["pairs"] for r in known), default=None)
         paired = _strongest([r for r in known if r["pairs"] == most])
+        learned = _strongest([r for r in mine if r["kind"] not in STATISTICAL])
         loss = information.get((dataset, encryption))
         lines.append(f"| {dataset} | {encryption} | {'; '.join(drops)} | {'' if loss is None else f'{100 * loss:.1f}'} | "
-                     f"{_attack_cells(blind, False)} | {_attack_cells(paired, True)} |")
+                     f"{_attack_cells(blind, False)} | {_attack_cells(paired, True)} | {_learned_cells(learned)} |")
     return "\n".join(lines) + "\n"
 
 

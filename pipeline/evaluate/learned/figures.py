@@ -11,7 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageDraw
 
+from matlab_compat import atomic_output
+from pipeline.data.preview import preview_grid
+from pipeline.encrypt.registry import SCHEMES
 from pipeline.errors import PipelineError
 from pipeline.evaluate.learned.results import read_side_file
 
@@ -25,7 +29,6 @@ def _rank(method: str) -> tuple[int, str]:
 
 def collect(results_dir: Path, dataset: str) -> dict[str, dict[str, np.ndarray]]:
     """scheme -> every array of its side files (``<method>/<name>``), merged over the learned kinds, in registry order."""
-    from pipeline.encrypt.registry import SCHEMES
 
     found: dict[str, dict[str, np.ndarray]] = {}
     for path in sorted(Path(results_dir).glob(f"{dataset}_*.npz")):
@@ -44,9 +47,7 @@ def methods_of(arrays: dict[str, np.ndarray], metric: str) -> list[str]:
 
 def box_plot(path: Path, schemes: dict[str, dict[str, np.ndarray]], metric: str = "ssim") -> Path:
     """PNG box plots of ``metric`` per scheme x method; returns the path."""
-    from PIL import Image, ImageDraw
 
-    from matlab_compat import atomic_output
 
     methods = sorted({m for arrays in schemes.values() for m in methods_of(arrays, metric)}, key=_rank)
     values = [arrays[f"{m}/{metric}"] for arrays in schemes.values() for m in methods if f"{m}/{metric}" in arrays]
@@ -95,10 +96,7 @@ def box_plot(path: Path, schemes: dict[str, dict[str, np.ndarray]], metric: str 
 
 def picture_grid(path: Path, schemes: dict[str, dict[str, np.ndarray]], index: int = 0) -> Path:
     """PNG: rows encrypted / FR / GAN / ITN... / plain, one column per scheme (test image ``index``); returns the path."""
-    from PIL import Image, ImageDraw
 
-    from matlab_compat import atomic_output
-    from pipeline.data.preview import preview_grid
 
     methods = sorted({m for arrays in schemes.values() for m in methods_of(arrays, "examples")} - {"plain"}, key=_rank) + ["plain"]
     shape = next(iter(schemes.values()))["plain/examples"].shape[1:]

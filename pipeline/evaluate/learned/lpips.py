@@ -22,6 +22,7 @@ from typing import Sequence
 import numpy as np
 import torch
 from torch import nn
+from torchvision.models import alexnet
 
 from pipeline.errors import PipelineError
 
@@ -37,7 +38,6 @@ class Lpips(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        from torchvision.models import alexnet
 
         self.features = alexnet(weights=None).features[: TAPS[-1] + 1]
         self.lins = nn.ModuleList(nn.Conv2d(c, 1, 1, bias=False) for c in CHANNELS)

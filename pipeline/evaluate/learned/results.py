@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from matlab_compat import atomic_output
 from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.errors import PipelineError
 from pipeline.evaluate.attack import AccuracyFn, AttackData, Evaluation
@@ -37,7 +38,6 @@ def baselines(data: AttackData, scheme: Scheme, options: KeyOptions, accuracy: A
 def write_learned(out_dir: Path, data: AttackData, scheme: Scheme, kind: str, outcomes: list[LearnedOutcome], base: dict,
                   recognisability: dict | None, seconds: float, lpips_weights: tuple[Path, ...] = ()) -> tuple[Path, Path]:
     """Write the JSON result and its ``.npz`` side file; returns both paths."""
-    from matlab_compat import atomic_output
 
     stem = Path(out_dir) / f"{data.spec.name}_{scheme.name}_{kind}"
     result = {

@@ -21,6 +21,7 @@ from pipeline.evaluate.attack import AccuracyFn, AttackData
 from pipeline.evaluate.learned.fr import fr_attack
 from pipeline.evaluate.learned.gan import gan_attack
 from pipeline.evaluate.learned.itn import NotApplicable, itn_attack
+from pipeline.evaluate.learned.lpips import load_lpips, lpips
 from pipeline.evaluate.learned.settings import LearnedSettings
 from pipeline.evaluate.metrics import psnr, ssim
 
@@ -60,7 +61,6 @@ def per_image_scores(recovered: np.ndarray, plain: np.ndarray, lpips_weights: tu
     """PSNR, SSIM and (given weight files) LPIPS of every recovered picture against its plain one."""
     out = {"psnr": psnr(recovered, plain), "ssim": ssim(recovered, plain), "lpips": None}
     if lpips_weights:
-        from pipeline.evaluate.learned.lpips import load_lpips, lpips
 
         out["lpips"] = lpips(load_lpips(lpips_weights), recovered, plain)
     return out

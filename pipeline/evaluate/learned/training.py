@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from matlab_compat import atomic_output
+from pipeline.cli import progress_bar
 from pipeline.errors import PipelineError
 
 StepFn = Callable[[np.random.Generator], dict[str, float]]  # one optimisation step -> its losses
@@ -55,7 +57,6 @@ def _digest(path: Path) -> str:
 
 def save_checkpoint(path: Path, state: dict) -> None:
     """Write ``state`` (tensors, dicts, numbers, text) and ``<path>.sha256`` beside it, atomically."""
-    from matlab_compat import atomic_output
 
     with atomic_output(path) as tmp:
         torch.save(state, tmp)
@@ -87,7 +88,6 @@ def train(modules: Mapping[str, nn.Module], optimizers: Mapping[str, torch.optim
     a checkpoint of another recipe, or of more steps than asked, is refused. A checkpoint of
     fewer steps is continued: a longer run resumes a shorter one exactly. Progress: a bar on a terminal, else one summary line per ``every`` steps.
     """
-    from pipeline.cli import progress_bar
 
     text = json.dumps(recipe, sort_keys=True)
     start, history = 0, []

@@ -1,0 +1,100 @@
+"""``python -m pipeline.learned_attack``: the EtC paper's learned attacks (ITN, GAN, FR) on one encrypted variant.
+
+    python -m pipeline.learned_attack --dataset fashion --scheme vor --kind itn --kind gan --kind fr --out results/learned
+
+writes ``<out>/<dataset>_<scheme>_<kind>.json`` with its ``.npz`` side file of per-image scores,
+then redraws the dataset's figures from every side file in ``<out>``:
+``<dataset>_learned_ssim.png`` (box plots, the paper's Figure 8) and ``<dataset>_learned_grid.png``
+(pictures, its Figure 6). The threat model of each attack is in :mod:`pipeline.evaluate.learned`.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from pipeline.cli import at_least, check_writable, run, typer_app
+from pipeline.data.datasets import dataset_spec
+from pipeline.encrypt.options import DATA_DIR, DATASET, DatasetName, SchemeName, chosen_scheme, key_options, with_key_options
+from pipeline.encrypt.scheme import Scheme
+from pipeline.encrypt.stage import recorded_options
+from pipeline.errors import PipelineError
+from pipeline.evaluate.attack import load_attack_data, make_accuracy
+from pipeline.evaluate.learned import figures
+from pipeline.evaluate.learned.results import baselines, write_learned
+from pipeline.evaluate.learned.run import LEARNED, run_attack
+from pipeline.evaluate.learned.settings import LearnedSettings
+from pipeline.evaluate.learned.settings import profile as profile_settings
+from train.errors import TrainError
+
+app = typer_app(__doc__)
+
+
+@app.command()
+@with_key_options
+def main(
+    dataset: DatasetName = DATASET,
+    scheme: Optional[SchemeName] = typer.Option(None, "--scheme", help="the encrypted variant data/<dataset>/<scheme> (needed with --kind)"),
+    kind: List[str] = typer.Option([], "--kind", help="itn, gan or fr (repeat for several); none: only redraw the figures from <out>"),
+    data_dir: Path = DATA_DIR,
+    out: Path = typer.Option(Path("results/learned"), "--out", help="output folder"),
+    profile: str = typer.Option("cpu", "--profile", help="settings: cpu (minutes on 2 cores) or paper (GPU-sized)"),
+    known_pairs: int = typer.Option(1000, "--known-pairs", help="itn: also run the variant fine-tuned on the first k victim train pairs (0: own keys only)"),
+    attack_seed: int = typer.Option(0, "--attack-seed", help="the attacks' seed"),
+    threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads [default: the profile's]"),
+    device: str = typer.Option("cpu", "--device", help="torch device of the attacks and the classifier"),
+    checkpoints: Optional[Path] = typer.Option(None, "--checkpoints", help="folder of resumable checkpoints [default: <out>/checkpoints]"),
+    lpips_weights: List[Path] = typer.Option([], "--lpips-weights", help="LPIPS v0.1 weight files: torchvision's AlexNet and lpips' alex.pth (repeat); none: no LPIPS"),
+    recognisability: bool = typer.Option(True, "--recognisability/--no-recognisability", help="score recovered images with a classifier trained on plain images"),
+    epochs: int = typer.Option(2, "--epochs", help="recognisability classifier: training epochs"),
+    classifier_cache: Path = typer.Option(Path("results/attacks/classifiers"), "--classifier-cache", help="folder keeping the plain classifier between runs"),
+    draw: bool = typer.Option(True, "--figures/--no-figures", help="redraw the dataset's figures from every side file in <out>"),
+    key_given: dict = None,
+) -> None:
+    """Attack DATASET's SCHEME variant with the learned attacks KIND, then redraw the dataset's figures."""
+    for k in kind:
+        if k not in LEARNED:
+            raise PipelineError(f"--kind {k!r}: choose one of {', '.join(LEARNED)}")
+    at_least(epochs, "--epochs", 1)
+    check_writable(out, folder=True)
+    if kind:
+        chosen, spec = chosen_scheme(scheme, None, dataset)
+        options = recorded_options(chosen, spec, key_options(chosen, data_dir, **key_given))
+        settings = profile_settings(profile).with_(seed=attack_seed, lpips_weights=tuple(lpips_weights),
+                                                   **({} if threads is None else {"threads": threads}))
+        attack(spec.name, chosen, options, kind, settings, at_least(known_pairs, "--known-pairs", 0), device,
+               checkpoints or out / "checkpoints", (epochs, classifier_cache) if recognisability else None, out)
+    if draw:
+        name = dataset_spec(dataset).name
+        schemes = figures.collect(out, name)
+        typer.echo(f"wrote {figures.box_plot(out / f'{name}_learned_ssim.png', schemes)} and "
+                   f"{figures.picture_grid(out / f'{name}_learned_grid.png', schemes)}")
+
+
+def attack(dataset: str, chosen: Scheme, options, kind: list[str], settings: LearnedSettings, known_pairs: int, device: str,
+           checkpoints: Path, classifier: tuple[int, Path] | None, out: Path) -> None:
+    """Run the kinds on one scheme's variant and write their result and side files (``classifier``: epochs and cache, or None).
+
+    The victim's key (from ``options``) is used only for the true-key baseline of the scores."""
+    data = load_attack_data(options.data_dir, dataset_spec(dataset), chosen)
+    accuracy, info = (None, None)
+    if classifier is not None:
+        accuracy, info = make_accuracy(data, epochs=classifier[0], seed=settings.seed, device=device, cache=classifier[1])
+    base = baselines(data, chosen, options, accuracy)
+    for k in kind:
+        start = time.perf_counter()
+        variants = [settings] + ([settings.with_(known_pairs=known_pairs)] if k == "itn" and known_pairs else [])
+        outcomes = [run_attack(k, data, chosen, options, variant, device=device, checkpoint_dir=checkpoints,
+                               progress=True, accuracy=accuracy) for variant in variants]
+        json_path, _ = write_learned(out, data, chosen, k, outcomes, base, info, time.perf_counter() - start, settings.lpips_weights)
+        for o in outcomes:
+            r = o.record
+            typer.echo(f"{dataset} {chosen.name} {r['method']}: " + (f"not applicable: {r['not_applicable']}" if "not_applicable" in r else
+                       f"SSIM {r['ssim']:.3f} PSNR {r['psnr']:.2f} dB accuracy {r['accuracy']} ({r['seconds']} s)"))
+        typer.echo(f"wrote {json_path}")
+
+
+if __name__ == "__main__":
+    run(app, errors=(PipelineError, TrainError))
