@@ -386,7 +386,10 @@ def _cached(path: Path, setup: dict, compute) -> dict:
 def run_study(study: StudyDefinition, spec: DatasetSpec, runs: list[StudyRun], train: tuple, test: tuple,
               info_rows: np.ndarray, cache: Path, echo=print) -> dict:
     """Measure every encryption at every weight, train plain and every encryption with every seed
-    (each result kept in ``cache``: a second call reuses what is finished) and analyse (:func:`analyse`)."""
+    (each result kept in ``cache``: a second call reuses what is finished) and analyse (:func:`analyse`).
+
+    Per-image permutations are measured by their exact expectation over the draw (no drawn sample:
+    its P x P work per image would dominate the study)."""
     (train_x, train_y), (test_x, test_y) = train, test
     base = {"dataset": spec.name, "preset": study.preset, "train_options": study.train_options,
             "train_images": len(train_x), "test_images": len(test_x)}
@@ -394,7 +397,8 @@ def run_study(study: StudyDefinition, spec: DatasetSpec, runs: list[StudyRun], t
     for one in runs:
         def measure_grid(one=one):
             return {"grid": [{"scale": w.scale, "shape": w.shape,
-                              **{p: measure(one.scheme, one.key, spec, {"train": info_rows}, w)[f"{p}_loss_rate"] for p in PARTS}}
+                              **{p: measure(one.scheme, one.key, spec, {"train": info_rows}, w, exact_sample=0)[f"{p}_loss_rate"]
+                                 for p in PARTS}}
                              for w in study.weights]}
         information_of[one.label] = _cached(cache / f"{one.label}_information.json",
                                             {"parameters": one.scheme.record(one.key), "images": len(info_rows),
