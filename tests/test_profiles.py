@@ -84,3 +84,5 @@ def test_the_study_profiles_extend_their_base_profile_and_define_a_valid_study(p
     study = load_study(STUDY_PROFILES[profile], "study")
     assert len(study.encryptions) >= 12 and len(study.seeds) >= 3 and study.baseline == "random"
     assert len(study.weights) == 10 and study.dataset in params["datasets"]
+    reduced = load_study(ROOT / "results" / "information" / "study-reduced" / "params.yaml", "study")
+    assert reduced.encryptions == study.encryptions  # the committed reduced run studies the same encryptions
