@@ -2,6 +2,7 @@
 
     python -m pipeline.information_study accuracy --dataset mnist     # train the CPU preset on plain and every run
     python -m pipeline.information_study correlate --dataset mnist    # pair with the information results, correlate
+    python -m pipeline.information_study run --params-file profiles/study.yaml --study study   # the graded study
 
 (:mod:`pipeline.evaluate.information_study`.)
 """
@@ -20,14 +21,10 @@ from pipeline.encrypt.options import DATA_DIR, KEY_FILE, DatasetName
 from pipeline.errors import PipelineError
 from pipeline.evaluate.information import encrypt_rows
 from pipeline.evaluate.information_study import (
-    DEFAULT_RUNS,
-    RESULTS,
-    collect_points,
-    correlation,
-    parse_run,
-    scatter_png,
-    train_and_score,
+    DEFAULT_RUNS, RESULTS, at_weight, collect_points, correlation, describe, load_study, parse_run, run_study, scatter_png,
+    study_encryptions, study_png, train_and_score,
 )
+from pipeline.evaluate.information import DistanceWeight
 from train.errors import TrainError
 
 app = typer_app(__doc__)
@@ -87,10 +84,35 @@ def correlate(
     out = {"dataset": str(dataset), "preset": acc["preset"], "plain_accuracy": acc["origin"]["test_acc_final"], **stats,
            "points": [p.__dict__ for p in points]}
     write_json(results / "correlation.json", out)
-    scatter_png(results / "loss_vs_drop.png", points,
-                f"{dataset}, {acc['preset']}: Pearson {stats['pearson']:.2f}, Spearman {stats['spearman']:.2f} (n = {stats['n']})")
+    scatter_png(results / "loss_vs_drop.png", [p.label for p in points], [100 * p.information_loss for p in points],
+                [100 * p.accuracy_loss_rate for p in points],
+                f"{dataset}, {acc['preset']}: Pearson {stats['pearson']:.2f}, Spearman {stats['spearman']:.2f} (n = {stats['n']})",
+                "information-loss rate (%)", "accuracy-loss rate (%)")
     typer.echo(f"Pearson {stats['pearson']:.3f} (p {stats['pearson_p']:.3g}), Spearman {stats['spearman']:.3f} "
                f"(p {stats['spearman_p']:.3g}) over {stats['n']} encryptions; wrote {results}/correlation.json, loss_vs_drop.png")
+
+
+@app.command("run")
+def run_command(
+    params_file: Path = typer.Option(Path("params.yaml"), "--params-file", help="the profile holding the study section"),
+    study: str = typer.Option(..., "--study", help="the name of the study: the key under `study:`"),
+    data_dir: Path = DATA_DIR,
+    out: Path = typer.Option(RESULTS, "--out", help="writes <study>.json, <study>.png and <study>-runs/ (per-run results: a rerun resumes) here"),
+) -> None:
+    """The graded study: information at every weight, training on plain and every encryption x seed, correlations."""
+    definition = load_study(params_file, study)
+    spec = dataset_spec(definition.dataset)
+    check_writable(out, folder=True)
+    cache = out / f"{study}-runs"
+    runs = study_encryptions(definition, spec, data_dir, cache / "params")
+    (train_x, train_y), (test_x, test_y) = (load_split(data_dir, spec.name, "origin", s) for s in ("train", "test"))
+    result = run_study(definition, spec, runs, (train_x[:definition.train_images], train_y[:definition.train_images]),
+                       (test_x[:definition.test_images], test_y[:definition.test_images]),
+                       train_x[:definition.information_images], cache, echo=typer.echo)
+    write_json(out / f"{study}.json", result)
+    study_png(out / f"{study}.png", result)
+    typer.echo(f"total loss vs drop at the default weight: {describe(at_weight(result, DistanceWeight(), 'total'))}; "
+               f"wrote {out / study}.json, .png")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The two profiles: params.yaml (CPU, the default) and profiles/paper.yaml (the published recipes)."""
+"""The profiles: params.yaml (CPU, the default), profiles/paper.yaml (the published recipes) and the
+information study's profiles/study.yaml (CPU) and profiles/study-gpu.yaml (the paper's ResNet-18)."""
 from __future__ import annotations
 
 import os
@@ -11,11 +12,13 @@ import pytest
 import yaml
 
 from pipeline.encrypt.registry import SCHEMES
+from pipeline.evaluate.information_study import load_study
 from tests.shared import ROOT
 from train.config import resolve_config
 
 PROFILES = {"cpu": ROOT / "params.yaml", "paper": ROOT / "profiles" / "paper.yaml",
             "offline-cifar": ROOT / "profiles" / "offline-cifar.yaml"}
+STUDY_PROFILES = {"study": ROOT / "profiles" / "study.yaml", "study-gpu": ROOT / "profiles" / "study-gpu.yaml"}
 
 
 def cells(params: dict) -> list[tuple[str, str, str]]:
@@ -69,11 +72,12 @@ def test_the_paper_profile_is_the_published_table():
     assert (v.epochs, v.batch, v.crop, v.lr, v.wd) == (50, 128, 224, 0.005, 5e-4)
 
 
-@pytest.mark.parametrize("profile,stages", [  # fetch+encrypt, attack, information, train, evaluate
-    ("cpu", 1 + 5 + 5 + 4 + 6 + 1), ("paper", 3 + 11 + 6 + 6 + 18 + 16 + 1), ("offline-cifar", 1 + 3 + 3 + 3 + 4 + 1)])
+@pytest.mark.parametrize("profile,stages", [  # fetch+encrypt, attack, information, train, isotropic, evaluate (+ study)
+    ("cpu", 1 + 5 + 5 + 4 + 6 + 1), ("paper", 3 + 11 + 6 + 6 + 18 + 16 + 1), ("offline-cifar", 1 + 3 + 3 + 3 + 4 + 1),
+    ("study", 1 + 5 + 5 + 4 + 6 + 1 + 1), ("study-gpu", 3 + 11 + 6 + 6 + 18 + 16 + 1 + 1)])
 def test_dvc_generates_the_profiles_stages(profile, stages, tmp_path):
     shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
-    shutil.copy(PROFILES[profile], tmp_path / "params.yaml")
+    shutil.copy({**PROFILES, **STUDY_PROFILES}[profile], tmp_path / "params.yaml")
     shutil.copytree(ROOT / ".dvc", tmp_path / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache"))
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
     dvc = str(Path(sys.executable).parent / "dvc")
@@ -82,3 +86,16 @@ def test_dvc_generates_the_profiles_stages(profile, stages, tmp_path):
     assert listed.returncode == 0, listed.stderr
     names = listed.stdout.split()
     assert len(names) == stages and "evaluate" in names
+    assert ("study@study" in names) == profile.startswith("study")
+
+
+@pytest.mark.parametrize("profile", sorted(STUDY_PROFILES))
+def test_the_study_profiles_extend_their_base_profile_and_define_a_valid_study(profile):
+    params = yaml.safe_load(STUDY_PROFILES[profile].read_text())
+    base = yaml.safe_load(PROFILES["cpu" if profile == "study" else "paper"].read_text())
+    assert {k: v for k, v in params.items() if k != "study"} == {k: v for k, v in base.items() if k != "study"}
+    study = load_study(STUDY_PROFILES[profile], "study")
+    assert len(study.encryptions) >= 12 and len(study.seeds) >= 3 and study.baseline == "random"
+    assert len(study.weights) == 10 and study.dataset in params["datasets"]
+    reduced = load_study(ROOT / "results" / "information" / "study-reduced" / "params.yaml", "study")
+    assert reduced.encryptions == study.encryptions  # the committed reduced run studies the same encryptions
