@@ -3,10 +3,11 @@
     python -m train --preset fashion_resnet18_vor                # a published recipe (GPU)
     python -m train --preset fashion_smallcnn_cpu --dataset fashion_random   # minutes on a CPU
     python -m train --dataset mnist_vor --model resnet18 --epochs 5 --ricap none
+    torchrun --standalone --nproc_per_node=4 -m train --preset fashion_resnet18_vor   # 4 GPUs (docs/train.md)
 
 Writes ``metrics.json``, ``history.tsv`` and ``checkpoints/`` into ``--out`` (default
 ``results/runs/<dataset>_<model>_<variant>[_<preset>]``); ``--resume`` carries on from the
-latest checkpoint there.
+latest checkpoint there. Any refusal is one line ``error: <option>: <problem>`` on stderr, exit code 1.
 """
 from __future__ import annotations
 
