@@ -1,5 +1,8 @@
 """The attack CLI end to end on small generated Fashion-shaped data, encrypted by the real steps."""
+import hashlib
 import json
+import os
+import pickle
 
 import numpy as np
 import pytest
@@ -125,3 +128,31 @@ def test_summary_rows_refuses_foreign_json(tmp_path):
     (tmp_path / "x.json").write_text('{"dataset": "fashion"}')
     with pytest.raises(PipelineError, match="not an attack result file"):
         summary_rows(tmp_path)
+
+
+class _Payload:
+    """A pickle that would run code when loaded without weights_only (here: create a marker file)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_planted_pickle_in_the_classifier_cache_is_refused(data_dir, tmp_path):
+    """The cache holds weights-only checkpoints with digests; a planted pickle (with a matching digest,
+    as an attacker who can write the folder would give it) is refused and never runs."""
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    args = ["--dataset", "fashion", "--scheme", "vor", "--kind", "ciphertext-only", "--data-dir", str(data_dir), "--out", str(out),
+            "--epochs", "1", "--classifier-cache", str(cache)]
+    assert invoke(app, args).exit_code == 0
+    (checkpoint,) = (cache).glob("*/checkpoints/epoch_*.pt")
+    marker = tmp_path / "pwned"
+    with open(checkpoint, "wb") as f:
+        pickle.dump({"model": _Payload(marker)}, f, protocol=2)
+    digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    checkpoint.with_name(checkpoint.name + ".sha256").write_text(f"{digest}  {checkpoint.name}\n")
+    refused = invoke(app, args)
+    assert refused.exit_code == 1 and refused.stderr.count("\n") == 1 and "torch cannot load it" in refused.stderr, refused.output
+    assert not marker.exists()  # nothing was unpickled
