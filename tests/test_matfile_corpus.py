@@ -19,6 +19,8 @@ from tests.shared import SHARED, shared_path
 
 CORPUS = SHARED / "fixtures" / "matlab-corpus"
 NAMES = sorted(p.name for p in CORPUS.glob("*.mat")) or ["(corpus absent)"]
+#: The v5 files (v6 and v7): MATLAB decides their bytes; a v7.3 file's bytes are libhdf5's, so only its values are compared.
+V5_NAMES = [name for name in NAMES if not (CORPUS / name).exists() or read_header(CORPUS / name).version != "7.3"]
 
 
 def corpus_file(name: str):
@@ -101,14 +103,13 @@ def test_corpus_file_reads(name):
             assert_agrees_with_scipy(value, (typed[key], stored[key]))
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", V5_NAMES)
 def test_corpus_file_rewrites_byte_for_byte(name, tmp_path):
     """Identical bytes; or, for MATLAB of 2006-2010 (its header's year) with its older zlib,
     identical decompressed elements."""
     path = corpus_file(name)
     header = read_header(path)
-    if header.version == "7.3":
-        pytest.skip("v7.3 is HDF5: libhdf5 decides its bytes")
+    assert header.version in ("6", "7")
     out = tmp_path / name
     savemat(out, loadmat(path), header=header)
     ours, theirs = out.read_bytes(), path.read_bytes()
