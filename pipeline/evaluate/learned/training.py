@@ -11,6 +11,7 @@ with other settings is refused with a message saying so.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import sys
 from contextlib import contextmanager
@@ -51,17 +52,13 @@ def deterministic(seed: int, threads: int, device: str) -> Iterator[None]:
         torch.random.set_rng_state(state)
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def save_checkpoint(path: Path, state: dict) -> None:
     """Write ``state`` (tensors, dicts, numbers, text) and ``<path>.sha256`` beside it, atomically."""
 
     with atomic_output(path) as tmp:
         torch.save(state, tmp)
     with atomic_output(path.with_name(path.name + ".sha256")) as tmp:
-        tmp.write_text(_digest(path) + "\n")
+        tmp.write_text(hashlib.sha256(path.read_bytes()).hexdigest() + "\n")
 
 
 def load_checkpoint(path: Path, recipe: str, device: str = "cpu") -> dict | None:
@@ -69,10 +66,11 @@ def load_checkpoint(path: Path, recipe: str, device: str = "cpu") -> dict | None
     if not path.exists():
         return None
     digest_file = path.with_name(path.name + ".sha256")
-    if not digest_file.exists() or digest_file.read_text().strip() != _digest(path):
+    data = path.read_bytes()  # read once: the bytes checked are the bytes loaded
+    if not digest_file.exists() or digest_file.read_text().strip() != hashlib.sha256(data).hexdigest():
         raise PipelineError(f"{path}: checkpoint does not match its SHA-256 file {digest_file.name}; delete both to start over")
     try:
-        state = torch.load(path, map_location=device, weights_only=True)
+        state = torch.load(io.BytesIO(data), map_location=device, weights_only=True)
     except Exception as err:  # torch raises several types for a file it cannot read
         raise PipelineError(f"{path}: checkpoint cannot be read ({err}); delete it to start over") from None
     if state.get("recipe") != recipe:
