@@ -151,10 +151,37 @@ def test_run_trains_every_encryption_and_seed_correlates_and_resumes(tmp_path, d
     assert third.exit_code == 0 and len(calls) == 10
 
 
+@pytest.fixture
+def torch_threads():
+    """Set torch's thread count for a test; the count before is restored after."""
+    import torch
+    before = torch.get_num_threads()
+    yield torch.set_num_threads
+    torch.set_num_threads(before)
+
+
+def test_parallel_jobs_give_the_results_of_one_process_at_the_same_thread_count(tmp_path, data_dir, torch_threads):
+    torch_threads(1)  # one job: trainings here, on 1 thread
+    inline = run_study(study_params(tmp_path), data_dir, tmp_path / "inline")
+    torch_threads(2)  # two jobs: spawned processes on 2 // 2 = 1 thread each
+    parallel = run_study(study_params(tmp_path, jobs=2), data_dir, tmp_path / "parallel")
+    assert inline.exit_code == 0 and parallel.exit_code == 0, inline.output + parallel.output
+    runs = sorted(p.name for p in (tmp_path / "inline" / "tiny-runs").glob("*_seed*.json"))
+    assert len(runs) == 10 and runs == sorted(p.name for p in (tmp_path / "parallel" / "tiny-runs").glob("*_seed*.json"))
+    for name in runs:
+        one, two = (json.loads((tmp_path / where / "tiny-runs" / name).read_text()) for where in ("inline", "parallel"))
+        assert one["setup"]["threads"] == two["setup"]["threads"] == 1
+        assert (one["setup"], one["test_acc_final"], one["test_acc_best"]) == (two["setup"], two["test_acc_final"], two["test_acc_best"])
+    result = json.loads((tmp_path / "parallel" / "tiny.json").read_text())
+    assert (result["jobs"], result["threads"]) == (2, 1)
+    assert result["encryptions"] == json.loads((tmp_path / "inline" / "tiny.json").read_text())["encryptions"]
+
+
 @pytest.mark.parametrize("change,message", [
     ({"seeds": [0]}, "study.tiny.seeds: give at least 2 distinct"),
     ({"preset": "no_such_preset"}, "study.tiny.preset:"),
     ({"colour": 1}, "unknown field(s) colour"),
+    ({"jobs": 0}, "study.tiny.jobs: must be an integer >= 1, got 0"),
     ({"baseline": "nope"}, "study.tiny.baseline: 'nope' is not one of the encryptions"),
     ({"weights": {"scale": [0], "shape": [1]}}, "study.tiny.weights:"),
     ({"encryptions": {**ENCRYPTIONS, "x": {"scheme": "nope"}}}, "study.tiny.encryptions.x: unknown scheme 'nope'"),

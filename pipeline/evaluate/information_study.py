@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
 import os
 import re
 import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
+import torch
 import yaml
 from PIL import Image, ImageDraw
 from scipy import stats
@@ -221,7 +224,7 @@ def _nice_step(span: float) -> float:
 #: Parts of the information whose loss rates are correlated with the accuracy drop.
 PARTS = ("total", "value", "neighbour")
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_STUDY_FIELDS = {"dataset", "seeds", "preset", "train_options", "train_images", "test_images", "information_images",
+_STUDY_FIELDS = {"dataset", "seeds", "preset", "train_options", "train_images", "test_images", "information_images", "jobs",
                  "baseline", "bootstrap", "weights", "encryptions"}
 
 
@@ -242,6 +245,7 @@ class StudyDefinition:
     bootstrap_seed: int
     weights: tuple[DistanceWeight, ...]  # the grid; the measure's default weight is always one of them
     encryptions: dict
+    jobs: int = 1  # trainings at once, each on cores // jobs torch threads (small CNNs use 2 threads poorly)
 
 
 def load_study(params_file: Path, name: str) -> StudyDefinition:
@@ -306,7 +310,7 @@ def load_study(params_file: Path, name: str) -> StudyDefinition:
         raise PipelineError(f"{where}.baseline: {baseline!r} is not one of the encryptions")
     return StudyDefinition(name, str(dataset_spec_name(raw.get("dataset"), where)), tuple(seeds), preset, dict(train_options),
                            count("train_images", None), count("test_images", None), count("information_images", 10000),
-                           baseline, resamples, boot_seed, tuple(weights), dict(encryptions))
+                           baseline, resamples, boot_seed, tuple(weights), dict(encryptions), count("jobs", 1))
 
 
 def dataset_spec_name(name, where: str) -> str:
@@ -371,31 +375,92 @@ def draw_params(draw: dict, spec: DatasetSpec, folder: Path, where: str) -> tupl
     return path, vortices
 
 
-def _cached(path: Path, setup: dict, compute) -> dict:
-    """The result stored at ``path`` when it was made with the same ``setup``; else ``compute()``, stored atomically."""
-    setup = json.loads(json.dumps(setup))
+def _stored(path: Path, setup: dict) -> Optional[dict]:
+    """The result stored at ``path`` when it was made with the same ``setup`` (a damaged file counts as none)."""
     if path.exists():
         try:
             stored = json.loads(path.read_text())
-            if stored.get("setup") == setup:
+            if stored.get("setup") == json.loads(json.dumps(setup)):
                 return stored
         except (ValueError, AttributeError):
-            pass  # a damaged file is made again
-    result = {"setup": setup, **compute()}
-    write_json(path, result)
-    return result
+            pass
+    return None
+
+
+def _store(path: Path, setup: dict, result: dict) -> dict:
+    """Write ``result`` with its ``setup`` to ``path`` atomically; return what was written."""
+    record = {"setup": json.loads(json.dumps(setup)), **result}
+    write_json(path, record)
+    return record
+
+
+def _cached(path: Path, setup: dict, compute) -> dict:
+    """The result stored at ``path`` when it was made with the same ``setup``; else ``compute()``, stored atomically."""
+    stored = _stored(path, setup)
+    return stored if stored is not None else _store(path, setup, compute())
+
+
+@dataclass(frozen=True, eq=False)
+class _Training:
+    """One (encryption, seed) training still to do, and where its result goes."""
+
+    label: str
+    seed: int
+    path: Path
+    setup: dict
+    run: Optional[StudyRun]  # None: the plain images
+
+
+def _train_task(spec_name: str, preset: str, train: tuple, test: tuple, seed: int, threads: int, options: dict) -> dict:
+    """One training in a worker process (module level, so that a spawned process can run it)."""
+    torch.set_num_threads(threads)
+    return train_and_score(dataset_spec(spec_name), preset, *train, *test, seed=seed, **options)
+
+
+def _train_all(study: StudyDefinition, spec: DatasetSpec, trainings: list[_Training], train: tuple, test: tuple,
+               threads: int):
+    """Yield (training, result) as each finishes: in this process for one job, else in ``study.jobs``
+    spawned processes with ``threads`` torch threads each, encrypting one training ahead per job (no
+    more encrypted copies held than jobs running)."""
+    (train_x, train_y), (test_x, test_y) = train, test
+
+    def arguments(one: _Training) -> tuple:
+        x_train, x_test = (train_x, test_x) if one.run is None else \
+            encrypt_rows(one.run.scheme, one.run.key, spec, {"train": train_x, "test": test_x}).values()
+        return spec.name, study.preset, (x_train, train_y), (x_test, test_y), one.seed, threads, study.train_options
+
+    if study.jobs == 1:
+        for one in trainings:
+            yield one, _train_task(*arguments(one))
+        return
+    queue, pending = iter(trainings), {}
+    with ProcessPoolExecutor(study.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        def submit():
+            one = next(queue, None)
+            if one is not None:
+                pending[pool.submit(_train_task, *arguments(one))] = one
+        for _ in range(study.jobs):
+            submit()
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                one = pending.pop(future)
+                submit()
+                yield one, future.result()
 
 
 def run_study(study: StudyDefinition, spec: DatasetSpec, runs: list[StudyRun], train: tuple, test: tuple,
               info_rows: np.ndarray, cache: Path, echo=print) -> dict:
     """Measure every encryption at every weight, train plain and every encryption with every seed
-    (each result kept in ``cache``: a second call reuses what is finished) and analyse (:func:`analyse`).
+    (each result kept in ``cache``: a second call reuses what is finished; ``study.jobs`` trainings
+    at once) and analyse (:func:`analyse`).
 
     Per-image permutations are measured by their exact expectation over the draw (no drawn sample:
     its P x P work per image would dominate the study)."""
-    (train_x, train_y), (test_x, test_y) = train, test
+    (train_x, _), (test_x, _) = train, test
+    threads = max(1, torch.get_num_threads() // study.jobs)  # torch's default is one per core
     base = {"dataset": spec.name, "preset": study.preset, "train_options": study.train_options,
-            "train_images": len(train_x), "test_images": len(test_x)}
+            "train_images": len(train_x), "test_images": len(test_x), "threads": threads}
     information_of, accuracy_of = {}, {}
     for one in runs:
         def measure_grid(one=one):
@@ -407,18 +472,24 @@ def run_study(study: StudyDefinition, spec: DatasetSpec, runs: list[StudyRun], t
                                             {"parameters": one.scheme.record(one.key), "images": len(info_rows),
                                              "weights": [[w.scale, w.shape] for w in study.weights]}, measure_grid)["grid"]
     echo(f"measured information of {len(runs)} encryptions at {len(study.weights)} weights")
+
+    def report(one: _Training, done: dict) -> None:
+        accuracy_of[one.label][one.seed] = done
+        echo(f"{one.label} seed {one.seed}: test accuracy {done['test_acc_final']:.4f} ({done['seconds']} s)")
+
+    todo = []
     for label, encrypt in [("plain", None)] + [(one.label, one) for one in runs]:
-        rows = (train_x, test_x) if encrypt is None else \
-            (lambda o=encrypt: tuple(encrypt_rows(o.scheme, o.key, spec, {"train": train_x, "test": test_x}).values()))
         accuracy_of[label] = {}
+        record = {} if encrypt is None else encrypt.scheme.record(encrypt.key)
         for seed in study.seeds:
-            def train_one(rows=rows, seed=seed):
-                x_train, x_test = rows() if callable(rows) else rows
-                return train_and_score(spec, study.preset, x_train, train_y, x_test, test_y, seed=seed, **study.train_options)
-            record = {} if encrypt is None else encrypt.scheme.record(encrypt.key)
-            done = _cached(cache / f"{label}_seed{seed}.json", {**base, "seed": seed, "parameters": record}, train_one)
-            accuracy_of[label][seed] = done
-            echo(f"{label} seed {seed}: test accuracy {done['test_acc_final']:.4f} ({done['seconds']} s)")
+            one = _Training(label, seed, cache / f"{label}_seed{seed}.json", {**base, "seed": seed, "parameters": record}, encrypt)
+            stored = _stored(one.path, one.setup)
+            if stored is None:
+                todo.append(one)
+            else:
+                report(one, stored)
+    for one, result in _train_all(study, spec, todo, train, test, threads):
+        report(one, _store(one.path, one.setup, result))
     return {**analyse(study, runs, information_of, accuracy_of), "information_images": len(info_rows)}
 
 
@@ -448,7 +519,8 @@ def analyse(study: StudyDefinition, runs: list[StudyRun], information_of: dict, 
     return {"study": study.name, "dataset": study.dataset, "preset": study.preset, "train_options": study.train_options,
             "train_images": accuracy_of["plain"][seeds[0]]["setup"]["train_images"],
             "test_images": accuracy_of["plain"][seeds[0]]["setup"]["test_images"],
-            "seeds": seeds, "baseline": study.baseline,
+            "seeds": seeds, "jobs": study.jobs, "threads": accuracy_of["plain"][seeds[0]]["setup"]["threads"],
+            "baseline": study.baseline,
             "bootstrap": {"resamples": study.resamples, "seed": study.bootstrap_seed, "level": 0.95},
             "default_weight": {"scale": DistanceWeight().scale, "shape": DistanceWeight().shape},
             "plain": {"accuracy": plain.tolist(), "mean": float(plain.mean()), "sd": float(plain.std(ddof=1))},
