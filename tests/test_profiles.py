@@ -99,3 +99,17 @@ def test_the_study_profiles_extend_their_base_profile_and_define_a_valid_study(p
     assert len(study.weights) == 10 and study.dataset in params["datasets"]
     reduced = load_study(ROOT / "results" / "information" / "study-reduced" / "params.yaml", "study")
     assert reduced.encryptions == study.encryptions  # the committed reduced run studies the same encryptions
+
+
+def _option(cmd: str, name: str) -> str:
+    words = cmd.split()
+    return words[words.index(name) + 1]
+
+
+def test_the_learned_stage_writes_where_the_report_reads_attacks():
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    learned, evaluate = stages["learned"], stages["evaluate"]
+    folder = _option(learned["cmd"], "--out")
+    assert folder == _option(evaluate["cmd"], "--attacks-dir") and folder in evaluate["deps"]
+    written = [next(iter(entry)) for key in ("metrics", "outs") for entry in learned[key]]
+    assert len(written) == 6 and all(path.startswith(folder + "/") for path in written)
