@@ -8,6 +8,7 @@ from PIL import Image
 from pipeline.evaluate.report import find_runs
 from pipeline.report import app
 from tests.cli import invoke
+from tests.shared import ROOT
 from train.config import resolve_config
 
 
@@ -94,3 +95,30 @@ def test_report_refuses_a_foreign_attack_file(tmp_path):
     (attacks / "fashion_vor_ciphertext-only.json").write_text(json.dumps({"dataset": "fashion"}))
     result = invoke(app, ["--profile", "cpu", "--runs-dir", str(runs), "--out", str(tmp_path), "--attacks-dir", str(attacks)])
     assert result.exit_code == 1 and "not an attack result file" in result.stderr
+
+
+def test_report_quotes_a_graded_study_from_its_json(tmp_path):
+    runs, info = tmp_path / "runs", tmp_path / "information"
+    write_run(runs, "fashion_smallcnn_cpu", {}, 0.9000)
+    info.mkdir()
+    study = json.loads((ROOT / "results" / "information" / "study-reduced" / "study.json").read_text())
+    (info / "graded.json").write_text(json.dumps(study))
+    result = invoke(app, ["--profile", "cpu", "--runs-dir", str(runs), "--out", str(tmp_path), "--information-dir", str(info)])
+    assert result.exit_code == 0, result.output
+    table = (tmp_path / "table.md").read_text()
+    assert "## Does information loss track accuracy loss?" in table and "Study `study` (`graded.json`)" in table
+    rows = [line for line in table.splitlines() if line.startswith("| ") and line.split("|")[1].strip().split(" ")[0] in study["encryptions"]]
+    assert len(rows) == len(study["encryptions"]) == 15
+    totals = []
+    for row in rows:  # every cell read back from the JSON at lambda 1.5, gamma 2
+        cells = [c.strip() for c in row.split("|")[1:-1]]
+        e = study["encryptions"][cells[0].split(" ")[0]]
+        grid = next(g for g in e["information"] if (g["scale"], g["shape"]) == (1.5, 2.0))
+        assert cells[1:4] == [f"{100 * grid[p]:.1f}" for p in ("total", "value", "neighbour")]
+        assert cells[4] == f"{e['drop_mean_pp']:.2f} ± {e['drop_sd_pp']:.2f}"
+        totals.append(grid["total"])
+    assert totals == sorted(totals) and "| random (baseline) |" in table
+    row = next(c for c in study["correlations"] if (c["scale"], c["shape"], c["part"], c["with_baseline"]) == (1.5, 2.0, "total", False))
+    line = next(line for line in table.splitlines() if line.startswith("- total loss, without random:"))
+    assert f"Pearson {row['pearson']['r']:.2f} [{row['pearson']['ci95'][0]:.2f}, {row['pearson']['ci95'][1]:.2f}]" in line
+    assert f"(n = {row['n']})" in line and row["n"] == 14
