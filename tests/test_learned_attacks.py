@@ -12,12 +12,13 @@ from scipy.ndimage import gaussian_filter
 
 from pipeline.data.datasets import dataset_spec
 from pipeline.encrypt.registry import get_scheme
+from pipeline.encrypt.etc_key import SECRET_ENV
 from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.errors import PipelineError
 from pipeline.evaluate.attack import AttackData, summary_rows
 from pipeline.evaluate.learned import figures, fr
 from pipeline.evaluate.learned.lpips import CHANNELS, Lpips, load_lpips, lpips
-from pipeline.evaluate.learned.results import read_side_file, write_learned
+from pipeline.evaluate.learned.results import baselines, read_side_file, write_learned
 from pipeline.evaluate.learned.run import per_image_scores, run_attack
 from pipeline.evaluate.learned.settings import LearnedSettings
 from pipeline.evaluate.metrics import ssim
@@ -189,3 +190,20 @@ def test_result_files_feed_the_report_and_the_figures(tmp_path):
     assert Image.open(figures.box_plot(tmp_path / "box.png", schemes)).size[1] > 200
     grid = Image.open(figures.picture_grid(tmp_path / "grid.png", schemes))
     assert grid.size[0] > grid.size[1] / 3  # two columns (schemes), three rows (encrypted, fr, plain)
+
+
+def test_baselines_score_the_victims_true_key_and_refuse_a_key_that_did_not_make_the_data(monkeypatch):
+    scheme = get_scheme("block")  # one fixed secret-keyed position map: its true key restores every pixel
+    monkeypatch.setenv(SECRET_ENV, "the victim's secret")
+    key = scheme.key(SPEC, OPTIONS)
+    enc = scheme.encrypt_splits(key, {"train": PLAIN_TRAIN, "test": PLAIN_TEST})
+    data = AttackData(SPEC, PLAIN_TRAIN, np.zeros(len(PLAIN_TRAIN), np.int64), enc["train"], PLAIN_TEST,
+                      np.zeros(len(PLAIN_TEST), np.int64), enc["test"])
+    base = baselines(data, scheme, OPTIONS, None)
+    assert base["true_key"]["ssim"] == pytest.approx(1.0)
+    assert base["encrypted"]["ssim"] == pytest.approx(float(ssim(enc["test"], PLAIN_TEST).mean()))
+    monkeypatch.setenv(SECRET_ENV, "another secret, long enough")
+    with pytest.raises(PipelineError, match="does not produce data/fashion/block"):
+        baselines(data, scheme, OPTIONS, None)
+    monkeypatch.delenv(SECRET_ENV)
+    assert "true_key" not in baselines(data, scheme, OPTIONS, None)

@@ -17,7 +17,7 @@ import numpy as np
 from matlab_compat import atomic_output
 from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.errors import PipelineError
-from pipeline.evaluate.attack import AccuracyFn, AttackData, Evaluation
+from pipeline.evaluate.attack import AccuracyFn, AttackData, Evaluation, true_key
 from pipeline.evaluate.learned.run import LearnedOutcome, per_image_scores
 
 EXAMPLES = 8
@@ -29,10 +29,10 @@ def baselines(data: AttackData, scheme: Scheme, options: KeyOptions, accuracy: A
     Only here is the victim's key read, to score the ceiling; the attacks never see it.
     """
     try:
-        truth = scheme.sample_map(scheme.key(data.spec, options))
-    except PipelineError:
-        truth = None
-    return Evaluation(data, scheme.name, truth=truth, accuracy=accuracy).baselines()
+        key = scheme.key(data.spec, options)
+    except PipelineError:  # the victim's key is not at hand (no parameter file or secret): no ceiling
+        return Evaluation(data, scheme, accuracy=accuracy).baselines()
+    return Evaluation(data, scheme, truth=true_key(scheme, key, data), accuracy=accuracy).baselines()
 
 
 def write_learned(out_dir: Path, data: AttackData, scheme: Scheme, kind: str, outcomes: list[LearnedOutcome], base: dict,
