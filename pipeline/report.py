@@ -8,7 +8,6 @@ name) and ``<out>/table.png`` (:mod:`pipeline.evaluate.report`).
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -17,14 +16,13 @@ from matlab_compat.atomic import atomic_output
 from pipeline.cli import check_writable, run, typer_app
 from pipeline.errors import PipelineError
 from pipeline.evaluate.attack import summary_rows
-from pipeline.evaluate.information import DistanceWeight
-from pipeline.evaluate.information_study import PARTS, at_weight, describe
 from pipeline.evaluate.report import (
     chart,
     find_runs,
     information_losses,
     markdown,
     security_markdown,
+    study_markdown,
 )
 
 app = typer_app(__doc__)
@@ -58,39 +56,6 @@ def main(
         chart(runs).save(tmp, format="PNG")
     typer.echo(table)
     typer.echo(f"wrote {out / 'table.md'} and {out / 'table.png'} ({len(runs)} runs)")
-
-
-def study_markdown(folder: Path) -> str:
-    """Every graded study in ``folder`` (``python -m pipeline.information_study run`` wrote ``<study>.json``):
-    its encryptions by total loss at the measure's default weight with their accuracy drops, then the
-    correlations at that weight (every other weight is in the JSON)."""
-    default, out = DistanceWeight(), []
-    for path in sorted(folder.glob("*.json")):
-        result = json.loads(path.read_text())  # information_losses has refused what is not JSON
-        if not (isinstance(result, dict) and {"study", "encryptions", "correlations", "plain"} <= set(result)):
-            continue
-        plain, options = result["plain"], ", ".join(f"{k} {v}" for k, v in result["train_options"].items())
-        out += [f"Study `{result['study']}` (`{path.name}`): {result['dataset']}, {result['train_images']:,} training images, "
-                f"preset `{result['preset']}`{f' ({options})' if options else ''}, seeds {', '.join(map(str, result['seeds']))}; "
-                f"plain {100 * plain['mean']:.2f} ± {100 * plain['sd']:.2f} %. Loss rates at the default weight "
-                f"(λ {default.scale:g}, γ {default.shape:g}).", "",
-                "| encryption | total loss % | value loss % | neighbouring loss % | accuracy drop, pp (mean ± sd) |",
-                "|---|---|---|---|---|"]
-        rows = []
-        for label, e in result["encryptions"].items():
-            grid = next(g for g in e["information"] if (g["scale"], g["shape"]) == (default.scale, default.shape))
-            rows.append((grid["total"], f"| {label}{' (baseline)' if label == result['baseline'] else ''} | "
-                         + " | ".join(f"{100 * grid[p]:.1f}" for p in PARTS)
-                         + f" | {e['drop_mean_pp']:.2f} ± {e['drop_sd_pp']:.2f} |"))
-        out += [row for _, row in sorted(rows)] + [""]
-        for part in PARTS:
-            for with_baseline in ([True, False] if result["baseline"] else [True]):
-                row = at_weight(result, default, part, with_baseline)
-                which = "all" if with_baseline else f"without {result['baseline']}"
-                p = " / ".join("n/a" if row[c]["p"] is None else f"{row[c]['p']:.2g}" for c in ("pearson", "spearman"))
-                out.append(f"- {part} loss, {which}: {describe(row)}; p {p}")
-        out.append("")
-    return "\n".join(out)
 
 
 if __name__ == "__main__":
