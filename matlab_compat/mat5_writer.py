@@ -208,20 +208,28 @@ def compact(arr: np.ndarray) -> tuple[int, np.ndarray]:
 
 
 def write_variables(fh: BinaryIO, variables, header: Header) -> None:
-    """Write each variable as one (compressed or plain) miMATRIX element after the header."""
+    """Write each variable as one (compressed or plain) miMATRIX element after the header.
+
+    A compressed element's tag is written first with size 0 and filled in once its stream is
+    written (``fh`` must be seekable), so the pieces go to the file while later ones are made.
+    """
     compress, order = header.version == "7", header.byte_order
     enc = _Encoder(order, utf16_units=not compress and header.by_matlab)
     for name, value in variables.items():
         parts = enc.matrix(value, check_name(name))
         if compress:
-            stream = deflate.compress_matlab(parts)
-            size = sum(len(s) for s in stream)
+            tag_at = fh.tell()
+            fh.write(struct.pack(order + "II", miCOMPRESSED, 0))
+            size = 0
+            for piece in deflate.compress_matlab(parts):
+                fh.write(piece)
+                size += len(piece)
             if size > 0xFFFFFFFF:
                 raise MatFileError(f"variable {name!r}: compressed to {size} bytes, more than a "
                                    f"v5 element holds; use version='7.3'")
-            fh.write(struct.pack(order + "II", miCOMPRESSED, size))
-            for piece in stream:
-                fh.write(piece)
+            fh.seek(tag_at + 4)
+            fh.write(struct.pack(order + "I", size))
+            fh.seek(0, 2)
         else:
             for part in parts:
                 fh.write(part)

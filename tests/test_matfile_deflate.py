@@ -6,7 +6,7 @@ import zlib
 import numpy as np
 import pytest
 
-from matlab_compat.deflate import PARALLEL_FROM, compress_matlab
+from matlab_compat.deflate import PARALLEL_FROM, adler32_combine, compress_matlab
 
 
 def reference_stream(data: bytes) -> bytes:
@@ -26,3 +26,24 @@ def test_parallel_stream_equals_the_sequential_one(size, workers):
     stream = b"".join(compress_matlab(parts, workers=workers))
     assert stream == reference_stream(data)
     assert zlib.decompress(stream) == data
+
+
+@pytest.mark.parametrize("lengths", [(1, 2), (5000, 8192, 3), (0, 70000), (123456, 0, 7)])
+def test_adler32_combine_equals_the_sum_of_the_whole(lengths):
+    rng = np.random.default_rng(sum(lengths))
+    pieces = [rng.integers(0, 256, n, dtype=np.uint8).tobytes() for n in lengths]
+    combined = zlib.adler32(pieces[0])
+    for piece in pieces[1:]:
+        combined = adler32_combine(combined, zlib.adler32(piece), len(piece))
+    assert combined == zlib.adler32(b"".join(pieces))
+
+
+def test_parts_of_every_kind_and_boundary_give_the_joined_stream():
+    """Parts cut anywhere (empty ones, chunks spanning three parts, numpy views) make the bytes
+    of their concatenation."""
+    rng = np.random.default_rng(7)
+    data = np.repeat(rng.integers(0, 30, PARALLEL_FROM // 2, dtype=np.uint8), 3)
+    cuts = sorted(rng.integers(0, data.size, 40)) + [8192 * 5 + 1, 8192 * 5 + 2]
+    parts = [data[a:b] for a, b in zip([0, *sorted(cuts)], [*sorted(cuts), data.size])]
+    stream = b"".join(compress_matlab(parts, workers=3))
+    assert stream == reference_stream(data.tobytes())
