@@ -65,8 +65,9 @@ def _locked_temporary(target: Path) -> tuple[int, Path]:
         os.close(fd)
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
+def fsync_path(path: str | os.PathLike) -> None:
+    """Flush a file's or a folder's data and metadata to disk (by path: folders too)."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
@@ -89,10 +90,9 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     try:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
         yield tmp
-        with open(tmp, "rb") as written:   # the path: a writer may have re-created the file
-            os.fsync(written.fileno())
+        fsync_path(tmp)     # by path: a writer may have re-created the file
         os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        fsync_path(target.parent)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -32,7 +32,7 @@ KILLER = textwrap.dedent("""
                 os.kill(os.getpid(), signal.SIGKILL)
             return function(*args, **kwargs)
         return wrapped
-    outputs._fsync = step(outputs._fsync)
+    outputs.fsync_path = step(outputs.fsync_path)
     outputs._exchange = step(outputs._exchange)
     outputs.os.replace = step(os.replace)
     sys.argv = ["pipeline.random", *sys.argv[2:]]

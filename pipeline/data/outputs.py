@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from matlab_compat.atomic import atomic_output
+from matlab_compat.atomic import atomic_output, fsync_path
 from pipeline.errors import PipelineError
 
 RECORD = "params.json"
@@ -37,14 +37,6 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _alive(pid: int) -> bool:
@@ -93,7 +85,7 @@ def replace_folder(new: Path, target: Path) -> None:
         os.replace(target, old / target.name)
         os.replace(new, target)
         shutil.rmtree(old, ignore_errors=True)
-    _fsync(target.parent)
+    fsync_path(target.parent)
 
 
 def staging_folder(target: Path) -> Path:
@@ -122,7 +114,7 @@ def write_unit(target: Path, write_files: Callable[[Path], list[Path]], record: 
         files = {p.name: sha256_file(p) for p in written}
         (staging / RECORD).write_text(json.dumps({**record, "files": files}, indent=2) + "\n")
         for path in [*written, staging / RECORD, staging]:
-            _fsync(path)
+            fsync_path(path)
         replace_folder(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
