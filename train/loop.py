@@ -179,6 +179,44 @@ def digest_path(checkpoint: Path) -> Path:
     return checkpoint.with_name(checkpoint.name + ".sha256")
 
 
+def write_verified(path: Path, state: dict) -> None:
+    """Save ``state`` (tensors, dicts, numbers, text) to ``path`` with its SHA-256 beside it.
+
+    The digest is written first, so every checkpoint on disk has one (a kill between the two
+    leaves a digest without its checkpoint, which the next save replaces).
+    """
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    data = buffer.getvalue()
+    with atomic_output(digest_path(path)) as tmp:
+        tmp.write_text(f"{hashlib.sha256(data).hexdigest()}  {path.name}\n")
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def read_verified(path: Path, advice: str, option: str | None = None, device: str = "cpu") -> Any:
+    """What :func:`write_verified` saved at ``path``, once its bytes match the digest (the bytes
+    checked are the bytes loaded; tensors only, nothing unpickled). A missing digest, a mismatch
+    or an unreadable file raises :class:`TrainError` (for ``option``) ending in ``advice``."""
+    digest_file = digest_path(path)
+    try:
+        data = path.read_bytes()
+        expected = digest_file.read_text().split()[:1] if digest_file.exists() else None
+    except (OSError, UnicodeDecodeError) as err:
+        raise TrainError(f"found {path} but cannot read it or its digest ({err})", option) from None
+    if expected is None:
+        raise TrainError(f"found {path} without its digest {digest_file.name}, so it cannot be verified; {advice}",
+                         option)
+    actual = hashlib.sha256(data).hexdigest()
+    if expected != [actual]:
+        raise TrainError(f"found {path}, but it is corrupt or truncated: its SHA-256 is {actual[:16]}..., "
+                         f"{digest_file.name} says {expected[0][:16]}...; {advice}", option)
+    try:
+        return torch.load(io.BytesIO(data), map_location=device, weights_only=True)
+    except Exception as err:  # torch raises several types for a file that is not a checkpoint
+        raise TrainError(f"found {path}, but torch cannot load it ({_first_line(err)}); {advice}", option) from None
+
+
 def read_kept(folder: Path) -> set[int]:
     """The epochs ``kept.json`` lists (the every-N checkpoints that are never deleted)."""
     marker = folder / "kept.json"
@@ -197,22 +235,11 @@ def read_kept(folder: Path) -> set[int]:
 
 
 def _save_checkpoint(out: Path, epoch: int, keep: bool, model, optimizer, scheduler, history, config) -> None:
-    """Write ``epoch_NNNN.pt`` and its digest; the previous one goes unless it was a kept (every-N) one.
-
-    The digest is written first, so every checkpoint on disk has one (a kill between the two
-    leaves a digest without its checkpoint, which the next save replaces).
-    """
+    """Write ``epoch_NNNN.pt`` and its digest; the previous one goes unless it was a kept (every-N) one."""
     folder = checkpoint_dir(out)
     state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
              "epoch": epoch, "history": history, "recipe": json.dumps(config.recipe(), sort_keys=True)}
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    data = buffer.getvalue()
-    path = folder / f"epoch_{epoch:04d}.pt"
-    with atomic_output(digest_path(path)) as tmp:
-        tmp.write_text(f"{hashlib.sha256(data).hexdigest()}  {path.name}\n")
-    with atomic_output(path) as tmp:
-        tmp.write_bytes(data)
+    write_verified(folder / f"epoch_{epoch:04d}.pt", state)
     kept = read_kept(folder)
     if keep:
         kept.add(epoch)
@@ -228,23 +255,7 @@ def _save_checkpoint(out: Path, epoch: int, keep: bool, model, optimizer, schedu
 def _load_checkpoint(path: Path, config: TrainConfig) -> dict[str, Any]:
     """The verified checkpoint: its SHA-256 must match its digest file, its content be ours and of this recipe."""
     advice = "delete it and its .sha256 to resume from an earlier checkpoint, or use another --out"
-    digest_file = digest_path(path)
-    try:
-        data = path.read_bytes()
-        expected = digest_file.read_text().split()[:1] if digest_file.exists() else None
-    except (OSError, UnicodeDecodeError) as err:
-        raise TrainError(f"found {path} but cannot read it or its digest ({err})", "resume") from None
-    if expected is None:
-        raise TrainError(f"found {path} without its digest {digest_file.name}, so it cannot be verified; {advice}",
-                         "resume")
-    actual = hashlib.sha256(data).hexdigest()
-    if expected != [actual]:
-        raise TrainError(f"found {path}, but it is corrupt or truncated: its SHA-256 is {actual[:16]}..., "
-                         f"{digest_file.name} says {(expected or ['nothing'])[0][:16]}...; {advice}", "resume")
-    try:
-        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises several types for a file that is not a checkpoint
-        raise TrainError(f"found {path}, but torch cannot load it ({_first_line(err)}); {advice}", "resume") from None
+    state = read_verified(path, advice, "resume")
     if not isinstance(state, dict) or not CHECKPOINT_KEYS <= set(state) or state["epoch"] != len(state["history"]):
         raise TrainError(f"found {path}, but it is not a checkpoint of python -m train; {advice}", "resume")
     saved = json.loads(state["recipe"])

@@ -10,8 +10,6 @@ with other settings is refused with a message saying so.
 """
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import sys
 from contextlib import contextmanager
@@ -22,9 +20,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from matlab_compat import atomic_output
 from pipeline.cli import progress_bar
 from pipeline.errors import PipelineError
+from train.errors import TrainError
+from train.loop import read_verified, write_verified
 
 StepFn = Callable[[np.random.Generator], dict[str, float]]  # one optimisation step -> its losses
 
@@ -54,26 +53,18 @@ def deterministic(seed: int, threads: int, device: str) -> Iterator[None]:
 
 def save_checkpoint(path: Path, state: dict) -> None:
     """Write ``state`` (tensors, dicts, numbers, text) and ``<path>.sha256`` beside it, atomically."""
-
-    with atomic_output(path) as tmp:
-        torch.save(state, tmp)
-    with atomic_output(path.with_name(path.name + ".sha256")) as tmp:
-        tmp.write_text(hashlib.sha256(path.read_bytes()).hexdigest() + "\n")
+    write_verified(path, state)
 
 
 def load_checkpoint(path: Path, recipe: str, device: str = "cpu") -> dict | None:
     """The checkpoint at ``path`` if there is one made with ``recipe``; refuses a damaged or foreign one."""
     if not path.exists():
         return None
-    digest_file = path.with_name(path.name + ".sha256")
-    data = path.read_bytes()  # read once: the bytes checked are the bytes loaded
-    if not digest_file.exists() or digest_file.read_text().strip() != hashlib.sha256(data).hexdigest():
-        raise PipelineError(f"{path}: checkpoint does not match its SHA-256 file {digest_file.name}; delete both to start over")
     try:
-        state = torch.load(io.BytesIO(data), map_location=device, weights_only=True)
-    except Exception as err:  # torch raises several types for a file it cannot read
-        raise PipelineError(f"{path}: checkpoint cannot be read ({err}); delete it to start over") from None
-    if state.get("recipe") != recipe:
+        state = read_verified(path, "delete it and its .sha256 to start over", device=device)
+    except TrainError as err:
+        raise PipelineError(str(err)) from None
+    if not isinstance(state, dict) or state.get("recipe") != recipe:
         raise PipelineError(f"{path}: checkpoint was made with other settings; use another --checkpoints folder or the same settings")
     return state
 
