@@ -7,8 +7,9 @@ are compressed independently (raw deflate, in threads: zlib releases the GIL) an
 between the zlib header and the Adler-32 of the whole element. The bytes equal the sequential
 stream's.
 
-Nothing is copied: each thread reads its chunks straight from the element's parts (a chunk
-that spans two parts is fed to zlib in two pieces, which gives the same output), sums its own
+Nothing is joined: each thread reads its chunks straight from the element's parts (a chunk
+that spans two parts is fed to zlib in two pieces, which gives the same output; a row-major
+array's column-major bytes are made by the thread that compresses them), sums its own
 Adler-32, and the pieces come back in order as soon as they are done, so the caller writes
 early groups while later ones are still being compressed.
 """
@@ -22,6 +23,7 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Iterator
 
+from matlab_compat.column_bytes import ColumnMajorBytes
 from matlab_compat.format import ZLIB_CHUNK, ZLIB_LEVEL
 
 #: Elements smaller than this are compressed in the calling thread.
@@ -50,20 +52,24 @@ def adler32_combine(first: int, second: int, second_length: int) -> int:
 
 
 class _Element:
-    """The concatenation of an element's parts, read in ranges without copying."""
+    """The concatenation of an element's parts (bytes-like, or lazy ones such as
+    :class:`~matlab_compat.column_bytes.ColumnMajorBytes`), read in ranges without copying."""
 
     def __init__(self, parts: Iterable):
-        self.views = [memoryview(p).cast("B") for p in parts]
-        self.starts = [0, *itertools.accumulate(v.nbytes for v in self.views)]
+        self.parts = [p if isinstance(p, ColumnMajorBytes) else memoryview(p).cast("B") for p in parts]
+        self.starts = [0, *itertools.accumulate(p.nbytes for p in self.parts)]
         self.size = self.starts[-1]
 
     def pieces(self, start: int, stop: int) -> Iterator[memoryview]:
-        """The bytes ``[start, stop)`` as slices of the parts, in order."""
+        """The bytes ``[start, stop)`` as slices of the parts (lazy parts made now), in order."""
         k = bisect.bisect_right(self.starts, start) - 1
         while start < stop:
             end = min(stop, self.starts[k + 1])
-            if end > start:
-                yield self.views[k][start - self.starts[k]:end - self.starts[k]]
+            part, offset = self.parts[k], self.starts[k]
+            if end > start and isinstance(part, ColumnMajorBytes):
+                yield from part.pieces(start - offset, end - offset)
+            elif end > start:
+                yield part[start - offset:end - offset]
             start, k = end, k + 1
 
 
@@ -71,9 +77,11 @@ def _deflate_chunks(element: _Element, first: int, stop: int, last: int) -> tupl
     """Raw deflate of chunks ``[first, stop)`` (every chunk full-flushed, chunk ``last``
     finished) and the Adler-32 of their bytes."""
     comp = zlib.compressobj(ZLIB_LEVEL, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY)
+    base = first * ZLIB_CHUNK
+    group = _Element(element.pieces(base, min(stop * ZLIB_CHUNK, element.size)))  # lazy parts made once
     out, adler = [], 1
     for i in range(first, stop):
-        for piece in element.pieces(i * ZLIB_CHUNK, min((i + 1) * ZLIB_CHUNK, element.size)):
+        for piece in group.pieces(i * ZLIB_CHUNK - base, min((i + 1) * ZLIB_CHUNK, element.size) - base):
             out.append(comp.compress(piece))
             adler = zlib.adler32(piece, adler)
         out.append(comp.flush(zlib.Z_FINISH if i == last else zlib.Z_FULL_FLUSH))

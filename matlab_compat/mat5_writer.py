@@ -13,6 +13,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from matlab_compat import deflate
+from matlab_compat.column_bytes import ColumnMajorBytes
 from matlab_compat.errors import MatFileError
 from matlab_compat.format import (
     COMPACT_TYPES,
@@ -43,7 +44,14 @@ from matlab_compat.format import (
 from matlab_compat.header import Header
 from matlab_compat.values import SUBSYSTEM, check_name, classify, layout
 
-Parts = list  # list of bytes-like objects whose concatenation is an element's content
+Parts = list  # bytes-like objects and ColumnMajorBytes whose concatenation is an element's content
+#: Arrays from this size on (bytes) that are not column-major are transposed while written.
+LAZY_FROM = 1 << 20
+_WRITE_BLOCK = 1 << 24      # bytes of a lazy part made at a time by an uncompressed write
+
+
+def _nbytes(part) -> int:
+    return part.nbytes if isinstance(part, ColumnMajorBytes) else memoryview(part).nbytes
 
 
 class _Encoder:
@@ -54,7 +62,7 @@ class _Encoder:
     # -- elements ---------------------------------------------------------------------------
     def element(self, type_: int, data, *, small: bool = True) -> Parts:
         """A data element: packed 4-byte tag for 1..4 bytes of data, else a full 8-byte tag."""
-        n = memoryview(data).nbytes
+        n = _nbytes(data)
         if small and 0 < n <= 4:
             return [struct.pack(self.order + "I", (n << 16) | type_) + bytes(data).ljust(4, b"\0")]
         parts = [struct.pack(self.order + "II", type_, n), data]
@@ -63,9 +71,13 @@ class _Encoder:
         return parts
 
     def numbers(self, mi: int, values: np.ndarray) -> Parts:
-        """Values (any shape) as an element of type ``mi``, column-major, in the file's order."""
+        """Values (any shape) as an element of type ``mi``, column-major, in the file's order
+        (a large array not already column-major as a lazy part, transposed while it is written)."""
         dtype = MI_DTYPE[mi].newbyteorder(self.order)
-        flat = np.asarray(values).reshape(-1, order="F").astype(dtype, copy=False)
+        values = np.asarray(values)
+        if values.ndim >= 2 and values.nbytes >= LAZY_FROM and not values.flags.f_contiguous:
+            return self.element(mi, ColumnMajorBytes(values, dtype))
+        flat = values.reshape(-1, order="F").astype(dtype, copy=False)
         return self.element(mi, np.ascontiguousarray(flat).view(np.uint8))
 
     def matrix(self, value: Any, name: str, nested: bool = False) -> Parts:
@@ -76,7 +88,7 @@ class _Encoder:
         if value is None and nested:
             return [struct.pack(self.order + "II", miMATRIX, 0)]
         body = self.content(value, name)
-        size = sum(memoryview(p).nbytes for p in body)
+        size = sum(_nbytes(p) for p in body)
         if size > 0xFFFFFFFF:
             raise MatFileError(f"variable {name!r}: {size} bytes exceed a v5 element's 4 GiB; "
                                f"use version='7.3'")
@@ -232,4 +244,9 @@ def write_variables(fh: BinaryIO, variables, header: Header) -> None:
             fh.seek(0, 2)
         else:
             for part in parts:
-                fh.write(part)
+                if isinstance(part, ColumnMajorBytes):
+                    for start in range(0, part.nbytes, _WRITE_BLOCK):
+                        for piece in part.pieces(start, min(start + _WRITE_BLOCK, part.nbytes)):
+                            fh.write(piece)
+                else:
+                    fh.write(part)
