@@ -166,10 +166,17 @@ def collect_points(results: Path, dataset: str, accuracy: dict) -> list[Point]:
 
 
 def scatter_png(path: Path, labels: list[str], xs: list[float], ys: list[float], title: str, x_title: str, y_title: str,
-                errors: Optional[list[float]] = None, size: tuple[int, int] = (760, 560)) -> None:
+                errors: Optional[list[float]] = None) -> None:
+    """A labelled scatter plot of ``ys`` against ``xs`` (:func:`scatter_image`) saved as a PNG."""
+    with atomic_output(path) as tmp:
+        scatter_image(labels, xs, ys, title, x_title, y_title, errors).save(tmp, format="PNG")
+
+
+def scatter_image(labels: list[str], xs: list[float], ys: list[float], title: str, x_title: str, y_title: str,
+                  errors: Optional[list[float]] = None, size: tuple[int, int] = (760, 560)) -> Image.Image:
     """A labelled scatter plot (PIL) of ``ys`` against ``xs``, with vertical error bars ``ys +- errors`` when given."""
     width, height = size
-    left, right, top, bottom = 80, 30, 50, 70
+    left, right, top, bottom = 80, 30, 64, 70
     img = Image.new("RGB", size, "white")
     draw = ImageDraw.Draw(img)
     errors = list(errors) if errors is not None else [0.0] * len(ys)
@@ -196,7 +203,7 @@ def scatter_png(path: Path, labels: list[str], xs: list[float], ys: list[float],
         _, py = to_px(x0, y)
         draw.line([left - 5, py, left, py], fill="black")
         draw.text((left - 40, py - 6), f"{y:g}", fill="black")
-    draw.text((left, 15), title, fill="black")
+    draw.text((left, 8), title, fill="black")
     draw.text(((width - 6 * len(x_title)) // 2, height - 30), x_title, fill="black")
     draw.text((8, top - 22), y_title, fill="black")
     for label, x, y, e in zip(labels, xs, ys, errors):
@@ -209,8 +216,7 @@ def scatter_png(path: Path, labels: list[str], xs: list[float], ys: list[float],
             draw.line([px - 4, hi, px + 4, hi], fill="#7f8c8d")
         draw.ellipse([px - 4, py - 4, px + 4, py + 4], fill="#c0392b")
         draw.text((px + 6, py - 12), label, fill="#333333")
-    with atomic_output(path) as tmp:
-        img.save(tmp, format="PNG")
+    return img
 
 
 def _nice_step(span: float) -> float:
@@ -579,13 +585,27 @@ def describe(row: dict) -> str:
 
 
 def study_png(path: Path, result: dict) -> None:
-    """Accuracy drop (mean +- sd over seeds) against the total information loss at the default weight."""
+    """Accuracy drop (mean +- sd over seeds) against the total information loss at the default weight:
+    every encryption, and beside it the same without the study's baseline (whose large drop would
+    otherwise squeeze the rest into one line at the bottom)."""
     weight = DistanceWeight()
-    index = next(i for i, g in enumerate(next(iter(result["encryptions"].values()))["information"])
-                 if (g["scale"], g["shape"]) == (weight.scale, weight.shape))
-    labels = list(result["encryptions"])
     e = result["encryptions"]
-    title = (f"{result['dataset']}, {result['preset']}, {len(result['seeds'])} seeds: "
-             f"{describe(at_weight(result, weight, 'total'))}, weight {weight.scale:g}, {weight.shape:g}")
-    scatter_png(path, labels, [100 * e[k]["information"][index]["total"] for k in labels], [e[k]["drop_mean_pp"] for k in labels],
-                title, "total information-loss rate (%)", "accuracy drop (points, mean +- sd)", [e[k]["drop_sd_pp"] for k in labels])
+    index = next(i for i, g in enumerate(next(iter(e.values()))["information"])
+                 if (g["scale"], g["shape"]) == (weight.scale, weight.shape))
+
+    def panel(labels: list[str], with_baseline: bool) -> Image.Image:
+        which = "" if with_baseline else f"without {result['baseline']}: "
+        title = (f"{result['dataset']}, {result['preset']}, {len(result['seeds'])} seeds, weight {weight.scale:g}, "
+                 f"{weight.shape:g}\n{which}{describe(at_weight(result, weight, 'total', with_baseline))}")
+        return scatter_image(labels, [100 * e[k]["information"][index]["total"] for k in labels],
+                             [e[k]["drop_mean_pp"] for k in labels], title, "total information-loss rate (%)",
+                             "accuracy drop (points, mean +- sd)", [e[k]["drop_sd_pp"] for k in labels])
+
+    panels = [panel(list(e), True)]
+    if result["baseline"] in e:
+        panels.append(panel([k for k in e if k != result["baseline"]], False))
+    img = Image.new("RGB", (sum(p.width for p in panels), max(p.height for p in panels)), "white")
+    for i, one in enumerate(panels):
+        img.paste(one, (sum(p.width for p in panels[:i]), 0))
+    with atomic_output(path) as tmp:
+        img.save(tmp, format="PNG")
