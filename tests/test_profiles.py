@@ -57,7 +57,7 @@ def test_every_scheme_is_registered_and_every_measured_variant_encrypted(profile
     encrypted = {(e["dataset"], e["scheme"]) for e in params["encrypt"].values()}
     assert all(scheme in SCHEMES for _, scheme in encrypted)
     assert all(f"{d}-{s}" in params["encrypt"] for d, s in encrypted)  # stage names say what they make
-    for stage in ("attack", "information"):
+    for stage in ("attack", "learned", "information"):
         assert {(d, s) for d in params[stage]["datasets"] for s in params[stage]["schemes"]} <= encrypted
     assert params["results"] == ("results" if profile == "cpu" else f"results/{profile}")
 
@@ -72,9 +72,10 @@ def test_the_paper_profile_is_the_published_table():
     assert (v.epochs, v.batch, v.crop, v.lr, v.wd) == (50, 128, 224, 0.005, 5e-4)
 
 
-@pytest.mark.parametrize("profile,stages", [  # fetch+encrypt, attack, information, train, isotropic, evaluate (+ study)
-    ("cpu", 1 + 5 + 5 + 4 + 6 + 1), ("paper", 3 + 11 + 6 + 6 + 18 + 16 + 1), ("offline-cifar", 1 + 3 + 3 + 3 + 4 + 1),
-    ("study", 1 + 5 + 5 + 4 + 6 + 1 + 1), ("study-gpu", 3 + 11 + 6 + 6 + 18 + 16 + 1 + 1)])
+@pytest.mark.parametrize("profile,stages", [  # fetch+encrypt, attack, learned, information, train, isotropic, evaluate (+ study)
+    ("cpu", 1 + 5 + 5 + 5 + 4 + 6 + 1), ("paper", 3 + 11 + 6 + 6 + 6 + 18 + 16 + 1),
+    ("offline-cifar", 1 + 3 + 3 + 3 + 4 + 1),
+    ("study", 1 + 5 + 5 + 5 + 4 + 6 + 1 + 1), ("study-gpu", 3 + 11 + 6 + 6 + 6 + 18 + 16 + 1 + 1)])
 def test_dvc_generates_the_profiles_stages(profile, stages, tmp_path):
     shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
     shutil.copy({**PROFILES, **STUDY_PROFILES}[profile], tmp_path / "params.yaml")
