@@ -3,7 +3,7 @@
     python -m pipeline.learned_attack --dataset fashion --scheme vor --kind itn --kind gan --kind fr --out results/learned
 
 writes ``<out>/<dataset>_<scheme>_<kind>.json`` with its ``.npz`` side file of per-image scores,
-then redraws the dataset's figures from every side file in ``<out>``:
+then redraws the dataset's figures from every side file in ``<out>`` (into ``--figures-dir``):
 ``<dataset>_learned_ssim.png`` (box plots, the paper's Figure 8) and ``<dataset>_learned_grid.png``
 (pictures, its Figure 6). The threat model of each attack is in :mod:`pipeline.evaluate.learned`.
 """
@@ -51,6 +51,7 @@ def main(
     epochs: int = typer.Option(2, "--epochs", help="recognisability classifier: training epochs"),
     classifier_cache: Path = typer.Option(Path("results/attacks/classifiers"), "--classifier-cache", help="folder keeping the plain classifier between runs"),
     draw: bool = typer.Option(True, "--figures/--no-figures", help="redraw the dataset's figures from every side file in <out>"),
+    figures_dir: Optional[Path] = typer.Option(None, "--figures-dir", help="folder of the figures [default: <out>]"),
     key_given: dict = None,
 ) -> None:
     """Attack DATASET's SCHEME variant with the learned attacks KIND, then redraw the dataset's figures."""
@@ -59,6 +60,9 @@ def main(
             raise PipelineError(f"--kind {k!r}: choose one of {', '.join(LEARNED)}")
     at_least(epochs, "--epochs", 1)
     check_writable(out, folder=True)
+    figures_dir = figures_dir or out
+    if draw:
+        check_writable(figures_dir, folder=True)
     if kind:
         chosen, spec = chosen_scheme(scheme, None, dataset)
         options = recorded_options(chosen, spec, key_options(chosen, data_dir, **key_given))
@@ -69,8 +73,8 @@ def main(
     if draw:
         name = dataset_spec(dataset).name
         schemes = figures.collect(out, name)
-        typer.echo(f"wrote {figures.box_plot(out / f'{name}_learned_ssim.png', schemes)} and "
-                   f"{figures.picture_grid(out / f'{name}_learned_grid.png', schemes)}")
+        typer.echo(f"wrote {figures.box_plot(figures_dir / f'{name}_learned_ssim.png', schemes)} and "
+                   f"{figures.picture_grid(figures_dir / f'{name}_learned_grid.png', schemes)}")
 
 
 def attack(dataset: str, chosen: Scheme, options, kind: list[str], settings: LearnedSettings, known_pairs: int, device: str,

@@ -4,6 +4,8 @@ recover where the key is learnable (a fixed vortex map with known pairs) but not
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -22,6 +24,7 @@ from pipeline.evaluate.learned.results import baselines, read_side_file, write_l
 from pipeline.evaluate.learned.run import per_image_scores, run_attack
 from pipeline.evaluate.learned.settings import LearnedSettings
 from pipeline.evaluate.metrics import ssim
+from tests.shared import ROOT
 
 SPEC = dataset_spec("fashion")  # 28 x 28 grey: the shape the vortex and EtC keys are made for
 OPTIONS = KeyOptions(block_size=7)
@@ -190,6 +193,12 @@ def test_result_files_feed_the_report_and_the_figures(tmp_path):
     assert Image.open(figures.box_plot(tmp_path / "box.png", schemes)).size[1] > 200
     grid = Image.open(figures.picture_grid(tmp_path / "grid.png", schemes))
     assert grid.size[0] > grid.size[1] / 3  # two columns (schemes), three rows (encrypted, fr, plain)
+    # the DVC stage's command: figures only, from the side files in --out, into --figures-dir
+    drawn = subprocess.run([sys.executable, "-m", "pipeline.learned_attack", "--dataset", "fashion", "--out", str(tmp_path),
+                            "--figures-dir", str(tmp_path / "figures")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert drawn.returncode == 0, drawn.stderr
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "figures" / "fashion_learned_grid.png")), np.asarray(grid))
+    assert not (tmp_path / "fashion_learned_grid.png").exists()
 
 
 def test_baselines_score_the_victims_true_key_and_refuse_a_key_that_did_not_make_the_data(monkeypatch):

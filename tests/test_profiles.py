@@ -72,10 +72,10 @@ def test_the_paper_profile_is_the_published_table():
     assert (v.epochs, v.batch, v.crop, v.lr, v.wd) == (50, 128, 224, 0.005, 5e-4)
 
 
-@pytest.mark.parametrize("profile,stages", [  # fetch+encrypt, attack, learned, information, train, isotropic, evaluate (+ study)
-    ("cpu", 1 + 5 + 5 + 5 + 4 + 6 + 1), ("paper", 3 + 11 + 6 + 6 + 6 + 18 + 16 + 1),
+@pytest.mark.parametrize("profile,stages", [  # fetch+encrypt, attack, learned + figures, information, train, isotropic,
+    ("cpu", 1 + 5 + 5 + 5 + 1 + 4 + 6 + 1), ("paper", 3 + 11 + 6 + 6 + 3 + 6 + 18 + 16 + 1),  # evaluate (+ study)
     ("offline-cifar", 1 + 3 + 3 + 3 + 4 + 1),
-    ("study", 1 + 5 + 5 + 5 + 4 + 6 + 1 + 1), ("study-gpu", 3 + 11 + 6 + 6 + 6 + 18 + 16 + 1 + 1)])
+    ("study", 1 + 5 + 5 + 5 + 1 + 4 + 6 + 1 + 1), ("study-gpu", 3 + 11 + 6 + 6 + 3 + 6 + 18 + 16 + 1 + 1)])
 def test_dvc_generates_the_profiles_stages(profile, stages, tmp_path):
     shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
     shutil.copy({**PROFILES, **STUDY_PROFILES}[profile], tmp_path / "params.yaml")
