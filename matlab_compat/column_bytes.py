@@ -1,15 +1,20 @@
-"""An array's column-major bytes, made a range at a time.
+"""An element's bytes, made a range at a time: an array's column-major bytes, and the
+concatenation of an element's parts.
 
 MATLAB stores every array column-major; a row-major (C-order) array of 70,000 x 784 must be
 transposed on its way to the file. Done at once, that is a full copy made on one core before
 compression can start. :class:`ColumnMajorBytes` instead makes any byte range on demand, so
 each compressing thread transposes only its own share (numpy copies release the GIL) and an
-uncompressed write needs one block of memory at a time.
+uncompressed write needs one block of memory at a time. :class:`Concatenation` reads any range
+of an element's parts (bytes-like or lazy) without joining them: the writer's sizes, its
+uncompressed loop and the threaded compression all go through it.
 """
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -60,3 +65,25 @@ def _row_major_range(arr: np.ndarray, first: int, end: int) -> list[np.ndarray]:
     if full_end == last_row:                      # a partial last row
         out += _row_major_range(arr[last_row], 0, end - last_row * inner)
     return out
+
+
+class Concatenation:
+    """The concatenation of an element's parts (bytes-like, or :class:`ColumnMajorBytes`), its
+    ``size`` and any byte range as ``pieces(start, stop)``, without copying bytes-like parts."""
+
+    def __init__(self, parts: Iterable):
+        self.parts = [p if isinstance(p, ColumnMajorBytes) else memoryview(p).cast("B") for p in parts]
+        self.starts = [0, *itertools.accumulate(p.nbytes for p in self.parts)]
+        self.size = self.starts[-1]
+
+    def pieces(self, start: int, stop: int) -> Iterator[memoryview]:
+        """The bytes ``[start, stop)`` as slices of the parts (lazy parts made now), in order."""
+        k = bisect.bisect_right(self.starts, start) - 1
+        while start < stop:
+            end = min(stop, self.starts[k + 1])
+            part, offset = self.parts[k], self.starts[k]
+            if end > start and isinstance(part, ColumnMajorBytes):
+                yield from part.pieces(start - offset, end - offset)
+            elif end > start:
+                yield part[start - offset:end - offset]
+            start, k = end, k + 1

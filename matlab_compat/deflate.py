@@ -15,28 +15,18 @@ early groups while later ones are still being compressed.
 """
 from __future__ import annotations
 
-import bisect
-import itertools
-import os
 import struct
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Iterator
 
-from matlab_compat.column_bytes import ColumnMajorBytes
+from matlab_compat import threads
+from matlab_compat.column_bytes import Concatenation
 from matlab_compat.format import ZLIB_CHUNK, ZLIB_LEVEL
 
 #: Elements smaller than this are compressed in the calling thread.
 PARALLEL_FROM = 1 << 20
 _HEADER = b"\x78\x9c"   # deflate, 32 KiB window, level 6 (zlib's default-level header)
 _ADLER_BASE = 65521
-
-
-def _workers() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:      # not Linux
-        return os.cpu_count() or 1
 
 
 def adler32_combine(first: int, second: int, second_length: int) -> int:
@@ -51,34 +41,12 @@ def adler32_combine(first: int, second: int, second_length: int) -> int:
     return (b << 16) | a
 
 
-class _Element:
-    """The concatenation of an element's parts (bytes-like, or lazy ones such as
-    :class:`~matlab_compat.column_bytes.ColumnMajorBytes`), read in ranges without copying."""
-
-    def __init__(self, parts: Iterable):
-        self.parts = [p if isinstance(p, ColumnMajorBytes) else memoryview(p).cast("B") for p in parts]
-        self.starts = [0, *itertools.accumulate(p.nbytes for p in self.parts)]
-        self.size = self.starts[-1]
-
-    def pieces(self, start: int, stop: int) -> Iterator[memoryview]:
-        """The bytes ``[start, stop)`` as slices of the parts (lazy parts made now), in order."""
-        k = bisect.bisect_right(self.starts, start) - 1
-        while start < stop:
-            end = min(stop, self.starts[k + 1])
-            part, offset = self.parts[k], self.starts[k]
-            if end > start and isinstance(part, ColumnMajorBytes):
-                yield from part.pieces(start - offset, end - offset)
-            elif end > start:
-                yield part[start - offset:end - offset]
-            start, k = end, k + 1
-
-
-def _deflate_chunks(element: _Element, first: int, stop: int, last: int) -> tuple[bytes, int]:
+def _deflate_chunks(element: Concatenation, first: int, stop: int, last: int) -> tuple[bytes, int]:
     """Raw deflate of chunks ``[first, stop)`` (every chunk full-flushed, chunk ``last``
     finished) and the Adler-32 of their bytes."""
     comp = zlib.compressobj(ZLIB_LEVEL, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY)
     base = first * ZLIB_CHUNK
-    group = _Element(element.pieces(base, min(stop * ZLIB_CHUNK, element.size)))  # lazy parts made once
+    group = Concatenation(element.pieces(base, min(stop * ZLIB_CHUNK, element.size)))  # lazy parts made once
     out, adler = [], 1
     for i in range(first, stop):
         for piece in group.pieces(i * ZLIB_CHUNK - base, min((i + 1) * ZLIB_CHUNK, element.size) - base):
@@ -91,9 +59,9 @@ def _deflate_chunks(element: _Element, first: int, stop: int, last: int) -> tupl
 def compress_matlab(parts: Iterable, workers: int | None = None) -> Iterator[bytes]:
     """MATLAB's zlib stream of the concatenated ``parts``, piece by piece in order (made on
     ``workers`` threads; default all the process may use)."""
-    element = _Element(parts)
+    element = Concatenation(parts)
     count = max(1, -(-element.size // ZLIB_CHUNK))
-    workers = workers or _workers()
+    workers = workers or threads.workers()
     yield _HEADER
     if element.size < PARALLEL_FROM or workers == 1:
         body, adler = _deflate_chunks(element, 0, count, count - 1)
@@ -102,11 +70,10 @@ def compress_matlab(parts: Iterable, workers: int | None = None) -> Iterator[byt
         groups = min(count, workers * 16)
         bounds = [count * g // groups for g in range(groups + 1)]
         adler = 1
-        with ThreadPoolExecutor(workers) as pool:
-            done = pool.map(lambda g: _deflate_chunks(element, bounds[g], bounds[g + 1], count - 1),
-                            range(groups))
-            for g, (body, group_adler) in enumerate(done):
-                group_bytes = min(bounds[g + 1] * ZLIB_CHUNK, element.size) - bounds[g] * ZLIB_CHUNK
-                adler = adler32_combine(adler, group_adler, group_bytes)
-                yield body
+        done = threads.in_order(lambda g: _deflate_chunks(element, bounds[g], bounds[g + 1], count - 1),
+                                range(groups), workers)
+        for g, (body, group_adler) in enumerate(done):
+            group_bytes = min(bounds[g + 1] * ZLIB_CHUNK, element.size) - bounds[g] * ZLIB_CHUNK
+            adler = adler32_combine(adler, group_adler, group_bytes)
+            yield body
     yield struct.pack(">I", adler)

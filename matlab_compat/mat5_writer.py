@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from matlab_compat import deflate
-from matlab_compat.column_bytes import ColumnMajorBytes
+from matlab_compat.column_bytes import ColumnMajorBytes, Concatenation
 from matlab_compat.errors import MatFileError
 from matlab_compat.format import (
     COMPACT_TYPES,
@@ -50,10 +50,6 @@ LAZY_FROM = 1 << 20
 _WRITE_BLOCK = 1 << 24      # bytes of a lazy part made at a time by an uncompressed write
 
 
-def _nbytes(part) -> int:
-    return part.nbytes if isinstance(part, ColumnMajorBytes) else memoryview(part).nbytes
-
-
 class _Encoder:
     def __init__(self, order: str, utf16_units: bool):
         self.order = order
@@ -62,7 +58,7 @@ class _Encoder:
     # -- elements ---------------------------------------------------------------------------
     def element(self, type_: int, data, *, small: bool = True) -> Parts:
         """A data element: packed 4-byte tag for 1..4 bytes of data, else a full 8-byte tag."""
-        n = _nbytes(data)
+        n = Concatenation([data]).size
         if small and 0 < n <= 4:
             return [struct.pack(self.order + "I", (n << 16) | type_) + bytes(data).ljust(4, b"\0")]
         parts = [struct.pack(self.order + "II", type_, n), data]
@@ -88,7 +84,7 @@ class _Encoder:
         if value is None and nested:
             return [struct.pack(self.order + "II", miMATRIX, 0)]
         body = self.content(value, name)
-        size = sum(_nbytes(p) for p in body)
+        size = Concatenation(body).size
         if size > 0xFFFFFFFF:
             raise MatFileError(f"variable {name!r}: {size} bytes exceed a v5 element's 4 GiB; "
                                f"use version='7.3'")
@@ -243,10 +239,7 @@ def write_variables(fh: BinaryIO, variables, header: Header) -> None:
             fh.write(struct.pack(order + "I", size))
             fh.seek(0, 2)
         else:
-            for part in parts:
-                if isinstance(part, ColumnMajorBytes):
-                    for start in range(0, part.nbytes, _WRITE_BLOCK):
-                        for piece in part.pieces(start, min(start + _WRITE_BLOCK, part.nbytes)):
-                            fh.write(piece)
-                else:
-                    fh.write(part)
+            element = Concatenation(parts)
+            for start in range(0, element.size, _WRITE_BLOCK):
+                for piece in element.pieces(start, min(start + _WRITE_BLOCK, element.size)):
+                    fh.write(piece)

@@ -1,4 +1,5 @@
-"""ColumnMajorBytes gives, for any range, the bytes of numpy's own column-major flattening."""
+"""ColumnMajorBytes gives, for any range, the bytes of numpy's own column-major flattening;
+Concatenation gives any range of its parts joined."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +8,7 @@ import pytest
 import scipy.io
 
 from matlab_compat import savemat
-from matlab_compat.column_bytes import ColumnMajorBytes
+from matlab_compat.column_bytes import ColumnMajorBytes, Concatenation
 from matlab_compat.mat5_writer import _Encoder
 
 
@@ -27,6 +28,21 @@ def test_every_range_equals_the_column_major_flattening(shape, layout, dtype):
         for stop in bounds:
             if stop >= start:
                 assert b"".join(lazy.pieces(start, stop)) == expected[start:stop], (start, stop)
+
+
+def test_every_range_of_a_concatenation_equals_the_joined_parts():
+    rng = np.random.default_rng(9)
+    arr = rng.integers(0, 200, (6, 9)).astype(np.float64)
+    parts = [b"head", b"", np.arange(5, dtype=np.uint8), ColumnMajorBytes(arr, np.dtype("<i2")),
+             bytearray(b"tail!"), ColumnMajorBytes(arr[:2], np.dtype("<u1"))]
+    expected = b"head" + bytes(range(5)) + np.ravel(arr, order="F").astype("<i2").tobytes() \
+        + b"tail!" + np.ravel(arr[:2], order="F").astype("<u1").tobytes()
+    joined = Concatenation(parts)
+    assert joined.size == len(expected)
+    for start in range(len(expected) + 1):
+        for stop in (start, start + 1, start + 17, len(expected)):
+            stop = min(stop, len(expected))
+            assert b"".join(joined.pieces(start, stop)) == expected[start:stop], (start, stop)
 
 
 def test_a_range_copies_only_the_elements_it_covers():
