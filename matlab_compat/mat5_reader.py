@@ -19,6 +19,7 @@ from typing import Any, BinaryIO, Iterable, Iterator
 import numpy as np
 import scipy.sparse
 
+from matlab_compat import threads
 from matlab_compat.errors import MatFileError
 from matlab_compat.format import (
     FLAG_COMPLEX,
@@ -52,6 +53,8 @@ from matlab_compat.format import (
     padded,
 )
 from matlab_compat.header import Header, parse_header
+from matlab_compat.inflate import PARALLEL_FROM as PARALLEL_INFLATE_FROM
+from matlab_compat.inflate import inflate_into
 from matlab_compat.values import (
     SUBSYSTEM,
     MatlabOpaque,
@@ -222,7 +225,7 @@ class _Reader:
         target = MX_DTYPE[cls]
         if values.dtype == target:
             return values
-        return values.astype(target)
+        return threads.astype(values, target)
 
     def char(self, dims: tuple[int, ...], count: int, pos: int, limit: int) -> Any:
         """Characters as UTF-16 code units (MATLAB's chars), from any of MATLAB's encodings."""
@@ -377,13 +380,15 @@ class _Reader:
                            nzmax=None if nzmax == max(nnz, 1) else nzmax, value_type=value_type)
 
 
-def _inflate(blocks: Iterator[bytes], compressed: int, fail) -> np.ndarray:
-    """Decompress one miCOMPRESSED element (its bytes come in ``blocks``) into a new writable
-    array holding one miMATRIX element, tag included.
+def _inflate(file: "_File", offset: int, compressed: int, fail) -> np.ndarray:
+    """Decompress the miCOMPRESSED element of ``compressed`` bytes at ``offset`` into a new
+    writable array holding one miMATRIX element, tag included: on all cores when the stream
+    has MATLAB's flush points (:mod:`matlab_compat.inflate`), otherwise block by block.
 
     Every call's output is capped by what is still declared, and the declared size by what
     ``compressed`` bytes can hold, so a corrupt stream never makes more than that.
     """
+    blocks = file.blocks(offset, compressed)
     dec = zlib.decompressobj()
     pending = b""
 
@@ -420,7 +425,9 @@ def _inflate(blocks: Iterator[bytes], compressed: int, fail) -> np.ndarray:
             raise fail(f"compressed element declares {size} bytes, more than {compressed} "
                        f"compressed bytes can hold")
         out = _zeroed(8 + size)
-        out[:8] = np.frombuffer(head, np.uint8)
+        if compressed >= PARALLEL_INFLATE_FROM and inflate_into(file.bytes(offset, compressed), out):
+            return out
+        out[:8] = np.frombuffer(head, np.uint8)   # not cut at flush points: one thread
         filled = 8
         while filled < 8 + size:
             chunk = inflate(min(8 + size - filled, _OUT_BLOCK))
@@ -463,6 +470,11 @@ class _File:
         self.fh.seek(offset)
         got = self.fh.readinto(memoryview(data))
         return data[:got]
+
+    def bytes(self, offset: int, size: int) -> bytes:
+        """The (at most) ``size`` bytes at ``offset``."""
+        self.fh.seek(offset)
+        return self.fh.read(size)
 
     def blocks(self, offset: int, size: int) -> Iterator[bytes]:
         """The ``size`` bytes at ``offset`` in blocks of at most :data:`_BLOCK` bytes."""
@@ -507,7 +519,7 @@ class _Variable:
         """The buffer holding the miMATRIX element, and that element."""
         if self._inner is None:
             if self.compressed:
-                data = _inflate(self.file.blocks(self.offset + 8, self.size), self.size, self.fail)
+                data = _inflate(self.file, self.offset + 8, self.size, self.fail)
                 where = f" (in compressed element at {self.offset})"
             else:
                 data, where = self.file.read(self.offset, 8 + padded(self.size)), ""
