@@ -78,6 +78,11 @@ def test_vortex_key_recovered_from_eight_pairs_and_recognisability_scored(data_d
     assert (tmp_path / "fashion_vor_known-plaintext.png").stat().st_size > 0
     (run,) = (tmp_path / "cache").glob("fashion_smallcnn_e1_s0_*")  # one cached classifier: a training run
     assert (run / "metrics.json").exists() and any((run / "checkpoints").iterdir())
+    # its training time is the epochs' own, from the run's history, also when it is reloaded from the cache
+    epoch_seconds = [float(line.split("\t")[-1]) for line in (run / "history.tsv").read_text().splitlines()[1:]]
+    assert kpa["recognisability"]["seconds"] == round(sum(epoch_seconds), 1) > 0
+    again = _attack(data_dir, tmp_path / "again", "vor", "--epochs", "1", "--classifier-cache", str(tmp_path / "cache"))
+    assert again["known-plaintext"]["recognisability"] == kpa["recognisability"]
     rows = summary_rows(tmp_path)
     assert {(r["kind"], r["pairs"], r["uses_statistics"]) for r in rows} == {
         ("known-plaintext", 1, False), ("known-plaintext", 8, False), ("known-plaintext", 1, True), ("known-plaintext", 8, True),

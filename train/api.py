@@ -22,18 +22,19 @@ from train.config import TrainConfig
 from train.data import split_from_pictures
 from train.distributed import resolve_device
 from train.errors import TrainError
-from train.loop import Classifier, fit
+from train.loop import Classifier, FitResult, fit
 
 #: The API's defaults: the recipe of the ``*_smallcnn_quick`` presets (3 epochs, no RICAP, no augmentation).
 API_DEFAULTS: dict[str, Any] = dict(epochs=3, batch=128, lr=0.05, wd=5e-4, ricap=None, padding=0, flip=0.0,
                                     jitter=(0.0, 0.0, 0.0, 0.0), seed=3407)
 
 
-def train_classifier(images: np.ndarray, labels: np.ndarray, *, model: str = "smallcnn", dataset: str = "fashion",
-                     test_images: np.ndarray | None = None, test_labels: np.ndarray | None = None,
-                     device: str = "cpu", progress: bool = False, out: str | Path | None = None, resume: bool = False,
-                     **options: Any) -> Classifier:
-    """Train ``model`` on the pictures and return the :class:`Classifier` (see :func:`accuracy`).
+def fit_classifier(images: np.ndarray, labels: np.ndarray, *, model: str = "smallcnn", dataset: str = "fashion",
+                   test_images: np.ndarray | None = None, test_labels: np.ndarray | None = None,
+                   device: str = "cpu", progress: bool = False, out: str | Path | None = None, resume: bool = False,
+                   **options: Any) -> FitResult:
+    """Train ``model`` on the pictures: the :class:`~train.loop.FitResult` (the classifier, its
+    per-epoch history with each epoch's seconds, also when a finished run is reloaded, and metrics).
 
     ``options`` are :class:`TrainConfig` fields (``epochs``, ``batch``, ``seed``, ``crop``,
     ``lr``, ``ricap``, ``model_options``...). ``crop`` defaults to the pictures' size. The test
@@ -52,7 +53,13 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, *, model: str = "sm
         test = train
     else:
         test = split_from_pictures(np.asarray(test_images), np.asarray(test_labels), dev)
-    return fit(config, train, test, out=out, resume=resume, progress=progress).classifier
+    return fit(config, train, test, out=out, resume=resume, progress=progress)
+
+
+def train_classifier(images: np.ndarray, labels: np.ndarray, **options: Any) -> Classifier:
+    """Train a classifier on the pictures and return the :class:`Classifier` (see :func:`accuracy`);
+    the options are :func:`fit_classifier`'s."""
+    return fit_classifier(images, labels, **options).classifier
 
 
 def predict(classifier: Classifier, images: np.ndarray) -> np.ndarray:
@@ -69,4 +76,4 @@ def accuracy(classifier: Classifier, images: np.ndarray, labels: np.ndarray) -> 
     return float(np.mean(predict(classifier, images) == labels)) if len(labels) else float("nan")
 
 
-__all__ = ["Classifier", "accuracy", "predict", "train_classifier"]
+__all__ = ["Classifier", "FitResult", "accuracy", "fit_classifier", "predict", "train_classifier"]
