@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from pipeline.encrypt.etc_key import SECRET_ENV
 from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.errors import PipelineError
 from pipeline.evaluate.attack import AttackData, summary_rows
-from pipeline.evaluate.learned import figures, fr
+from pipeline.evaluate.learned import figures, fr, training
 from pipeline.evaluate.learned.lpips import CHANNELS, Lpips, load_lpips, lpips
 from pipeline.evaluate.learned.results import baselines, read_side_file, write_learned
 from pipeline.evaluate.learned.run import per_image_scores, run_attack
@@ -100,6 +101,30 @@ def test_itn_is_deterministic_and_a_longer_run_resumes_a_shorter_one_exactly(tmp
     checkpoint.write_bytes(bytes(raw))
     with pytest.raises(PipelineError, match="SHA-256"):
         run_attack("itn", data, scheme, OPTIONS, own, checkpoint_dir=tmp_path)
+
+
+def test_training_time_is_kept_in_the_checkpoint_and_reported_on_resume(tmp_path):
+    """A result resumed from checkpoints reports the training earlier runs did (each step here
+    sleeps 0.1 s, so the time is known from below)."""
+    net = torch.nn.Linear(2, 1)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+
+    def step(rng):
+        time.sleep(0.1)
+        loss = net(torch.from_numpy(rng.random((4, 2), dtype=np.float32))).square().mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return {"loss": loss.item()}
+
+    def run(steps):
+        return training.train({"net": net}, {"sgd": optimizer}, step, steps=steps, seed=0, name="t", recipe={"r": 1},
+                              checkpoint=tmp_path / "t.pt", every=1, progress=False)
+
+    assert run(2) == 0.0                            # fresh: nothing earlier
+    after_two = run(4)                              # resumes the 2 steps done
+    assert 0.2 <= after_two < 1.0
+    assert 0.4 <= run(4) < after_two + 1.0          # finished: all 4 steps' training
 
 
 def test_gan_trains_unpaired_and_is_deterministic():

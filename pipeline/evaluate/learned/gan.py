@@ -30,8 +30,9 @@ def unpaired_sets(data: AttackData, settings: LearnedSettings) -> tuple[np.ndarr
 
 
 def gan_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: LearnedSettings, *, checkpoint_dir: Path | None,
-               progress: bool, device: str = "cpu") -> tuple[np.ndarray, dict]:
-    """Recovered test pictures and what the adversary held (unpaired public plain and victim encrypted images)."""
+               progress: bool, device: str = "cpu") -> tuple[np.ndarray, dict, float]:
+    """Recovered test pictures, what the adversary held (unpaired public plain and victim encrypted
+    images) and the seconds of training resumed from a checkpoint."""
     plain, encrypted = unpaired_sets(data, settings)
     p, e = training.to_tensor(plain, device), training.to_tensor(encrypted, device)
     c = data.shape[2]
@@ -61,10 +62,10 @@ def gan_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: 
         digest = hashlib.sha256(plain.tobytes() + encrypted.tobytes()).hexdigest()[:16]
         recipe = {"scheme": scheme.name, "shape": list(data.shape), "data": digest,
                   **settings.recipe("seed", "width", "gan_batch", "lr", "cycle_weight")}
-        training.train({"g": g, "f": f, "d_plain": d_plain, "d_enc": d_enc}, {"gen": gen, "disc": disc}, step,
+        resumed = training.train({"g": g, "f": f, "d_plain": d_plain, "d_enc": d_enc}, {"gen": gen, "disc": disc}, step,
                        steps=settings.gan_steps, seed=settings.seed, name="gan", recipe=recipe,
                        checkpoint=None if checkpoint_dir is None else Path(checkpoint_dir) / f"{data.spec.name}_{scheme.name}_gan.pt",
                        every=settings.checkpoint_every, progress=progress, device=device)
         held = {"public_plain_images": len(plain), "victim_encrypted_images": len(encrypted), "paired": False,
                 "victim_pairs": 0, "own_keys": 0, "victim_key": "never used (scored against plain test images)"}
-        return training.apply(g, data.enc_test, device), held
+        return training.apply(g, data.enc_test, device), held, resumed

@@ -40,8 +40,9 @@ def adversary_pairs(data: AttackData, scheme: Scheme, options: KeyOptions, setti
 
 
 def fit_translator(net: Translator, inputs: np.ndarray, targets: np.ndarray, *, steps: int, settings: LearnedSettings, name: str,
-                   recipe: dict, checkpoint: Path | None, progress: bool, device: str) -> list[dict]:
-    """Train ``net`` (on ``device``) to map ``inputs`` to ``targets`` (uint8 pictures) by L1 for ``steps`` seeded steps."""
+                   recipe: dict, checkpoint: Path | None, progress: bool, device: str) -> float:
+    """Train ``net`` (on ``device``) to map ``inputs`` to ``targets`` (uint8 pictures) by L1 for ``steps`` seeded steps;
+    the seconds of training resumed from ``checkpoint`` (:func:`training.train`)."""
     x, y = training.to_tensor(inputs, device), training.to_tensor(targets, device)
     optimizer = torch.optim.Adam(net.parameters(), lr=settings.lr)
     digest = hashlib.sha256(inputs.tobytes() + targets.tobytes()).hexdigest()[:16]
@@ -60,8 +61,9 @@ def fit_translator(net: Translator, inputs: np.ndarray, targets: np.ndarray, *, 
 
 
 def itn_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: LearnedSettings, *, checkpoint_dir: Path | None,
-               progress: bool, device: str = "cpu") -> tuple[np.ndarray, dict]:
-    """Recovered test pictures and what the adversary held (own keys, and k victim pairs when ``known_pairs``)."""
+               progress: bool, device: str = "cpu") -> tuple[np.ndarray, dict, float]:
+    """Recovered test pictures, what the adversary held (own keys, and k victim pairs when
+    ``known_pairs``) and the seconds of training resumed from checkpoints."""
     k = settings.known_pairs
     if k > len(data.plain_train):
         raise PipelineError(f"--known-pairs {k} asked for, but the train split holds {len(data.plain_train)} images")
@@ -71,17 +73,18 @@ def itn_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: 
         net = Translator(data.shape, settings.width).to(device)
         pairs = adversary_pairs(data, scheme, options, settings)
         held = {"own_keys": 0, "public_plain_images": 0, "victim_pairs": k, "victim_key": "never used (scored against plain test images)"}
+        resumed = 0.0
         if pairs is not None:
             held.update(own_keys=settings.adversary_keys, public_plain_images=len(pairs[1]))
-            fit_translator(net, *pairs, steps=settings.itn_steps, settings=settings, name="itn own keys",
+            resumed += fit_translator(net, *pairs, steps=settings.itn_steps, settings=settings, name="itn own keys",
                            recipe={**recipe, "stage": "own keys", "keys": settings.adversary_keys},
                            checkpoint=None if checkpoint_dir is None else Path(checkpoint_dir) / f"{stem}_keys.pt", progress=progress, device=device)
         elif k == 0:
             raise NotApplicable(f"{scheme.name}: an adversary cannot draw keys of its own, so ITN with own keys does not apply "
                                 f"(the known-pairs variant does)")
         if k:
-            fit_translator(net, data.enc_train[:k], data.plain_train[:k], steps=settings.pairs_steps, settings=settings,
+            resumed += fit_translator(net, data.enc_train[:k], data.plain_train[:k], steps=settings.pairs_steps, settings=settings,
                            name=f"itn {k} pairs", recipe={**recipe, "stage": f"{k} pairs", "after_own_keys": pairs is not None,
                                                           "keys": settings.adversary_keys, "itn_steps": settings.itn_steps},
                            checkpoint=None if checkpoint_dir is None else Path(checkpoint_dir) / f"{stem}_pairs{k}.pt", progress=progress, device=device)
-        return training.apply(net, data.enc_test, device), held
+        return training.apply(net, data.enc_test, device), held, resumed

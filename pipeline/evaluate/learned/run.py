@@ -25,7 +25,8 @@ from pipeline.evaluate.learned.lpips import load_lpips, lpips
 from pipeline.evaluate.learned.settings import LearnedSettings
 from pipeline.evaluate.metrics import psnr, ssim
 
-AttackFn = Callable[..., tuple[np.ndarray, dict]]  # (data, scheme, options, settings, *, checkpoint_dir, progress, device) -> (recovered, held)
+# (data, scheme, options, settings, *, checkpoint_dir, progress, device) -> (recovered, held, seconds of training resumed)
+AttackFn = Callable[..., tuple[np.ndarray, dict, float]]
 
 LEARNED: dict[str, AttackFn] = {"itn": itn_attack, "gan": gan_attack, "fr": fr_attack}
 
@@ -81,10 +82,10 @@ def run_attack(kind: str, data: AttackData, scheme: Scheme, options: KeyOptions,
               "uses_statistics": False, "key_share": None, "threat_model": THREAT_MODELS[kind], "settings": settings.record()}
     start = time.perf_counter()
     try:
-        recovered, held = LEARNED[kind](data, scheme, options, settings, checkpoint_dir=checkpoint_dir, progress=progress, device=device)
+        recovered, held, resumed = LEARNED[kind](data, scheme, options, settings, checkpoint_dir=checkpoint_dir, progress=progress, device=device)
     except NotApplicable as err:
         return LearnedOutcome(None, {**record, "not_applicable": str(err), "psnr": None, "ssim": None, "lpips": None, "accuracy": None}, {})
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - start + resumed    # the whole cost: training resumed from checkpoints included
     per_image = per_image_scores(recovered, data.plain_test, settings.lpips_weights)
     record.update(held=held, seconds=round(seconds, 1), psnr=float(per_image["psnr"].mean()), ssim=float(per_image["ssim"].mean()),
                   lpips=None if per_image["lpips"] is None else float(per_image["lpips"].mean()),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Mapping
@@ -70,8 +71,10 @@ def load_checkpoint(path: Path, recipe: str, device: str = "cpu") -> dict | None
 
 
 def train(modules: Mapping[str, nn.Module], optimizers: Mapping[str, torch.optim.Optimizer], step: StepFn, *, steps: int, seed: int,
-          name: str, recipe: dict, checkpoint: Path | None, every: int, progress: bool, device: str = "cpu") -> list[dict[str, float]]:
-    """Run ``step`` ``steps`` times (resuming from ``checkpoint`` where one exists); the losses, one row per ``every`` steps.
+          name: str, recipe: dict, checkpoint: Path | None, every: int, progress: bool, device: str = "cpu") -> float:
+    """Run ``step`` ``steps`` times (resuming from ``checkpoint`` where one exists); the seconds of
+    training that earlier runs had done (kept in the checkpoint, 0 without one), so a resumed
+    result can report its whole cost. The checkpoint also keeps the losses, one row per ``every`` steps.
 
     ``recipe`` (JSON-ready) names everything the weights depend on except the number of steps;
     a checkpoint of another recipe, or of more steps than asked, is refused. A checkpoint of
@@ -79,7 +82,7 @@ def train(modules: Mapping[str, nn.Module], optimizers: Mapping[str, torch.optim
     """
 
     text = json.dumps(recipe, sort_keys=True)
-    start, history = 0, []
+    start, history, earlier = 0, [], 0.0
     state = None if checkpoint is None else load_checkpoint(checkpoint, text, device)
     if state is not None:
         for key, module in modules.items():
@@ -87,11 +90,13 @@ def train(modules: Mapping[str, nn.Module], optimizers: Mapping[str, torch.optim
         for key, optimizer in optimizers.items():
             optimizer.load_state_dict(state["optimizers"][key])
         start, history = int(state["step"]), json.loads(state["history"])
+        earlier = float(state.get("seconds", 0.0))    # checkpoints older than this field: unknown, 0
         if start > steps:
             raise PipelineError(f"{checkpoint}: checkpoint is of {start} steps, more than the {steps} asked; delete it or ask for {start}")
     bar = progress_bar(total=steps, initial=start, desc=name, disable=not progress)
     sums: dict[str, float] = {}
     count = 0
+    clock = time.perf_counter()
     for t in range(start, steps):
         losses = step(np.random.default_rng([seed, t]))
         for key, value in losses.items():
@@ -109,10 +114,11 @@ def train(modules: Mapping[str, nn.Module], optimizers: Mapping[str, torch.optim
                 print(f"{name}: step {done}/{steps} " + " ".join(f"{k} {v:.4f}" for k, v in row.items() if k != "step"), file=sys.stderr)
             if checkpoint is not None:
                 save_checkpoint(checkpoint, {"recipe": text, "step": done, "history": json.dumps(history),
+                                             "seconds": earlier + time.perf_counter() - clock,
                                              "modules": {k: m.state_dict() for k, m in modules.items()},
                                              "optimizers": {k: o.state_dict() for k, o in optimizers.items()}})
     bar.close()
-    return history
+    return earlier
 
 
 def to_tensor(pictures: np.ndarray, device: str = "cpu") -> torch.Tensor:
