@@ -16,7 +16,7 @@ import numpy as np
 T = TypeVar("T")
 R = TypeVar("R")
 
-#: Arrays converted on several threads from this many bytes of output.
+#: Arrays converted or checked on several threads from this many bytes.
 CONVERT_PARALLEL_FROM = 8 << 20
 
 
@@ -47,16 +47,21 @@ def in_order(func: Callable[[T], R], items: Iterable[T], count: int) -> Iterator
                 future.cancel()
 
 
+def over_slices(func: Callable[[slice], R], size: int, nbytes: int, count: int | None = None) -> list[R]:
+    """``func`` of consecutive slices covering ``range(size)``: one slice when ``nbytes`` (the
+    work's size) is small or one core is all there is, else four per core, run on threads."""
+    count = count or workers()
+    slices = 1 if count == 1 or nbytes < CONVERT_PARALLEL_FROM else 4 * count
+    bounds = [size * s // slices for s in range(slices + 1)]
+    return list(in_order(lambda s: func(slice(bounds[s], bounds[s + 1])), range(slices), count))
+
+
 def astype(values: np.ndarray, dtype: np.dtype, count: int | None = None) -> np.ndarray:
     """``values.astype(dtype)`` for a 1-D array, converted in slices on all cores when big."""
     dtype = np.dtype(dtype)
-    count = count or workers()
-    if values.ndim != 1 or count == 1 or values.size * dtype.itemsize < CONVERT_PARALLEL_FROM:
+    if values.ndim != 1:
         return values.astype(dtype)
     out = np.empty(values.size, dtype)
-    slices = 4 * count
-    bounds = [values.size * s // slices for s in range(slices + 1)]
-    for _ in in_order(lambda s: np.copyto(out[bounds[s]:bounds[s + 1]], values[bounds[s]:bounds[s + 1]],
-                                          casting="unsafe"), range(slices), count):
-        pass
+    over_slices(lambda part: np.copyto(out[part], values[part], casting="unsafe"), values.size,
+                values.size * dtype.itemsize, count)
     return out

@@ -249,6 +249,26 @@ def test_compact_storage_rules(tmp_path):
         np.testing.assert_array_equal(stored, values)
 
 
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+@pytest.mark.parametrize("spoiler", [None, 0.5, -0.0])
+def test_compact_storage_of_big_arrays_checked_on_threads(layout, spoiler):
+    """The rules hold for arrays checked in slices on threads: one fraction or one -0.0 in any
+    slice keeps the doubles; the stored values and layout are numpy's own conversion's."""
+    from matlab_compat.format import miDOUBLE, miUINT8
+    from matlab_compat.mat5_writer import compact
+    rng = np.random.default_rng(7)
+    base = rng.integers(0, 256, (1100, 2000)).astype(np.float64)    # 17.6 MB: many slices
+    if spoiler is not None:                                          # an even column: kept by the stride
+        base[int(rng.integers(1100)), 2 * int(rng.integers(1000))] = spoiler
+    arr = {"C": base, "F": np.asfortranarray(base), "strided": base[:, ::2]}[layout]
+    mi, stored = compact(arr)
+    if spoiler is None:
+        assert mi == miUINT8 and stored.dtype == np.uint8 and np.array_equal(stored, arr)
+        assert stored.flags.f_contiguous == arr.flags.f_contiguous
+    else:
+        assert mi == miDOUBLE and stored is arr
+
+
 @pytest.mark.parametrize("version", ["6", "7", "7.3"])
 def test_default_header_is_fixed_so_outputs_are_reproducible(version, tmp_path):
     variables = {"x": np.arange(12.0).reshape(3, 4), "c": "text"}
