@@ -67,6 +67,11 @@ def _row_major_range(arr: np.ndarray, first: int, end: int) -> list[np.ndarray]:
     return out
 
 
+def nbytes(part) -> int:
+    """Bytes of one element part (bytes-like or :class:`ColumnMajorBytes`), nothing made."""
+    return part.nbytes if isinstance(part, ColumnMajorBytes) else memoryview(part).nbytes
+
+
 class Concatenation:
     """The concatenation of an element's parts (bytes-like, or :class:`ColumnMajorBytes`), its
     ``size`` and any byte range as ``pieces(start, stop)``, without copying bytes-like parts."""

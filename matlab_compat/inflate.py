@@ -47,8 +47,8 @@ def inflate_into(stream: bytes, out: np.ndarray, count: int | None = None) -> bo
     count = count or threads.workers()
     cmf_flg = stream[:2]
     if (len(stream) < PARALLEL_FROM or count == 1 or len(cmf_flg) < 2 or cmf_flg[0] & 0x0F != 8
-            or int.from_bytes(cmf_flg, "big") % 31 or cmf_flg[1] & 0x20):
-        return False          # too small, or not a plain zlib header (dictionary or method)
+            or cmf_flg[0] >> 4 > 7 or int.from_bytes(cmf_flg, "big") % 31 or cmf_flg[1] & 0x20):
+        return False          # too small, or not a plain zlib header (method, window, dictionary)
     cuts = cut_points(stream, 8 * count)
     if not cuts:
         return False

@@ -14,7 +14,7 @@ import numpy as np
 
 from matlab_compat import deflate
 from matlab_compat import threads
-from matlab_compat.column_bytes import ColumnMajorBytes, Concatenation
+from matlab_compat.column_bytes import ColumnMajorBytes, Concatenation, nbytes
 from matlab_compat.errors import MatFileError
 from matlab_compat.format import (
     COMPACT_TYPES,
@@ -59,7 +59,7 @@ class _Encoder:
     # -- elements ---------------------------------------------------------------------------
     def element(self, type_: int, data, *, small: bool = True) -> Parts:
         """A data element: packed 4-byte tag for 1..4 bytes of data, else a full 8-byte tag."""
-        n = Concatenation([data]).size
+        n = nbytes(data)
         if small and 0 < n <= 4:
             return [struct.pack(self.order + "I", (n << 16) | type_) + bytes(data).ljust(4, b"\0")]
         parts = [struct.pack(self.order + "II", type_, n), data]
@@ -85,7 +85,7 @@ class _Encoder:
         if value is None and nested:
             return [struct.pack(self.order + "II", miMATRIX, 0)]
         body = self.content(value, name)
-        size = Concatenation(body).size
+        size = sum(map(nbytes, body))
         if size > 0xFFFFFFFF:
             raise MatFileError(f"variable {name!r}: {size} bytes exceed a v5 element's 4 GiB; "
                                f"use version='7.3'")
@@ -198,8 +198,8 @@ def compact(arr: np.ndarray) -> tuple[int, np.ndarray]:
     """MATLAB's storage of double data, and the data converted to it: when all values are
     integers (negative zero excluded), the first of :data:`COMPACT_TYPES` holding them all,
     else miDOUBLE. Empty data: miUINT8. One conversion, checked against the doubles, instead
-    of float temporaries (an image set of 60,000 x 784 doubles is 376 MB); a contiguous array
-    is converted and checked in slices on all cores."""
+    of float temporaries (an image set of 60,000 x 784 doubles is 376 MB); a big contiguous
+    array is converted and checked in slices on all cores."""
     if arr.size == 0:
         return miUINT8, arr
     lo, hi = float(arr.min()), float(arr.max())
@@ -209,23 +209,28 @@ def compact(arr: np.ndarray) -> tuple[int, np.ndarray]:
                if np.iinfo(MI_DTYPE[mi]).min <= lo and hi <= np.iinfo(MI_DTYPE[mi]).max), None)
     if mi is None:
         return miDOUBLE, arr
-    contiguous = arr.flags.c_contiguous or arr.flags.f_contiguous
-    converted = np.empty_like(arr, dtype=MI_DTYPE[mi], order="K") if contiguous else arr.astype(MI_DTYPE[mi])
-    values, stored = arr.ravel(order="K"), converted.ravel(order="K")   # views when contiguous
+    target = MI_DTYPE[mi]
+    signed_zero_possible = lo <= 0.0 <= hi
 
-    def exact(part: slice) -> bool:
-        """Convert ``part`` (when contiguous) and check it: no fraction, no -0.0."""
-        if contiguous:
-            np.copyto(stored[part], values[part], casting="unsafe")
-        if not np.array_equal(stored[part], values[part]):      # a fraction somewhere
+    def exact(values: np.ndarray, stored: np.ndarray) -> bool:
+        """No fraction, and no -0.0 that the integer would lose."""
+        if not np.array_equal(stored, values):
             return False
-        if lo <= 0.0 <= hi:                                     # -0.0 would lose its sign
-            return not (np.signbit(values[part]).any() if lo == 0.0 else np.signbit(values[part][values[part] == 0]).any())
+        if signed_zero_possible:
+            return not (np.signbit(values).any() if lo == 0.0 else np.signbit(values[values == 0]).any())
         return True
 
-    if not all(threads.over_slices(exact, values.size, arr.nbytes)):
-        return miDOUBLE, arr
-    return mi, converted
+    if arr.nbytes < threads.CONVERT_PARALLEL_FROM or not (arr.flags.c_contiguous or arr.flags.f_contiguous):
+        converted = arr.astype(target)
+        return (mi, converted) if exact(arr, converted) else (miDOUBLE, arr)
+    converted = np.empty_like(arr, dtype=target, order="K")
+    values, stored = arr.ravel(order="K"), converted.ravel(order="K")   # views: contiguous
+
+    def convert_exact(part: slice) -> bool:
+        np.copyto(stored[part], values[part], casting="unsafe")
+        return exact(values[part], stored[part])
+
+    return (mi, converted) if all(threads.over_slices(convert_exact, values.size, arr.nbytes)) else (miDOUBLE, arr)
 
 
 def write_variables(fh: BinaryIO, variables, header: Header) -> None:

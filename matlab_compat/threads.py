@@ -51,7 +51,9 @@ def over_slices(func: Callable[[slice], R], size: int, nbytes: int, count: int |
     """``func`` of consecutive slices covering ``range(size)``: one slice when ``nbytes`` (the
     work's size) is small or one core is all there is, else four per core, run on threads."""
     count = count or workers()
-    slices = 1 if count == 1 or nbytes < CONVERT_PARALLEL_FROM else 4 * count
+    if count == 1 or nbytes < CONVERT_PARALLEL_FROM:
+        return [func(slice(0, size))]      # small work: no threads to start
+    slices = 4 * count
     bounds = [size * s // slices for s in range(slices + 1)]
     return list(in_order(lambda s: func(slice(bounds[s], bounds[s + 1])), range(slices), count))
 
@@ -59,7 +61,7 @@ def over_slices(func: Callable[[slice], R], size: int, nbytes: int, count: int |
 def astype(values: np.ndarray, dtype: np.dtype, count: int | None = None) -> np.ndarray:
     """``values.astype(dtype)`` for a 1-D array, converted in slices on all cores when big."""
     dtype = np.dtype(dtype)
-    if values.ndim != 1:
+    if values.ndim != 1 or values.size * dtype.itemsize < CONVERT_PARALLEL_FROM:
         return values.astype(dtype)
     out = np.empty(values.size, dtype)
     over_slices(lambda part: np.copyto(out[part], values[part], casting="unsafe"), values.size,

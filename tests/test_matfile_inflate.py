@@ -48,6 +48,19 @@ def test_wrong_expected_length_is_refused():
     assert not checked(stream, len(data) + 1, 2)
 
 
+def test_headers_zlib_refuses_are_left_to_one_thread():
+    """A window over 32 KiB (CINFO 8) or a preset dictionary: zlib refuses these headers, so the
+    threads (raw inflate, which never sees the header) must not read past them."""
+    data = image_like(PARALLEL_FROM * 3, seed=8)
+    body = b"".join(compress_matlab([data]))[2:]
+    for cmf, fdict in ((0x88, 0), (0x78, 0x20)):
+        flg = next(f for f in range(256) if f & 0x20 == fdict and (cmf * 256 + f) % 31 == 0)
+        stream = bytes([cmf, flg]) + body
+        with pytest.raises(zlib.error):
+            zlib.decompress(stream)
+        assert not checked(stream, len(data), 2)
+
+
 def test_streams_without_full_flushes_are_left_to_one_thread():
     data = image_like(PARALLEL_FROM * 4, seed=1)
     assert not checked(zlib.compress(data), len(data), 2)      # scipy's stream: no flush points
