@@ -27,6 +27,12 @@ PARALLEL_FROM = 1 << 20
 MARKER = b"\x00\x00\xff\xff"   # the empty stored block a full flush ends with
 
 
+def worth_threads(compressed: int) -> bool:
+    """Whether a stream of ``compressed`` bytes should go to :func:`inflate_into`: big enough,
+    and more than one core (decided before the caller reads the whole stream)."""
+    return compressed >= PARALLEL_FROM and threads.workers() > 1
+
+
 def cut_points(stream: bytes, pieces: int) -> list[int]:
     """Offsets in ``stream`` just after a flush marker, about evenly spread (at most
     ``pieces - 1`` of them), after the 2-byte zlib header."""
@@ -46,9 +52,9 @@ def inflate_into(stream: bytes, out: np.ndarray, count: int | None = None) -> bo
     stream cannot be cut or a check fails (``out`` is then partly written)."""
     count = count or threads.workers()
     cmf_flg = stream[:2]
-    if (len(stream) < PARALLEL_FROM or count == 1 or len(cmf_flg) < 2 or cmf_flg[0] & 0x0F != 8
-            or cmf_flg[0] >> 4 > 7 or int.from_bytes(cmf_flg, "big") % 31 or cmf_flg[1] & 0x20):
-        return False          # too small, or not a plain zlib header (method, window, dictionary)
+    if (len(cmf_flg) < 2 or cmf_flg[0] & 0x0F != 8 or cmf_flg[0] >> 4 > 7
+            or int.from_bytes(cmf_flg, "big") % 31 or cmf_flg[1] & 0x20):
+        return False          # not a plain zlib header (method, window, dictionary)
     cuts = cut_points(stream, 8 * count)
     if not cuts:
         return False

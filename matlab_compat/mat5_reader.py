@@ -53,8 +53,7 @@ from matlab_compat.format import (
     padded,
 )
 from matlab_compat.header import Header, parse_header
-from matlab_compat.inflate import PARALLEL_FROM as PARALLEL_INFLATE_FROM
-from matlab_compat.inflate import inflate_into
+from matlab_compat.inflate import inflate_into, worth_threads
 from matlab_compat.values import (
     SUBSYSTEM,
     MatlabOpaque,
@@ -425,7 +424,7 @@ def _inflate(file: "_File", offset: int, compressed: int, fail) -> np.ndarray:
             raise fail(f"compressed element declares {size} bytes, more than {compressed} "
                        f"compressed bytes can hold")
         out = _zeroed(8 + size)
-        if compressed >= PARALLEL_INFLATE_FROM and inflate_into(file.bytes(offset, compressed), out):
+        if worth_threads(compressed) and inflate_into(file.bytes(offset, compressed), out):
             return out
         out[:8] = np.frombuffer(head, np.uint8)   # not cut at flush points: one thread
         filled = 8
