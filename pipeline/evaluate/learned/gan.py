@@ -63,9 +63,9 @@ def gan_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: 
         recipe = {"scheme": scheme.name, "shape": list(data.shape), "data": digest,
                   **settings.recipe("seed", "width", "gan_batch", "lr", "cycle_weight")}
         resumed = training.train({"g": g, "f": f, "d_plain": d_plain, "d_enc": d_enc}, {"gen": gen, "disc": disc}, step,
-                       steps=settings.gan_steps, seed=settings.seed, name="gan", recipe=recipe,
-                       checkpoint=None if checkpoint_dir is None else Path(checkpoint_dir) / f"{data.spec.name}_{scheme.name}_gan.pt",
-                       every=settings.checkpoint_every, progress=progress, device=device)
+                                 steps=settings.gan_steps, seed=settings.seed, name="gan", recipe=recipe,
+                                 checkpoint=None if checkpoint_dir is None else Path(checkpoint_dir) / f"{data.spec.name}_{scheme.name}_gan.pt",
+                                 every=settings.checkpoint_every, progress=progress, device=device)
         held = {"public_plain_images": len(plain), "victim_encrypted_images": len(encrypted), "paired": False,
                 "victim_pairs": 0, "own_keys": 0, "victim_key": "never used (scored against plain test images)"}
         return training.apply(g, data.enc_test, device), held, resumed

@@ -77,14 +77,14 @@ def itn_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: 
         if pairs is not None:
             held.update(own_keys=settings.adversary_keys, public_plain_images=len(pairs[1]))
             resumed += fit_translator(net, *pairs, steps=settings.itn_steps, settings=settings, name="itn own keys",
-                           recipe={**recipe, "stage": "own keys", "keys": settings.adversary_keys},
-                           checkpoint=None if checkpoint_dir is None else Path(checkpoint_dir) / f"{stem}_keys.pt", progress=progress, device=device)
+                                      recipe={**recipe, "stage": "own keys", "keys": settings.adversary_keys},
+                                      checkpoint=None if checkpoint_dir is None else Path(checkpoint_dir) / f"{stem}_keys.pt", progress=progress, device=device)
         elif k == 0:
             raise NotApplicable(f"{scheme.name}: an adversary cannot draw keys of its own, so ITN with own keys does not apply "
                                 f"(the known-pairs variant does)")
         if k:
             resumed += fit_translator(net, data.enc_train[:k], data.plain_train[:k], steps=settings.pairs_steps, settings=settings,
-                           name=f"itn {k} pairs", recipe={**recipe, "stage": f"{k} pairs", "after_own_keys": pairs is not None,
-                                                          "keys": settings.adversary_keys, "itn_steps": settings.itn_steps},
-                           checkpoint=None if checkpoint_dir is None else Path(checkpoint_dir) / f"{stem}_pairs{k}.pt", progress=progress, device=device)
+                                      name=f"itn {k} pairs", recipe={**recipe, "stage": f"{k} pairs", "after_own_keys": pairs is not None,
+                                                                     "keys": settings.adversary_keys, "itn_steps": settings.itn_steps},
+                                      checkpoint=None if checkpoint_dir is None else Path(checkpoint_dir) / f"{stem}_pairs{k}.pt", progress=progress, device=device)
         return training.apply(net, data.enc_test, device), held, resumed
