@@ -105,8 +105,8 @@ def etc_sample_map(key: EtcKey) -> SampleMap:
 
 def block_key(spec: DatasetSpec, options: KeyOptions) -> EtcKey:
     """The EtC key of the options' secret and block size for images of ``spec``."""
-    return derive_key(secret_of(options), (spec.height, spec.width, spec.channels), block_size_of(spec, options),
-                      draw_of(options))
+    draw = draw_of(options)  # before the secret, as LE's
+    return derive_key(secret_of(options), (spec.height, spec.width, spec.channels), block_size_of(spec, options), draw)
 
 
 class EtcScheme(SecretScheme):

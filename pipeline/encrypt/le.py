@@ -227,8 +227,8 @@ class LeScheme(SecretScheme):
             if options.block_size is not None and options.block_size != key.block_size:
                 raise PipelineError(f"--block-size {options.block_size}: the key file {path} holds blocks of {key.block_size}")
             return key
-        return plane_key(secret_of(options), shape, block_size_of(spec, options), self.name, self.version, self.per_block,
-                         draw_of(options))
+        draw = draw_of(options)  # before the secret: a record of imported tables asks for their file, not for a secret
+        return plane_key(secret_of(options), shape, block_size_of(spec, options), self.name, self.version, self.per_block, draw)
 
     def key_space_log2(self, spec: DatasetSpec, options: KeyOptions) -> float:
         """(6M^2)! * 2^(6M^2) for RGB ((2M^2)! * 2^(2M^2) grey); the reference draw: (6M^2)! ((2M^2)!)."""

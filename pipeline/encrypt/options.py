@@ -18,6 +18,7 @@ from pipeline.cli import alias, at_least, choices
 from pipeline.data.datasets import DATASETS, DatasetSpec, dataset_spec
 from pipeline.encrypt.registry import SCHEMES, get_scheme
 from pipeline.encrypt.scheme import KeyOptions, Scheme
+from pipeline.encrypt.secret import KEY_DRAWS
 from pipeline.errors import PipelineError
 
 DatasetName = choices("DatasetName", DATASETS)
@@ -79,4 +80,6 @@ def key_options(scheme: Scheme, data_dir: Path, **given) -> KeyOptions:
     at_least(given.get("vortices"), "--vortices", 1)
     at_least(given.get("seed"), "--seed", 0)
     at_least(given.get("block_size"), "--block-size", 1)
+    if given.get("key_draw") not in (None, *KEY_DRAWS):
+        raise PipelineError(f"--key-draw: choose {' or '.join(KEY_DRAWS)}, got {given['key_draw']!r}")
     return KeyOptions(data_dir=data_dir, **given)

@@ -165,7 +165,8 @@ class PeScheme(SecretScheme):
         path = imported_file(options)
         if path is not None:
             return imported_key(path, shape, mode)
-        return derive_key(secret_of(options), shape, mode, draw_of(options))
+        draw = draw_of(options)  # before the secret, as LE's
+        return derive_key(secret_of(options), shape, mode, draw)
 
     def record(self, key: PeKey) -> dict:
         return {**super().record(key), "key_mode": key.mode}
