@@ -353,12 +353,41 @@ class Payload:
         return (os.system, (f"touch {self.marker}",))
 
 
-@pytest.mark.parametrize("content", ["system", "eval", "dict", "floats", "not a pickle", "short key"])
+class ObjectArray:
+    """Pickles as numpy's array constructor with an object dtype and a vast shape: its state is refused unbuilt."""
+
+    def __reduce__(self):
+        return (np.empty(0).__reduce__()[0], (np.ndarray, (0,), b"b"), (1, (10**10,), np.dtype(object), False, [1, 2, 3]))
+
+
+class LatinArray:
+    """A key array as a Python 2 pickle carries it: the data as latin-1 text."""
+
+    def __init__(self, values) -> None:
+        self.values = np.asarray(values, dtype="<u4")
+
+    def __reduce__(self):
+        return (np.empty(0).__reduce__()[0], (np.ndarray, (0,), b"b"),
+                (1, self.values.shape, self.values.dtype, False, self.values.tobytes().decode("latin-1")))
+
+
+def test_a_python_2_style_key_pickle_reads(tmp_path):
+    tanaka = RNG.permutation(96)
+    with open(tmp_path / "key.pkl", "wb") as out:
+        pickle.dump([[4, 4, 3], LatinArray(tanaka)], out, protocol=2)
+    assert import_key("--scheme", "le", "--dataset", "cifar10", "--from", "tanaka-pkl", "--input", tmp_path / "key.pkl",
+                      "--out", tmp_path / "le.npz")[0] == 0
+    key = SCHEMES["le"].key(CIFAR, KeyOptions(key_file=tmp_path / "le.npz"))
+    assert np.array_equal(SCHEMES["le"].encrypt(key, PICTURES[:1])[0], tanaka_le(PICTURES[0], tanaka.tolist(), 4))
+
+
+@pytest.mark.parametrize("content", ["system", "eval", "object array", "dict", "floats", "not a pickle", "short key"])
 def test_a_pickle_with_anything_but_arrays_is_one_error_line_and_never_runs(tmp_path, content):
     marker = tmp_path / "MARKER"
     path = tmp_path / "key.pkl"
     values = {
         "system": [[4, 4, 3], Payload(marker)],
+        "object array": [[4, 4, 3], ObjectArray()],
         "eval": [[4, 4, 3], np.arange(96)],
         "dict": {"blockSize": [4, 4, 3], "key": np.arange(96)},
         "floats": [[4, 4, 3], np.arange(96, dtype=float)],
@@ -377,6 +406,8 @@ def test_a_pickle_with_anything_but_arrays_is_one_error_line_and_never_runs(tmp_
     assert not marker.exists() and not (tmp_path / "le.npz").exists()
     if content in ("system", "eval"):
         assert "may hold only numpy arrays and integers" in output
+    if content == "object array":
+        assert "may hold only numeric arrays" in output
 
 
 def test_key_table_files_are_checked(tmp_path):

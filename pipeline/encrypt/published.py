@@ -12,13 +12,16 @@ Formats (``--from`` of ``python -m pipeline.keys``; docs/schemes.md):
   1 = keep, samples in (row, column, channel) order); ``pe_colors`` (1024,), each pixel's colour
   code 0..5, an index into the six orders of (R, G, B) in lexicographic order.
 
-Pickles are read by :class:`ArrayUnpickler`, which builds numpy arrays, numpy scalars and plain
-Python values and nothing else: a pickle naming any other callable (``os.system``, ...) is
-refused before anything is called. Every problem is one :class:`PipelineError` line.
+Pickles are read by :class:`ArrayUnpickler`, which builds numeric numpy arrays, numpy scalars
+and plain Python values and nothing else: a pickle naming any other callable (``os.system``, ...)
+is refused before anything is called, and an array's state is checked (numeric dtype, data of
+exactly the size its shape needs) before numpy sees it. Every problem is one
+:class:`PipelineError` line.
 """
 from __future__ import annotations
 
 import io
+import math
 import pickle
 import random
 import zipfile
@@ -35,11 +38,40 @@ MAX_KEY_FILE_BYTES = 16 << 20  # a Tanaka key of 32 x 32 blocks is 24 KiB; SIA-G
 #: The ELE paper's block order: its scripts call random.seed(30) and shuffle the block numbers.
 PAPER_BLOCK_SEED = 30
 
-# The callables a pickled numpy array or scalar needs (their module moved from numpy.core to
-# numpy._core in numpy 2; pickles name either), taken from numpy's own pickling.
-_RECONSTRUCT = np.empty(0).__reduce__()[0]
-_SCALAR = np.int64(0).__reduce__()[0]
-_FROMBUFFER = np.arange(2).__reduce_ex__(5)[0]
+class _PickledArray:
+    """Stands in for a pickled numpy array: pickle hands it the array's state (BUILD), which is checked
+    before any memory is set aside: a plain numeric dtype (no objects) and exactly the bytes the shape needs."""
+
+    def __init__(self, *_ignored) -> None:
+        self.array: np.ndarray | None = None
+
+    def __setstate__(self, state) -> None:
+        if not isinstance(state, tuple) or len(state) not in (4, 5):
+            raise PipelineError("holds an array state numpy does not write")
+        shape, dtype, fortran, data = state[-4:]
+        dtype = _numeric(dtype)
+        if isinstance(data, str):  # a Python 2 pickle's bytes, read as latin-1 text
+            data = data.encode("latin-1")
+        if not isinstance(data, (bytes, bytearray)) or not isinstance(shape, tuple) \
+                or not all(isinstance(n, int) and n >= 0 for n in shape) or math.prod(shape) * dtype.itemsize != len(data):
+            raise PipelineError("holds an array whose data does not match its shape")
+        self.array = np.frombuffer(data, dtype).reshape(shape, order="F" if fortran else "C").copy()
+
+
+def _numeric(dtype: object) -> np.dtype:
+    if not isinstance(dtype, np.dtype) or dtype.hasobject or dtype.kind not in "biuf":
+        raise PipelineError(f"holds values of {dtype!r}: a key pickle may hold only numeric arrays")
+    return dtype
+
+
+def _frombuffer(buffer, dtype, shape, order):
+    """numpy's ``_frombuffer`` (protocol 5) for numeric dtypes only; it allocates nothing beyond the buffer's bytes."""
+    return np.frombuffer(buffer, _numeric(dtype)).reshape(shape, order=order).copy()
+
+
+def _scalar(dtype, data):
+    """numpy's ``scalar`` (a pickled numpy number) for numeric dtypes only."""
+    return _SCALAR(_numeric(dtype), data)
 
 
 def _latin1(text: str, encoding: str) -> bytes:
@@ -49,10 +81,12 @@ def _latin1(text: str, encoding: str) -> bytes:
     return text.encode("latin-1")
 
 
+# What a pickled numpy array or scalar names (numpy.core became numpy._core in numpy 2; pickles name either).
+_SCALAR = np.int64(0).__reduce__()[0]
 _ALLOWED = {
     **{(module, name): target for module in ("numpy.core.multiarray", "numpy._core.multiarray")
-       for name, target in (("_reconstruct", _RECONSTRUCT), ("scalar", _SCALAR))},
-    **{(module, "_frombuffer"): _FROMBUFFER for module in ("numpy.core.numeric", "numpy._core.numeric")},
+       for name, target in (("_reconstruct", _PickledArray), ("scalar", _scalar))},
+    **{(module, "_frombuffer"): _frombuffer for module in ("numpy.core.numeric", "numpy._core.numeric")},
     ("_codecs", "encode"): _latin1,
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
@@ -60,13 +94,24 @@ _ALLOWED = {
 
 
 class ArrayUnpickler(pickle.Unpickler):
-    """An unpickler that can only make numpy arrays, numpy scalars and plain Python values."""
+    """An unpickler that can only make numeric numpy arrays, numpy scalars and plain Python values."""
 
     def find_class(self, module: str, name: str):
         try:
             return _ALLOWED[(module, name)]
         except KeyError:
             raise PipelineError(f"refers to {module}.{name}: a key pickle may hold only numpy arrays and integers") from None
+
+
+def _arrays(value: object) -> object:
+    """The unpickled value with every stand-in replaced by its checked array."""
+    if isinstance(value, _PickledArray):
+        if value.array is None:
+            raise PipelineError("holds an array without its data")
+        return value.array
+    if isinstance(value, (list, tuple)):
+        return type(value)(_arrays(v) for v in value)
+    return value
 
 
 def read_bytes(path: Path, what: str) -> bytes:
@@ -88,7 +133,7 @@ def load_pickle(path: Path) -> object:
     """The value of a key pickle (Python 2 pickles too), built by :class:`ArrayUnpickler`."""
     data = read_bytes(path, "key pickle")
     try:
-        return ArrayUnpickler(io.BytesIO(data), encoding="latin1").load()
+        return _arrays(ArrayUnpickler(io.BytesIO(data), encoding="latin1").load())
     except PipelineError as err:
         raise PipelineError(f"key pickle {path} {err}") from None
     except Exception as err:  # a malformed pickle raises whatever its opcodes provoke; each is one line
