@@ -336,6 +336,8 @@ def test_siagan_keys_import_for_le_ele_and_pe(tmp_path):
     for picture, enc in zip(PICTURES, encrypted):
         assert np.array_equal(scramblemix_pe(picture, inv, colors), enc)
     assert np.array_equal(SCHEMES["pe"].decrypt(pe, encrypted), PICTURES)
+    with pytest.raises(PipelineError, match="holds one key for every image"):
+        SCHEMES["pe"].key(CIFAR, KeyOptions(key_file=tmp_path / "pe.npz", key_mode="image"))
     # the reference's aliased channel assignment duplicates a channel for some codes: not the project's PE
     aliased = scramblemix_pe(PICTURES[0], inv, colors, aliased=True)
     assert not np.array_equal(aliased, encrypted[0])

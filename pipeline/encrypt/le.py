@@ -141,6 +141,7 @@ def plane_key(secret: bytes, image_shape: tuple[int, int, int], block_size: int,
 
 
 def check_plane_shape(image_shape: tuple[int, int, int], block_size: int, scheme: str) -> tuple[int, int, int]:
+    """(H, W, C) of grey or RGB images that blocks of ``block_size`` tile, else one error line."""
     h, w, c = image_shape
     if c not in (1, 3):
         raise PipelineError(f"{scheme} encrypts grey (1) or RGB (3) images, got {c} channels")

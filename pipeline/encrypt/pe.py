@@ -94,6 +94,7 @@ def derive_key(secret: bytes, image_shape: tuple[int, int, int], mode: str = "da
 
 
 def check_shape_and_mode(image_shape: tuple[int, int, int], mode: str) -> None:
+    """Refuse a key mode PE does not have and images that are neither grey nor RGB."""
     if mode not in KEY_MODES:
         raise PipelineError(f"--key-mode: PE takes {' or '.join(KEY_MODES)}, got {mode!r}")
     if image_shape[2] not in (1, 3):
