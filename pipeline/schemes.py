@@ -2,9 +2,14 @@
 
     python -m pipeline.schemes                    # key spaces for CIFAR-10 (32 x 32 RGB), block 16
     python -m pipeline.schemes --dataset fashion --block-size 7
+
+Key spaces are given for both key draws (``--key-draw``): ``project`` (this project's
+distribution, the default) and ``reference`` (the reference code's); "same" where a scheme has
+no reference draw of its own.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Optional
 
 import typer
@@ -29,13 +34,21 @@ def main(
     spec = dataset_spec(dataset)
     typer.echo(f"{spec.name}: {spec.height} x {spec.width} x {spec.channels}, block {block_size or spec.block_size}")
     options = KeyOptions(block_size=block_size)
-    typer.echo(f"{'scheme':8s} {'invertible':10s} {'key from':15s} {'log2 keys':>10s}  key; options")
+    typer.echo(f"{'scheme':8s} {'invertible':10s} {'key from':15s} {'log2 keys':>10s} {'reference':>10s}  key; options")
     for scheme in SCHEMES.values():
         size = scheme.key_space_log2(spec, options)
-        shown = "n/a" if size is None else f"{size:.1f}"
-        warn = "  (small: exhaustive search is feasible)" if size is not None and size < SMALL_KEY_SPACE_LOG2 else ""
-        typer.echo(f"{scheme.name:8s} {str(scheme.invertible).lower():10s} {scheme.key_source:15s} {shown:>10s}  "
+        reference = scheme.key_space_log2(spec, dataclasses.replace(options, key_draw="reference")) if "key_draw" in scheme.options else None
+        sizes = [s for s in (size, reference) if s is not None]
+        warn = "  (small: exhaustive search is feasible)" if sizes and min(sizes) < SMALL_KEY_SPACE_LOG2 else ""
+        typer.echo(f"{scheme.name:8s} {str(scheme.invertible).lower():10s} {scheme.key_source:15s} {_bits(size):>10s} "
+                   f"{_bits(reference) if 'key_draw' in scheme.options else _bits(size) if size is None else 'same':>10s}  "
                    f"{scheme.key_kind}; {', '.join('--' + o.replace('_', '-') for o in scheme.options) or '-'}{warn}")
+    typer.echo("log2 keys: --key-draw project (the default); reference: --key-draw reference, the reference code's "
+               "distribution ('same': the scheme has none of its own; docs/schemes.md)")
+
+
+def _bits(size: float | None) -> str:
+    return "n/a" if size is None else f"{size:.1f}"
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ def batches(draw):
     seed = draw(st.integers(0, 2**32 - 1))
     images = np.random.default_rng(seed).integers(0, 256, (n, gh * block, gw * block, channels), dtype=np.uint8)
     secret = draw(st.binary(min_size=16, max_size=40))
-    return images, derive_key(secret, images.shape[1:], block)
+    return images, derive_key(secret, images.shape[1:], block, draw(st.sampled_from(["project", "reference"])))
 
 
 @settings(max_examples=60, deadline=None)

@@ -314,12 +314,15 @@ def test_bad_key_options_name_the_option():
 def test_the_listing_shows_all_seven_schemes_with_key_spaces():
     result = invoke(schemes_app, ["--dataset", "cifar10"])
     assert result.exit_code == 0, result.output
-    lines = {line.split()[0]: line for line in result.output.splitlines()[2:]}
+    lines = {line.split()[0]: line for line in result.output.splitlines()[2:9]}
     assert list(lines) == ["vor", "random", "etc", "pe", "le", "ele", "block"]
-    assert lines["le"].split()[1:4] == ["true", "secret", "15585.1"]
-    assert lines["ele"].split()[1:4] == ["true", "secret", "62345.1"]
+    # both key draws: the project's, then the reference code's (log2 keys)
+    assert lines["le"].split()[1:5] == ["true", "secret", "15585.1", f"{math.lgamma(6 * 16**2 + 1) / math.log(2):.1f}"]
+    assert lines["ele"].split()[1:5] == ["true", "secret", "62345.1", f"{4 * math.lgamma(1537) / math.log(2) + math.log2(24):.1f}"]
+    assert lines["block"].split()[3:5] == ["4.6", "same"] and lines["random"].split()[3:5] == ["32.0", "same"]
     assert lines["vor"].split()[1] == "false" and lines["random"].split()[1] == "false"
     assert "small" in lines["etc"] and "small" not in lines["pe"]
+    assert "--key-draw" in lines["pe"] and "--key-draw" not in lines["block"]
 
 
 # --- through the encrypt stage ---------------------------------------------------------------

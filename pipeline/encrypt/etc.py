@@ -21,10 +21,10 @@ import numpy as np
 
 from pipeline.data.datasets import DatasetSpec
 from pipeline.encrypt.etc_key import TRANSFORMS, EtcKey, check_block_size, derive_key
-from pipeline.encrypt.keystream import fingerprint, log2_factorial, shape_context
+from pipeline.encrypt.keystream import fingerprint, log2_choose, log2_factorial, shape_context
 from pipeline.encrypt.sample_map import SampleMap, probe_sample_map
 from pipeline.encrypt.scheme import KeyOptions
-from pipeline.encrypt.secret import SecretScheme, block_count, block_size_of, secret_of
+from pipeline.encrypt.secret import SecretScheme, block_count, block_size_of, draw_of, secret_of
 from pipeline.errors import PipelineError
 
 
@@ -105,7 +105,8 @@ def etc_sample_map(key: EtcKey) -> SampleMap:
 
 def block_key(spec: DatasetSpec, options: KeyOptions) -> EtcKey:
     """The EtC key of the options' secret and block size for images of ``spec``."""
-    return derive_key(secret_of(options), (spec.height, spec.width, spec.channels), block_size_of(spec, options))
+    draw = draw_of(options)  # before the secret, as LE's
+    return derive_key(secret_of(options), (spec.height, spec.width, spec.channels), block_size_of(spec, options), draw)
 
 
 class EtcScheme(SecretScheme):
@@ -114,15 +115,18 @@ class EtcScheme(SecretScheme):
     name = "etc"
     title = "EtC"
     key_kind = "block tables: scramble, rotate/flip, negate, channel shuffle"
+    options = ("block_size", "key_draw", "key_file")
     negates = True
 
     def key(self, spec: DatasetSpec, options: KeyOptions) -> EtcKey:
         return block_key(spec, options)
 
     def key_space_log2(self, spec: DatasetSpec, options: KeyOptions) -> float:
+        """8^N 2^N 6^N N! (grey: no 6^N); the reference draw negates exactly N // 2 blocks: C(N, N // 2) for 2^N."""
         _, n = block_count(spec, options)
-        per_block = 8 * 2 * (6 if spec.channels == 3 else 1)  # rotation/flip x negation x channel order
-        return n * math.log2(per_block) + log2_factorial(n)
+        per_block = 8 * (6 if spec.channels == 3 else 1)  # rotation/flip x channel order
+        negations = n if draw_of(options) == "project" else log2_choose(n, n // 2)
+        return n * math.log2(per_block) + negations + log2_factorial(n)
 
     def encrypt(self, key: EtcKey, pictures: np.ndarray) -> np.ndarray:
         return encrypt(pictures, key)
@@ -150,6 +154,7 @@ class BlockScrambleScheme(EtcScheme):
     name = "block"
     title = "block scrambling"
     key_kind = "one block permutation"
+    options = ("block_size", "key_file")  # no reference draw of its own: the references shuffle uniformly too
     negates = False
     moves_whole_pixels = True  # blocks move with all their channels; EtC's channel shuffle is off
 

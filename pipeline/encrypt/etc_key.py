@@ -12,6 +12,12 @@ Derivation (version ``etc-1``; :mod:`pipeline.encrypt.keystream`, context ``<H>x
     K4 channel_perm: stream "K4": PERMUTATIONS_3[below(6)] per block (RGB only; identity for grey)
     fingerprint:     HMAC-SHA256(secret, "fingerprint|etc|etc-1|<H>x<W>x<C>|block=<B>"), 16 hex digits
 
+``--key-draw reference`` (context ``...|draw=reference``) draws K2 and K3 as the reference code
+(Madono et al.'s ``etc_encryption.py``) does: per block a rotation code below(4) and a flip code
+below(3), in that order, from stream "K2" (:func:`reference_transform`: the 4 rotations come
+once, the 4 reflections twice among the 12 pairs), and exactly floor(nb/2) negated blocks: block
+j is negated where a Fisher-Yates permutation of nb from stream "K3" holds a value < nb // 2.
+
 Blocks are numbered row by row over the ``grid`` (rows, cols) of the encrypted image; entry j
 of every table describes the block at position j of the encrypted image.
 """
@@ -27,6 +33,7 @@ import numpy as np
 from pipeline.encrypt.keystream import (
     MIN_SECRET_BYTES,
     Stream,
+    draw_context,
     fingerprint,
     key_seed,
     shape_context,
@@ -47,6 +54,19 @@ PERMUTATIONS_3 = np.array(list(itertools.permutations(range(3))), dtype=np.int64
 TRANSFORMS = tuple((t // 4 == 1, t % 4) for t in range(8))
 
 
+def reference_transform(rotate: np.ndarray, flip: np.ndarray) -> np.ndarray:
+    """The transform id (:data:`TRANSFORMS`) of the reference code's (rotation, flip) codes.
+
+    Rotation code r: ``np.rot90`` by r + 1 quarter turns (code 3: none); then flip code f:
+    0 up-down, 1 left-right, 2 none. A left-right mirror L after k quarter turns R^k is R^-k L;
+    an up-down one is R^2 L after them, R^(2-k) L. So each rotation has one code pair and each
+    reflection two.
+    """
+    turns = (np.asarray(rotate) + 1) % 4
+    flip = np.asarray(flip)
+    return np.where(flip == 2, turns, 4 + np.where(flip == 1, -turns, 2 - turns) % 4).astype(np.uint8)
+
+
 def divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
@@ -64,6 +84,7 @@ class EtcKey:
     channel_perm: np.ndarray  # (nb, C) int64: encrypted channel c of block j is channel_perm[j, c]
     fingerprint: str  # keyed: from the secret at derivation (keystream.fingerprint), never from the tables
     version: str = ALGORITHM_VERSION
+    draw: str = "project"  # --key-draw: "project" or "reference"
 
     def __post_init__(self) -> None:
         nb = self.blocks
@@ -102,7 +123,7 @@ def check_block_size(height: int, width: int, block_size: int) -> None:
         raise PipelineError(f"block size {block_size} does not divide {height} x {width} images; valid block sizes: {valid}")
 
 
-def derive_key(secret: bytes, image_shape: tuple[int, int, int], block_size: int = 16) -> EtcKey:
+def derive_key(secret: bytes, image_shape: tuple[int, int, int], block_size: int = 16, draw: str = "project") -> EtcKey:
     """The EtC key of ``secret`` for (H, W, C) images and square blocks of ``block_size`` pixels."""
     height, width, channels = image_shape
     if channels not in (1, 3):
@@ -110,17 +131,22 @@ def derive_key(secret: bytes, image_shape: tuple[int, int, int], block_size: int
     check_block_size(height, width, block_size)
     grid = (height // block_size, width // block_size)
     nb = grid[0] * grid[1]
-    context = shape_context(image_shape, block_size)
+    context = draw_context(shape_context(image_shape, block_size), draw)
     seed = key_seed(secret, ALGORITHM_VERSION, context)
     perm = Stream(seed, b"K1").permutations(nb)[0]
-    transform = Stream(seed, b"K2").below(8, nb).astype(np.uint8)
-    negate = Stream(seed, b"K3").below(2, nb).astype(bool)
+    if draw == "reference":
+        codes = Stream(seed, b"K2").below_each(np.tile([4, 3], nb)).reshape(nb, 2)
+        transform = reference_transform(codes[:, 0], codes[:, 1])
+        negate = Stream(seed, b"K3").permutations(nb)[0] < nb // 2
+    else:
+        transform = Stream(seed, b"K2").below(8, nb).astype(np.uint8)
+        negate = Stream(seed, b"K3").below(2, nb).astype(bool)
     if channels == 3:
         channel_perm = PERMUTATIONS_3[Stream(seed, b"K4").below(6, nb)]
     else:
         channel_perm = np.zeros((nb, 1), dtype=np.int64)
     return EtcKey(block_size, grid, channels, perm, transform, negate, channel_perm,
-                  fingerprint(secret, "etc", ALGORITHM_VERSION, context))
+                  fingerprint(secret, "etc", ALGORITHM_VERSION, context), draw=draw)
 
 
 def read_secret(key_file: str | Path | None = None) -> bytes:

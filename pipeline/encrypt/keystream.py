@@ -51,6 +51,11 @@ def shape_context(shape: tuple[int, int, int], block_size: int) -> str:
     return f"{h}x{w}x{c}|block={block_size}"
 
 
+def draw_context(context: str, draw: str) -> str:
+    """A key's context with its ``--key-draw``: unchanged for the project's draw (its keys and outputs stay as they were)."""
+    return context if draw == "project" else f"{context}|draw={draw}"
+
+
 class Stream:
     """Counter-mode SHA-256 byte stream of one table, with unbiased integers below n and bits."""
 
@@ -116,3 +121,8 @@ class Stream:
 def log2_factorial(n: int) -> float:
     """log2(n!) (through lgamma): the size of a permutation table in bits."""
     return math.lgamma(n + 1) / math.log(2)
+
+
+def log2_choose(n: int, k: int) -> float:
+    """log2 of n choose k: the number of ways to negate exactly k of n values, in bits."""
+    return log2_factorial(n) - log2_factorial(k) - log2_factorial(n - k)

@@ -18,6 +18,7 @@ from pipeline.cli import alias, at_least, choices
 from pipeline.data.datasets import DATASETS, DatasetSpec, dataset_spec
 from pipeline.encrypt.registry import SCHEMES, get_scheme
 from pipeline.encrypt.scheme import KeyOptions, Scheme
+from pipeline.encrypt.secret import KEY_DRAWS
 from pipeline.errors import PipelineError
 
 DatasetName = choices("DatasetName", DATASETS)
@@ -32,6 +33,7 @@ KEY_OPTIONS = (
     ("seed", Optional[int], typer.Option(None, "--seed", help="random: MATLAB rng seed of the per-image permutations [encrypt: 0; later stages: the recorded one]")),
     ("block_size", Optional[int], typer.Option(None, "--block-size", help="block-wise schemes: block edge in pixels, dividing the image [default: 16 for CIFAR-10, 7 for 28 x 28; later stages: the recorded one]")),
     ("key_mode", Optional[str], typer.Option(None, "--key-mode", help="pe: dataset (one key for every image) or image (a fresh key per image, the paper's 'without key management') [default: dataset]")),
+    ("key_draw", Optional[str], typer.Option(None, "--key-draw", help="le, ele, etc, pe: project (this project's key distribution) or reference (the reference code's: LE/ELE negation fixed by the shuffle, EtC's rotation x flip codes, PE's exactly-half negation); python -m pipeline.schemes lists both [default: project; later stages: the recorded one]")),
     ("key_file", Optional[Path], KEY_FILE := typer.Option(None, "--key-file", help="secret-keyed schemes: file holding the secret (>= 16 bytes) [default: $VORTEX_ETC_SECRET]")),
 )
 #: Old spellings, accepted for one release (hidden from --help).
@@ -78,4 +80,6 @@ def key_options(scheme: Scheme, data_dir: Path, **given) -> KeyOptions:
     at_least(given.get("vortices"), "--vortices", 1)
     at_least(given.get("seed"), "--seed", 0)
     at_least(given.get("block_size"), "--block-size", 1)
+    if given.get("key_draw") not in (None, *KEY_DRAWS):
+        raise PipelineError(f"--key-draw: choose {' or '.join(KEY_DRAWS)}, got {given['key_draw']!r}")
     return KeyOptions(data_dir=data_dir, **given)

@@ -18,6 +18,12 @@ the secret; the user never stores or hands over a key table. Derivation (``keyst
 ``pe-1``, context ``<H>x<W>x<C>|block=1|mode=<mode>``): bits r from stream ``NP`` (dataset mode)
 or ``NP|<split>`` (image mode: image after image, H*W*C bits each, pixel-major), orders
 ``below(6)`` per pixel from ``CS`` / ``CS|<split>`` (RGB only).
+
+``--key-draw reference`` (context ``...|draw=reference``) negates exactly half of each key's
+S = H*W*C samples, at fresh positions for every key, as the reference code's random PE does:
+sample s is negated where a Fisher-Yates permutation of S from the ``NP`` stream holds a value
+< S // 2 (one permutation per image in ``image`` mode). A published PE key (a key-table file,
+``python -m pipeline.keys``) gives its tables directly (``dataset`` mode).
 """
 from __future__ import annotations
 
@@ -29,10 +35,11 @@ import numpy as np
 
 from pipeline.data.datasets import DatasetSpec
 from pipeline.encrypt.etc_key import PERMUTATIONS_3
-from pipeline.encrypt.keystream import Stream, fingerprint, key_seed, shape_context
+from pipeline.encrypt.key_tables import check_table, read_tables
+from pipeline.encrypt.keystream import Stream, draw_context, fingerprint, key_seed, log2_choose, shape_context
 from pipeline.encrypt.sample_map import SampleMap, probe_sample_map
 from pipeline.encrypt.scheme import KeyOptions, check_pictures, inverse_map
-from pipeline.encrypt.secret import SecretScheme, secret_of
+from pipeline.encrypt.secret import IMPORTED, SecretScheme, draw_of, imported_file, secret_of
 from pipeline.errors import PipelineError
 
 VERSION = "pe-1"
@@ -51,6 +58,8 @@ class PeKey:
     fingerprint: str
     version: str = VERSION
     block_size: int = 1  # pixel-based: the block is one pixel
+    draw: str = "project"  # "project", "reference" or "imported"
+    fixed: tuple[np.ndarray, np.ndarray] | None = None  # imported: (negate (1, H*W, C), order (1, H*W))
 
     def tables(self, stream_tag: str, count: int) -> tuple[np.ndarray, np.ndarray]:
         """(negate (count, H*W, C) bool, order (count, H*W) index into PERMUTATIONS_3) of ``count`` images."""
@@ -61,23 +70,47 @@ class PeKey:
     def table_chunks(self, stream_tag: str, count: int, chunk: int = _CHUNK):
         """(images, negate, order) of ``count`` images drawn in order, ``chunk`` images at a time."""
         h, w, c = self.image_shape
+        if self.fixed is not None:
+            yield count, *(np.broadcast_to(table, (count, *table.shape[1:])) for table in self.fixed)
+            return
         np_stream, cs_stream = Stream(self.seed, f"NP{stream_tag}".encode()), Stream(self.seed, f"CS{stream_tag}".encode())
+        samples = h * w * c
         for start in range(0, count, chunk):
             n = min(chunk, count - start)
-            bits = np_stream.bits(n * h * w * c).reshape(n, h * w, c)
+            if self.draw == "reference":
+                bits = (np_stream.permutations(samples, n) < samples // 2).reshape(n, h * w, c)
+            else:
+                bits = np_stream.bits(n * samples).reshape(n, h * w, c)
             orders = cs_stream.below(6, n * h * w).reshape(n, h * w) if c == 3 else np.zeros((n, h * w), np.int64)
             yield n, bits, orders
 
 
-def derive_key(secret: bytes, image_shape: tuple[int, int, int], mode: str = "dataset") -> PeKey:
+def derive_key(secret: bytes, image_shape: tuple[int, int, int], mode: str = "dataset", draw: str = "project") -> PeKey:
     """The PE key of ``secret`` for (H, W, C) images in key mode ``dataset`` or ``image``."""
+    check_shape_and_mode(image_shape, mode)
+    context = draw_context(f"{shape_context(image_shape, 1)}|mode={mode}", draw)
+    return PeKey(tuple(image_shape), mode, key_seed(secret, VERSION, context), fingerprint(secret, "pe", VERSION, context),
+                 draw=draw)
+
+
+def check_shape_and_mode(image_shape: tuple[int, int, int], mode: str) -> None:
+    """Refuse a key mode PE does not have and images that are neither grey nor RGB."""
     if mode not in KEY_MODES:
         raise PipelineError(f"--key-mode: PE takes {' or '.join(KEY_MODES)}, got {mode!r}")
+    if image_shape[2] not in (1, 3):
+        raise PipelineError(f"PE encrypts grey (1) or RGB (3) images, got {image_shape[2]} channels")
+
+
+def imported_key(path, image_shape: tuple[int, int, int], mode: str) -> PeKey:
+    """The PE key of a key-table file: ``negate`` (H*W, C) bools and ``order`` (H*W,) indices into PERMUTATIONS_3."""
+    check_shape_and_mode(image_shape, mode)
+    if mode != "dataset":
+        raise PipelineError(f"--key-mode {mode}: the key file {path} holds one key for every image (key mode dataset)")
     h, w, c = image_shape
-    if c not in (1, 3):
-        raise PipelineError(f"PE encrypts grey (1) or RGB (3) images, got {c} channels")
-    context = f"{shape_context(image_shape, 1)}|mode={mode}"
-    return PeKey(tuple(image_shape), mode, key_seed(secret, VERSION, context), fingerprint(secret, "pe", VERSION, context))
+    tables = read_tables(path, "pe", image_shape, ("negate", "order"))
+    negate = check_table(tables, "negate", (h * w, c), "b")
+    order = check_table(tables, "order", (h * w,), "iu", 6 if c == 3 else 1).astype(np.int64)
+    return PeKey(tuple(image_shape), mode, b"", tables.fingerprint, draw=IMPORTED, fixed=(negate[None], order[None]))
 
 
 def sample_maps(image_shape: tuple[int, int, int], negate: np.ndarray, orders: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -125,19 +158,27 @@ class PeScheme(SecretScheme):
     name = "pe"
     title = "PE"
     key_kind = "per-pixel negation bits and colour orders (one key, or one per image)"
-    options = ("key_mode", "key_file")
+    options = ("key_mode", "key_draw", "key_file")
     negates = True
 
     def key(self, spec: DatasetSpec, options: KeyOptions) -> PeKey:
-        return derive_key(secret_of(options), (spec.height, spec.width, spec.channels), options.key_mode or "dataset")
+        shape, mode = (spec.height, spec.width, spec.channels), options.key_mode or "dataset"
+        path = imported_file(options)
+        if path is not None:
+            return imported_key(path, shape, mode)
+        draw = draw_of(options)  # before the secret, as LE's
+        return derive_key(secret_of(options), shape, mode, draw)
 
     def record(self, key: PeKey) -> dict:
         return {**super().record(key), "key_mode": key.mode}
 
     def key_space_log2(self, spec: DatasetSpec, options: KeyOptions) -> float:
-        """Of one key (in ``image`` mode: of each image's key): 2^(H*W*C) * 6^(H*W) for RGB, 2^(H*W) grey."""
+        """Of one key (in ``image`` mode: of each image's key): 2^(H*W*C) * 6^(H*W) for RGB, 2^(H*W) grey;
+        the reference draw has C(S, S // 2) negation patterns (S = H*W*C) for 2^S."""
         pixels = spec.height * spec.width
-        return pixels * spec.channels + (pixels * math.log2(6) if spec.channels == 3 else 0.0)
+        samples = pixels * spec.channels
+        negations = samples if draw_of(options) == "project" else log2_choose(samples, samples // 2)
+        return negations + (pixels * math.log2(6) if spec.channels == 3 else 0.0)
 
     def key_per_image(self, key: PeKey) -> bool:
         return key.mode == "image"

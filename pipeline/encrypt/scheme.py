@@ -29,7 +29,7 @@ class KeyOptions:
     """Where keys come from; each scheme reads the fields named in its ``options``.
 
     The CLI options of the same names (``--params``, ``--vortices``, ``--seed``,
-    ``--block-size``, ``--key-file``, ``--key-mode``) fill these in every command.
+    ``--block-size``, ``--key-file``, ``--key-mode``, ``--key-draw``) fill these in every command.
     """
 
     data_dir: Path = Path("data")
@@ -40,6 +40,7 @@ class KeyOptions:
     key_file: Path | None = None  # file holding the secret (else $VORTEX_ETC_SECRET)
     secret: bytes | None = None  # a secret given in code: studies and an adversary's own keys
     key_mode: str | None = None  # pe: "dataset" (one key) or "image" (a fresh key per image)
+    key_draw: str | None = None  # le, ele, etc, pe: "project" (default) or "reference" (the references' distribution)
 
     def merged(self, recorded: Mapping[str, Any]) -> "KeyOptions":
         """These options, with the public values a scheme recorded beside its outputs filling the unset ones."""

@@ -1,5 +1,5 @@
-"""What every secret-keyed scheme (EtC, block scrambling, PE, LE, ELE) shares: where the secret
-and the block size come from, the adversary's own keys, and the key record beside outputs.
+"""What every secret-keyed scheme (EtC, block scrambling, PE, LE, ELE) shares: where the secret,
+the block size and the key draw come from, the adversary's own keys, and the key record beside outputs.
 
 A key of such a scheme carries ``fingerprint`` (keyed, :func:`pipeline.encrypt.keystream.fingerprint`),
 ``version``, ``block_size`` and ``image_shape``; the MAT-files carry ``<scheme>_fingerprint``,
@@ -14,13 +14,42 @@ import numpy as np
 
 from pipeline.data.datasets import DatasetSpec
 from pipeline.encrypt.etc_key import check_block_size, read_secret
+from pipeline.encrypt.key_tables import TABLE_SUFFIX, is_table_file
 from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.errors import PipelineError
+
+#: ``--key-draw``: this project's distribution of the tables (the default: every output so far used it)
+#: or the reference code's (docs/schemes.md says what differs, per scheme).
+KEY_DRAWS = ("project", "reference")
+#: The draw recorded beside outputs whose key came from an imported key-table file (``python -m pipeline.keys``).
+IMPORTED = "imported"
 
 
 def secret_of(options: KeyOptions) -> bytes:
     """The secret given in code, else the one of ``--key-file`` or ``$VORTEX_ETC_SECRET``."""
+    if options.secret is None and is_table_file(options.key_file):
+        raise PipelineError(f"--key-file {options.key_file}: a {TABLE_SUFFIX} file holds imported key tables, not a secret; "
+                            "only le, ele and pe read key tables")
     return options.secret if options.secret is not None else read_secret(options.key_file)
+
+
+def imported_file(options: KeyOptions):
+    """The ``--key-file`` when it holds imported key tables (and no secret is given in code), else None."""
+    if options.secret is None and is_table_file(options.key_file):
+        if options.key_draw not in (None, IMPORTED):
+            raise PipelineError(f"--key-draw {options.key_draw}: the key file {options.key_file} holds its tables; no draw applies")
+        return options.key_file
+    return None
+
+
+def draw_of(options: KeyOptions) -> str:
+    """The key draw of ``--key-draw`` (default ``project``), checked."""
+    draw = options.key_draw or "project"
+    if draw == IMPORTED:
+        raise PipelineError("these outputs were encrypted with imported key tables: pass the same --key-file")
+    if draw not in KEY_DRAWS:
+        raise PipelineError(f"--key-draw: choose {' or '.join(KEY_DRAWS)}, got {draw!r}")
+    return draw
 
 
 def block_size_of(spec: DatasetSpec, options: KeyOptions) -> int:
@@ -47,11 +76,15 @@ class SecretScheme(Scheme):
     options: tuple[str, ...] = ("block_size", "key_file")
 
     def adversary_key(self, spec: DatasetSpec, options: KeyOptions, index: int) -> Any:
-        return self.key(spec, dataclasses.replace(options, secret=f"adversary key {index:08d}".encode()))
+        """The adversary draws as the user did; against imported (published) keys, as the reference code does."""
+        draw = "reference" if options.key_draw == IMPORTED else options.key_draw
+        return self.key(spec, dataclasses.replace(options, secret=f"adversary key {index:08d}".encode(), key_draw=draw))
 
     def record(self, key: Any) -> dict:
+        """The public key values; ``key_draw`` only where it is not the default (the records of the project's draw stay as they were)."""
+        drawn = {} if key.draw == "project" else {"key_draw": key.draw}
         return {"algorithm_version": key.version, "block_size": key.block_size,
-                "key_fingerprint": key.fingerprint, "image_shape": list(key.image_shape)}
+                "key_fingerprint": key.fingerprint, "image_shape": list(key.image_shape), **drawn}
 
     def file_variables(self, key: Any) -> dict[str, Any]:
         return {f"{self.name}_fingerprint": key.fingerprint, f"{self.name}_version": key.version,
