@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from matlab_compat.atomic import atomic_output, fsync_path
+from pipeline.cli import path_problem
 from pipeline.errors import PipelineError
 
 RECORD = "params.json"
@@ -125,6 +126,8 @@ def write_unit(target: Path, write_files: Callable[[Path], list[Path]], record: 
 def read_record(folder: Path) -> dict | None:
     """The ``params.json`` record of a folder written by :func:`write_unit` (None if it has none)."""
     path = Path(folder) / RECORD
+    if os.path.lexists(path) and path_problem(path):  # a FIFO would block the read
+        raise PipelineError(f"{path}: not a readable record ({path_problem(path)})")
     try:
         record = json.loads(path.read_text())
     except FileNotFoundError:
