@@ -22,7 +22,7 @@ import PIL
 import typer
 
 from matlab_compat import atomic_output
-from pipeline.cli import check_writable, run, typer_app
+from pipeline.cli import check_input, check_writable, run, typer_app
 from pipeline.data.codecs import (
     SUBSAMPLINGS,
     available_lossless,
@@ -65,6 +65,9 @@ def main(
     for q in quality:
         check_quality(q, "--quality")
     check_subsampling(subsampling)
+    check_input(data_dir, "--data-dir", folder=True, optional=True)
+    check_input(key_given["params"], "--params")
+    check_input(key_given["key_file"], "--key-file")
     options = KeyOptions(data_dir=data_dir, secret=PUBLIC_SECRET if public_secret else None, **key_given)
     chosen = [get_scheme(s) for s in scheme] if scheme else list(SCHEMES.values())
     keyed, skipped = [], {}

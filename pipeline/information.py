@@ -14,7 +14,7 @@ from typing import Optional
 
 import typer
 
-from pipeline.cli import alias, at_least, check_writable, finite, run, typer_app
+from pipeline.cli import alias, at_least, check_input, check_writable, finite, run, typer_app
 from pipeline.data.outputs import write_json
 from pipeline.encrypt.options import (
     DATA_DIR,
@@ -67,6 +67,7 @@ def main(
                             finite(weight_shape, "--weight-shape", low=0, low_open=True))
     if label is not None and (not label or "/" in label or label.startswith(".")):
         raise PipelineError(f"--label must be a plain name (no '/', not starting with '.'), got {label!r}")
+    check_input(data_dir, "--data-dir", folder=True, optional=True)
     out = check_writable(alias(out, output_dir, "--output-dir", "--out"), folder=True)
     key_given["vortices"] = alias(key_given["vortices"], num_vortices, "--num-vortices", "--vortices")
     options = recorded_options(chosen, spec, key_options(chosen, data_dir, **key_given))

@@ -24,7 +24,7 @@ from train.distributed import distributed
 from train.errors import (
     TrainError,  # train/__init__.py sets OMP_WAIT_POLICY before torch loads
 )
-from train.loop import fit
+from train.loop import check_resumable, fit
 
 app = typer_app(__doc__)
 
@@ -98,6 +98,8 @@ def main(
     check_input(config.weights, "--weights")
     check_input(config.data_dir, "--data-dir", folder=True, optional=True)
     check_writable(Path(config.out), folder=True)
+    if resume:
+        check_resumable(Path(config.out))
     with distributed(config.device) as dist:
         train, test = load_dataset(config.data_dir, config.dataset, dist.device, config.jpeg_quality)
         if dist.rank == 0:

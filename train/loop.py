@@ -200,9 +200,7 @@ def read_verified(path: Path, advice: str, option: str | None = None, device: st
     checked are the bytes loaded; tensors only, nothing unpickled). A missing digest, a mismatch
     or an unreadable file raises :class:`TrainError` (for ``option``) ending in ``advice``."""
     digest_file = digest_path(path)
-    problem = path_problem(path) or (digest_file.exists() and path_problem(digest_file))
-    if problem:  # a FIFO would block the read
-        raise TrainError(f"found {path} but cannot read it or its digest ({problem}); {advice}", option)
+    _check_readable(path, advice, option)
     try:
         data = path.read_bytes()
         expected = digest_file.read_text().split()[:1] if digest_file.exists() else None
@@ -219,6 +217,23 @@ def read_verified(path: Path, advice: str, option: str | None = None, device: st
         return torch.load(io.BytesIO(data), map_location=device, weights_only=True)
     except Exception as err:  # torch raises several types for a file that is not a checkpoint
         raise TrainError(f"found {path}, but torch cannot load it ({_first_line(err)}); {advice}", option) from None
+
+
+def _check_readable(path: Path, advice: str, option: str | None) -> None:
+    """Refuse a checkpoint or digest that is not a regular file (a FIFO would block the read), before opening it."""
+    digest_file = digest_path(path)
+    problem = path_problem(path) or (digest_file.exists() and path_problem(digest_file))
+    if problem:
+        raise TrainError(f"found {path} but cannot read it or its digest ({problem}); {advice}", option)
+
+
+def check_resumable(out: Path, option: str = "resume") -> None:
+    """What a resume of ``out`` will read, checked before any data is loaded: ``kept.json`` (small,
+    read here) and the latest checkpoint and its digest being regular files (verified when loaded)."""
+    read_kept(checkpoint_dir(out))
+    path = latest_checkpoint(out)
+    if path is not None:
+        _check_readable(path, _advice(option), option)
 
 
 def read_kept(folder: Path) -> set[int]:
@@ -262,8 +277,7 @@ def _load_checkpoint(path: Path, config: TrainConfig, option: str = "resume") ->
 
     A refusal names ``option``: ``--resume`` for the command line, else the option that named the
     run folder (a cache of classifiers: ``--classifier-cache``)."""
-    other = "--out" if option == "resume" else f"--{option.replace('_', '-')}"
-    advice = f"delete it and its .sha256 to resume from an earlier checkpoint, or use another {other}"
+    advice, other = _advice(option), _folder_option(option)
     state = read_verified(path, advice, option)
     if not isinstance(state, dict) or not CHECKPOINT_KEYS <= set(state) or state["epoch"] != len(state["history"]):
         raise TrainError(f"found {path}, but it is not a checkpoint of python -m train; {advice}", option)
@@ -273,6 +287,15 @@ def _load_checkpoint(path: Path, config: TrainConfig, option: str = "resume") ->
         raise TrainError(f"found {path}, made with other settings ({', '.join(diff)}); "
                          f"use another {other} or the same settings to resume", option)
     return state
+
+
+def _folder_option(option: str) -> str:
+    """The option naming the run folder: ``--out`` when ``--resume`` asked for the checkpoint, else ``option`` itself."""
+    return "--out" if option == "resume" else f"--{option.replace('_', '-')}"
+
+
+def _advice(option: str) -> str:
+    return f"delete it and its .sha256 to resume from an earlier checkpoint, or use another {_folder_option(option)}"
 
 
 def _first_line(err: BaseException) -> str:

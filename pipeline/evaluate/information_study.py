@@ -33,6 +33,7 @@ from scipy import stats
 
 from matlab_compat import atomic_output
 from matlab_compat.rng import rng
+from pipeline.cli import check_input
 from pipeline.data.datasets import DatasetSpec, dataset_spec, pictures_from_rows
 from pipeline.data.outputs import write_json
 from pipeline.encrypt.etc_key import SECRET_ENV
@@ -107,12 +108,18 @@ def study_run(scheme: Scheme, spec: DatasetSpec, data_dir: Path, given: dict, la
     return StudyRun(label or default_label(scheme, spec, options, scheme.record(key)), scheme, key)
 
 
+def study_config(spec, preset: str, **overrides) -> TrainConfig:
+    """The training configuration of ``preset`` on ``spec``'s images (``overrides``: TrainConfig fields
+    such as seed, epochs, device), on the CPU unless they say otherwise; a bad preset is a TrainError."""
+    values = {**get_preset(preset), "device": "cpu", **overrides}
+    values.pop("dataset", None)
+    return TrainConfig(dataset=spec.name, preset=preset, out=None, **values)
+
+
 def train_and_score(spec, preset: str, train_rows, train_labels, test_rows, test_labels, **overrides) -> dict:
     """Train ``preset`` (with ``overrides``: TrainConfig fields such as seed, epochs, device) on the rows;
     return best and final test accuracy and the seconds it took."""
-    values = {**get_preset(preset), "device": "cpu", **overrides}
-    values.pop("dataset", None)
-    config = TrainConfig(dataset=spec.name, preset=preset, out=None, **values)
+    config = study_config(spec, preset, **overrides)
     device = resolve_device(config.device)
     started = time.perf_counter()
     result = fit(config, split_from_pictures(pictures_from_rows(train_rows, spec), train_labels, device),
@@ -256,8 +263,7 @@ class StudyDefinition:
 
 def load_study(params_file: Path, name: str) -> StudyDefinition:
     """The study ``name`` of ``params_file``, checked field by field (errors name ``study.<name>.<field>``)."""
-    if not Path(params_file).is_file():
-        raise PipelineError(f"--params-file {params_file}: no such file")
+    check_input(params_file, "--params-file")  # missing, or a FIFO that would block the read
     try:
         params = yaml.safe_load(Path(params_file).read_text())
     except yaml.YAMLError as err:
