@@ -82,6 +82,7 @@ def main(
         refuse_given(context, ["epochs", "classifier_seed", "device", "classifier_cache"],
                      "it sets the recognisability classifier, which --no-recognisability switches off")
     at_least(epochs, "--epochs", 1)
+    at_least(classifier_seed, "--classifier-seed", 0)
     check_device(device)
     check_input(data_dir, "--data-dir", folder=True, optional=True)
     check_writable(out, folder=True)

@@ -73,6 +73,7 @@ def main(
     at_least(epochs, "--epochs", 1)
     at_least(threads, "--threads", 1)
     at_least(known_pairs, "--known-pairs", 0)
+    at_least(attack_seed, "--attack-seed", 0)
     base_settings = profile_settings(profile)
     check_device(device)
     for path in lpips_weights:
