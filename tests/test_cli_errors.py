@@ -51,6 +51,8 @@ def workspace(tmp_path_factory):
     (tmp / "results" / "a-file").write_text("not a folder\n")
     os.mkfifo(tmp / "fifo")
     os.mkfifo(tmp / "results" / "fifo")
+    (tmp / "fifo-runs" / "run").mkdir(parents=True)
+    os.mkfifo(tmp / "fifo-runs" / "run" / "metrics.json")
     (tmp / "fifo-results").mkdir()
     os.mkfifo(tmp / "fifo-results" / "accuracy_mnist.json")
     for name in ("fifo-checkpoint", "fifo-kept"):  # a run folder whose checkpoint (or kept.json) is a FIFO
@@ -206,6 +208,8 @@ FIFO_CASES = {
     "report-information-dir": ("pipeline.report", ["--profile", "cpu", "--runs-dir", FOLDER, "--information-dir", FIFO],
                                "--information-dir: " + FIFO_NOT_FOLDER),
     "report-out": ("pipeline.report", ["--profile", "cpu", "--out", "results/fifo"], "--out: results/fifo is a FIFO (named pipe); a folder is needed"),
+    "report-metrics-file": ("pipeline.report", ["--profile", "cpu", "--runs-dir", "{tmp}/fifo-runs"],
+                            "{tmp}/fifo-runs/run/metrics.json: not a metrics file of python -m train ({tmp}/fifo-runs/run/metrics.json is a FIFO"),
     "train-weights": ("train", [*TRAIN, "--weights", FIFO], "--weights: " + IS_A_FIFO),
     "train-data-dir": ("train", [*TRAIN, "--data-dir", FIFO], "--data-dir: " + FIFO_NOT_FOLDER),
     "train-out": ("train", [*TRAIN, "--out", FIFO], "--out: " + FIFO_NOT_FOLDER),

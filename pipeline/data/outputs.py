@@ -123,13 +123,19 @@ def write_unit(target: Path, write_files: Callable[[Path], list[Path]], record: 
     return [target / p.name for p in written] + [target / RECORD]
 
 
+def read_json(path: str | Path):
+    """The JSON of a file a command wrote. Anything but a regular file is refused before it is opened
+    (a FIFO would block the read) with a :class:`PipelineError`, which is a ValueError like bad JSON."""
+    if os.path.lexists(path) and path_problem(path):
+        raise PipelineError(path_problem(path))
+    return json.loads(Path(path).read_text())
+
+
 def read_record(folder: Path) -> dict | None:
     """The ``params.json`` record of a folder written by :func:`write_unit` (None if it has none)."""
     path = Path(folder) / RECORD
-    if os.path.lexists(path) and path_problem(path):  # a FIFO would block the read
-        raise PipelineError(f"{path}: not a readable record ({path_problem(path)})")
     try:
-        record = json.loads(path.read_text())
+        record = read_json(path)
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as err:

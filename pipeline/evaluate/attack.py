@@ -35,6 +35,7 @@ import numpy as np
 import train
 from matlab_compat import atomic_output
 from pipeline.data.datasets import DatasetSpec, load_split, pictures_from_rows
+from pipeline.data.outputs import read_json
 from pipeline.data.preview import save_preview
 from pipeline.encrypt.scheme import Scheme
 from pipeline.encrypt.stage import load_encrypted
@@ -364,7 +365,7 @@ def summary_rows(results_dir: str | Path) -> list[dict]:
     rows = []
     for path in sorted(Path(results_dir).glob("*.json")):
         try:
-            result = json.loads(path.read_text())
+            result = read_json(path)
             base = result["baselines"]
             for a in result["attacks"]:
                 share = a.get("key_share") or {}

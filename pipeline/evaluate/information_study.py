@@ -35,7 +35,7 @@ from matlab_compat import atomic_output
 from matlab_compat.rng import rng
 from pipeline.cli import check_input
 from pipeline.data.datasets import DatasetSpec, dataset_spec, pictures_from_rows
-from pipeline.data.outputs import write_json
+from pipeline.data.outputs import read_json, write_json
 from pipeline.encrypt.etc_key import SECRET_ENV
 from pipeline.encrypt.registry import get_scheme
 from pipeline.encrypt.scheme import KeyOptions, Scheme
@@ -159,7 +159,7 @@ def collect_points(results: Path, dataset: str, accuracy: dict) -> list[Point]:
     plain = accuracy["origin"]["test_acc_final"]
     points = []
     for path in sorted(results.glob(f"{dataset}_*.json")):
-        info = json.loads(path.read_text())
+        info = read_json(path)
         if "total_loss_rate" not in info or info.get("dataset") != dataset:
             continue
         run = accuracy["runs"].get(info["label"])
@@ -391,7 +391,7 @@ def _stored(path: Path, setup: dict) -> Optional[dict]:
     """The result stored at ``path`` when it was made with the same ``setup`` (a damaged file counts as none)."""
     if path.exists():
         try:
-            stored = json.loads(path.read_text())
+            stored = read_json(path)
             if stored.get("setup") == json.loads(json.dumps(setup)):
                 return stored
         except (ValueError, AttributeError):
