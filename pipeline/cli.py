@@ -5,6 +5,10 @@
 * One error path (:func:`run`): a known error (the package's own exception, an unreadable or
   unwritable file, a bad option) is ONE line ``error: ...`` on stderr and exit code 1, never
   a traceback.
+* Options checked before any work: an input path is looked at with ``stat`` before anything
+  opens it (:func:`check_input`: a FIFO, device or socket is refused, not read), an output
+  place is tried (:func:`check_writable`), and an option the run would not use is refused
+  (:func:`refuse_given`), not ignored.
 * Progress bars only on a terminal; in logs (DVC, CI) the commands print summary lines.
 """
 from __future__ import annotations
@@ -78,11 +82,12 @@ def os_error(err: OSError) -> str:
 
 def check_writable(path: Path, *, folder: bool, option: str = "--out") -> Path:
     """Refuse an output path before any work starts: a folder where a file is wanted (or the
-    reverse), or a place that cannot be created or written (tried, since root passes permission
+    reverse, or a FIFO, device or socket), or a place that cannot be created or written (tried, since root passes permission
     bits and some file systems refuse everyone). Nothing is left behind."""
     path = Path(path)
-    if path.exists() and path_problem(path, folder=folder):  # a file where a folder is wanted, the reverse, a FIFO...
-        raise PipelineError(f"{option}: {path_problem(path, folder=folder)}")
+    problem = path.exists() and path_problem(path, folder=folder)  # a file where a folder is wanted, the reverse, a FIFO...
+    if problem:
+        raise PipelineError(f"{option}: {problem}")
     existing = next(p for p in (path if folder else path.parent, *path.parents) if p.exists())
     if not existing.is_dir():
         raise PipelineError(f"{option}: {existing} is a file, so {path} cannot be made")
