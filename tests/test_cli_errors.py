@@ -51,6 +51,11 @@ def workspace(tmp_path_factory):
     (tmp / "results" / "a-file").write_text("not a folder\n")
     os.mkfifo(tmp / "fifo")
     os.mkfifo(tmp / "results" / "fifo")
+    for name, listed in (("fifo-data", False), ("fifo-listed-data", True)):  # an encrypted split file that is a FIFO
+        (tmp / name / "mnist" / "vor").mkdir(parents=True)
+        os.mkfifo(tmp / name / "mnist" / "vor" / "mnist_vor.mat")
+        if listed:  # the encrypt stage's record lists it: its digest is checked before it is read
+            (tmp / name / "mnist" / "vor" / "params.json").write_text(json.dumps({"files": {"mnist_vor.mat": "0" * 64}}))
     (tmp / "fifo-runs" / "run").mkdir(parents=True)
     os.mkfifo(tmp / "fifo-runs" / "run" / "metrics.json")
     (tmp / "fifo-results").mkdir()
@@ -210,6 +215,10 @@ FIFO_CASES = {
     "report-out": ("pipeline.report", ["--profile", "cpu", "--out", "results/fifo"], "--out: results/fifo is a FIFO (named pipe); a folder is needed"),
     "report-metrics-file": ("pipeline.report", ["--profile", "cpu", "--runs-dir", "{tmp}/fifo-runs"],
                             "{tmp}/fifo-runs/run/metrics.json: not a metrics file of python -m train ({tmp}/fifo-runs/run/metrics.json is a FIFO"),
+    "train-data-file": ("train", [*TRAIN[:3], "mnist_vor", *TRAIN[4:], "--data-dir", "{tmp}/fifo-data"],
+                        "cannot read a MAT-file: {tmp}/fifo-data/mnist/vor/mnist_vor.mat is a FIFO"),
+    "train-listed-data-file": ("train", [*TRAIN[:3], "mnist_vor", *TRAIN[4:], "--data-dir", "{tmp}/fifo-listed-data"],
+                               "cannot read: {tmp}/fifo-listed-data/mnist/vor/mnist_vor.mat is a FIFO"),
     "train-weights": ("train", [*TRAIN, "--weights", FIFO], "--weights: " + IS_A_FIFO),
     "train-data-dir": ("train", [*TRAIN, "--data-dir", FIFO], "--data-dir: " + FIFO_NOT_FOLDER),
     "train-out": ("train", [*TRAIN, "--out", FIFO], "--out: " + FIFO_NOT_FOLDER),

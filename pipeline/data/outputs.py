@@ -33,6 +33,10 @@ _AT_FDCWD = -100
 
 
 def sha256_file(path: Path) -> str:
+    """SHA-256 of a regular file (anything else is refused before it is opened: a FIFO would block)."""
+    problem = path_problem(path)
+    if problem:
+        raise PipelineError(f"cannot read: {problem}")
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
