@@ -164,6 +164,12 @@ CASES = {  # id: (module, args, environment, expected words on stderr)
     "train-convmixer-patch-larger-than-crop": ("train", [TRAIN[0], "convmixer", *TRAIN[2:], "--crop", "8", "--patch", "16"], {},
                                                "--patch: convmixer: patch 16 is larger than the crop 8"),
     "train-missing-weights": ("train", [*TRAIN, "--weights", "{tmp}/absent.pt"], {}, "--weights: {tmp}/absent.pt does not exist"),
+    "information-exact-sample-with-a-fixed-key": ("pipeline.information", [*INFORMATION, "--exact-sample", "5"], {},
+                                                  "--exact-sample: only per-image keys take it; vor's key is one map"),
+    "information-scheme-without-a-position-map": ("pipeline.information", [INFORMATION[0], "le", *INFORMATION[2:4], "--data-dir", FOLDER,
+                                                                           "--out", "{tmp}/inf"],  # no images there: a late check would say so
+                                                  {"VORTEX_ETC_SECRET": b"a secret of enough bytes"},
+                                                  "the information measure needs the key as a position map; le is not one"),
     "attack-negative-classifier-seed": ("pipeline.attack", [*ATTACK, "--classifier-seed", "-1"], {}, "--classifier-seed must be at least 0"),
     "learned-negative-attack-seed": ("pipeline.learned_attack", [*LEARNED, "--attack-seed", "-1"], {}, "--attack-seed must be at least 0"),
     "compress-option-no-measured-scheme-takes": ("pipeline.compress", [*COMPRESS, "--scheme", "vor", "--block-size", "7"], {},
