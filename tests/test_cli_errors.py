@@ -191,6 +191,7 @@ FIFO_CASES = {
     "encrypt-out": ("pipeline.encrypt", [*ENCRYPT, "--out", FIFO], "--out: " + FIFO_NOT_FOLDER),
     "encrypt-preview": ("pipeline.encrypt", [*ENCRYPT, "--out", "{tmp}/o", "--preview", FIFO], "--preview: " + IS_A_FIFO),
     "new-params-out": ("pipeline.vor", ["new-params", "--dataset", "mnist", "--out", FIFO], "--out: " + IS_A_FIFO),
+    "fetch-data-dir": ("pipeline.fetch", ["--dataset", "mnist", "--data-dir", FIFO], "--data-dir: " + FIFO_NOT_FOLDER),
     "fetch-mirror": ("pipeline.fetch", ["--dataset", "mnist", "--mirror", FIFO, *DATA], "--mirror: " + FIFO_NOT_FOLDER),
     "attack-key-file": ("pipeline.attack", [ATTACK[0], "etc", *ATTACK[2:], "--key-file", FIFO], "--key-file: " + IS_A_FIFO),
     "attack-params": ("pipeline.attack", [*ATTACK, "--params", FIFO], "--params: " + IS_A_FIFO),
@@ -288,6 +289,7 @@ def check_one_clean_line(done: subprocess.CompletedProcess | Result, expected: s
     code = done.returncode if isinstance(done, subprocess.CompletedProcess) else done.exit_code
     assert code == 1, (code, done.stdout, done.stderr)
     assert "Traceback" not in done.stderr + done.stdout
+    assert done.stdout == "", done.stdout  # refused before any work: nothing printed
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and expected.format(tmp=tmp) in lines[0], done.stderr
 
