@@ -106,6 +106,8 @@ CASES = {  # id: (module, args, environment, expected words on stderr)
                             "--vortices must be at most 1000"),
     "new-params-bad-seed": ("pipeline.vor", ["new-params", "--dataset", "mnist", "--seed", "-3", "--out", "{tmp}/p.mat"], {},
                             "MATLAB seeds"),
+    "new-params-data-dir-beside-out": ("pipeline.vor", ["new-params", "--dataset", "mnist", *DATA, "--out", "{tmp}/p.mat"], {},
+                                       "--data-dir: it only places the default output file"),
     "schemes-bad-block": ("pipeline.schemes", ["--dataset", "cifar10", "--block-size", "5"], {}, "block size 5 does not divide"),
     "attack-bad-device": ("pipeline.attack", ["--dataset", "mnist", "--scheme", "vor", "--kind", "ciphertext-only", *DATA,
                                               "--out", "{tmp}/att", "--device", "nonsense"], {}, "--device"),
