@@ -39,8 +39,10 @@ def main(
     profile: str = typer.Option(..., "--profile", help=f"the DVC profile whose results these are: {', '.join(RESULTS)}"),
     runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="folder of run folders (each with metrics.json) [default: <results>/runs]"),
     attacks_dir: Optional[Path] = typer.Option(None, "--attacks-dir", help="pipeline.attack results, if any [default: <results>/attacks]"),
-    information_dir: Optional[Path] = typer.Option(None, "--information-dir", help="pipeline.information results, if any [default: <results>/information]"),
-    out: Optional[Path] = typer.Option(None, "--out", help="where table.md and table.png go: the profile's results folder or one in it [default: <results>]"),
+    information_dir: Optional[Path] = typer.Option(None, "--information-dir",
+                                                   help="pipeline.information results, if any [default: <results>/information]"),
+    out: Optional[Path] = typer.Option(None, "--out",
+                                       help="where table.md and table.png go: the profile's results folder or one in it [default: <results>]"),
 ) -> None:
     """Write <out>/table.md and <out>/table.png from every run, attack and information result found."""
     results = profile_results(profile)

@@ -184,7 +184,8 @@ CASES = {  # id: (module, args, environment, expected words on stderr)
 }
 
 #: Every path option meets a FIFO: (module, args, the refusal, naming the option).
-IS_A_FIFO, FIFO_NOT_FOLDER = "{tmp}/fifo is a FIFO (named pipe); a regular file is needed", "{tmp}/fifo is a FIFO (named pipe); a folder is needed"
+IS_A_FIFO = "{tmp}/fifo is a FIFO (named pipe); a regular file is needed"
+FIFO_NOT_FOLDER = "{tmp}/fifo is a FIFO (named pipe); a folder is needed"
 FIFO_CASES = {
     "encrypt-key-file": ("pipeline.encrypt", ["--scheme", "etc", "--dataset", "mnist", *DATA, "--key-file", FIFO], "--key-file: " + IS_A_FIFO),
     "encrypt-params": ("pipeline.encrypt", [*ENCRYPT, "--params", FIFO], "--params: " + IS_A_FIFO),
@@ -215,15 +216,19 @@ FIFO_CASES = {
     "study-key-file": ("pipeline.information_study", ["accuracy", "--dataset", "mnist", *DATA, "--out", "{tmp}/st", "--key-file", FIFO],
                        "--key-file: " + IS_A_FIFO),
     "study-results": ("pipeline.information_study", ["correlate", "--results", FIFO], "--results: " + FIFO_NOT_FOLDER),
-    "study-accuracy-file": ("pipeline.information_study", ["correlate", "--results", "{tmp}/fifo-results"], "--results: {tmp}/fifo-results/accuracy_mnist.json is a FIFO"),
+    "study-accuracy-file": ("pipeline.information_study", ["correlate", "--results", "{tmp}/fifo-results"],
+                            "--results: {tmp}/fifo-results/accuracy_mnist.json is a FIFO"),
     "study-params-file": ("pipeline.information_study", ["run", "--params-file", FIFO, "--study", "study"], "--params-file: " + IS_A_FIFO),
     "report-runs-dir": ("pipeline.report", ["--profile", "cpu", "--runs-dir", FIFO], "--runs-dir: " + FIFO_NOT_FOLDER),
-    "report-attacks-dir": ("pipeline.report", ["--profile", "cpu", "--runs-dir", FOLDER, "--attacks-dir", FIFO], "--attacks-dir: " + FIFO_NOT_FOLDER),
+    "report-attacks-dir": ("pipeline.report", ["--profile", "cpu", "--runs-dir", FOLDER, "--attacks-dir", FIFO],
+                           "--attacks-dir: " + FIFO_NOT_FOLDER),
     "report-information-dir": ("pipeline.report", ["--profile", "cpu", "--runs-dir", FOLDER, "--information-dir", FIFO],
                                "--information-dir: " + FIFO_NOT_FOLDER),
-    "report-out": ("pipeline.report", ["--profile", "cpu", "--out", "results/fifo"], "--out: results/fifo is a FIFO (named pipe); a folder is needed"),
+    "report-out": ("pipeline.report", ["--profile", "cpu", "--out", "results/fifo"],
+                   "--out: results/fifo is a FIFO (named pipe); a folder is needed"),
     "report-metrics-file": ("pipeline.report", ["--profile", "cpu", "--runs-dir", "{tmp}/fifo-runs"],
-                            "{tmp}/fifo-runs/run/metrics.json: not a metrics file of python -m train ({tmp}/fifo-runs/run/metrics.json is a FIFO"),
+                            "{tmp}/fifo-runs/run/metrics.json: not a metrics file of python -m train "
+                            "({tmp}/fifo-runs/run/metrics.json is a FIFO"),
     "train-data-file": ("train", [*TRAIN[:3], "mnist_vor", *TRAIN[4:], "--data-dir", "{tmp}/fifo-data"],
                         "cannot read a MAT-file: {tmp}/fifo-data/mnist/vor/mnist_vor.mat is a FIFO"),
     "train-listed-data-file": ("train", [*TRAIN[:3], "mnist_vor", *TRAIN[4:], "--data-dir", "{tmp}/fifo-listed-data"],
@@ -231,7 +236,8 @@ FIFO_CASES = {
     "train-weights": ("train", [*TRAIN, "--weights", FIFO], "--weights: " + IS_A_FIFO),
     "train-data-dir": ("train", [*TRAIN, "--data-dir", FIFO], "--data-dir: " + FIFO_NOT_FOLDER),
     "train-out": ("train", [*TRAIN, "--out", FIFO], "--out: " + FIFO_NOT_FOLDER),
-    "train-resume-checkpoint": ("train", [*TRAIN, "--out", "{tmp}/fifo-checkpoint", "--resume"], "--resume: found {tmp}/fifo-checkpoint/checkpoints/epoch_0001.pt but cannot read it or its digest"),
+    "train-resume-checkpoint": ("train", [*TRAIN, "--out", "{tmp}/fifo-checkpoint", "--resume"],
+                                "--resume: found {tmp}/fifo-checkpoint/checkpoints/epoch_0001.pt but cannot read it or its digest"),
     "train-resume-kept": ("train", [*TRAIN, "--out", "{tmp}/fifo-kept", "--resume"],
                           "{tmp}/fifo-kept/checkpoints/kept.json is corrupt ({tmp}/fifo-kept/checkpoints/kept.json is a FIFO"),
 }
