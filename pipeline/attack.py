@@ -15,7 +15,7 @@ from typing import List, Optional
 
 import typer
 
-from pipeline.cli import alias, at_least, check_writable, run, typer_app
+from pipeline.cli import alias, at_least, check_input, check_writable, refuse_given, run, typer_app
 from pipeline.encrypt.options import (
     DATA_DIR,
     DATASET,
@@ -34,6 +34,7 @@ from pipeline.evaluate.attack import (
     KINDS,
     RECOGNISABILITY_SAMPLES,
     Evaluation,
+    check_device,
     load_attack_data,
     make_accuracy,
     run_attacks,
@@ -41,7 +42,6 @@ from pipeline.evaluate.attack import (
     write_results,
     write_strip,
 )
-from train.distributed import resolve_device
 from train.errors import TrainError
 
 app = typer_app(__doc__)
@@ -50,6 +50,7 @@ app = typer_app(__doc__)
 @app.command()
 @with_key_options
 def main(
+    context: typer.Context,
     dataset: DatasetName = DATASET,
     scheme: Optional[SchemeName] = typer.Option(None, "--scheme", help="the encrypted variant data/<dataset>/<scheme> (python -m pipeline.schemes)"),
     kind: List[str] = typer.Option(..., "--kind", help=f"{' and/or '.join(KINDS)} (repeat to run several on one loading)"),
@@ -73,14 +74,20 @@ def main(
     for k in kind:
         if k not in KINDS:
             raise PipelineError(f"--kind: unknown attack kind {k!r}; choose {' or '.join(KINDS)}")
+    if "known-plaintext" not in kind:
+        refuse_given(context, ["pairs"], "only --kind known-plaintext takes it")
     for k in pairs:
         at_least(k, "--pairs", 1)
+    if not recognisability:
+        refuse_given(context, ["epochs", "classifier_seed", "device", "classifier_cache"],
+                     "it sets the recognisability classifier, which --no-recognisability switches off")
     at_least(epochs, "--epochs", 1)
-    try:
-        resolve_device(device)
-    except (TrainError, RuntimeError) as err:  # torch refuses unknown device strings with a RuntimeError
-        raise PipelineError(f"--device {device!r}: {err}") from None
+    at_least(classifier_seed, "--classifier-seed", 0)
+    check_device(device)
+    check_input(data_dir, "--data-dir", folder=True, optional=True)
     check_writable(out, folder=True)
+    if recognisability and classifier_cache is not None:
+        check_writable(classifier_cache, folder=True, option="--classifier-cache")
     key_given.update(params=alias(key_given["params"], vor_params, "--vor-params", "--params"),
                      vortices=alias(key_given["vortices"], num_vortices, "--num-vortices", "--vortices"),
                      seed=alias(key_given["seed"], random_seed, "--random-seed", "--seed"))

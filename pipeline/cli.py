@@ -5,11 +5,17 @@
 * One error path (:func:`run`): a known error (the package's own exception, an unreadable or
   unwritable file, a bad option) is ONE line ``error: ...`` on stderr and exit code 1, never
   a traceback.
+* Options checked before any work: an input path is looked at with ``stat`` before anything
+  opens it (:func:`check_input`: a FIFO, device or socket is refused, not read), an output
+  place is tried (:func:`check_writable`), and an option the run would not use is refused
+  (:func:`refuse_given`), not ignored.
 * Progress bars only on a terminal; in logs (DVC, CI) the commands print summary lines.
 """
 from __future__ import annotations
 
 import enum
+import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -76,11 +82,12 @@ def os_error(err: OSError) -> str:
 
 def check_writable(path: Path, *, folder: bool, option: str = "--out") -> Path:
     """Refuse an output path before any work starts: a folder where a file is wanted (or the
-    reverse), or a place that cannot be created or written (tried, since root passes permission
+    reverse, or a FIFO, device or socket), or a place that cannot be created or written (tried, since root passes permission
     bits and some file systems refuse everyone). Nothing is left behind."""
     path = Path(path)
-    if path.exists() and path.is_dir() != folder:
-        raise PipelineError(f"{option}: {path} is {'a file' if folder else 'a folder'}; a {'folder' if folder else 'file'} is needed")
+    problem = path.exists() and path_problem(path, folder=folder)  # a file where a folder is wanted, the reverse, a FIFO...
+    if problem:
+        raise PipelineError(f"{option}: {problem}")
     existing = next(p for p in (path if folder else path.parent, *path.parents) if p.exists())
     if not existing.is_dir():
         raise PipelineError(f"{option}: {existing} is a file, so {path} cannot be made")
@@ -90,6 +97,54 @@ def check_writable(path: Path, *, folder: bool, option: str = "--out") -> Path:
     except OSError:
         raise PipelineError(f"{option}: cannot write in {existing}") from None
     return path
+
+
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISREG, "a file"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+          (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def path_problem(path: str | Path, *, folder: bool = False) -> str | None:
+    """Why ``path`` cannot be read as an input (None: it can): it is missing, or it is not a regular
+    file (not a folder, with ``folder``). Looked at with ``stat``, which never opens it, so a FIFO,
+    device or socket is refused before a read could block on it or never end."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return f"{path} does not exist"
+    except OSError as err:
+        return f"{path}: {err.strerror or err}"
+    if (stat.S_ISDIR if folder else stat.S_ISREG)(mode):
+        return None
+    kind = next((name for test, name in _KINDS if test(mode)), "a special file")
+    return f"{path} is {kind}; {'a folder' if folder else 'a regular file'} is needed"
+
+
+def check_input(path: str | Path | None, option: str, *, folder: bool = False, optional: bool = False) -> Path | None:
+    """``path`` (None passes) once :func:`path_problem` finds nothing wrong, else a clean error naming
+    ``option``; ``optional``: a missing path passes too (the command says later what writes it)."""
+    if path is None or (optional and not os.path.lexists(path)):
+        return path
+    problem = path_problem(path, folder=folder)
+    if problem:
+        raise PipelineError(f"{option}: {problem}")
+    return Path(path)
+
+
+def given(context: typer.Context, *names: str) -> list[str]:
+    """The options among ``names`` (parameter names) that the command line gave, by their spelling."""
+    params = {p.name: p for p in context.command.params}
+
+    def spelling(p) -> str:  # a switched-off flag by its --no- spelling
+        return p.secondary_opts[0] if p.secondary_opts and context.params.get(p.name) is False else p.opts[0]
+
+    return [spelling(params[n]) for n in names if getattr(context.get_parameter_source(n), "name", None) == "COMMANDLINE"]
+
+
+def refuse_given(context: typer.Context, names: Iterable[str], why: str) -> None:
+    """Refuse an option the command line gave that the run would not use (``why``: what it is for)."""
+    unused = given(context, *names)
+    if unused:
+        raise PipelineError(f"{unused[0]}: {why}")
 
 
 def alias(value, old_value, old_name: str, new_name: str):

@@ -22,7 +22,7 @@ import PIL
 import typer
 
 from matlab_compat import atomic_output
-from pipeline.cli import check_writable, run, typer_app
+from pipeline.cli import check_input, check_writable, run, typer_app
 from pipeline.data.codecs import (
     SUBSAMPLINGS,
     available_lossless,
@@ -65,8 +65,17 @@ def main(
     for q in quality:
         check_quality(q, "--quality")
     check_subsampling(subsampling)
-    options = KeyOptions(data_dir=data_dir, secret=PUBLIC_SECRET if public_secret else None, **key_given)
     chosen = [get_scheme(s) for s in scheme] if scheme else list(SCHEMES.values())
+    for name, value in key_given.items():  # an option no measured scheme reads would be silently ignored
+        flag = "--" + name.replace("_", "-")
+        if value is not None and not any(name in s.options for s in chosen):
+            raise PipelineError(f"{flag}: none of the measured schemes ({', '.join(s.name for s in chosen)}) takes it")
+        if value is not None and name == "key_file" and public_secret:
+            raise PipelineError(f"{flag}: --public-secret keys the secret-keyed schemes instead; give one of them")
+    check_input(data_dir, "--data-dir", folder=True, optional=True)
+    check_input(key_given["params"], "--params")
+    check_input(key_given["key_file"], "--key-file")
+    options = KeyOptions(data_dir=data_dir, secret=PUBLIC_SECRET if public_secret else None, **key_given)
     keyed, skipped = [], {}
     for s in chosen:
         try:

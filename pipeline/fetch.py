@@ -21,7 +21,7 @@ from pathlib import Path
 
 import typer
 
-from pipeline.cli import run, typer_app
+from pipeline.cli import check_writable, run, typer_app
 from pipeline.data.fetch import DATASET_NAMES, DatasetChoice, fetch
 from pipeline.data.sources import MIRROR_ENV
 
@@ -37,6 +37,7 @@ def main(
     params: bool = typer.Option(True, "--params/--no-params", help="also fetch the published vortex parameters"),
 ) -> None:
     """Download (or copy from mirrors), verify and write the MATLAB-layout datasets."""
+    check_writable(data_dir, folder=True, option="--data-dir")
     names = DATASET_NAMES if dataset is DatasetChoice.all else (dataset.value,)
     for name in names:
         summary = fetch(name, data_dir, mirror, allow_unverified, params)

@@ -14,7 +14,7 @@ from typing import Optional
 
 import typer
 
-from pipeline.cli import alias, at_least, check_writable, finite, run, typer_app
+from pipeline.cli import alias, at_least, check_input, check_writable, finite, refuse_given, run, typer_app
 from pipeline.data.outputs import write_json
 from pipeline.encrypt.options import (
     DATA_DIR,
@@ -31,6 +31,7 @@ from pipeline.encrypt.stage import recorded_options
 from pipeline.errors import PipelineError
 from pipeline.evaluate.information import (
     DistanceWeight,
+    check_measurable,
     default_label,
     load_splits,
     measure,
@@ -42,6 +43,7 @@ app = typer_app(__doc__)
 @app.command()
 @with_key_options
 def main(
+    context: typer.Context,
     dataset: DatasetName = DATASET,
     scheme: Optional[SchemeName] = typer.Option(None, "--scheme", help="the encryption scheme (python -m pipeline.schemes)"),
     split: str = typer.Option("all", "--split", help="train, test or all"),
@@ -67,10 +69,14 @@ def main(
                             finite(weight_shape, "--weight-shape", low=0, low_open=True))
     if label is not None and (not label or "/" in label or label.startswith(".")):
         raise PipelineError(f"--label must be a plain name (no '/', not starting with '.'), got {label!r}")
+    check_input(data_dir, "--data-dir", folder=True, optional=True)
     out = check_writable(alias(out, output_dir, "--output-dir", "--out"), folder=True)
     key_given["vortices"] = alias(key_given["vortices"], num_vortices, "--num-vortices", "--vortices")
     options = recorded_options(chosen, spec, key_options(chosen, data_dir, **key_given))
     key = chosen.key(spec, options)
+    check_measurable(chosen, key)
+    if not chosen.key_per_image(key):
+        refuse_given(context, ["exact_sample"], f"only per-image keys take it; {chosen.name}'s key is one map for every image")
     splits = load_splits(data_dir, spec.name, split, max_images)
     record = chosen.record(key)
     result = {"dataset": spec.name, "encryption": chosen.name, "label": label or default_label(chosen, spec, options, record), "parameters": record,

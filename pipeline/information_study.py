@@ -14,7 +14,7 @@ from typing import Optional
 
 import typer
 
-from pipeline.cli import at_least, check_writable, run, typer_app
+from pipeline.cli import at_least, check_input, check_writable, run, typer_app
 from pipeline.data.datasets import dataset_spec, load_split
 from pipeline.data.outputs import write_json
 from pipeline.encrypt.options import DATA_DIR, KEY_FILE, DatasetName
@@ -22,7 +22,7 @@ from pipeline.errors import PipelineError
 from pipeline.evaluate.information import encrypt_rows
 from pipeline.evaluate.information_study import (
     DEFAULT_RUNS, RESULTS, at_weight, collect_points, correlation, describe, load_study, parse_run, run_study, scatter_png,
-    study_encryptions, study_png, train_and_score,
+    study_config, study_encryptions, study_png, train_and_score,
 )
 from pipeline.evaluate.information import DistanceWeight
 from train.errors import TrainError
@@ -45,11 +45,17 @@ def accuracy(
     spec = dataset_spec(dataset)
     at_least(train_images, "--train-images", 1)
     at_least(test_images, "--test-images", 1)
+    check_input(key_file, "--key-file")
+    check_input(data_dir, "--data-dir", folder=True, optional=True)
     check_writable(out, folder=True)
     runs = list(run_list or DEFAULT_RUNS.get(spec.name, ()))
     if not runs:
         raise PipelineError(f"no default run list for {spec.name}; pass --run")
     preset = preset or f"{spec.name}_smallcnn_cpu"
+    try:
+        study_config(spec, preset)
+    except TrainError as err:
+        raise PipelineError(f"--preset: {err}") from None
     studied = [parse_run(r, spec, data_dir, key_file) for r in runs]
     (train_x, train_y), (test_x, test_y) = (load_split(data_dir, spec.name, "origin", s) for s in ("train", "test"))
     train_x, train_y, test_x, test_y = train_x[:train_images], train_y[:train_images], test_x[:test_images], test_y[:test_images]
@@ -72,9 +78,11 @@ def correlate(
     results: Path = typer.Option(RESULTS, "--results", help="folder of <dataset>_<label>.json and accuracy_<dataset>.json"),
 ) -> None:
     """Correlate information-loss rates with accuracy-loss rates; write correlation.json and loss_vs_drop.png."""
+    check_input(results, "--results", folder=True, optional=True)
     acc_path = results / f"accuracy_{dataset}.json"
     if not acc_path.exists():
         raise PipelineError(f"{acc_path} is missing; `python -m pipeline.information_study accuracy --dataset {dataset}` writes it")
+    check_input(acc_path, "--results")
     try:
         acc = json.loads(acc_path.read_text())
         points = collect_points(results, str(dataset), acc)
@@ -101,6 +109,7 @@ def run_command(
 ) -> None:
     """The graded study: information at every weight, training on plain and every encryption x seed, correlations."""
     definition = load_study(params_file, study)
+    check_input(data_dir, "--data-dir", folder=True, optional=True)
     spec = dataset_spec(definition.dataset)
     check_writable(out, folder=True)
     cache = out / f"{study}-runs"

@@ -15,13 +15,13 @@ from typing import List, Optional
 
 import typer
 
-from pipeline.cli import at_least, check_writable, run, typer_app
+from pipeline.cli import at_least, check_input, check_writable, refuse_given, run, typer_app
 from pipeline.data.datasets import dataset_spec
 from pipeline.encrypt.options import DATA_DIR, DATASET, DatasetName, SchemeName, chosen_scheme, key_options, with_key_options
 from pipeline.encrypt.scheme import Scheme
 from pipeline.encrypt.stage import recorded_options
 from pipeline.errors import PipelineError
-from pipeline.evaluate.attack import load_attack_data, make_accuracy
+from pipeline.evaluate.attack import check_device, load_attack_data, make_accuracy
 from pipeline.evaluate.learned import figures
 from pipeline.evaluate.learned.results import baselines, write_learned
 from pipeline.evaluate.learned.run import LEARNED, run_attack
@@ -35,6 +35,7 @@ app = typer_app(__doc__)
 @app.command()
 @with_key_options
 def main(
+    context: typer.Context,
     dataset: DatasetName = DATASET,
     scheme: Optional[SchemeName] = typer.Option(None, "--scheme", help="the encrypted variant data/<dataset>/<scheme> (needed with --kind)"),
     kind: List[str] = typer.Option([], "--kind", help="itn, gan or fr (repeat for several); none: only redraw the figures from <out>"),
@@ -58,17 +59,39 @@ def main(
     for k in kind:
         if k not in LEARNED:
             raise PipelineError(f"--kind {k!r}: choose one of {', '.join(LEARNED)}")
+    if not kind:  # only the figures are redrawn
+        refuse_given(context, ["scheme", "data_dir", "profile", "known_pairs", "attack_seed", "threads", "device", "checkpoints",
+                               "lpips_weights", "recognisability", "epochs", "classifier_cache", *key_given],
+                     "it sets an attack, and no --kind is given (only the figures are redrawn)")
+    if "itn" not in kind:
+        refuse_given(context, ["known_pairs"], "only --kind itn takes it")
+    if not recognisability:
+        refuse_given(context, ["epochs", "classifier_cache"],
+                     "it sets the recognisability classifier, which --no-recognisability switches off")
+    if not draw:
+        refuse_given(context, ["figures_dir"], "--no-figures draws no figures")
     at_least(epochs, "--epochs", 1)
+    at_least(threads, "--threads", 1)
+    at_least(known_pairs, "--known-pairs", 0)
+    at_least(attack_seed, "--attack-seed", 0)
+    base_settings = profile_settings(profile)
+    check_device(device)
+    for path in lpips_weights:
+        check_input(path, "--lpips-weights")
+    check_input(data_dir, "--data-dir", folder=True, optional=True)
     check_writable(out, folder=True)
     figures_dir = figures_dir or out
     if draw:
-        check_writable(figures_dir, folder=True)
+        check_writable(figures_dir, folder=True, option="--figures-dir")
     if kind:
+        check_writable(checkpoints or out / "checkpoints", folder=True, option="--checkpoints" if checkpoints else "--out")
+        if recognisability:
+            check_writable(classifier_cache, folder=True, option="--classifier-cache")
         chosen, spec = chosen_scheme(scheme, None, dataset)
         options = recorded_options(chosen, spec, key_options(chosen, data_dir, **key_given))
-        settings = profile_settings(profile).with_(seed=attack_seed, lpips_weights=tuple(lpips_weights),
-                                                   **({} if threads is None else {"threads": threads}))
-        attack(spec.name, chosen, options, kind, settings, at_least(known_pairs, "--known-pairs", 0), device,
+        settings = base_settings.with_(seed=attack_seed, lpips_weights=tuple(lpips_weights),
+                                       **({} if threads is None else {"threads": threads}))
+        attack(spec.name, chosen, options, kind, settings, known_pairs, device,
                checkpoints or out / "checkpoints", (epochs, classifier_cache) if recognisability else None, out)
     if draw:
         name = dataset_spec(dataset).name

@@ -4,16 +4,19 @@
 
 reads ``<runs-dir>/*/metrics.json``, ``<attacks-dir>/*.json`` and ``<information-dir>/*.json``
 (what the profile's DVC stages wrote) and writes ``<out>/table.md`` (headed by the profile's
-name) and ``<out>/table.png`` (:mod:`pipeline.evaluate.report`).
+name) and ``<out>/table.png`` (:mod:`pipeline.evaluate.report`). Every folder defaults to the
+profile's results folder (:data:`RESULTS`, as its ``params.yaml`` names it), and ``--out`` must
+lie in it: one profile's report never overwrites another's table.
 """
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
 from matlab_compat.atomic import atomic_output
-from pipeline.cli import check_writable, run, typer_app
+from pipeline.cli import check_input, check_writable, run, typer_app
 from pipeline.errors import PipelineError
 from pipeline.evaluate.attack import summary_rows
 from pipeline.evaluate.report import (
@@ -25,19 +28,28 @@ from pipeline.evaluate.report import (
     study_markdown,
 )
 
+#: Each profile's results folder (``results:`` of params.yaml and profiles/*.yaml; tests/test_report.py checks them).
+RESULTS = {"cpu": Path("results"), "paper": Path("results/paper"), "offline-cifar": Path("results/offline-cifar")}
+
 app = typer_app(__doc__)
 
 
 @app.command()
 def main(
-    profile: str = typer.Option(..., "--profile", help="the DVC profile whose results these are (named in the table's header)"),
-    runs_dir: Path = typer.Option(Path("results/runs"), "--runs-dir", help="folder of run folders (each with metrics.json)"),
-    attacks_dir: Path = typer.Option(Path("results/attacks"), "--attacks-dir", help="pipeline.attack results (if any)"),
-    information_dir: Path = typer.Option(Path("results/information"), "--information-dir", help="pipeline.information results (if any)"),
-    out: Path = typer.Option(Path("results"), "--out", help="where table.md and table.png go"),
+    profile: str = typer.Option(..., "--profile", help=f"the DVC profile whose results these are: {', '.join(RESULTS)}"),
+    runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="folder of run folders (each with metrics.json) [default: <results>/runs]"),
+    attacks_dir: Optional[Path] = typer.Option(None, "--attacks-dir", help="pipeline.attack results, if any [default: <results>/attacks]"),
+    information_dir: Optional[Path] = typer.Option(None, "--information-dir",
+                                                   help="pipeline.information results, if any [default: <results>/information]"),
+    out: Optional[Path] = typer.Option(None, "--out",
+                                       help="where table.md and table.png go: the profile's results folder or one in it [default: <results>]"),
 ) -> None:
     """Write <out>/table.md and <out>/table.png from every run, attack and information result found."""
-    check_writable(out, folder=True)
+    results = profile_results(profile)
+    out = check_writable(within_results(out or results, profile), folder=True)
+    runs_dir = check_input(runs_dir or results / "runs", "--runs-dir", folder=True, optional=True)
+    attacks_dir = check_input(attacks_dir or results / "attacks", "--attacks-dir", folder=True, optional=True)
+    information_dir = check_input(information_dir or results / "information", "--information-dir", folder=True, optional=True)
     runs = find_runs(runs_dir)
     if not runs:
         raise PipelineError(f"{runs_dir}: no runs found (python -m train writes <run>/metrics.json there)")
@@ -56,6 +68,25 @@ def main(
         chart(runs).save(tmp, format="PNG")
     typer.echo(table)
     typer.echo(f"wrote {out / 'table.md'} and {out / 'table.png'} ({len(runs)} runs)")
+
+
+def profile_results(profile: str) -> Path:
+    """The results folder of ``profile``; an unknown profile is refused."""
+    if profile not in RESULTS:
+        raise PipelineError(f"--profile: unknown profile {profile!r}; choose one of {', '.join(RESULTS)} "
+                            f"(params.yaml and profiles/*.yaml name them)")
+    return RESULTS[profile]
+
+
+def within_results(out: Path, profile: str) -> Path:
+    """``out`` if it lies in ``profile``'s results folder and not in another profile's folder nested there."""
+    where = Path(out).resolve()
+    owner = max((p for p, folder in RESULTS.items() if where.is_relative_to(folder.resolve())),
+                key=lambda p: len(RESULTS[p].resolve().parts), default=None)
+    if owner != profile:
+        held = f"belongs to the {owner} profile ({RESULTS[owner]})" if owner else "is outside every profile's results folder"
+        raise PipelineError(f"--out: {out} {held}; the {profile} profile's table goes in {RESULTS[profile]}")
+    return Path(out)
 
 
 if __name__ == "__main__":

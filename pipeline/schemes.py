@@ -19,6 +19,7 @@ from pipeline.data.datasets import dataset_spec
 from pipeline.encrypt.options import DatasetName
 from pipeline.encrypt.registry import SCHEMES
 from pipeline.encrypt.scheme import KeyOptions
+from pipeline.encrypt.secret import block_size_of
 
 SMALL_KEY_SPACE_LOG2 = 80  # below this many bits a key can be searched exhaustively by a determined adversary
 
@@ -32,8 +33,10 @@ def main(
 ) -> None:
     """List every scheme: name, key kind, where the key comes from, invertibility, options, key-space size."""
     spec = dataset_spec(dataset)
-    typer.echo(f"{spec.name}: {spec.height} x {spec.width} x {spec.channels}, block {block_size or spec.block_size}")
     options = KeyOptions(block_size=block_size)
+    if block_size is not None:
+        block_size_of(spec, options)  # refused before anything is listed
+    typer.echo(f"{spec.name}: {spec.height} x {spec.width} x {spec.channels}, block {block_size or spec.block_size}")
     typer.echo(f"{'scheme':8s} {'invertible':10s} {'key from':15s} {'log2 keys':>10s} {'reference':>10s}  key; options")
     for scheme in SCHEMES.values():
         size = scheme.key_space_log2(spec, options)

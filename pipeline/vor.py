@@ -15,7 +15,7 @@ import numpy as np
 import typer
 
 from matlab_compat.rng import rng
-from pipeline.cli import alias, at_least, check_writable, run, typer_app
+from pipeline.cli import alias, at_least, check_writable, refuse_given, run, typer_app
 from pipeline.data.datasets import dataset_spec
 from pipeline.data.matfiles import write_mat
 from pipeline.encrypt.command import encrypt_app
@@ -31,6 +31,7 @@ params_app = typer_app("Draw fresh vortex parameters by Random_Function's rules 
 
 @params_app.command("new-params")
 def new_params(
+    context: typer.Context,
     dataset: DatasetName = DATASET,
     seed: int = typer.Option(0, "--seed", help="MATLAB rng seed (0: MATLAB's default stream, twister seed 5489)"),
     vortices: Optional[int] = typer.Option(None, "--vortices", help="how many vortices [default: the script's v_num, 10; CIFAR-10 5]"),
@@ -40,6 +41,8 @@ def new_params(
 ) -> None:
     """Draw fresh vortex parameters on MATLAB's random stream rng(SEED) and write them as vor_par."""
     spec = dataset_spec(dataset)
+    if out is not None or output is not None:
+        refuse_given(context, ["data_dir"], "it only places the default output file, and --out names the file")
     count = spec.script_vortices if vortices is None else at_least(vortices, "--vortices", 1)
     if count > MAX_NEW_VORTICES:
         raise PipelineError(f"--vortices must be at most {MAX_NEW_VORTICES}, got {count}")

@@ -160,4 +160,7 @@ def test_a_planted_pickle_in_the_classifier_cache_is_refused(data_dir, tmp_path)
     checkpoint.with_name(checkpoint.name + ".sha256").write_text(f"{digest}  {checkpoint.name}\n")
     refused = invoke(app, args)
     assert refused.exit_code == 1 and refused.stderr.count("\n") == 1 and "torch cannot load it" in refused.stderr, refused.output
+    # named by the option the user gave (not --resume, which this command does not have)
+    assert refused.stderr.startswith("error: --classifier-cache: found ") and "--resume" not in refused.stderr
+    assert "or use another --classifier-cache" in refused.stderr
     assert not marker.exists()  # nothing was unpickled

@@ -179,7 +179,7 @@ def test_mirror_from_the_environment(generated, tmp_path, monkeypatch):
 
 
 def test_a_missing_mirror_folder_is_an_error(generated, tmp_path):
-    with pytest.raises(PipelineError, match="mirror .*nowhere is not a folder"):
+    with pytest.raises(PipelineError, match="--mirror: .*nowhere does not exist"):
         fetch("mnist", tmp_path / "data", [tmp_path / "nowhere"], sources=generated["table"]())
 
 
@@ -483,7 +483,7 @@ def test_cli_help_and_errors(tmp_path):
         assert option in result.output
     result = invoke(app, ["--dataset", "mnist", "--mirror", str(tmp_path / "absent"), "--data-dir", str(tmp_path)])
     assert result.exit_code == 1
-    assert "is not a folder" in result.stderr and result.stderr.count("\n") == 1
+    assert "--mirror: " in result.stderr and "absent does not exist" in result.stderr and result.stderr.count("\n") == 1
 
 
 @pytest.mark.slow

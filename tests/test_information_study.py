@@ -198,4 +198,4 @@ def test_a_missing_study_or_params_file_is_one_line(tmp_path, data_dir):
     result = invoke(app, ["run", "--params-file", study_params(tmp_path), "--study", "other", "--data-dir", data_dir])
     assert result.exit_code == 1 and "--study other: " in result.stderr and "it has: tiny" in result.stderr
     result = invoke(app, ["run", "--params-file", tmp_path / "none.yaml", "--study", "tiny"])
-    assert result.exit_code == 1 and "--params-file" in result.stderr and "no such file" in result.stderr
+    assert result.exit_code == 1 and "--params-file: " in result.stderr and "none.yaml does not exist" in result.stderr

@@ -5,11 +5,20 @@ import json
 
 from PIL import Image
 
+import pytest
+import yaml
+
 from pipeline.evaluate.report import find_runs
-from pipeline.report import app
+from pipeline.report import RESULTS, app
 from tests.cli import invoke
 from tests.shared import ROOT
 from train.config import resolve_config
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path, monkeypatch):
+    """Every report runs in a fresh working folder: the cpu profile's results folder is its results/."""
+    monkeypatch.chdir(tmp_path)
 
 
 def write_run(runs, preset, overrides, best, final=None):
@@ -28,9 +37,9 @@ def test_report_table_with_published_numbers_and_drops(tmp_path):
     write_run(runs, "fashion_resnet18_random", {}, 0.4000)
     write_run(runs, "fashion_smallcnn_cpu", {}, 0.9000)
     write_run(runs, "fashion_smallcnn_cpu", {"dataset": "fashion_vor"}, 0.8700)
-    result = invoke(app, ["--profile", "cpu", "--runs-dir", str(runs), "--out", str(tmp_path)])
+    result = invoke(app, ["--profile", "cpu", "--runs-dir", str(runs), "--out", "results"])
     assert result.exit_code == 0, result.output
-    table = (tmp_path / "table.md").read_text().splitlines()
+    table = (tmp_path / "results" / "table.md").read_text().splitlines()
     row = next(line for line in table if "| fashion | resnet18 | published | vor |" in line)
     cells = [c.strip() for c in row.split("|")]
     # ours 92.00, published 92.85, drop 94.00 - 92.00, published drop 94.12 - 92.85
@@ -38,13 +47,13 @@ def test_report_table_with_published_numbers_and_drops(tmp_path):
     row = next(line for line in table if "| fashion | smallcnn | cpu | vor |" in line)
     cells = [c.strip() for c in row.split("|")]
     assert cells[5] == "87.00" and cells[7] == "" and cells[8] == "3.00"
-    png = Image.open(tmp_path / "table.png")
+    png = Image.open(tmp_path / "results" / "table.png")
     assert png.format == "PNG" and png.width > 200
     assert len(find_runs(runs)) == 5
 
 
 def test_report_without_runs_says_so(tmp_path):
-    result = invoke(app, ["--profile", "cpu", "--runs-dir", str(tmp_path / "none"), "--out", str(tmp_path)])
+    result = invoke(app, ["--profile", "cpu", "--runs-dir", str(tmp_path / "none"), "--out", "results"])
     assert result.exit_code == 1 and "no runs found" in result.stderr
 
 
@@ -77,10 +86,10 @@ def test_report_puts_recoverability_and_information_beside_the_accuracy_drop(tmp
         {"dataset": "fashion", "encryption": "vor", "label": "vor", "total_loss_rate": 0.4123}))
     (info / "fashion_vor-strong.json").write_text(json.dumps(  # a parameter study, not the default measurement
         {"dataset": "fashion", "encryption": "vor", "label": "vor-strong", "total_loss_rate": 0.9}))
-    result = invoke(app, ["--profile", "cpu", "--runs-dir", str(runs), "--out", str(tmp_path), "--attacks-dir", str(attacks),
+    result = invoke(app, ["--profile", "cpu", "--runs-dir", str(runs), "--out", "results", "--attacks-dir", str(attacks),
                                  "--information-dir", str(info)])
     assert result.exit_code == 0, result.output
-    table = (tmp_path / "table.md").read_text()
+    table = (tmp_path / "results" / "table.md").read_text()
     assert "## Accuracy and recoverability" in table
     row = next(line for line in table.splitlines() if line.startswith("| fashion | vor |"))
     cells = [c.strip() for c in row.split("|")][1:-1]
@@ -93,7 +102,7 @@ def test_report_refuses_a_foreign_attack_file(tmp_path):
     write_run(runs, "fashion_smallcnn_cpu", {}, 0.9000)
     attacks.mkdir()
     (attacks / "fashion_vor_ciphertext-only.json").write_text(json.dumps({"dataset": "fashion"}))
-    result = invoke(app, ["--profile", "cpu", "--runs-dir", str(runs), "--out", str(tmp_path), "--attacks-dir", str(attacks)])
+    result = invoke(app, ["--profile", "cpu", "--runs-dir", str(runs), "--out", "results", "--attacks-dir", str(attacks)])
     assert result.exit_code == 1 and "not an attack result file" in result.stderr
 
 
@@ -103,9 +112,9 @@ def test_report_quotes_a_graded_study_from_its_json(tmp_path):
     info.mkdir()
     study = json.loads((ROOT / "results" / "information" / "study-reduced" / "study.json").read_text())
     (info / "graded.json").write_text(json.dumps(study))
-    result = invoke(app, ["--profile", "cpu", "--runs-dir", str(runs), "--out", str(tmp_path), "--information-dir", str(info)])
+    result = invoke(app, ["--profile", "cpu", "--runs-dir", str(runs), "--out", "results", "--information-dir", str(info)])
     assert result.exit_code == 0, result.output
-    table = (tmp_path / "table.md").read_text()
+    table = (tmp_path / "results" / "table.md").read_text()
     assert "## Does information loss track accuracy loss?" in table and "Study `study` (`graded.json`)" in table
     rows = [line for line in table.splitlines() if line.startswith("| ") and line.split("|")[1].strip().split(" ")[0] in study["encryptions"]]
     assert len(rows) == len(study["encryptions"]) == 15
@@ -122,3 +131,38 @@ def test_report_quotes_a_graded_study_from_its_json(tmp_path):
     line = next(line for line in table.splitlines() if line.startswith("- total loss, without random:"))
     assert f"Pearson {row['pearson']['r']:.2f} [{row['pearson']['ci95'][0]:.2f}, {row['pearson']['ci95'][1]:.2f}]" in line
     assert f"(n = {row['n']})" in line and row["n"] == 14
+
+
+def test_every_profile_names_the_results_folder_the_report_knows():
+    named = {}
+    for path in [ROOT / "params.yaml", *sorted((ROOT / "profiles").glob("*.yaml"))]:
+        params = yaml.safe_load(path.read_text())
+        assert str(RESULTS[params["profile"]]) == params["results"].rstrip("/"), path
+        named[params["profile"]] = params["results"]
+    assert set(named) == set(RESULTS)
+
+
+def test_the_table_goes_in_the_profiles_own_results_folder_by_default(tmp_path):
+    write_run(tmp_path / "results" / "paper" / "runs", "fashion_smallcnn_cpu", {}, 0.9000)
+    result = invoke(app, ["--profile", "paper"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "results" / "paper" / "table.md").read_text().startswith("# Results of the `paper` profile")
+    assert not (tmp_path / "results" / "table.md").exists()
+
+
+@pytest.mark.parametrize("profile, out, problem", [
+    ("bogus", None, "--profile: unknown profile 'bogus'; choose one of cpu, paper, offline-cifar"),
+    ("paper", "results", "--out: results belongs to the cpu profile (results)"),
+    ("cpu", "results/paper", "--out: results/paper belongs to the paper profile (results/paper)"),
+    ("cpu", "results/paper/sub", "--out: results/paper/sub belongs to the paper profile"),
+    ("cpu", "elsewhere", "--out: elsewhere is outside every profile's results folder"),
+    ("cpu", "results/../elsewhere", "outside every profile's results folder"),
+])
+def test_report_writes_only_in_its_profiles_results_folder(tmp_path, profile, out, problem):
+    for folder in ("results/runs", "results/paper/runs"):
+        write_run(tmp_path / folder, "fashion_smallcnn_cpu", {}, 0.9000)
+    before = sorted(p for p in tmp_path.rglob("*"))
+    result = invoke(app, ["--profile", profile, *(["--out", out] if out else [])])
+    lines = result.stderr.splitlines()
+    assert result.exit_code == 1 and len(lines) == 1 and lines[0].startswith("error: ") and problem in lines[0], result.stderr
+    assert sorted(p for p in tmp_path.rglob("*")) == before  # nothing written

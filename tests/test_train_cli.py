@@ -37,6 +37,8 @@ BAD = [
     (["--model", "resnet50"], "--model"),
     (["--jpeg-quality", "0"], "--jpeg-quality"),
     (["--jpeg-quality", "96"], "--jpeg-quality"),
+    (["--crop", "3"], "--crop"),  # what only the model checks: its two poolings need a crop of 4
+    (["--weights", "/nonexistent.pt"], "--weights"),
 ]
 
 
@@ -114,3 +116,26 @@ def test_launcher_runs_python_or_torchrun_as_the_parameters_say():
                                      ("python", 0, "--nproc: must be a whole number >= 1")):
         with pytest.raises(ValueError, match=problem):
             command(launcher, nproc, [])
+
+
+@pytest.mark.parametrize("where", ["--weights", "--data-dir", "--out", "checkpoint", "digest", "kept.json"])
+def test_a_fifo_as_input_is_refused_before_it_is_opened(where, data_dir, tmp_path):
+    """A FIFO where the command reads (an option's path, or a file --resume reads) is refused by name, not
+    opened: a read would block forever (the timeout turns a hang into a failure)."""
+    out = tmp_path / "run"
+    fifo = {"checkpoint": out / "checkpoints" / "epoch_0001.pt", "digest": out / "checkpoints" / "epoch_0001.pt.sha256",
+            "kept.json": out / "checkpoints" / "kept.json"}.get(where, tmp_path / "fifo")
+    fifo.parent.mkdir(parents=True, exist_ok=True)
+    if where == "digest":
+        (out / "checkpoints" / "epoch_0001.pt").write_bytes(b"not read")
+    os.mkfifo(fifo)
+    args = base(data_dir, out) + ([where, str(fifo)] if where.startswith("--") else ["--resume"])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(p) for p in sys.path if p])}
+    done = subprocess.run([sys.executable, "-m", "train", *args], capture_output=True, text=True, env=env, timeout=60)
+    option = where if where.startswith("--") else "--resume"
+    if where == "kept.json":  # kept.json is refused by name, not by an option
+        assert done.returncode == 1 and done.stderr.splitlines() == [done.stderr.strip()], done.stderr
+        assert f"{fifo} is corrupt ({fifo} is a FIFO (named pipe)" in done.stderr
+    else:
+        assert_refused(done.returncode, done.stdout, done.stderr, option)
+        assert f"{fifo} is a FIFO (named pipe)" in done.stderr

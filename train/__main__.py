@@ -16,7 +16,7 @@ from typing import Optional
 
 import typer
 
-from pipeline.cli import check_writable, run, typer_app
+from pipeline.cli import check_input, check_writable, run, typer_app
 from pipeline.errors import PipelineError
 from train.config import resolve_config
 from train.data import load_dataset
@@ -24,7 +24,7 @@ from train.distributed import distributed
 from train.errors import (
     TrainError,  # train/__init__.py sets OMP_WAIT_POLICY before torch loads
 )
-from train.loop import fit
+from train.loop import check_resumable, fit
 
 app = typer_app(__doc__)
 
@@ -95,7 +95,11 @@ def main(
     if stop_after is not None and stop_after < 1:
         raise TrainError(f"must be a whole number >= 1, got {stop_after}", "stop_after")
     config = resolve_config(preset, overrides)
+    check_input(config.weights, "--weights")
+    check_input(config.data_dir, "--data-dir", folder=True, optional=True)
     check_writable(Path(config.out), folder=True)
+    if resume:
+        check_resumable(Path(config.out))
     with distributed(config.device) as dist:
         train, test = load_dataset(config.data_dir, config.dataset, dist.device, config.jpeg_quality)
         if dist.rank == 0:

@@ -32,7 +32,7 @@ API_DEFAULTS: dict[str, Any] = dict(epochs=3, batch=128, lr=0.05, wd=5e-4, ricap
 def fit_classifier(images: np.ndarray, labels: np.ndarray, *, model: str = "smallcnn", dataset: str = "fashion",
                    test_images: np.ndarray | None = None, test_labels: np.ndarray | None = None,
                    device: str = "cpu", progress: bool = False, out: str | Path | None = None, resume: bool = False,
-                   **options: Any) -> FitResult:
+                   resume_option: str = "resume", **options: Any) -> FitResult:
     """Train ``model`` on the pictures: the :class:`~train.loop.FitResult` (the classifier, its
     per-epoch history with each epoch's seconds, also when a finished run is reloaded, and metrics).
 
@@ -40,7 +40,8 @@ def fit_classifier(images: np.ndarray, labels: np.ndarray, *, model: str = "smal
     ``lr``, ``ricap``, ``model_options``...). ``crop`` defaults to the pictures' size. The test
     set (default: the training set) is only scored after each epoch, never trained on. Same
     seed, same device: same classifier. With ``out`` the run keeps its checkpoints there, and
-    ``resume`` reloads a finished run instead of training again (a cache of classifiers).
+    ``resume`` reloads a finished run instead of training again (a cache of classifiers; a cached
+    run it cannot use is refused naming ``resume_option``, the caller's option for ``out``).
     """
     images = np.asarray(images)
     if images.ndim != 4:
@@ -53,7 +54,7 @@ def fit_classifier(images: np.ndarray, labels: np.ndarray, *, model: str = "smal
         test = train
     else:
         test = split_from_pictures(np.asarray(test_images), np.asarray(test_labels), dev)
-    return fit(config, train, test, out=out, resume=resume, progress=progress)
+    return fit(config, train, test, out=out, resume=resume, progress=progress, resume_option=resume_option)
 
 
 def train_classifier(images: np.ndarray, labels: np.ndarray, **options: Any) -> Classifier:

@@ -15,7 +15,7 @@ from typing import Any
 from train.augment import REFERENCE_JITTER
 from train.data import parse_dataset
 from train.errors import TrainError
-from train.models import MODEL_DEFAULTS, MODEL_TAGS, MODELS
+from train.models import MODEL_DEFAULTS, MODEL_TAGS, MODELS, check_geometry
 from train.presets import PROFILES, get_preset, profile_preset
 
 OPTIMIZERS = ("sgd", "adamw")
@@ -67,6 +67,7 @@ class TrainConfig:
                 _check(name, value, "a whole number >= 1", _is_int(value) and value >= 1)
         for name in ("epochs", "batch", "crop", "checkpoint_every", "eval_batch"):
             _check(name, getattr(self, name), "a whole number >= 1", _is_int(getattr(self, name)) and getattr(self, name) >= 1)
+        check_geometry(self.model, self.crop, self.model_options)
         _check("seed", self.seed, "a whole number >= 0", _is_int(self.seed) and self.seed >= 0)
         _check("jpeg_quality", self.jpeg_quality, "a whole number 1..95 (or none)",
                self.jpeg_quality is None or (_is_int(self.jpeg_quality) and 1 <= self.jpeg_quality <= 95))

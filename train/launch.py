@@ -16,7 +16,10 @@ import sys
 
 import typer
 
-app = typer.Typer(add_completion=False, help=__doc__)
+from pipeline.cli import run, typer_app
+from pipeline.errors import PipelineError
+
+app = typer_app(__doc__)
 
 LAUNCHERS = ("python", "torchrun")
 
@@ -24,9 +27,9 @@ LAUNCHERS = ("python", "torchrun")
 def command(launcher: str, nproc: int, args: list[str]) -> list[str]:
     """The command line that runs training ``args`` with ``launcher`` on ``nproc`` processes."""
     if launcher not in LAUNCHERS:
-        raise ValueError(f"--launcher: must be one of {', '.join(LAUNCHERS)}, got {launcher!r}")
+        raise PipelineError(f"--launcher: must be one of {', '.join(LAUNCHERS)}, got {launcher!r}")
     if nproc < 1:
-        raise ValueError(f"--nproc: must be a whole number >= 1, got {nproc}")
+        raise PipelineError(f"--nproc: must be a whole number >= 1, got {nproc}")
     if launcher == "python" and nproc == 1:
         return [sys.executable, "-m", "train", *args]
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
@@ -38,13 +41,9 @@ def main(ctx: typer.Context,
          launcher: str = typer.Option("python", help="python, or torchrun (also chosen by --nproc > 1)"),
          nproc: int = typer.Option(1, help="processes on this machine (GPUs, or CPU groups with --device cpu)")) -> None:
     """Run ``python -m train`` with the options after ``--``, in one process or under torchrun."""
-    try:
-        argv = command(launcher, nproc, list(ctx.args))
-    except ValueError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(1) from None
+    argv = command(launcher, nproc, list(ctx.args))
     os.execv(argv[0], argv)
 
 
 if __name__ == "__main__":
-    app()
+    run(app)

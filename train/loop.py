@@ -24,6 +24,7 @@ from torch import nn
 from tqdm import tqdm
 
 from matlab_compat.atomic import atomic_output
+from pipeline.cli import path_problem
 from train import distributed as dist
 from train.augment import NORMALISATION, BatchAugment, ricap
 from train.config import TrainConfig
@@ -199,6 +200,7 @@ def read_verified(path: Path, advice: str, option: str | None = None, device: st
     checked are the bytes loaded; tensors only, nothing unpickled). A missing digest, a mismatch
     or an unreadable file raises :class:`TrainError` (for ``option``) ending in ``advice``."""
     digest_file = digest_path(path)
+    _check_readable(path, advice, option)
     try:
         data = path.read_bytes()
         expected = digest_file.read_text().split()[:1] if digest_file.exists() else None
@@ -217,17 +219,35 @@ def read_verified(path: Path, advice: str, option: str | None = None, device: st
         raise TrainError(f"found {path}, but torch cannot load it ({_first_line(err)}); {advice}", option) from None
 
 
+def _check_readable(path: Path, advice: str, option: str | None) -> None:
+    """Refuse a checkpoint or digest that is not a regular file (a FIFO would block the read), before opening it."""
+    digest_file = digest_path(path)
+    problem = path_problem(path) or (digest_file.exists() and path_problem(digest_file))
+    if problem:
+        raise TrainError(f"found {path} but cannot read it or its digest ({problem}); {advice}", option)
+
+
+def check_resumable(out: Path, option: str = "resume") -> None:
+    """What a resume of ``out`` will read, checked before any data is loaded: ``kept.json`` (small,
+    read here) and the latest checkpoint and its digest being regular files (verified when loaded)."""
+    read_kept(checkpoint_dir(out))
+    path = latest_checkpoint(out)
+    if path is not None:
+        _check_readable(path, _advice(option), option)
+
+
 def read_kept(folder: Path) -> set[int]:
     """The epochs ``kept.json`` lists (the every-N checkpoints that are never deleted)."""
     marker = folder / "kept.json"
     if not marker.exists():
         return set()
+    problem = path_problem(marker)  # a FIFO would block the read
     try:
-        kept = json.loads(marker.read_text())
+        kept = None if problem else json.loads(marker.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         kept, problem = None, str(err)
     else:
-        problem = "not a list of epoch numbers"
+        problem = problem or "not a list of epoch numbers"
     if not isinstance(kept, list) or not all(isinstance(e, int) and not isinstance(e, bool) for e in kept):
         raise TrainError(f"{marker} is corrupt ({problem}); it only lists the checkpoints to keep: "
                          f"delete it or repair it")
@@ -252,18 +272,30 @@ def _save_checkpoint(out: Path, epoch: int, keep: bool, model, optimizer, schedu
             digest_path(old).unlink(missing_ok=True)
 
 
-def _load_checkpoint(path: Path, config: TrainConfig) -> dict[str, Any]:
-    """The verified checkpoint: its SHA-256 must match its digest file, its content be ours and of this recipe."""
-    advice = "delete it and its .sha256 to resume from an earlier checkpoint, or use another --out"
-    state = read_verified(path, advice, "resume")
+def _load_checkpoint(path: Path, config: TrainConfig, option: str = "resume") -> dict[str, Any]:
+    """The verified checkpoint: its SHA-256 must match its digest file, its content be ours and of this recipe.
+
+    A refusal names ``option``: ``--resume`` for the command line, else the option that named the
+    run folder (a cache of classifiers: ``--classifier-cache``)."""
+    advice, other = _advice(option), _folder_option(option)
+    state = read_verified(path, advice, option)
     if not isinstance(state, dict) or not CHECKPOINT_KEYS <= set(state) or state["epoch"] != len(state["history"]):
-        raise TrainError(f"found {path}, but it is not a checkpoint of python -m train; {advice}", "resume")
+        raise TrainError(f"found {path}, but it is not a checkpoint of python -m train; {advice}", option)
     saved = json.loads(state["recipe"])
     if saved != config.recipe():
         diff = sorted(k for k in set(saved) | set(config.recipe()) if saved.get(k) != config.recipe().get(k))
         raise TrainError(f"found {path}, made with other settings ({', '.join(diff)}); "
-                         f"use another --out or the same settings to resume", "resume")
+                         f"use another {other} or the same settings to resume", option)
     return state
+
+
+def _folder_option(option: str) -> str:
+    """The option naming the run folder: ``--out`` when ``--resume`` asked for the checkpoint, else ``option`` itself."""
+    return "--out" if option == "resume" else f"--{option.replace('_', '-')}"
+
+
+def _advice(option: str) -> str:
+    return f"delete it and its .sha256 to resume from an earlier checkpoint, or use another {_folder_option(option)}"
 
 
 def _first_line(err: BaseException) -> str:
@@ -305,12 +337,13 @@ def summarise(history: list[dict[str, float]], config: TrainConfig, weights_note
 # ---- the loop ----------------------------------------------------------------------------
 
 def fit(config: TrainConfig, train: Split, test: Split, *, out: str | Path | None = None, resume: bool = False,
-        progress: bool = True, stop_after: int | None = None, log: bool = False) -> FitResult:
+        progress: bool = True, stop_after: int | None = None, log: bool = False, resume_option: str = "resume") -> FitResult:
     """Train ``config``'s model on ``train``, evaluating on ``test`` after each epoch.
 
     With ``out`` the run writes ``history.tsv``, ``metrics.json`` and checkpoints there after
     every epoch (``resume`` continues from the latest checkpoint); ``stop_after`` ends this
-    call after that many epochs in total (a later ``resume`` carries on). ``progress`` shows
+    call after that many epochs in total (a later ``resume`` carries on; a checkpoint it cannot use is
+    refused naming ``resume_option``, the option that asked for it). ``progress`` shows
     bars, ``log`` (or ``progress``) one line per epoch on stderr.
 
     Under torchrun (:mod:`train.distributed`) every rank holds both splits, draws the same
@@ -358,7 +391,7 @@ def fit(config: TrainConfig, train: Split, test: Split, *, out: str | Path | Non
         history: list[dict[str, float]] = []
         out_dir = Path(out) if out is not None else None
         if out_dir is not None and resume:
-            state = dist.from_rank0(lambda: _resume_state(out_dir, config))
+            state = dist.from_rank0(lambda: _resume_state(out_dir, config, resume_option))
             if state is not None:
                 model.load_state_dict(state["model"])
                 optimizer.load_state_dict(state["optimizer"])
@@ -397,11 +430,11 @@ def _rank_device(name: str) -> torch.device:
     return torch.device("cuda", torch.cuda.current_device()) if device.type == "cuda" else device
 
 
-def _resume_state(out: Path, config: TrainConfig) -> dict[str, Any] | None:
+def _resume_state(out: Path, config: TrainConfig, option: str) -> dict[str, Any] | None:
     """The verified latest checkpoint in ``out`` (None when there is none); ``kept.json`` is checked too."""
     path = latest_checkpoint(out)
     read_kept(checkpoint_dir(out))
-    return None if path is None else _load_checkpoint(path, config)
+    return None if path is None else _load_checkpoint(path, config, option)
 
 
 def _slice(size: int) -> slice:

@@ -48,6 +48,7 @@ def create_model(name: str, in_channels: int, num_classes: int, crop: int,
     unknown = set(options) - set(MODEL_DEFAULTS[name])
     if unknown:
         raise TrainError(f"model {name} takes no option(s) {', '.join(sorted(unknown))}")
+    check_geometry(name, crop, options)
     opts = {**MODEL_DEFAULTS[name], **options}
     if name == "resnet18":
         return _resnet18(in_channels, num_classes, crop)
@@ -65,6 +66,21 @@ def create_model(name: str, in_channels: int, num_classes: int, crop: int,
     return SmallCNN(in_channels, num_classes, int(opts["width"]))
 
 
+def check_geometry(name: str, crop: int, options: dict) -> None:
+    """Refuse a crop the model cannot take, before any data is loaded (:class:`TrainError` naming the
+    option): ViT's patches and the adaptation network's blocks must tile it, ConvMixer's patch must
+    fit in it, and the small CNN's two 2 x 2 poolings must leave a pixel."""
+    opts = {**MODEL_DEFAULTS[name], **options}
+    if name == "vit_b_16" and crop % int(opts["patch"]):
+        raise TrainError(f"vit_b_16: crop {crop} is not a multiple of the patch size {opts['patch']} (--patch)", "crop")
+    if name == "adaptation" and crop % int(opts["block"]):
+        raise TrainError(f"adaptation network: block size {opts['block']} does not divide the image size {crop}", "crop")
+    if name == "convmixer" and int(opts["patch"]) > crop:
+        raise TrainError(f"convmixer: patch {opts['patch']} is larger than the crop {crop} (--crop)", "patch")
+    if name == "smallcnn" and crop < 4:
+        raise TrainError(f"smallcnn: crop {crop} is too small; its two 2 x 2 poolings need at least 4", "crop")
+
+
 def _resnet18(in_channels: int, num_classes: int, crop: int) -> nn.Module:
     from torchvision.models import resnet18
 
@@ -80,8 +96,6 @@ def _resnet18(in_channels: int, num_classes: int, crop: int) -> nn.Module:
 def _vit(in_channels: int, num_classes: int, crop: int, patch: int) -> nn.Module:
     from torchvision.models.vision_transformer import VisionTransformer
 
-    if crop % patch:
-        raise TrainError(f"vit_b_16: crop {crop} is not a multiple of the patch size {patch}")
     model = VisionTransformer(image_size=crop, patch_size=patch, num_layers=12, num_heads=12,
                               hidden_dim=768, mlp_dim=3072, num_classes=num_classes)
     model.conv_proj = nn.Conv2d(in_channels, 768, kernel_size=patch, stride=patch)

@@ -34,7 +34,7 @@ from typing import Callable, TypeVar
 import numpy as np
 
 from matlab_compat.atomic import atomic_output
-from pipeline.cli import progress_bar
+from pipeline.cli import path_problem, progress_bar
 from pipeline.data.cifar import read_batch
 from pipeline.data.datasets import CIFAR_ORIGIN_DIR, dataset_spec, onehot, variant_files
 from pipeline.data.idx import decompress, parse_idx
@@ -132,9 +132,10 @@ def mirror_dirs(cli_mirrors: list[Path] | tuple[Path, ...] = ()) -> list[Path]:
     """Mirror folders: those given on the command line, then those of ``$VORTEX_MIRROR``."""
     env = [Path(p) for p in os.environ.get(MIRROR_ENV, "").split(os.pathsep) if p]
     dirs = [Path(p) for p in cli_mirrors] + env
-    for d in dirs:
-        if not d.is_dir():
-            raise PipelineError(f"mirror {d} is not a folder")
+    for i, d in enumerate(dirs):
+        problem = path_problem(d, folder=True)
+        if problem:
+            raise PipelineError(f"{'--mirror' if i < len(cli_mirrors) else '$' + MIRROR_ENV}: {problem}")
     return dirs
 
 

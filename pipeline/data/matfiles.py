@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from matlab_compat import DEFAULT_TEXT, MatFileError, loadmat, savemat
+from pipeline.cli import path_problem
 from pipeline.errors import PipelineError
 
 
@@ -16,8 +17,12 @@ def read_mat(path: str | Path, required: tuple[str, ...] = (), variable_names: t
     """The variables of a MAT-file read by a pipeline step (``variable_names``: only those).
 
     A malformed file, or one without a ``required`` variable, is a :class:`PipelineError`
-    naming the file; callers check first that it exists, saying which command writes it.
+    naming the file; callers check first that it exists, saying which command writes it. A FIFO,
+    device or socket is refused before it is opened (a read would block or never end).
     """
+    problem = path_problem(path)
+    if problem:
+        raise PipelineError(f"cannot read a MAT-file: {problem}")
     try:
         variables = loadmat(path, variable_names=variable_names)
     except MatFileError as err:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from matlab_compat.atomic import atomic_output, fsync_path
+from pipeline.cli import path_problem
 from pipeline.errors import PipelineError
 
 RECORD = "params.json"
@@ -32,6 +33,10 @@ _AT_FDCWD = -100
 
 
 def sha256_file(path: Path) -> str:
+    """SHA-256 of a regular file (anything else is refused before it is opened: a FIFO would block)."""
+    problem = path_problem(path)
+    if problem:
+        raise PipelineError(f"cannot read: {problem}")
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -122,11 +127,19 @@ def write_unit(target: Path, write_files: Callable[[Path], list[Path]], record: 
     return [target / p.name for p in written] + [target / RECORD]
 
 
+def read_json(path: str | Path):
+    """The JSON of a file a command wrote. Anything but a regular file is refused before it is opened
+    (a FIFO would block the read) with a :class:`PipelineError`, which is a ValueError like bad JSON."""
+    if os.path.lexists(path) and path_problem(path):
+        raise PipelineError(path_problem(path))
+    return json.loads(Path(path).read_text())
+
+
 def read_record(folder: Path) -> dict | None:
     """The ``params.json`` record of a folder written by :func:`write_unit` (None if it has none)."""
     path = Path(folder) / RECORD
     try:
-        record = json.loads(path.read_text())
+        record = read_json(path)
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as err:

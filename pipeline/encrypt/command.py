@@ -16,7 +16,7 @@ from typing import Optional
 
 import typer
 
-from pipeline.cli import alias, check_writable, typer_app
+from pipeline.cli import alias, check_input, check_writable, typer_app
 from pipeline.data.datasets import dataset_spec
 from pipeline.data.layouts import default_input
 from pipeline.encrypt.options import (
@@ -53,6 +53,8 @@ def encrypt_app(fixed_scheme: str | None = None, help_text: str | None = None) -
         chosen = get_scheme(scheme)
         spec = dataset_spec(dataset)
         options = key_options(chosen, data_dir, **key_given)
+        check_input(data_dir, "--data-dir", folder=True, optional=True)
+        check_input(input, "--input", folder=spec.name == "cifar10")  # the CIFAR-10 batches are a folder
         out_dir = check_writable(alias(out, output, "--output", "--out") or data_dir / spec.name / chosen.name, folder=True)
         if preview is not None:
             check_writable(preview, folder=False, option="--preview")

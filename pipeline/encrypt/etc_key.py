@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.cli import path_problem
 from pipeline.encrypt.keystream import (
     MIN_SECRET_BYTES,
     Stream,
@@ -157,6 +158,9 @@ def read_secret(key_file: str | Path | None = None) -> bytes:
     """
     if key_file is not None:
         path = Path(key_file)
+        problem = path_problem(path)  # missing, or a FIFO that would block the read
+        if problem:
+            raise PipelineError(f"cannot read EtC key file: {problem}")
         try:
             secret = path.read_bytes().strip()
         except OSError as err:

@@ -14,7 +14,7 @@ from typing import Callable, Optional
 
 import typer
 
-from pipeline.cli import alias, at_least, choices
+from pipeline.cli import alias, at_least, check_input, choices
 from pipeline.data.datasets import DATASETS, DatasetSpec, dataset_spec
 from pipeline.encrypt.registry import SCHEMES, get_scheme
 from pipeline.encrypt.scheme import KeyOptions, Scheme
@@ -82,4 +82,6 @@ def key_options(scheme: Scheme, data_dir: Path, **given) -> KeyOptions:
     at_least(given.get("block_size"), "--block-size", 1)
     if given.get("key_draw") not in (None, *KEY_DRAWS):
         raise PipelineError(f"--key-draw: choose {' or '.join(KEY_DRAWS)}, got {given['key_draw']!r}")
+    check_input(given.get("params"), "--params")
+    check_input(given.get("key_file"), "--key-file")
     return KeyOptions(data_dir=data_dir, **given)

@@ -35,6 +35,7 @@ import numpy as np
 import train
 from matlab_compat import atomic_output
 from pipeline.data.datasets import DatasetSpec, load_split, pictures_from_rows
+from pipeline.data.outputs import read_json
 from pipeline.data.preview import save_preview
 from pipeline.encrypt.scheme import Scheme
 from pipeline.encrypt.stage import load_encrypted
@@ -48,6 +49,8 @@ from pipeline.evaluate.etc_attack import (
 )
 from pipeline.evaluate.metrics import psnr, ssim
 from train.api import API_DEFAULTS, accuracy, fit_classifier
+from train.distributed import resolve_device
+from train.errors import TrainError
 
 KINDS = ("known-plaintext", "ciphertext-only")
 DEFAULT_PAIRS = (1, 2, 4, 8)
@@ -143,6 +146,15 @@ def code_digest(package=train) -> str:
     return digest.hexdigest()[:16]
 
 
+def check_device(device: str) -> str:
+    """``--device`` once torch knows it and has it (checked before any work), else a clean error."""
+    try:
+        resolve_device(device)
+    except (TrainError, RuntimeError) as err:  # torch refuses unknown device strings with a RuntimeError
+        raise PipelineError(f"--device {device!r}: {err}") from None
+    return device
+
+
 def make_accuracy(data: AttackData, *, epochs: int, seed: int, device: str, cache: Path | None = None) -> tuple[AccuracyFn, dict[str, object]]:
     """Train a classifier on the plain train split; return test-split accuracy as a function.
 
@@ -155,7 +167,7 @@ def make_accuracy(data: AttackData, *, epochs: int, seed: int, device: str, cach
                             + recipe.encode()).hexdigest()[:16]
     run = None if cache is None else Path(cache) / f"{data.spec.name}_smallcnn_e{epochs}_s{seed}_{digest}_{code_digest()}"
     fitted = fit_classifier(data.plain_train, data.train_labels, model="smallcnn", epochs=epochs, seed=seed, device=device,
-                            dataset=data.spec.name, out=run, resume=run is not None)
+                            dataset=data.spec.name, out=run, resume=run is not None, resume_option="classifier_cache")
     model = fitted.classifier
     # the epochs' own seconds, kept in the run: a classifier reloaded from the cache reports its training, not the reload
     info = {"model": "smallcnn", "epochs": epochs, "seed": seed, "trained_on": "plain train split", "recipe": json.loads(recipe), "cache_key": digest,
@@ -353,7 +365,7 @@ def summary_rows(results_dir: str | Path) -> list[dict]:
     rows = []
     for path in sorted(Path(results_dir).glob("*.json")):
         try:
-            result = json.loads(path.read_text())
+            result = read_json(path)
             base = result["baselines"]
             for a in result["attacks"]:
                 share = a.get("key_share") or {}

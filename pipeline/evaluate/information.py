@@ -266,6 +266,18 @@ def encrypt_rows(scheme: Scheme, key, spec: DatasetSpec, splits: dict[str, np.nd
     return {split: rows_from_pictures(p, spec) for split, p in scheme.encrypt_splits(key, pictures).items()}
 
 
+def check_measurable(scheme: Scheme, key) -> None:
+    """Refuse a scheme and key the measure does not model, before any image is read: per-image keys
+    that do more than permute whole pixels, or a fixed key that is no position map."""
+    if scheme.key_per_image(key):
+        if not scheme.moves_whole_pixels or scheme.per_image_negations(key, {"images": 1}) is not None:
+            raise PipelineError(f"the information measure models per-image keys only as pixel permutations; {scheme.name}'s "
+                                "per-image keys also change values (see docs/information.md)")
+    elif scheme.sample_map(key) is None:
+        raise PipelineError(f"the information measure needs the key as a position map; {scheme.name} is not one "
+                            "(see docs/information.md)")
+
+
 def measure(scheme: Scheme, key, spec: DatasetSpec, splits: dict[str, np.ndarray], weight: DistanceWeight,
             exact_sample: int = 500) -> dict:
     """Information-loss rates of ``scheme`` with ``key`` over the plain rows of ``splits`` (JSON-ready).
@@ -275,15 +287,13 @@ def measure(scheme: Scheme, key, spec: DatasetSpec, splits: dict[str, np.ndarray
     baseline): the exact expectation over the permutation draw for every image, and the exact
     value for the actual draws of the first ``exact_sample`` images of the first split.
     """
+    check_measurable(scheme, key)
     layout = spec
     rows = np.concatenate([np.asarray(splits[s]) for s in splits])
     started = time.perf_counter()
     full = information(rows, layout, identity_kept(layout, weight))
     out: dict = {}
     if scheme.key_per_image(key):
-        if not scheme.moves_whole_pixels or scheme.per_image_negations(key, {"images": 1}) is not None:
-            raise PipelineError(f"the information measure models per-image keys only as pixel permutations; {scheme.name}'s "
-                                "per-image keys also change values (see docs/information.md)")
         kept = information(rows, layout, expected_permutation_kept(layout, weight))
         first = next(iter(splits))
         count = min(exact_sample, len(splits[first]))
@@ -296,9 +306,6 @@ def measure(scheme: Scheme, key, spec: DatasetSpec, splits: dict[str, np.ndarray
                                    **loss_rates(Information(full.value[sample], full.neighbour[sample]), drawn)}
     else:
         positions = scheme.sample_map(key)
-        if positions is None:
-            raise PipelineError(f"the information measure needs the key as a position map; {scheme.name} is not one "
-                                "(see docs/information.md)")
         sources = picture_sources_to_rows_map(positions.source, spec)
         fidelity = None
         if scheme.negates:

@@ -33,8 +33,9 @@ from scipy import stats
 
 from matlab_compat import atomic_output
 from matlab_compat.rng import rng
+from pipeline.cli import check_input
 from pipeline.data.datasets import DatasetSpec, dataset_spec, pictures_from_rows
-from pipeline.data.outputs import write_json
+from pipeline.data.outputs import read_json, write_json
 from pipeline.encrypt.etc_key import SECRET_ENV
 from pipeline.encrypt.registry import get_scheme
 from pipeline.encrypt.scheme import KeyOptions, Scheme
@@ -107,12 +108,18 @@ def study_run(scheme: Scheme, spec: DatasetSpec, data_dir: Path, given: dict, la
     return StudyRun(label or default_label(scheme, spec, options, scheme.record(key)), scheme, key)
 
 
+def study_config(spec, preset: str, **overrides) -> TrainConfig:
+    """The training configuration of ``preset`` on ``spec``'s images (``overrides``: TrainConfig fields
+    such as seed, epochs, device), on the CPU unless they say otherwise; a bad preset is a TrainError."""
+    values = {**get_preset(preset), "device": "cpu", **overrides}
+    values.pop("dataset", None)
+    return TrainConfig(dataset=spec.name, preset=preset, out=None, **values)
+
+
 def train_and_score(spec, preset: str, train_rows, train_labels, test_rows, test_labels, **overrides) -> dict:
     """Train ``preset`` (with ``overrides``: TrainConfig fields such as seed, epochs, device) on the rows;
     return best and final test accuracy and the seconds it took."""
-    values = {**get_preset(preset), "device": "cpu", **overrides}
-    values.pop("dataset", None)
-    config = TrainConfig(dataset=spec.name, preset=preset, out=None, **values)
+    config = study_config(spec, preset, **overrides)
     device = resolve_device(config.device)
     started = time.perf_counter()
     result = fit(config, split_from_pictures(pictures_from_rows(train_rows, spec), train_labels, device),
@@ -152,7 +159,7 @@ def collect_points(results: Path, dataset: str, accuracy: dict) -> list[Point]:
     plain = accuracy["origin"]["test_acc_final"]
     points = []
     for path in sorted(results.glob(f"{dataset}_*.json")):
-        info = json.loads(path.read_text())
+        info = read_json(path)
         if "total_loss_rate" not in info or info.get("dataset") != dataset:
             continue
         run = accuracy["runs"].get(info["label"])
@@ -256,8 +263,7 @@ class StudyDefinition:
 
 def load_study(params_file: Path, name: str) -> StudyDefinition:
     """The study ``name`` of ``params_file``, checked field by field (errors name ``study.<name>.<field>``)."""
-    if not Path(params_file).is_file():
-        raise PipelineError(f"--params-file {params_file}: no such file")
+    check_input(params_file, "--params-file")  # missing, or a FIFO that would block the read
     try:
         params = yaml.safe_load(Path(params_file).read_text())
     except yaml.YAMLError as err:
@@ -385,7 +391,7 @@ def _stored(path: Path, setup: dict) -> Optional[dict]:
     """The result stored at ``path`` when it was made with the same ``setup`` (a damaged file counts as none)."""
     if path.exists():
         try:
-            stored = json.loads(path.read_text())
+            stored = read_json(path)
             if stored.get("setup") == json.loads(json.dumps(setup)):
                 return stored
         except (ValueError, AttributeError):

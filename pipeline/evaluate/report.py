@@ -11,12 +11,12 @@ drops and correlations.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from pipeline.data.outputs import read_json
 from pipeline.encrypt.registry import PLAIN, SCHEMES
 from pipeline.errors import PipelineError
 from pipeline.evaluate.information import DistanceWeight
@@ -66,7 +66,7 @@ def find_runs(runs_dir: Path) -> list[Run]:
     runs = []
     for path in sorted(runs_dir.glob("*/metrics.json")):
         try:
-            m = json.loads(path.read_text())
+            m = read_json(path)
             config = m["config"]
             spec, variant = parse_dataset(config["dataset"])
             runs.append(Run(spec.name, config["model"], _recipe(config, spec.name, variant), variant,
@@ -211,7 +211,7 @@ def information_losses(folder: Path) -> dict[tuple[str, str], float]:
     losses = {}
     for path in sorted(folder.glob("*.json")):
         try:
-            result = json.loads(path.read_text())
+            result = read_json(path)
         except ValueError as err:
             raise PipelineError(f"{path}: not JSON ({err})") from None
         if isinstance(result, dict) and {"dataset", "encryption", "label", "total_loss_rate"} <= set(result):
@@ -226,7 +226,7 @@ def study_markdown(folder: Path) -> str:
     correlations at that weight (every other weight is in the JSON)."""
     default, out = DistanceWeight(), []
     for path in sorted(folder.glob("*.json")):
-        result = json.loads(path.read_text())  # information_losses has refused what is not JSON
+        result = read_json(path)  # information_losses has refused what is not JSON
         if not (isinstance(result, dict) and {"study", "encryptions", "correlations", "plain"} <= set(result)):
             continue
         plain, options = result["plain"], ", ".join(f"{k} {v}" for k, v in result["train_options"].items())
