@@ -327,10 +327,11 @@ class _Reader:
                 pos = system_el.end
             class_el = _tag(buf, pos, limit)
             classname = _text(buf, class_el, "object class name")
-            decoded = None
             if cls == mxOBJECT:
                 decoded = self.struct(head.dims, int(np.prod(head.dims, dtype=object)),
                                       class_el.end, limit)
+            else:   # MCOS: a uint32 reference into the subsystem (or an enumeration's struct)
+                decoded, _ = self.nested(class_el.end, limit)
         raw = (bytes(buf.mv[start:head.name_at]), bytes(buf.mv[head.end:limit]))
         return MatlabOpaque(cls, classname, system, decoded, raw, buf.order)
 
@@ -599,6 +600,23 @@ def open_v5(path: str | os.PathLike) -> Iterator[_File]:
                 yield _File(fh, str(path), header)
             except OSError as exc:
                 raise MatFileError(f"{path}: cannot read: {exc}") from exc
+
+
+def read_subsystem(data: bytes, path: str) -> list[Any]:
+    """The values in MATLAB's subsystem data (the ``__function_workspace__`` bytes): a
+    MAT-file body behind an 8-byte header (version, ``IM``/``MI``, padding)."""
+    if len(data) < 8 or data[2:4] not in (b"IM", b"MI"):
+        raise MatFileError(f"{path}: subsystem data lacks its 8-byte header")
+    buf = _Buffer(np.frombuffer(data, np.uint8), path, "<" if data[2:4] == b"IM" else ">", 0,
+                  " (in the subsystem data)")
+    values, pos = [], 8
+    while pos + 8 <= len(data):
+        el = _tag(buf, pos, len(data))
+        if el.type != miMATRIX:
+            raise buf.fail(pos, f"subsystem data element of type {el.type}, expected miMATRIX")
+        values.append(_Reader(buf).matrix(el.start, el.size, el.offset)[1])
+        pos = el.end
+    return values
 
 
 def read_file_bytes(path: str | os.PathLike) -> bytes:

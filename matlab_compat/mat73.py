@@ -21,12 +21,14 @@ import h5py
 import numpy as np
 import scipy.sparse
 
+from matlab_compat import modern
 from matlab_compat.errors import MatFileError
 from matlab_compat.format import (
     MX_DTYPE,
     MX_NAME,
     V73_USERBLOCK,
     ZLIB_MAX_RATIO,
+    mxFUNCTION,
     mxOPAQUE,
 )
 from matlab_compat.header import Header
@@ -208,12 +210,20 @@ class _Reader:
                 return self.sparse(node, cls)
             if cls == "struct" or cls is None:
                 return self.struct(node)
+            decode = node.attrs.get("MATLAB_object_decode")
+            if decode == 1 and cls == "function_handle":   # its struct, as in v7
+                return MatlabOpaque(mxFUNCTION, cls, "", self.struct(node), None)
+            if decode == 3:     # an enumeration: its struct of ids into #subsystem#
+                return MatlabOpaque(mxOPAQUE, cls, "MCOS", self.struct(node), None)
             raise self.fail(node, f"group of class {cls!r} is not supported")
         if cls is None:
             raise self.fail(node, "dataset without MATLAB_class")
         if cls not in _CLASS_DTYPE and cls not in ("char", "cell", "logical", "struct"):
             # an MCOS object (datetime, table, string...): its data live in #subsystem#
-            return MatlabOpaque(mxOPAQUE, cls, "MCOS", None, None)
+            if cls == "canonical empty":    # the subsystem's empty cell
+                return None
+            ref = self.data(node).T if node.attrs.get("MATLAB_object_decode") == 3 else None
+            return MatlabOpaque(mxOPAQUE, cls, "MCOS", ref, None)
         if node.attrs.get("MATLAB_empty", 0):
             dims = tuple(int(d) for d in np.asarray(self.data(node)).ravel())
             if len(dims) < 2 or 0 not in dims:
@@ -245,6 +255,13 @@ class _Reader:
             out.real, out.imag = mat["real"], mat["imag"]
             return out
         return mat.astype(self.dtype(node, cls), copy=False)
+
+    def subsystem(self) -> list[Any] | None:
+        """The FileWrapper__ cells of ``#subsystem#/MCOS`` (None when the file has none)."""
+        node = self.f.get("#subsystem#/MCOS")
+        if not isinstance(node, h5py.Dataset) or node.dtype != h5py.ref_dtype:
+            return None
+        return [self.read(self.f[ref]) for ref in self.data(node).reshape(-1)]
 
     def dtype(self, node, cls: str) -> np.dtype:
         if cls == "logical":
@@ -338,8 +355,9 @@ def load(path: str | os.PathLike, variable_names: Iterable[str] | None = None) -
     try:
         with h5py.File(path, "r") as f:
             reader = _Reader(f, str(path))
-            return {name: reader.read(f[name]) for name in f.keys()
-                    if not name.startswith("#") and (wanted is None or name in wanted)}
+            values = {name: reader.read(f[name]) for name in f.keys()
+                      if not name.startswith("#") and (wanted is None or name in wanted)}
+            return modern.decode(values, reader.subsystem(), f"{path}: #subsystem#")
     except MatFileError:
         raise
     except Exception as exc:  # h5py raises OSError, KeyError, ValueError, TypeError...

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse
 
+from matlab_compat import kept
 from matlab_compat.errors import MatFileError
 from matlab_compat.format import DTYPE_MX
 
@@ -182,6 +183,12 @@ def classify(value: Any, name: str) -> tuple[str, Any]:
     unassigned cell or field)."""
     if value is None:
         return "none", None
+    source = kept.source_of(value, unchanged=False)
+    if source is not None:      # decoded from a MATLAB object: its bytes, if still the same
+        if kept.source_of(value) is None:
+            raise MatFileError(f"variable {name!r}: this {source.classname} value was changed "
+                               f"after it was read; changed MATLAB objects cannot be written")
+        return "opaque", source
     if isinstance(value, MatlabOpaque):
         return "opaque", value
     if isinstance(value, str):
