@@ -59,6 +59,7 @@ from matlab_compat.values import (
     MatlabOpaque,
     codes_to_char,
     complex_of,
+    unique_names,
     with_layout,
 )
 
@@ -285,15 +286,10 @@ class _Reader:
 
     def struct(self, dims: tuple[int, ...], count: int, pos: int, limit: int) -> Any:
         """A dict (1x1) or structured array. Repeated or empty stored names are renamed
-        ``_<n>_<name>`` (as scipy does); the stored names and a field-name length other than
-        MATLAB's current rule travel as the value's layout."""
+        (:func:`~matlab_compat.values.unique_names`); the stored names and a field-name length
+        other than MATLAB's current rule travel as the value's layout."""
         stored, name_len, pos = self.fields(pos, limit)
-        fields, seen = [], set()
-        for n, name in enumerate(stored):
-            fields.append(name if name and name not in seen else f"_{n}_{name}")
-            seen.add(fields[-1])
-        if len(seen) != len(fields):
-            raise self.buf.fail(pos, f"struct field names cannot be told apart: {stored}")
+        fields = unique_names(stored)
         longest = max((len(f) for f in stored), default=0) + 1
         kept = {"field_name_length": name_len if name_len != longest else None,
                 "field_names": stored if stored != fields else None}

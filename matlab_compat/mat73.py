@@ -38,6 +38,7 @@ from matlab_compat.values import (
     classify,
     codes_to_char,
     complex_of,
+    unique_names,
 )
 
 REFS = "#refs#"
@@ -277,11 +278,12 @@ class _Reader:
         return [b"".join(np.asarray(x).tolist()).decode("ascii") for x in raw]
 
     def struct(self, group: h5py.Group) -> Any:
-        fields = self.fields(group)
-        missing = [f for f in fields if f not in group]
+        stored = self.fields(group)
+        missing = [f for f in stored if f not in group]
         if missing:
             raise self.fail(group, f"struct fields {missing} missing")
-        members = [group[f] for f in fields]
+        members = [group[f] for f in stored]
+        fields = unique_names(stored)   # a repeated name: each reads the one member
         is_array = members and all(isinstance(m, h5py.Dataset) and self.cls(m) is None
                                    and m.dtype == h5py.ref_dtype for m in members)
         if not is_array:

@@ -49,6 +49,21 @@ def check_name(name: Any, what: str = "variable") -> str:
     return name
 
 
+def unique_names(stored: list[str]) -> list[str]:
+    """Field names as read: a repeated or empty stored name becomes ``_<n>_<name>`` (n its
+    position, as scipy names it), prefixed with more ``_`` while that is taken too, so that
+    no file is refused for its names; the stored names travel as the value's layout."""
+    fields: list[str] = []
+    seen: set[str] = set()
+    for n, name in enumerate(stored):
+        new = name if name and name not in seen else f"_{n}_{name}"
+        while new in seen:
+            new = "_" + new
+        fields.append(new)
+        seen.add(new)
+    return fields
+
+
 class MatStruct(dict):
     """A 1x1 struct read from a file whose bytes its fields alone do not determine: a
     field-name length other than ``longest name + 1`` (older releases, removed fields), or
@@ -124,11 +139,12 @@ def matlab_dims(shape: tuple[int, ...]) -> tuple[int, ...]:
 def char_codes(value: str | np.ndarray, name: str) -> np.ndarray:
     """UTF-16 code units of a char value, with MATLAB's dimensions (Fortran order).
 
-    NUL characters are kept (numpy's ``<U1`` shows them as ''); characters beyond U+FFFF,
-    which MATLAB holds as two chars, are refused so that every version agrees.
+    NUL characters are kept (numpy's ``<U1`` shows them as ''). A ``str`` is split into
+    UTF-16 code units as MATLAB holds it: a character beyond U+FFFF becomes its surrogate
+    pair (two chars); in a ``<U1`` array, one element per char, such a character is refused.
     """
     if isinstance(value, str):
-        codes = np.frombuffer(value.encode("utf-32-le", "surrogatepass"), "<u4")
+        codes = np.frombuffer(value.encode("utf-16-le", "surrogatepass"), "<u2").astype(np.uint32)
         codes = codes.reshape((1, -1) if value else (0, 0))
     else:
         if value.dtype.itemsize != 4:
@@ -136,16 +152,17 @@ def char_codes(value: str | np.ndarray, name: str) -> np.ndarray:
                                f"(dtype <U1), got {value.dtype}")
         codes = np.ascontiguousarray(value).view(np.uint32).reshape(matlab_dims(value.shape))
     if codes.size and codes.max() > 0xFFFF:
-        raise MatFileError(f"variable {name!r}: character beyond U+FFFF (MATLAB chars are "
-                           f"UTF-16 code units; split it into its surrogate pair)")
+        raise MatFileError(f"variable {name!r}: character beyond U+FFFF in a char array (MATLAB "
+                           f"chars are UTF-16 code units: give its surrogate pair, or a str)")
     return codes
 
 
 def codes_to_char(codes: np.ndarray, dims: tuple[int, ...]) -> str | np.ndarray:
-    """A char value from code units: ``str`` for 1xN and 0x0, else a ``<U1`` array."""
+    """A char value from code units: ``str`` for 1xN and 0x0, its surrogate pairs joined
+    into one character (lone surrogates kept), else a ``<U1`` array of the code units."""
     codes = np.asarray(codes, dtype=np.uint32)
     if dims == (0, 0) or (len(dims) == 2 and dims[0] == 1 and dims[1] > 0):
-        return codes.tobytes().decode("utf-32-le", "surrogatepass") if codes.size else ""
+        return codes.astype("<u2").tobytes().decode("utf-16-le", "surrogatepass") if codes.size else ""
     return codes.view("<U1").reshape(dims, order="F")
 
 
