@@ -86,7 +86,7 @@ class Decoder:
 
     def opaque(self, obj: MatlabOpaque) -> Any:
         data = obj.decoded
-        if isinstance(data, dict) and "EnumerationInstanceTag" in data:
+        if isinstance(data, dict) and _is_enumeration(data):
             return self.enumeration(data)
         return self.reference(data)
 
@@ -106,8 +106,10 @@ class Decoder:
                 return self.reference(value)
             except _NotAReference:
                 return value
+        if isinstance(value, dict) and _is_enumeration(value):
+            return self.enumeration(value)
         if isinstance(value, dict):
-            out = type(value)(value) if type(value) is dict else dict(value)
+            out = dict(value)
             for k in out:
                 out[k] = self._prop(out[k])
             return out
@@ -190,6 +192,13 @@ class _NotAReference(MatFileError):
 def _is_reference(value: Any) -> bool:
     return (isinstance(value, np.ndarray) and value.dtype == np.uint32 and value.ndim == 2
             and value.shape[1] == 1 and value.shape[0] >= 6 and value[0, 0] == MAGIC)
+
+
+def _is_enumeration(value: dict) -> bool:
+    """An enumeration's struct: its ``EnumerationInstanceTag`` is 0xDD000000."""
+    tag = value.get("EnumerationInstanceTag")
+    return (isinstance(tag, np.ndarray) and tag.size == 1 and tag.dtype.kind in "ui"
+            and int(tag.reshape(-1)[0]) == MAGIC)
 
 
 def _words(value: Any, dec: Decoder) -> np.ndarray:

@@ -59,6 +59,13 @@ class MatlabCategorical:
     ordered: bool = False
     protected: bool = False
 
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.codes.shape
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
     def labels(self) -> np.ndarray:
         """The category of each element (None where undefined), MATLAB's size."""
         names = np.array(list(self.categories) + [None], dtype=object)
