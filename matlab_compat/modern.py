@@ -70,7 +70,10 @@ class Decoder:
         """``value`` with every MCOS object in it decoded (containers changed in place)."""
         if isinstance(value, MatlabOpaque):
             if value.system == "MCOS" and self.fw is not None:
-                return kept.remember(self.opaque(value), value)
+                try:
+                    return kept.remember(self.opaque(value), value)
+                except MatFileError:    # its subsystem entry is damaged: kept undecoded
+                    return value
             if value.decoded is not None:
                 value.decoded = self.walk(value.decoded)
             return value
@@ -219,7 +222,10 @@ def decode(values: dict[str, Any], cells: list[Any] | None, where: str,
            order: str = "<") -> dict[str, Any]:
     """``values`` of a file with its MCOS objects decoded, given the subsystem's FileWrapper__
     cells (None when the file has none: its objects stay :class:`MatlabOpaque`)."""
-    wrapper = FileWrapper(cells, where, order) if cells is not None else None
+    try:
+        wrapper = FileWrapper(cells, where, order) if cells is not None else None
+    except MatFileError:        # a damaged subsystem: the objects stay undecoded
+        wrapper = None
     dec = Decoder(wrapper, where)
     for name in list(values):
         values[name] = dec.walk(values[name])
@@ -248,7 +254,10 @@ def decode_v5(path: str, values: dict[str, Any]) -> dict[str, Any]:
     if not (isinstance(raw, np.ndarray) and raw.dtype == np.uint8):
         return values
     where = f"{path}: subsystem data"
-    subsystem = mat5_reader.read_subsystem(raw.tobytes(), where)
+    try:
+        subsystem = mat5_reader.read_subsystem(raw.tobytes(), where)
+    except MatFileError:        # a damaged subsystem: the objects stay undecoded
+        return values
     wrapper = subsystem[0].get("MCOS") if subsystem and isinstance(subsystem[0], dict) else None
     if not (isinstance(wrapper, MatlabOpaque) and wrapper.classname == "FileWrapper__"
             and isinstance(wrapper.decoded, np.ndarray) and wrapper.decoded.dtype == object):
@@ -467,7 +476,18 @@ def timetable(props: dict, classname: str) -> Any:
                                   "units": _names(spec.get("varUnits")),
                                   "descriptions": _names(spec.get("varDescriptions")),
                                   "user_data": array_props.get("UserData")})
-    return _frame(out, rows, times if len(times) == rows else None)
+    return _frame(out, rows, _index(times) if len(times) == rows else None)
+
+
+def _index(times: np.ndarray) -> Any:
+    """Row times as a pandas index, in their time zone when MATLAB names one (stored as UTC)."""
+    tz = (times.dtype.metadata or {}).get("matlab", {}).get("tz", "")
+    if pandas is None or times.dtype.kind != "M" or tz in ("", "local"):
+        return times
+    try:
+        return pandas.DatetimeIndex(times).tz_localize("UTC").tz_convert(tz)
+    except (ValueError, KeyError, LookupError):    # a zone this machine does not know
+        return times
 
 
 def _key(value: Any) -> Any:

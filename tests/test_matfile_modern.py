@@ -5,6 +5,7 @@ documented, and every v6/v7 file is re-written byte for byte from the decoded va
 from __future__ import annotations
 
 import csv
+import struct
 
 import numpy as np
 import pytest
@@ -429,3 +430,20 @@ def test_objects_of_a_v73_file_cannot_be_written_as_v5(tmp_path):
     values = load("mtrfop_SurveyLinks.mat")
     with pytest.raises(MatFileError, match="v7.3"):
         savemat(tmp_path / "x.mat", values)
+
+
+def test_a_damaged_subsystem_leaves_objects_undecoded_and_written_back(tmp_path):
+    """FileWrapper__ version 99 (the v6 file, uncompressed): the object stays a MatlabOpaque,
+    the file still reads and is re-written byte for byte."""
+    path = shared_path("fixtures", "matlab-modern", "mfl_simplesingletext_multiplearray.mat")
+    raw = bytearray(path.read_bytes())
+    names = min(raw.index(b"SimpleSingleText\0"), raw.index(b"test_text\0"))
+    assert struct.unpack_from("<I", raw, names - 40)[0] == 2      # the version word
+    raw[names - 40:names - 36] = struct.pack("<I", 99)
+    damaged = tmp_path / "damaged.mat"
+    damaged.write_bytes(bytes(raw))
+    values = loadmat(damaged)
+    assert isinstance(values["a"], MatlabOpaque) and values["a"].classname == "SimpleSingleText"
+    out = tmp_path / "again.mat"
+    savemat(out, values, header=read_header(damaged))
+    assert out.read_bytes() == bytes(raw)
