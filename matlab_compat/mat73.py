@@ -214,9 +214,10 @@ class _Reader:
             decode = node.attrs.get("MATLAB_object_decode")
             if decode == 1 and cls == "function_handle":   # its struct, as in v7
                 return MatlabOpaque(mxFUNCTION, cls, "", self.struct(node), None)
-            if decode == 3:     # an enumeration: its struct of ids into #subsystem#
-                return MatlabOpaque(mxOPAQUE, cls, "MCOS", self.struct(node), None)
-            raise self.fail(node, f"group of class {cls!r} is not supported")
+            # an enumeration (decode 3): its struct of ids into #subsystem#; other classes
+            # stored as groups: their struct, kept with the class name
+            return MatlabOpaque(mxOPAQUE, cls, "MCOS" if decode == 3 else "", self.struct(node),
+                                None)
         if cls is None:
             raise self.fail(node, "dataset without MATLAB_class")
         if cls not in _CLASS_DTYPE and cls not in ("char", "cell", "logical", "struct"):

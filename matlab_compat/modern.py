@@ -32,6 +32,7 @@ from matlab_compat.objects import (
     MatlabCategorical,
     MatlabEnum,
     MatlabMap,
+    MatlabMissing,
     MatlabObject,
     MatlabTable,
 )
@@ -537,7 +538,7 @@ def dictionary(props: dict, classname: str) -> MatlabMap:
 
 
 @decodes("missing")
-def missing(props: dict, _: str) -> None:
-    """MATLAB's ``missing``: None."""
-    return None
+def missing(props: dict, _: str) -> MatlabMissing:
+    """MATLAB's ``missing``."""
+    return MatlabMissing()
 

@@ -96,3 +96,19 @@ class MatlabMap(dict):
         self.classname = classname
         self.key_type = key_type
         self.value_type = value_type
+
+
+class MatlabMissing:
+    """MATLAB's ``missing``: false, equal to any other missing, and shown as ``missing``.
+    (An object rather than None, so that it can be written back as it was read.)"""
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, MatlabMissing)
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return "missing"

@@ -16,6 +16,7 @@ from matlab_compat.objects import (
     MatlabCategorical,
     MatlabEnum,
     MatlabMap,
+    MatlabMissing,
     MatlabObject,
     MatlabTable,
 )
@@ -257,7 +258,7 @@ def test_mat73_testfile1():
     assert data["bool_"].item() is False
     assert data["single_"].item() == pytest.approx(0.1) and data["double_"].item() == 0.1
     assert data["char_"] == "x" and data["string_"] == "tasdfasdf"
-    assert data["missing_"] is None
+    assert isinstance(data["missing_"], MatlabMissing) and not data["missing_"]
     assert data["complex_"].item() == 2 + 3j
     assert data["cell_char_"].shape == (2, 3)
     assert data["struct2_"].shape == (1, 2) and data["structarr_"].shape == (3, 1)
