@@ -184,3 +184,95 @@ class FileWrapper:
         class_id = int(words[-1])
         self.classname(class_id)
         return dims, ids, class_id
+
+
+class WrapperBuilder:
+    """A new FileWrapper__ (version 3, the layout of MATLAB R2018-R2020) for objects written
+    from Python values: every property is stored (no class defaults are relied on)."""
+
+    VERSION = 3
+
+    def __init__(self):
+        self.names: list[str] = []
+        self.classes: list[str] = [""]
+        self.objects: list[tuple[int, int, int]] = [(0, 0, 0)]   # class id, saveobj, normal
+        self.saveobj_blocks: list[list[tuple[int, int, int]]] = [[]]
+        self.normal_blocks: list[list[tuple[int, int, int]]] = [[]]
+        self.values: list[Any] = []
+
+    def name(self, text: str) -> int:
+        if text not in self.names:
+            self.names.append(text)
+        return self.names.index(text) + 1
+
+    def class_id(self, classname: str) -> int:
+        if classname not in self.classes:
+            self.classes.append(classname)
+        return self.classes.index(classname)
+
+    def reserve(self, classname: str) -> int:
+        """A new object id of ``classname`` (its properties set by :meth:`fill`)."""
+        self.objects.append((self.class_id(classname), 0, 0))
+        return len(self.objects) - 1
+
+    def fill(self, object_id: int, props: dict[str, Any], saveobj: bool) -> None:
+        triples = []
+        for prop, value in props.items():
+            triples.append((self.name(prop), 1, len(self.values)))
+            self.values.append(value)
+        blocks = self.saveobj_blocks if saveobj else self.normal_blocks
+        blocks.append(triples)
+        class_id = self.objects[object_id][0]
+        self.objects[object_id] = (class_id, len(blocks) - 1, 0) if saveobj else \
+            (class_id, 0, len(blocks) - 1)
+
+    def reference(self, object_ids: list[int], dims: tuple[int, ...], classname: str) -> np.ndarray:
+        words = [MAGIC, len(dims), *dims, *object_ids, self.class_id(classname)]
+        return np.array(words, dtype=np.uint32).reshape(-1, 1)
+
+    def metadata(self, order: str) -> np.ndarray:
+        """The uint8 metadata cell (words in the file's byte order)."""
+        classes = []
+        for classname in self.classes[1:]:
+            namespace, _, short = classname.rpartition(".")
+            classes += [self.name(namespace) if namespace else 0, self.name(short), 0, 0]
+        names = b"".join(n.encode("latin-1") + b"\0" for n in self.names)
+        names += bytes(-len(names) % 8)
+        regions = [
+            [0, 0, 0, 0] + classes,
+            _block_words(self.saveobj_blocks),
+            [w for i, (c, s, n) in enumerate(self.objects) for w in
+             ((0,) * 6 if i == 0 else (c, 0, 0, s, n, i))],
+            _block_words(self.normal_blocks),
+            [0, 0] * len(self.objects),          # no dynamic properties
+        ]
+        offsets, at = [], 40 + len(names)
+        for words in regions:
+            offsets.append(at)
+            at += 4 * len(words)
+        offsets += [at, 0, 0]
+        head = np.array([self.VERSION, len(self.names), *offsets], order + "u4").tobytes()
+        body = b"".join(np.array(words, order + "u4").tobytes() for words in regions)
+        return np.frombuffer(head + names + body, np.uint8).reshape(-1, 1)
+
+    def cells(self, order: str = "<") -> np.ndarray:
+        """The FileWrapper__ cell: metadata, an empty cell, the property values, then the
+        class alias ids and the (empty) class defaults."""
+        count = len(self.classes)
+        defaults = np.empty((count, 1), dtype=object)
+        for i in range(count):
+            defaults[i, 0] = np.empty((1, 0), dtype=[])
+        out = [self.metadata(order), None, *self.values, np.zeros((count, 1), np.int32), defaults]
+        cells = np.empty((len(out), 1), dtype=object)
+        for i, value in enumerate(out):
+            cells[i, 0] = value
+        return cells
+
+
+def _block_words(blocks: list[list[tuple[int, int, int]]]) -> list[int]:
+    words: list[int] = []
+    for triples in blocks:
+        words += [len(triples)] + [w for t in triples for w in t]
+        if len(words) % 2:
+            words.append(0)
+    return words
