@@ -14,6 +14,7 @@ cell                   ``numpy.ndarray`` of ``object`` with MATLAB's shape
 struct 1x1             ``dict`` (field order kept)
 struct array           structured ``numpy.ndarray`` (one ``object`` field per MATLAB field)
 sparse double/logical  ``scipy.sparse.csc_matrix`` (float64, complex128 or bool)
+string, datetime...    decoded MCOS objects (:mod:`matlab_compat.modern`)
 =====================  ==========================================================
 
 A double stored compactly (MATLAB's uint8/int16... storage) comes back as float64.
