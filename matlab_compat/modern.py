@@ -195,7 +195,7 @@ class _NotAReference(MatFileError):
 
 def _is_reference(value: Any) -> bool:
     return (isinstance(value, np.ndarray) and value.dtype == np.uint32 and value.ndim == 2
-            and value.shape[1] == 1 and value.shape[0] >= 6 and value[0, 0] == MAGIC)
+            and value.shape[1] == 1 and value.shape[0] >= 5 and value[0, 0] == MAGIC)
 
 
 def _is_enumeration(value: dict) -> bool:

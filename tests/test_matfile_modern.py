@@ -448,3 +448,10 @@ def test_a_damaged_subsystem_leaves_objects_undecoded_and_written_back(tmp_path)
     out = tmp_path / "again.mat"
     savemat(out, values, header=read_header(damaged))
     assert out.read_bytes() == bytes(raw)
+
+
+def test_some_variables_only_still_decode_their_objects():
+    """The subsystem is read from the file even when it is not asked for."""
+    values = loadmat(shared_path("fixtures", "matlab-modern", "mtrite_ProjectSettings.mat"),
+                     variable_names=["lastOpen"])
+    assert list(values) == ["lastOpen"] and values["lastOpen"].dtype.kind == "M"
