@@ -33,6 +33,7 @@ from matlab_compat.format import (
 )
 from matlab_compat.header import Header
 from matlab_compat.values import (
+    SUBSYSTEM,
     MatlabOpaque,
     check_name,
     classify,
@@ -65,6 +66,31 @@ class _Writer:
     def __init__(self, f: h5py.File):
         self.f = f
         self.count = 0
+        self.objects: set[int] = set()     # MCOS references made for this file
+
+    def mcos(self, classname: str, ref: np.ndarray) -> MatlabOpaque:
+        """A new object's reference, written as MATLAB does (:meth:`write`)."""
+        obj = MatlabOpaque(mxOPAQUE, classname, "MCOS", ref, None)
+        self.objects.add(id(obj))
+        return obj
+
+    def subsystem(self, cells: np.ndarray) -> None:
+        """``#subsystem#/MCOS``: references to the FileWrapper__ cells (the empty one as
+        MATLAB's ``canonical empty``)."""
+        refs = np.empty((1, cells.size), dtype=h5py.ref_dtype)
+        for i, cell in enumerate(cells.reshape(-1)):
+            if cell is None:
+                name = _ref_name(self.count)
+                self.count += 1
+                empty = self.refs.create_dataset(name, data=np.zeros(2, np.uint64))
+                empty.attrs["MATLAB_class"] = _ascii("canonical empty")
+                empty.attrs["MATLAB_empty"] = np.uint8(1)
+                refs[0, i] = empty.ref
+            else:
+                refs[0, i] = self.new_ref(cell)
+        dset = self.f.require_group("#subsystem#").create_dataset("MCOS", data=refs)
+        dset.attrs["MATLAB_class"] = _ascii("FileWrapper__")
+        dset.attrs["MATLAB_object_decode"] = np.int32(3)
 
     @property
     def refs(self) -> h5py.Group:
@@ -79,6 +105,11 @@ class _Writer:
         kind, norm = classify(value, name)
         if kind == "none":
             kind, norm = "numeric", np.empty((0, 0))
+        if kind == "opaque" and id(norm) in self.objects:
+            dset = parent.create_dataset(name, data=norm.decoded.T)
+            dset.attrs["MATLAB_class"] = _ascii(norm.classname)
+            dset.attrs["MATLAB_object_decode"] = np.int32(3)
+            return dset
         if kind == "opaque":
             raise MatFileError(f"variable {name!r}: {norm.classname} objects are kept only in "
                                f"v6/v7 files")
@@ -133,7 +164,12 @@ class _Writer:
         """A 1x1 struct (dict) as a group of its fields; a struct array as a group of
         reference datasets, one per field."""
         if not st.scalar and not st.fields:
-            raise MatFileError(f"variable {name!r}: struct array without fields cannot be stored in v7.3")
+            if 0 not in st.dims:
+                raise MatFileError(f"variable {name!r}: struct array without fields cannot be stored in v7.3")
+            dset = parent.create_dataset(name, data=np.array(st.dims, dtype=np.uint64))
+            dset.attrs["MATLAB_class"] = _ascii("struct")     # an empty struct, as MATLAB's
+            dset.attrs["MATLAB_empty"] = np.uint8(1)
+            return dset
         group = parent.create_group(name)
         group.attrs["MATLAB_class"] = _ascii("struct")
         self._fields_attr(group, st.fields)
@@ -171,8 +207,13 @@ def save(path: str | os.PathLike, variables: Mapping[str, Any], header: Header) 
         with h5py.File(path, "w", userblock_size=V73_USERBLOCK, libver="earliest", track_order=True,
                        locking=False) as f:   # atomic_output holds the lock of the temporary
             writer = _Writer(f)
+            objects = modern.ObjectWriter(True, writer.mcos)    # every object written anew
             for name, value in variables.items():
-                writer.write(f, check_name(name), value)
+                if name != SUBSYSTEM:       # a v6/v7 file's subsystem: replaced by #subsystem#
+                    writer.write(f, check_name(name), objects.walk(value))
+            cells = objects.cells("<")
+            if cells is not None:
+                writer.subsystem(cells)
         with open(path, "r+b") as fh:
             fh.write(header.to_bytes())
     except MatFileError:

@@ -35,6 +35,8 @@ from matlab_compat.objects import (
     MatlabMissing,
     MatlabObject,
     MatlabTable,
+    ObjectArray,
+    object_array,
 )
 from matlab_compat.values import SUBSYSTEM, MatlabOpaque, MatStruct
 
@@ -128,15 +130,12 @@ class Decoder:
 
     def reference(self, ref: Any) -> Any:
         try:
-            dims, ids, _ = self.fw.reference(ref)
+            dims, ids, class_id = self.fw.reference(ref)
         except MatFileError as exc:
             raise _NotAReference(str(exc)) from None
         if len(ids) == 1 and dims == (1, 1):
             return self.object(ids[0])
-        out = np.empty(len(ids), dtype=object)
-        for i, object_id in enumerate(ids):
-            out[i] = self.object(object_id)
-        return out.reshape(dims, order="F")
+        return object_array([self.object(i) for i in ids], dims, self.fw.classname(class_id))
 
     def object(self, object_id: int) -> Any:
         if object_id in self.done:
@@ -631,7 +630,7 @@ def encode_categorical(value: Any) -> tuple[str, dict, bool]:
 
 def _is_table(value: Any) -> bool:
     return (isinstance(value, MatlabTable) and value.classname == "table") or (
-        pandas is not None and isinstance(value, pandas.DataFrame))
+        pandas is not None and isinstance(value, pandas.DataFrame) and not _is_timetable(value))
 
 
 @encodes(_is_table)
@@ -672,6 +671,48 @@ def _column(series: Any) -> Any:
     return values.reshape(-1, 1)
 
 
+def _is_timetable(value: Any) -> bool:
+    return (isinstance(value, MatlabTable) and value.classname == "timetable") or (
+        pandas is not None and isinstance(value, pandas.DataFrame)
+        and isinstance(value.index, (pandas.DatetimeIndex, pandas.TimedeltaIndex)))
+
+
+@encodes(_is_timetable)
+def encode_timetable(value: Any) -> tuple[str, dict, bool]:
+    """A timetable (saved by saveobj: one struct, the fields MATLAB R2023 writes) with its
+    row times as a datetime or duration column."""
+    if isinstance(value, MatlabTable):
+        names, cols, times = list(value), list(value.values()), np.asarray(value.row_times)
+        dim_names = value.dimension_names or ["Time", "Variables"]
+        description = value.properties.get("description", "")
+    else:
+        names = [str(c) for c in value.columns]
+        cols = [_column(value[c]) for c in value.columns]
+        index, tz = value.index, ""
+        if getattr(index, "tz", None) is not None:
+            tz, index = str(index.tz), index.tz_convert("UTC").tz_localize(None)
+        times = index.to_numpy()
+        if tz:
+            times = times.view(np.dtype(times.dtype, metadata={"matlab": {"tz": tz, "format": ""}}))
+        dim_names = [str(index.name or "Time"), "Variables"]
+        description = value.attrs.get("matlab", {}).get("description", "")
+    data = np.empty((1, len(cols)), dtype=object)
+    for i, col in enumerate(cols):
+        data[0, i] = col
+    none = np.empty((0, 0), dtype=object)
+    return "timetable", {"any": {
+        "CustomProps": {}, "VariableCustomProps": {}, "versionSavedFrom": np.array([[6.0]]),
+        "minCompatibleVersion": np.array([[2.0]]), "incompatibilityMsg": "",
+        "arrayProps": {"Description": description, "UserData": np.empty((0, 0)),
+                       "TableCustomProperties": {}},
+        "data": data, "numDims": np.array([[2.0]]), "useVarNamesOrig": np.array([[False]]),
+        "useDimNamesOrig": np.array([[False]]), "dimNames": _cellstr(dim_names, row=True),
+        "dimNamesOrig": none, "varNames": _cellstr(names, row=True), "varNamesOrig": none,
+        "numRows": np.array([[float(len(times))]]), "numVars": np.array([[float(len(cols))]]),
+        "varDescriptions": none, "varUnits": none, "rowTimes": times.reshape(-1, 1),
+        "timeEvents": np.empty((0, 0)), "varContinuity": none}}, True
+
+
 @encodes(lambda v: isinstance(v, MatlabMap) and v.classname == "containers.Map")
 def encode_map(value: MatlabMap) -> tuple[str, dict, bool]:
     keys, values = list(value.keys()), list(value.values())
@@ -689,6 +730,10 @@ def encode_missing(value: MatlabMissing) -> tuple[str, dict, bool]:
 @encodes(lambda v: isinstance(v, MatlabObject))
 def encode_object(value: MatlabObject) -> tuple[str, dict, bool]:
     return value.classname, dict(value.props), False
+
+
+_NOT_MIXED = ("new or changed MATLAB objects cannot be added to the subsystem read from a "
+              "file: drop __function_workspace__ to write every object anew")
 
 
 class ObjectWriter:
@@ -711,20 +756,42 @@ class ObjectWriter:
         source = kept.source_of(value, unchanged=False)
         if source is not None and not self.fresh and kept.source_of(value) is not None:
             return value                # written as its own bytes
+        if isinstance(value, ObjectArray) and (self.fresh or source is None):
+            if not self.fresh:
+                raise MatFileError(_NOT_MIXED)
+            object_ids, classname = self.object_array(value)
+            return self.make_opaque(classname, self.builder.reference(object_ids, value.shape, classname))
+        self._unwritable(value)
         if source is not None and self.fresh and self.encoder(value) is None:
             raise MatFileError(f"a {source.classname} object read from a file is written only "
                                f"with that file's subsystem (__function_workspace__)")
         if self.encoder(value) is not None:
             if not self.fresh:
-                raise MatFileError("new or changed MATLAB objects cannot be added to the "
-                                   "subsystem read from a file: drop __function_workspace__ "
-                                   "to write every object anew")
+                raise MatFileError(_NOT_MIXED)
             object_id, classname = self.object(value)
             return self.make_opaque(classname, self.builder.reference([object_id], (1, 1), classname))
         return self._containers(value, self.walk)
 
+    def object_array(self, value: ObjectArray) -> tuple[list[int], str]:
+        flat = value.reshape(-1, order="F")
+        if not all(isinstance(v, MatlabObject) for v in flat):
+            raise MatFileError(f"an object array of {value.classname} holds other values")
+        classes = {v.classname for v in flat} | ({value.classname} if value.classname else set())
+        if len(classes) != 1:
+            raise MatFileError(f"an object array holds objects of classes {sorted(classes)}")
+        return [self.object(v)[0] for v in flat], classes.pop()
+
+    def _unwritable(self, value: Any) -> None:
+        if isinstance(value, (MatlabTable, MatlabMap, MatlabEnum)) and self.encoder(value) is None:
+            raise MatFileError(f"a {getattr(value, 'classname', 'enumeration')} value cannot "
+                               f"be written anew")
+
     def prop(self, value: Any) -> Any:
         """A property value with its modern values replaced by references."""
+        self._unwritable(value)
+        if isinstance(value, ObjectArray):
+            object_ids, classname = self.object_array(value)
+            return self.builder.reference(object_ids, value.shape, classname)
         if self.encoder(value) is not None:
             object_id, classname = self.object(value)
             return self.builder.reference([object_id], (1, 1), classname)

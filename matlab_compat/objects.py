@@ -30,6 +30,24 @@ class MatlabObject:
         return f"MatlabObject({self.classname!r}, props={sorted(self.props)})"
 
 
+class ObjectArray(np.ndarray):
+    """An array of classdef objects (:class:`MatlabObject` elements, MATLAB's size) of class
+    ``classname``: an object array, not a cell."""
+
+    classname: str = ""
+
+    def __array_finalize__(self, obj) -> None:
+        self.classname = getattr(obj, "classname", "")
+
+
+def object_array(objects: list, dims: tuple[int, ...], classname: str) -> ObjectArray:
+    flat = np.empty(len(objects), dtype=object)
+    flat[:] = objects
+    out = flat.reshape(dims, order="F").view(ObjectArray)
+    out.classname = classname
+    return out
+
+
 @dataclass(eq=False)
 class MatlabEnum:
     """An enumeration array: its class, each element's member name (an array of MATLAB's

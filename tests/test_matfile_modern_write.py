@@ -56,15 +56,21 @@ def equal(a, b, seen=None) -> bool:
     return a == b
 
 
-#: Files whose every object has an encoder (strings, datetimes, durations, categoricals,
-#: tables, containers.Map, classdef objects held 1x1).
+#: v6/v7 files whose every object has an encoder (strings, datetimes, durations,
+#: categoricals, tables, timetables, containers.Map, classdef objects and object arrays).
 ENCODABLE = ["dexvs_deep_objs.mat", "dexvs_object_props.mat", "fdd_ValidationResults.mat",
-             "iam_loanData.mat", "imad_FeatureSmall.mat", "matjl_v7_struct_table_datetime.mat",
+             "iam_loanData.mat", "iam_testData.mat", "imad_FeatureSmall.mat",
+             "matjl_v7_struct_table_datetime.mat", "matjl_v7_user_defined_classdefs.mat",
              "matjl_v7_varnames.mat", "mfh_datetime-unrepresentable.mat", "mfh_datetime.mat",
-             "mfh_datetime2.mat", "mfh_duration.mat", "mfh_pointWithSubpoints.mat",
-             "mfh_string.mat", "mfh_table.mat", "mfl_handles.mat", "mfl_string.mat",
-             "mtrbat_LiIonCell.mat", "mtrite_ProjectSettings.mat", "mtrnma_myStorm.mat",
+             "mfh_datetime2.mat", "mfh_duration.mat", "mfh_object2.mat",
+             "mfh_pointWithSubpoints.mat", "mfh_string.mat", "mfh_table.mat", "mfl_handles.mat",
+             "mfl_simplesingletext_multiplearray.mat", "mfl_string.mat", "mtrbat_LiIonCell.mat",
+             "mtrflu_NatickWeather.mat", "mtrite_ProjectSettings.mat",
+             "mtrite_ReactionTwoButton.mat", "mtrmlr_nyiso_cleaned.mat", "mtrnma_myStorm.mat",
              "nfcat_categorical.mat", "nfcat_version_info.mat"]
+#: v7.3 files whose every object has an encoder.
+ENCODABLE_73 = ["imad_FeatureEntire.mat", "matjl_v73_user_defined_classdefs.mat",
+                "mtrfop_SurveyLinks.mat"]
 
 
 def test_a_string_array_written_anew_is_matlabs_own_file(tmp_path):
@@ -76,15 +82,17 @@ def test_a_string_array_written_anew_is_matlabs_own_file(tmp_path):
     assert out.read_bytes() == path.read_bytes()
 
 
-@pytest.mark.parametrize("name", ENCODABLE)
-def test_decoded_values_written_anew_read_back_equal(name, tmp_path):
+@pytest.mark.parametrize("version", ["7", "7.3"])
+@pytest.mark.parametrize("name", ENCODABLE + ENCODABLE_73)
+def test_decoded_values_written_anew_read_back_equal(name, version, tmp_path):
+    """v6/v7: without the file's subsystem; v7.3: always anew (#subsystem#)."""
     path = shared_path("fixtures", "matlab-modern", name)
     values = loadmat(path)
-    del values[SUBSYSTEM]
+    values.pop(SUBSYSTEM, None)
     out = tmp_path / name
-    savemat(out, values, header=read_header(path))
+    savemat(out, values, version=version)
     back = loadmat(out)
-    assert set(back) == set(values) | {SUBSYSTEM}
+    assert set(back) - {SUBSYSTEM} == set(values)
     for key, value in values.items():
         assert equal(back[key], value), key
 
@@ -97,7 +105,7 @@ def test_a_handle_written_twice_is_one_object(tmp_path):
     assert back["objB"].props["myObjA"] is back["objA"] is back["objC"].props["myPropA"]
 
 
-@pytest.mark.parametrize("version", ["6", "7"])
+@pytest.mark.parametrize("version", ["6", "7", "7.3"])
 def test_plain_python_values_are_written_as_matlab_types(version, tmp_path):
     strings = np.array([["a\U0001F600", None, ""]], dtype=STRING_DTYPE)
     times = np.array([["2024-02-29T12:34:56.789012", "NaT"]], dtype="M8[us]")
@@ -155,10 +163,20 @@ def test_new_objects_are_not_mixed_into_a_files_subsystem(tmp_path):
 def test_objects_a_file_holds_without_encoder_need_its_subsystem(tmp_path):
     values = loadmat(shared_path("fixtures", "matlab-modern", "fdd_compileInfo.mat"))
     del values[SUBSYSTEM]
-    with pytest.raises(MatFileError, match="only with that file's subsystem"):
+    with pytest.raises(MatFileError, match="BuildVariant value cannot be written anew"):
         savemat(tmp_path / "x.mat", values)
 
 
-def test_v73_does_not_write_objects(tmp_path):
-    with pytest.raises(MatFileError):
-        savemat(tmp_path / "x.mat", {"s": np.array([["a"]], dtype=STRING_DTYPE)}, version="7.3")
+def test_v73_objects_have_matlabs_layout(tmp_path):
+    """A variable is a uint32 reference dataset of its class with MATLAB_object_decode 3;
+    #subsystem#/MCOS references the FileWrapper__ cells, the empty one 'canonical empty'."""
+    import h5py
+    savemat(tmp_path / "x.mat", {"s": np.array([["a"]], dtype=STRING_DTYPE)}, version="7.3")
+    with h5py.File(tmp_path / "x.mat", "r") as f:
+        ref = f["s"]
+        assert ref.attrs["MATLAB_class"] == b"string" and ref.attrs["MATLAB_object_decode"] == 3
+        assert ref[()].reshape(-1).tolist() == [0xDD000000, 2, 1, 1, 1, 1]
+        cells = f["#subsystem#/MCOS"]
+        assert cells.attrs["MATLAB_class"] == b"FileWrapper__"
+        assert f[cells[0, 1]].attrs["MATLAB_class"] == b"canonical empty"
+        assert f[cells[0, 0]].dtype == np.uint8
