@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from matlab_compat import deflate, modern
+from matlab_compat import deflate, modern_write
 from matlab_compat import threads
 from matlab_compat.column_bytes import ColumnMajorBytes, Concatenation, nbytes
 from matlab_compat.errors import MatFileError
@@ -222,7 +222,7 @@ def with_objects(variables, enc: _Encoder) -> tuple[dict, bool]:
     """The variables with their values of MATLAB's modern types (new ones; all of them when
     no subsystem read from a file comes with them) as MCOS objects, and the subsystem that
     holds them appended; and whether a subsystem was made."""
-    writer = modern.ObjectWriter(SUBSYSTEM not in variables, enc.mcos_opaque)
+    writer = modern_write.ObjectWriter(SUBSYSTEM not in variables, enc.mcos_opaque)
     out = {name: writer.walk(value) for name, value in variables.items()}
     cells = writer.cells(enc.order)
     if cells is None:

@@ -21,7 +21,7 @@ import h5py
 import numpy as np
 import scipy.sparse
 
-from matlab_compat import modern
+from matlab_compat import modern, modern_write
 from matlab_compat.errors import MatFileError
 from matlab_compat.format import (
     MX_DTYPE,
@@ -207,7 +207,7 @@ def save(path: str | os.PathLike, variables: Mapping[str, Any], header: Header) 
         with h5py.File(path, "w", userblock_size=V73_USERBLOCK, libver="earliest", track_order=True,
                        locking=False) as f:   # atomic_output holds the lock of the temporary
             writer = _Writer(f)
-            objects = modern.ObjectWriter(True, writer.mcos)    # every object written anew
+            objects = modern_write.ObjectWriter(True, writer.mcos)    # every object written anew
             for name, value in variables.items():
                 if name != SUBSYSTEM:       # a v6/v7 file's subsystem: replaced by #subsystem#
                     writer.write(f, check_name(name), objects.walk(value))

@@ -7,8 +7,6 @@ table a ``pandas.DataFrame``; without it they are :class:`MatlabCategorical` and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
 import numpy as np
 
 #: numpy's variable-width strings, with None for MATLAB's ``<missing>`` string.

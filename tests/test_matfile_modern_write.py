@@ -11,6 +11,7 @@ import pytest
 from matlab_compat import MatFileError, loadmat, read_header, savemat
 from matlab_compat import modern
 from matlab_compat.objects import (
+    CALENDAR_DTYPE,
     STRING_DTYPE,
     MatlabCategorical,
     MatlabMap,
@@ -57,7 +58,8 @@ def equal(a, b, seen=None) -> bool:
 
 
 #: v6/v7 files whose every object has an encoder (strings, datetimes, durations,
-#: categoricals, tables, timetables, containers.Map, classdef objects and object arrays).
+#: categoricals, tables, timetables, containers.Map, dictionaries, classdef objects and
+#: object arrays).
 ENCODABLE = ["dexvs_deep_objs.mat", "dexvs_object_props.mat", "fdd_ValidationResults.mat",
              "iam_loanData.mat", "iam_testData.mat", "imad_FeatureSmall.mat",
              "matjl_v7_struct_table_datetime.mat", "matjl_v7_user_defined_classdefs.mat",
@@ -65,7 +67,7 @@ ENCODABLE = ["dexvs_deep_objs.mat", "dexvs_object_props.mat", "fdd_ValidationRes
              "mfh_datetime2.mat", "mfh_duration.mat", "mfh_object2.mat",
              "mfh_pointWithSubpoints.mat", "mfh_string.mat", "mfh_table.mat", "mfl_handles.mat",
              "mfl_simplesingletext_multiplearray.mat", "mfl_string.mat", "mtrbat_LiIonCell.mat",
-             "mtrflu_NatickWeather.mat", "mtrite_ProjectSettings.mat",
+             "mtrflu_NatickWeather.mat", "mtrheat_materials.mat", "mtrite_ProjectSettings.mat",
              "mtrite_ReactionTwoButton.mat", "mtrmlr_nyiso_cleaned.mat", "mtrnma_myStorm.mat",
              "nfcat_categorical.mat", "nfcat_version_info.mat"]
 #: v7.3 files whose every object has an encoder.
@@ -114,7 +116,13 @@ def test_plain_python_values_are_written_as_matlab_types(version, tmp_path):
     mapping = MatlabMap({"x": 1.0, "y": 2.5}, classname="containers.Map", key_type="char",
                         value_type="double")
     point = MatlabObject("Point", {"x": np.array([[3.0]]), "label": strings[:, :1]})
+    calendar = np.zeros((1, 2), CALENDAR_DTYPE)
+    calendar["months"], calendar["days"] = [[1, 0]], [[2, 3]]
+    calendar["time"] = np.array([[5, "NaT"]], "m8[ms]")
+    dictionary = MatlabMap({"a": 1.0, "b": -2.0}, classname="dictionary", key_type="string",
+                           value_type="double")
     values = {"s": strings, "t": times, "d": spans, "c": categories, "m": mapping, "p": point,
+              "cal": calendar, "dict": dictionary,
               "nested": {"inside": np.array([["deep"]], dtype=STRING_DTYPE)}}
     savemat(tmp_path / "p.mat", values, version=version)
     back = loadmat(tmp_path / "p.mat")
@@ -128,6 +136,8 @@ def test_plain_python_values_are_written_as_matlab_types(version, tmp_path):
     assert back["m"] == {"x": 1.0, "y": 2.5} and back["m"].classname == "containers.Map"
     assert back["p"].classname == "Point" and back["p"].props["x"].item() == 3.0
     assert back["nested"]["inside"].tolist() == [["deep"]]
+    assert back["cal"].tolist() == calendar.tolist() and back["cal"].dtype == CALENDAR_DTYPE
+    assert back["dict"] == {"a": 1.0, "b": -2.0} and back["dict"].classname == "dictionary"
 
 
 def test_a_table_is_written_as_a_matlab_table(tmp_path):
