@@ -54,6 +54,7 @@ class FileWrapper:
         if len(cells) < 3 or not isinstance(cells[0], np.ndarray) or cells[0].dtype != np.uint8:
             raise self.fail("FileWrapper__ cell lacks its uint8 metadata")
         meta = np.ascontiguousarray(cells[0]).reshape(-1)
+        self.size = meta.size
         if meta.size < 4 * _HEADER_WORDS:
             raise self.fail("FileWrapper__ metadata shorter than its header")
         words = np.frombuffer(meta.tobytes()[:meta.size - meta.size % 4], order + "u4")

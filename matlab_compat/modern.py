@@ -44,7 +44,11 @@ from matlab_compat.values import SUBSYSTEM, MatlabOpaque
 DECODERS: dict[str, Callable[[dict, str], Any]] = {}
 #: a string's character count that marks MATLAB's <missing> string.
 MISSING_STRING = 2**64 - 1
-_MS_PER_DAY = 86_400_000
+#: Rows a regular timetable without variables may declare (its row times are made).
+_MAX_EMPTY_ROWS = 1 << 20
+#: Properties the decoding of one file may build: this many, plus 64 per metadata byte (an
+#: object's class defaults are copied into it: the bound keeps that work linear).
+_WORK = 1_000_000
 
 
 def decodes(*classnames: str):
@@ -63,6 +67,7 @@ class Decoder:
         self.fw, self.where = wrapper, where
         self.done: dict[int, Any] = {}
         self.busy: set[int] = set()
+        self.work = 0
         self.cells: dict[int, Any] = {}
 
     def fail(self, problem: str) -> MatFileError:
@@ -144,6 +149,10 @@ class Decoder:
             raise self.fail(f"object {object_id} contains itself")
         classname = self.fw.classname(self.fw.object(object_id).class_id)
         raw, _ = self.fw.properties(object_id)
+        self.work += len(raw)
+        if self.work > _WORK + 64 * self.fw.size:
+            raise self.fail(f"objects hold more properties than {self.fw.size} bytes of "
+                            f"metadata justify")
         decoder = DECODERS.get(classname)
         if decoder is None:      # registered before its properties: handles may refer back
             obj = self.done[object_id] = MatlabObject(classname)
@@ -468,9 +477,13 @@ def timetable(props: dict, classname: str) -> Any:
         raise ValueError("timetable without its saved struct")
     names = _names(spec.get("varNames"))
     rows = int(_scalar(spec.get("numRows", 0)) or 0)
+    columns = _columns(spec.get("data"), names)
+    heights = {len(np.asarray(c)) if np.ndim(c) else 1 for c in columns.values()}
+    if heights - {rows} or not 0 <= rows <= max(heights | {_MAX_EMPTY_ROWS}):
+        raise ValueError(f"timetable of {rows} rows holds variables of {sorted(heights)} rows")
     times = _row_times(spec.get("rowTimes"), rows)
     array_props = spec.get("arrayProps") if isinstance(spec.get("arrayProps"), dict) else {}
-    out = MatlabTable(_columns(spec.get("data"), names), classname=classname, row_times=times,
+    out = MatlabTable(columns, classname=classname, row_times=times,
                       dimension_names=_names(spec.get("dimNames")),
                       properties={"description": _text(array_props.get("Description")),
                                   "units": _names(spec.get("varUnits")),

@@ -104,3 +104,34 @@ def test_repeated_field_names_are_never_refused_v73(tmp_path):
     back = loadmat(path)
     assert list(back["x"]) == ["a", "_1_a"] and back["x"]["_1_a"].item() == 1.0
     assert back["y"].dtype.names == ("a", "_1_a")
+
+
+def test_a_timetable_declaring_more_rows_than_it_holds_is_refused():
+    from matlab_compat.modern import timetable
+    column = np.array([[1.0], [2.0], [3.0]])
+    data = np.empty((1, 1), dtype=object)
+    data[0, 0] = column
+    spec = {"varNames": np.array([["x"]], dtype=object), "data": data, "numRows": np.array([[1e12]]),
+            "rowTimes": {"origin": np.array([["2020-01-01"]], "M8[us]"),
+                         "stepSize": np.array([[1]], "m8[s]").astype("m8[ns]")}}
+    with pytest.raises(ValueError, match="rows"):
+        timetable({"any": spec}, "timetable")
+    spec["data"], spec["varNames"] = np.empty((1, 0), dtype=object), np.empty((1, 0), dtype=object)
+    with pytest.raises(ValueError, match="rows"):
+        timetable({"any": spec}, "timetable")
+
+
+def test_class_defaults_copied_into_many_objects_are_bounded():
+    """100 objects of a class with 20,000 default properties: refused, not built."""
+    from matlab_compat import MatFileError
+    from matlab_compat.mcos import FileWrapper, WrapperBuilder
+    from matlab_compat.modern import Decoder
+    builder = WrapperBuilder()
+    for _ in range(100):
+        builder.fill(builder.reserve("Wide"), {}, False)
+    cells = list(builder.cells().reshape(-1))
+    cells[-1][1, 0] = {f"p{i}": None for i in range(20_000)}
+    decoder = Decoder(FileWrapper(cells, "test"), "test")
+    with pytest.raises(MatFileError, match="more properties"):
+        for object_id in range(1, 101):
+            decoder.object(object_id)
