@@ -245,6 +245,8 @@ class _Reader:
             codes = _numbers(buf, el, "char data").astype(np.int64) & 0xFFFF
         else:
             raise buf.fail(el.offset, f"char data has data type {el.type}")
+        if codes.size == 0 and count:   # files in the wild: no characters, a size: spaces
+            return with_layout(codes_to_char(np.full(count, 32), dims), char_data=el.type)
         if codes.size != count:
             raise buf.fail(el.offset, f"char data holds {codes.size} characters, dimensions say {count}")
         return codes_to_char(codes, dims)

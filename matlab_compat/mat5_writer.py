@@ -132,6 +132,8 @@ class _Encoder:
         """MATLAB's v6: UTF-16 code units as miUINT16; v7 (and other writers' v6, e.g.
         scipy's): miUTF8 when all ASCII, else miUTF16."""
         head = self.head(mxCHAR, 0, codes.shape, name)
+        if "char_data" in layout(codes):    # read without character data: written so again
+            return head + self.element(layout(codes)["char_data"], b"")
         if self.utf16_units:
             return head + self.numbers(miUINT16, codes)
         if not codes.size or codes.max() < 0x80:

@@ -50,13 +50,15 @@ def check_name(name: Any, what: str = "variable") -> str:
 
 
 def unique_names(stored: list[str]) -> list[str]:
-    """Field names as read: a repeated or empty stored name becomes ``_<n>_<name>`` (n its
-    position, as scipy names it), prefixed with more ``_`` while that is taken too, so that
-    no file is refused for its names; the stored names travel as the value's layout."""
+    """Field names as read: the k-th repeat of a stored name becomes ``_<k>_<name>`` (as
+    scipy names it), an empty name ``_<n>_`` (n its position), prefixed with more ``_`` while
+    that is taken too, so that no file is refused for its names; the stored names travel as
+    the value's layout."""
     fields: list[str] = []
     seen: set[str] = set()
     for n, name in enumerate(stored):
-        new = name if name and name not in seen else f"_{n}_{name}"
+        repeats = stored[:n].count(name)
+        new = name if name and not repeats else f"_{repeats if name else n}_{name}"
         while new in seen:
             new = "_" + new
         fields.append(new)
@@ -120,8 +122,15 @@ def with_layout(value: Any, **items: Any) -> Any:
         dtype = np.dtype(value.dtype.descr if value.dtype.names else value.dtype,
                          metadata={_LAYOUT: items})
         return value.view(dtype)
+    if isinstance(value, str):
+        value = MatChar(value)
     setattr(value, _LAYOUT, items)
     return value
+
+
+class MatChar(str):
+    """A 1xN char read from a file whose bytes it alone does not determine: no character
+    data for its declared size (read as spaces, as scipy reads it)."""
 
 
 def matlab_dims(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -209,7 +218,7 @@ def classify(value: Any, name: str) -> tuple[str, Any]:
     if isinstance(value, MatlabOpaque):
         return "opaque", value
     if isinstance(value, str):
-        return "char", char_codes(value, name)
+        return "char", with_layout(char_codes(value, name), **layout(value))
     if isinstance(value, dict):
         fields = _field_names(value, list(value))
         return "struct", Struct(fields, [value], (1, 1), True, layout(value))
@@ -239,7 +248,7 @@ def classify(value: Any, name: str) -> tuple[str, Any]:
                                f"{str(value)[:40]!r} has no MATLAB class")
         return "cell", arr.reshape(matlab_dims(arr.shape), order="F")
     if arr.dtype.kind == "U":
-        return "char", char_codes(arr, name)
+        return "char", with_layout(char_codes(arr, name), **layout(arr))
     if arr.dtype != bool and arr.dtype.str[1:] not in NUMERIC_DTYPES:
         raise MatFileError(f"variable {name!r}: dtype {arr.dtype} has no MATLAB class")
     return "numeric", arr.reshape(matlab_dims(arr.shape), order="A")

@@ -76,16 +76,17 @@ def test_string_lengths_beyond_the_data_are_refused():
 
 
 def test_repeated_field_names_are_never_refused_v5(tmp_path):
-    """Stored names a, a, a: read as a, _1_a, _2_a (scipy's names), written back as stored."""
+    """Stored names b, a, a, a: read as b, a, _1_a, _2_a (the k-th repeat, as scipy names
+    them: scipy's nasty_duplicate_fieldnames.mat), written back as stored."""
     path = tmp_path / "r.mat"
-    savemat(path, {"x": {"a": 1.0, "b": 2.0, "c": 3.0}}, version="6")
+    savemat(path, {"x": {"b": 0.0, "a": 1.0, "c": 2.0, "d": 3.0}}, version="6")
     raw = bytearray(path.read_bytes())
-    names = raw.index(b"a\0b\0c\0", 128)
-    raw[names:names + 6] = b"a\0a\0a\0"
+    names = raw.index(b"b\0a\0c\0d\0", 128)
+    raw[names:names + 8] = b"b\0a\0a\0a\0"
     path.write_bytes(bytes(raw))
     ours = loadmat(path)["x"]
-    assert list(ours) == ["a", "_1_a", "_2_a"]
-    assert [ours[k].item() for k in ours] == [1.0, 2.0, 3.0]
+    assert list(ours) == ["b", "a", "_1_a", "_2_a"]
+    assert [ours[k].item() for k in ours] == [0.0, 1.0, 2.0, 3.0]
     out = tmp_path / "again.mat"
     savemat(out, {"x": ours}, version="6")
     assert out.read_bytes() == path.read_bytes()
@@ -135,3 +136,19 @@ def test_class_defaults_copied_into_many_objects_are_bounded():
     with pytest.raises(MatFileError, match="more properties"):
         for object_id in range(1, 101):
             decoder.object(object_id)
+
+
+def test_a_char_without_character_data_reads_as_spaces_and_writes_back(tmp_path):
+    """A 1x1 char whose data element holds 0 bytes (files in the wild that MATLAB and scipy
+    read; scipy gives spaces): read as ' ', written back with its empty data element."""
+    path = tmp_path / "c.mat"
+    savemat(path, {"c": "x"}, version="6")
+    raw = bytearray(path.read_bytes())
+    data = raw.index(struct.pack("<I", (2 << 16) | 4) + b"x\0", 128)    # packed miUINT16
+    raw[data:data + 8] = struct.pack("<II", 4, 0)                     # a full tag of 0 bytes
+    path.write_bytes(bytes(raw))
+    value = loadmat(path)["c"]
+    assert value == " "
+    out = tmp_path / "again.mat"
+    savemat(out, {"c": value}, version="6")
+    assert out.read_bytes() == bytes(raw)
