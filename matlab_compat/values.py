@@ -69,7 +69,7 @@ def unique_names(stored: list[str]) -> list[str]:
 class MatStruct(dict):
     """A 1x1 struct read from a file whose bytes its fields alone do not determine: a
     field-name length other than ``longest name + 1`` (older releases, removed fields), or
-    field names stored repeated or empty (renamed ``_<n>_<name>`` as scipy does). Otherwise
+    field names stored repeated or empty (renamed by :func:`unique_names`, as scipy names them). Otherwise
     ``loadmat`` gives a plain ``dict``."""
 
     def __init__(self, *args, layout: dict | None = None, **kwargs):
