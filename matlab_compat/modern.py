@@ -159,12 +159,13 @@ class Decoder:
             obj.props.update({name: self.prop(v) for name, v in raw.items()})
             return obj
         self.busy.add(object_id)
-        props = {name: self.prop(v) for name, v in raw.items()}
         try:
-            value = decoder(props, classname)
-        except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
+            value = decoder({name: self.prop(v) for name, v in raw.items()}, classname)
+        except (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError,
+                ZeroDivisionError) as exc:
             raise self.fail(f"{classname} object {object_id}: {type(exc).__name__}: {exc}") from None
-        self.busy.discard(object_id)
+        finally:
+            self.busy.discard(object_id)
         self.done[object_id] = value
         return value
 

@@ -277,6 +277,9 @@ class ObjectWriter:
         source = kept.source_of(value, unchanged=False)
         if source is not None and not self.fresh and kept.source_of(value) is not None:
             return value                # written as its own bytes
+        if isinstance(value, MatlabOpaque) and value.system == "MCOS" and self.fresh:
+            raise MatFileError(f"an undecoded {value.classname} object is written only with "
+                               f"its file's subsystem (__function_workspace__)")
         if isinstance(value, ObjectArray) and (self.fresh or source is None):
             if not self.fresh:
                 raise MatFileError(_NOT_MIXED)

@@ -457,3 +457,10 @@ def test_some_variables_only_still_decode_their_objects():
     values = loadmat(shared_path("fixtures", "matlab-modern", "mtrite_ProjectSettings.mat"),
                      variable_names=["lastOpen"])
     assert list(values) == ["lastOpen"] and values["lastOpen"].dtype.kind == "M"
+
+
+def test_fdd_validation_results_condition_classes():
+    """README: air-compressor condition classes, healthy and faulty modes (176 x 1)."""
+    results = load("fdd_ValidationResults.mat")["validationResults"]
+    assert len(labels(results)) == 176
+    assert "Healthy" in set(labels(results)) and len(set(labels(results))) > 1

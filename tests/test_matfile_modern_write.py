@@ -190,3 +190,20 @@ def test_v73_objects_have_matlabs_layout(tmp_path):
         assert cells.attrs["MATLAB_class"] == b"FileWrapper__"
         assert f[cells[0, 1]].attrs["MATLAB_class"] == b"canonical empty"
         assert f[cells[0, 0]].dtype == np.uint8
+
+
+def test_an_undecoded_object_needs_its_files_subsystem(tmp_path):
+    """A damaged subsystem leaves the object undecoded: without that subsystem it would
+    point nowhere, so it is refused."""
+    import struct
+    path = shared_path("fixtures", "matlab-modern", "mfl_simplesingletext_multiplearray.mat")
+    raw = bytearray(path.read_bytes())
+    names = min(raw.index(b"SimpleSingleText\0"), raw.index(b"test_text\0"))
+    assert struct.unpack_from("<I", raw, names - 40)[0] == 2        # the version word
+    raw[names - 40:names - 36] = struct.pack("<I", 99)
+    damaged = tmp_path / "damaged.mat"
+    damaged.write_bytes(bytes(raw))
+    values = loadmat(damaged)
+    del values[SUBSYSTEM]
+    with pytest.raises(MatFileError, match="undecoded SimpleSingleText"):
+        savemat(tmp_path / "x.mat", values)
