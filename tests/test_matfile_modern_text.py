@@ -12,8 +12,9 @@ import h5py
 import numpy as np
 import pytest
 
-from matlab_compat import loadmat, savemat
-from matlab_compat.modern import MISSING_STRING, string_array
+from matlab_compat import MatFileError, loadmat, savemat
+from matlab_compat.mcos import FileWrapper, WrapperBuilder
+from matlab_compat.modern import MISSING_STRING, Decoder, string_array, timetable
 from matlab_compat.objects import STRING_DTYPE
 
 TEXT = "a\U0001F600b\u00e9"          # a, an emoji (two code units), b, é
@@ -47,7 +48,6 @@ def test_surrogate_pairs_are_split_on_write_and_joined_on_read(version, tmp_path
 
 
 def test_a_char_array_element_beyond_the_bmp_is_refused(tmp_path):
-    from matlab_compat import MatFileError
     with pytest.raises(MatFileError, match="surrogate pair"):
         savemat(tmp_path / "x.mat", {"c": np.array([["\U0001F600"], ["a"]])})
 
@@ -108,7 +108,6 @@ def test_repeated_field_names_are_never_refused_v73(tmp_path):
 
 
 def test_a_timetable_declaring_more_rows_than_it_holds_is_refused():
-    from matlab_compat.modern import timetable
     column = np.array([[1.0], [2.0], [3.0]])
     data = np.empty((1, 1), dtype=object)
     data[0, 0] = column
@@ -124,9 +123,6 @@ def test_a_timetable_declaring_more_rows_than_it_holds_is_refused():
 
 def test_class_defaults_copied_into_many_objects_are_bounded():
     """100 objects of a class with 20,000 default properties: refused, not built."""
-    from matlab_compat import MatFileError
-    from matlab_compat.mcos import FileWrapper, WrapperBuilder
-    from matlab_compat.modern import Decoder
     builder = WrapperBuilder()
     for _ in range(100):
         builder.fill(builder.reserve("Wide"), {}, False)

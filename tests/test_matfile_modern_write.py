@@ -5,6 +5,9 @@ and reading back: every decoded value of the modern corpus written anew (without
 subsystem) reads back equal; plain Python values read back as written."""
 from __future__ import annotations
 
+import struct
+
+import h5py
 import numpy as np
 import pytest
 
@@ -180,7 +183,6 @@ def test_objects_a_file_holds_without_encoder_need_its_subsystem(tmp_path):
 def test_v73_objects_have_matlabs_layout(tmp_path):
     """A variable is a uint32 reference dataset of its class with MATLAB_object_decode 3;
     #subsystem#/MCOS references the FileWrapper__ cells, the empty one 'canonical empty'."""
-    import h5py
     savemat(tmp_path / "x.mat", {"s": np.array([["a"]], dtype=STRING_DTYPE)}, version="7.3")
     with h5py.File(tmp_path / "x.mat", "r") as f:
         ref = f["s"]
@@ -195,7 +197,6 @@ def test_v73_objects_have_matlabs_layout(tmp_path):
 def test_an_undecoded_object_needs_its_files_subsystem(tmp_path):
     """A damaged subsystem leaves the object undecoded: without that subsystem it would
     point nowhere, so it is refused."""
-    import struct
     path = shared_path("fixtures", "matlab-modern", "mfl_simplesingletext_multiplearray.mat")
     raw = bytearray(path.read_bytes())
     names = min(raw.index(b"SimpleSingleText\0"), raw.index(b"test_text\0"))
