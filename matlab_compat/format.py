@@ -67,8 +67,9 @@ MI_NAME: dict[int, str] = {
 #: MATLAB's compact storage of integer-valued DOUBLE arrays: the first of these storage types
 #: whose range holds every value is used (never int8). From MATLAB's files: [21 27 0 1] ->
 #: uint8, [15 28 -1 1] -> int16, 306 -> uint16, 978454800..1009841400 -> int32 (see
-#: docs/matfile.md); uint32 last (no MATLAB file seen uses it: values of 2^31..2^32-1).
-COMPACT_TYPES: tuple[int, ...] = (miUINT8, miUINT16, miINT16, miINT32, miUINT32)
+#: docs/matfile.md); never uint32: values of 2^31..2^32-1 stay double (fdd_compileInfo.mat of
+#: the modern corpus stores [6.8e8 .. 3.7e9] as miDOUBLE).
+COMPACT_TYPES: tuple[int, ...] = (miUINT8, miUINT16, miINT16, miINT32)
 
 #: MATLAB's zlib stream: level 6, fed in chunks of this many bytes with a full flush after each.
 ZLIB_LEVEL = 6

@@ -59,6 +59,7 @@ from matlab_compat.values import (
     MatlabOpaque,
     codes_to_char,
     complex_of,
+    unique_names,
     with_layout,
 )
 
@@ -244,6 +245,8 @@ class _Reader:
             codes = _numbers(buf, el, "char data").astype(np.int64) & 0xFFFF
         else:
             raise buf.fail(el.offset, f"char data has data type {el.type}")
+        if codes.size == 0 and count:   # files in the wild: no characters, a size: spaces
+            return with_layout(codes_to_char(np.full(count, 32), dims), char_data=el.type)
         if codes.size != count:
             raise buf.fail(el.offset, f"char data holds {codes.size} characters, dimensions say {count}")
         return codes_to_char(codes, dims)
@@ -285,15 +288,10 @@ class _Reader:
 
     def struct(self, dims: tuple[int, ...], count: int, pos: int, limit: int) -> Any:
         """A dict (1x1) or structured array. Repeated or empty stored names are renamed
-        ``_<n>_<name>`` (as scipy does); the stored names and a field-name length other than
-        MATLAB's current rule travel as the value's layout."""
+        (:func:`~matlab_compat.values.unique_names`); the stored names and a field-name length
+        other than MATLAB's current rule travel as the value's layout."""
         stored, name_len, pos = self.fields(pos, limit)
-        fields, seen = [], set()
-        for n, name in enumerate(stored):
-            fields.append(name if name and name not in seen else f"_{n}_{name}")
-            seen.add(fields[-1])
-        if len(seen) != len(fields):
-            raise self.buf.fail(pos, f"struct field names cannot be told apart: {stored}")
+        fields = unique_names(stored)
         longest = max((len(f) for f in stored), default=0) + 1
         kept = {"field_name_length": name_len if name_len != longest else None,
                 "field_names": stored if stored != fields else None}
@@ -327,10 +325,11 @@ class _Reader:
                 pos = system_el.end
             class_el = _tag(buf, pos, limit)
             classname = _text(buf, class_el, "object class name")
-            decoded = None
             if cls == mxOBJECT:
                 decoded = self.struct(head.dims, int(np.prod(head.dims, dtype=object)),
                                       class_el.end, limit)
+            else:   # MCOS: a uint32 reference into the subsystem (or an enumeration's struct)
+                decoded, _ = self.nested(class_el.end, limit)
         raw = (bytes(buf.mv[start:head.name_at]), bytes(buf.mv[head.end:limit]))
         return MatlabOpaque(cls, classname, system, decoded, raw, buf.order)
 
@@ -599,6 +598,23 @@ def open_v5(path: str | os.PathLike) -> Iterator[_File]:
                 yield _File(fh, str(path), header)
             except OSError as exc:
                 raise MatFileError(f"{path}: cannot read: {exc}") from exc
+
+
+def read_subsystem(data: bytes, path: str) -> list[Any]:
+    """The values in MATLAB's subsystem data (the ``__function_workspace__`` bytes): a
+    MAT-file body behind an 8-byte header (version, ``IM``/``MI``, padding)."""
+    if len(data) < 8 or data[2:4] not in (b"IM", b"MI"):
+        raise MatFileError(f"{path}: subsystem data lacks its 8-byte header")
+    buf = _Buffer(np.frombuffer(data, np.uint8), path, "<" if data[2:4] == b"IM" else ">", 0,
+                  " (in the subsystem data)")
+    values, pos = [], 8
+    while pos + 8 <= len(data):
+        el = _tag(buf, pos, len(data))
+        if el.type != miMATRIX:
+            raise buf.fail(pos, f"subsystem data element of type {el.type}, expected miMATRIX")
+        values.append(_Reader(buf).matrix(el.start, el.size, el.offset)[1])
+        pos = el.end
+    return values
 
 
 def read_file_bytes(path: str | os.PathLike) -> bytes:

@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from matlab_compat import deflate
+from matlab_compat import deflate, modern_write
 from matlab_compat import threads
 from matlab_compat.column_bytes import ColumnMajorBytes, Concatenation, nbytes
 from matlab_compat.errors import MatFileError
@@ -38,12 +38,13 @@ from matlab_compat.format import (
     mxCELL,
     mxCHAR,
     mxDOUBLE,
+    mxOPAQUE,
     mxSPARSE,
     mxSTRUCT,
     mxUINT8,
 )
 from matlab_compat.header import Header
-from matlab_compat.values import SUBSYSTEM, check_name, classify, layout
+from matlab_compat.values import SUBSYSTEM, MatlabOpaque, check_name, classify, layout
 
 Parts = list  # bytes-like objects and ColumnMajorBytes whose concatenation is an element's content
 #: Arrays from this size on (bytes) that are not column-major are transposed while written.
@@ -131,6 +132,8 @@ class _Encoder:
         """MATLAB's v6: UTF-16 code units as miUINT16; v7 (and other writers' v6, e.g.
         scipy's): miUTF8 when all ASCII, else miUTF16."""
         head = self.head(mxCHAR, 0, codes.shape, name)
+        if "char_data" in layout(codes):    # read without character data: written so again
+            return head + self.element(layout(codes)["char_data"], b"")
         if self.utf16_units:
             return head + self.numbers(miUINT16, codes)
         if not codes.size or codes.max() < 0x80:
@@ -194,6 +197,42 @@ class _Encoder:
         return [before] + self.name_element(name) + [after]
 
 
+    # -- objects of MATLAB's modern types (matlab_compat.modern) -------------------------------
+    def joined(self, parts: Parts) -> bytes:
+        whole = Concatenation(parts)
+        return b"".join(whole.pieces(0, whole.size))
+
+    def mcos_opaque(self, classname: str, data: Any) -> MatlabOpaque:
+        """An MCOS object element (flags, name, "MCOS", class, its data) as MATLAB writes it."""
+        flags = self.joined(self.element(miUINT32, struct.pack(self.order + "II", mxOPAQUE, 0)))
+        rest = self.joined(self.element(miINT8, b"MCOS") + self.element(miINT8, classname.encode("ascii"))
+                           + self.matrix(data, "", nested=True))
+        return MatlabOpaque(mxOPAQUE, classname, "MCOS", None, (flags, rest), self.order)
+
+    def subsystem(self, cells: np.ndarray) -> np.ndarray:
+        """MATLAB's subsystem bytes for a FileWrapper__ cell: a mini MAT-file holding the
+        struct ``{MCOS: FileWrapper__ object}``, then one holding ``{MCOS: unassigned}``."""
+        head = struct.pack(self.order + "H", 0x0100) + (b"IM" if self.order == "<" else b"MI") + bytes(4)
+        wrapper = self.mcos_opaque("FileWrapper__", cells)
+        inner = head + self.joined(self.matrix({"MCOS": None}, SUBSYSTEM))
+        blob = head + self.joined(self.matrix({"MCOS": wrapper}, SUBSYSTEM)
+                                  + self.matrix(np.frombuffer(inner, np.uint8).reshape(1, -1), SUBSYSTEM))
+        return np.frombuffer(blob, np.uint8).reshape(1, -1)
+
+
+def with_objects(variables, enc: _Encoder) -> tuple[dict, bool]:
+    """The variables with their values of MATLAB's modern types (new ones; all of them when
+    no subsystem read from a file comes with them) as MCOS objects, and the subsystem that
+    holds them appended; and whether a subsystem was made."""
+    writer = modern_write.ObjectWriter(SUBSYSTEM not in variables, enc.mcos_opaque)
+    out = {name: writer.walk(value) for name, value in variables.items()}
+    cells = writer.cells(enc.order)
+    if cells is None:
+        return variables, False
+    out[SUBSYSTEM] = enc.subsystem(cells)
+    return out, True
+
+
 def compact(arr: np.ndarray) -> tuple[int, np.ndarray]:
     """MATLAB's storage of double data, and the data converted to it: when all values are
     integers (negative zero excluded), the first of :data:`COMPACT_TYPES` holding them all,
@@ -241,7 +280,13 @@ def write_variables(fh: BinaryIO, variables, header: Header) -> None:
     """
     compress, order = header.version == "7", header.byte_order
     enc = _Encoder(order, utf16_units=not compress and header.by_matlab)
+    variables, made_subsystem = with_objects(variables, enc)
     for name, value in variables.items():
+        if made_subsystem and name == SUBSYSTEM:    # the header points at it
+            at = fh.tell()
+            fh.seek(116)
+            fh.write(struct.pack(order + "Q", at))
+            fh.seek(at)
         parts = enc.matrix(value, check_name(name))
         if compress:
             tag_at = fh.tell()

@@ -21,21 +21,25 @@ import h5py
 import numpy as np
 import scipy.sparse
 
+from matlab_compat import modern, modern_write
 from matlab_compat.errors import MatFileError
 from matlab_compat.format import (
     MX_DTYPE,
     MX_NAME,
     V73_USERBLOCK,
     ZLIB_MAX_RATIO,
+    mxFUNCTION,
     mxOPAQUE,
 )
 from matlab_compat.header import Header
 from matlab_compat.values import (
+    SUBSYSTEM,
     MatlabOpaque,
     check_name,
     classify,
     codes_to_char,
     complex_of,
+    unique_names,
 )
 
 REFS = "#refs#"
@@ -62,6 +66,31 @@ class _Writer:
     def __init__(self, f: h5py.File):
         self.f = f
         self.count = 0
+        self.objects: set[int] = set()     # MCOS references made for this file
+
+    def mcos(self, classname: str, ref: np.ndarray) -> MatlabOpaque:
+        """A new object's reference, written as MATLAB does (:meth:`write`)."""
+        obj = MatlabOpaque(mxOPAQUE, classname, "MCOS", ref, None)
+        self.objects.add(id(obj))
+        return obj
+
+    def subsystem(self, cells: np.ndarray) -> None:
+        """``#subsystem#/MCOS``: references to the FileWrapper__ cells (the empty one as
+        MATLAB's ``canonical empty``)."""
+        refs = np.empty((1, cells.size), dtype=h5py.ref_dtype)
+        for i, cell in enumerate(cells.reshape(-1)):
+            if cell is None:
+                name = _ref_name(self.count)
+                self.count += 1
+                empty = self.refs.create_dataset(name, data=np.zeros(2, np.uint64))
+                empty.attrs["MATLAB_class"] = _ascii("canonical empty")
+                empty.attrs["MATLAB_empty"] = np.uint8(1)
+                refs[0, i] = empty.ref
+            else:
+                refs[0, i] = self.new_ref(cell)
+        dset = self.f.require_group("#subsystem#").create_dataset("MCOS", data=refs)
+        dset.attrs["MATLAB_class"] = _ascii("FileWrapper__")
+        dset.attrs["MATLAB_object_decode"] = np.int32(3)
 
     @property
     def refs(self) -> h5py.Group:
@@ -76,6 +105,11 @@ class _Writer:
         kind, norm = classify(value, name)
         if kind == "none":
             kind, norm = "numeric", np.empty((0, 0))
+        if kind == "opaque" and id(norm) in self.objects:
+            dset = parent.create_dataset(name, data=norm.decoded.T)
+            dset.attrs["MATLAB_class"] = _ascii(norm.classname)
+            dset.attrs["MATLAB_object_decode"] = np.int32(3)
+            return dset
         if kind == "opaque":
             raise MatFileError(f"variable {name!r}: {norm.classname} objects are kept only in "
                                f"v6/v7 files")
@@ -130,7 +164,12 @@ class _Writer:
         """A 1x1 struct (dict) as a group of its fields; a struct array as a group of
         reference datasets, one per field."""
         if not st.scalar and not st.fields:
-            raise MatFileError(f"variable {name!r}: struct array without fields cannot be stored in v7.3")
+            if 0 not in st.dims:
+                raise MatFileError(f"variable {name!r}: struct array without fields cannot be stored in v7.3")
+            dset = parent.create_dataset(name, data=np.array(st.dims, dtype=np.uint64))
+            dset.attrs["MATLAB_class"] = _ascii("struct")     # an empty struct, as MATLAB's
+            dset.attrs["MATLAB_empty"] = np.uint8(1)
+            return dset
         group = parent.create_group(name)
         group.attrs["MATLAB_class"] = _ascii("struct")
         self._fields_attr(group, st.fields)
@@ -168,8 +207,13 @@ def save(path: str | os.PathLike, variables: Mapping[str, Any], header: Header) 
         with h5py.File(path, "w", userblock_size=V73_USERBLOCK, libver="earliest", track_order=True,
                        locking=False) as f:   # atomic_output holds the lock of the temporary
             writer = _Writer(f)
+            objects = modern_write.ObjectWriter(True, writer.mcos)    # every object written anew
             for name, value in variables.items():
-                writer.write(f, check_name(name), value)
+                if name != SUBSYSTEM:       # a v6/v7 file's subsystem: replaced by #subsystem#
+                    writer.write(f, check_name(name), objects.walk(value))
+            cells = objects.cells("<")
+            if cells is not None:
+                writer.subsystem(cells)
         with open(path, "r+b") as fh:
             fh.write(header.to_bytes())
     except MatFileError:
@@ -208,12 +252,21 @@ class _Reader:
                 return self.sparse(node, cls)
             if cls == "struct" or cls is None:
                 return self.struct(node)
-            raise self.fail(node, f"group of class {cls!r} is not supported")
+            decode = node.attrs.get("MATLAB_object_decode")
+            if decode == 1 and cls == "function_handle":   # its struct, as in v7
+                return MatlabOpaque(mxFUNCTION, cls, "", self.struct(node), None)
+            # an enumeration (decode 3): its struct of ids into #subsystem#; other classes
+            # stored as groups: their struct, kept with the class name
+            return MatlabOpaque(mxOPAQUE, cls, "MCOS" if decode == 3 else "", self.struct(node),
+                                None)
         if cls is None:
             raise self.fail(node, "dataset without MATLAB_class")
         if cls not in _CLASS_DTYPE and cls not in ("char", "cell", "logical", "struct"):
             # an MCOS object (datetime, table, string...): its data live in #subsystem#
-            return MatlabOpaque(mxOPAQUE, cls, "MCOS", None, None)
+            if cls == "canonical empty":    # the subsystem's empty cell
+                return None
+            ref = self.data(node).T if node.attrs.get("MATLAB_object_decode") == 3 else None
+            return MatlabOpaque(mxOPAQUE, cls, "MCOS", ref, None)
         if node.attrs.get("MATLAB_empty", 0):
             dims = tuple(int(d) for d in np.asarray(self.data(node)).ravel())
             if len(dims) < 2 or 0 not in dims:
@@ -246,6 +299,13 @@ class _Reader:
             return out
         return mat.astype(self.dtype(node, cls), copy=False)
 
+    def subsystem(self) -> list[Any] | None:
+        """The FileWrapper__ cells of ``#subsystem#/MCOS`` (None when the file has none)."""
+        node = self.f.get("#subsystem#/MCOS")
+        if not isinstance(node, h5py.Dataset) or node.dtype != h5py.ref_dtype:
+            return None
+        return [self.read(self.f[ref]) for ref in self.data(node).reshape(-1)]
+
     def dtype(self, node, cls: str) -> np.dtype:
         if cls == "logical":
             return np.dtype(bool)
@@ -260,11 +320,12 @@ class _Reader:
         return [b"".join(np.asarray(x).tolist()).decode("ascii") for x in raw]
 
     def struct(self, group: h5py.Group) -> Any:
-        fields = self.fields(group)
-        missing = [f for f in fields if f not in group]
+        stored = self.fields(group)
+        missing = [f for f in stored if f not in group]
         if missing:
             raise self.fail(group, f"struct fields {missing} missing")
-        members = [group[f] for f in fields]
+        members = [group[f] for f in stored]
+        fields = unique_names(stored)   # a repeated name: each reads the one member
         is_array = members and all(isinstance(m, h5py.Dataset) and self.cls(m) is None
                                    and m.dtype == h5py.ref_dtype for m in members)
         if not is_array:
@@ -338,8 +399,9 @@ def load(path: str | os.PathLike, variable_names: Iterable[str] | None = None) -
     try:
         with h5py.File(path, "r") as f:
             reader = _Reader(f, str(path))
-            return {name: reader.read(f[name]) for name in f.keys()
-                    if not name.startswith("#") and (wanted is None or name in wanted)}
+            values = {name: reader.read(f[name]) for name in f.keys()
+                      if not name.startswith("#") and (wanted is None or name in wanted)}
+            return modern.decode(values, reader.subsystem(), f"{path}: #subsystem#")
     except MatFileError:
         raise
     except Exception as exc:  # h5py raises OSError, KeyError, ValueError, TypeError...

@@ -14,6 +14,7 @@ cell                   ``numpy.ndarray`` of ``object`` with MATLAB's shape
 struct 1x1             ``dict`` (field order kept)
 struct array           structured ``numpy.ndarray`` (one ``object`` field per MATLAB field)
 sparse double/logical  ``scipy.sparse.csc_matrix`` (float64, complex128 or bool)
+string, datetime...    decoded MCOS objects (:mod:`matlab_compat.modern`)
 =====================  ==========================================================
 
 A double stored compactly (MATLAB's uint8/int16... storage) comes back as float64.
@@ -23,7 +24,7 @@ from __future__ import annotations
 import os
 from typing import Any, Iterable, Mapping
 
-from matlab_compat import mat4, mat5_reader, mat5_writer, mat73
+from matlab_compat import mat4, mat5_reader, mat5_writer, mat73, modern
 from matlab_compat.atomic import atomic_output
 from matlab_compat.errors import MatFileError
 from matlab_compat.format import HEADER_BYTES
@@ -58,7 +59,9 @@ def loadmat(path: str | os.PathLike, variable_names: Iterable[str] | None = None
             return mat4.load(path, mat5_reader.read_file_bytes(path), variable_names)
     if header.version == "7.3":
         return mat73.load(path, variable_names)
-    return mat5_reader.load(path, variable_names)
+    values = mat5_reader.load(path, variable_names)
+    with mat5_reader.malformed_input(path):
+        return modern.decode_v5(str(path), values)
 
 
 def resolve_header(version: str, header: str | Header | None, byte_order: str | None) -> Header:

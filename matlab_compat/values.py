@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse
 
+from matlab_compat import kept
 from matlab_compat.errors import MatFileError
 from matlab_compat.format import DTYPE_MX
 
@@ -48,10 +49,27 @@ def check_name(name: Any, what: str = "variable") -> str:
     return name
 
 
+def unique_names(stored: list[str]) -> list[str]:
+    """Field names as read: the k-th repeat of a stored name becomes ``_<k>_<name>`` (as
+    scipy names it), an empty name ``_<n>_`` (n its position), prefixed with more ``_`` while
+    that is taken too, so that no file is refused for its names; the stored names travel as
+    the value's layout."""
+    fields: list[str] = []
+    seen: set[str] = set()
+    for n, name in enumerate(stored):
+        repeats = stored[:n].count(name)
+        new = name if name and not repeats else f"_{repeats if name else n}_{name}"
+        while new in seen:
+            new = "_" + new
+        fields.append(new)
+        seen.add(new)
+    return fields
+
+
 class MatStruct(dict):
     """A 1x1 struct read from a file whose bytes its fields alone do not determine: a
     field-name length other than ``longest name + 1`` (older releases, removed fields), or
-    field names stored repeated or empty (renamed ``_<n>_<name>`` as scipy does). Otherwise
+    field names stored repeated or empty (renamed by :func:`unique_names`, as scipy names them). Otherwise
     ``loadmat`` gives a plain ``dict``."""
 
     def __init__(self, *args, layout: dict | None = None, **kwargs):
@@ -104,8 +122,15 @@ def with_layout(value: Any, **items: Any) -> Any:
         dtype = np.dtype(value.dtype.descr if value.dtype.names else value.dtype,
                          metadata={_LAYOUT: items})
         return value.view(dtype)
+    if isinstance(value, str):
+        value = MatChar(value)
     setattr(value, _LAYOUT, items)
     return value
+
+
+class MatChar(str):
+    """A 1xN char read from a file whose bytes it alone does not determine: no character
+    data for its declared size (read as spaces, as scipy reads it)."""
 
 
 def matlab_dims(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -123,11 +148,12 @@ def matlab_dims(shape: tuple[int, ...]) -> tuple[int, ...]:
 def char_codes(value: str | np.ndarray, name: str) -> np.ndarray:
     """UTF-16 code units of a char value, with MATLAB's dimensions (Fortran order).
 
-    NUL characters are kept (numpy's ``<U1`` shows them as ''); characters beyond U+FFFF,
-    which MATLAB holds as two chars, are refused so that every version agrees.
+    NUL characters are kept (numpy's ``<U1`` shows them as ''). A ``str`` is split into
+    UTF-16 code units as MATLAB holds it: a character beyond U+FFFF becomes its surrogate
+    pair (two chars); in a ``<U1`` array, one element per char, such a character is refused.
     """
     if isinstance(value, str):
-        codes = np.frombuffer(value.encode("utf-32-le", "surrogatepass"), "<u4")
+        codes = np.frombuffer(value.encode("utf-16-le", "surrogatepass"), "<u2").astype(np.uint32)
         codes = codes.reshape((1, -1) if value else (0, 0))
     else:
         if value.dtype.itemsize != 4:
@@ -135,16 +161,17 @@ def char_codes(value: str | np.ndarray, name: str) -> np.ndarray:
                                f"(dtype <U1), got {value.dtype}")
         codes = np.ascontiguousarray(value).view(np.uint32).reshape(matlab_dims(value.shape))
     if codes.size and codes.max() > 0xFFFF:
-        raise MatFileError(f"variable {name!r}: character beyond U+FFFF (MATLAB chars are "
-                           f"UTF-16 code units; split it into its surrogate pair)")
+        raise MatFileError(f"variable {name!r}: character beyond U+FFFF in a char array (MATLAB "
+                           f"chars are UTF-16 code units: give its surrogate pair, or a str)")
     return codes
 
 
 def codes_to_char(codes: np.ndarray, dims: tuple[int, ...]) -> str | np.ndarray:
-    """A char value from code units: ``str`` for 1xN and 0x0, else a ``<U1`` array."""
+    """A char value from code units: ``str`` for 1xN and 0x0, its surrogate pairs joined
+    into one character (lone surrogates kept), else a ``<U1`` array of the code units."""
     codes = np.asarray(codes, dtype=np.uint32)
     if dims == (0, 0) or (len(dims) == 2 and dims[0] == 1 and dims[1] > 0):
-        return codes.tobytes().decode("utf-32-le", "surrogatepass") if codes.size else ""
+        return codes.astype("<u2").tobytes().decode("utf-16-le", "surrogatepass") if codes.size else ""
     return codes.view("<U1").reshape(dims, order="F")
 
 
@@ -182,10 +209,16 @@ def classify(value: Any, name: str) -> tuple[str, Any]:
     unassigned cell or field)."""
     if value is None:
         return "none", None
+    source = kept.source_of(value, unchanged=False)
+    if source is not None:      # decoded from a MATLAB object: its bytes, if still the same
+        if kept.source_of(value) is None:
+            raise MatFileError(f"variable {name!r}: this {source.classname} value was changed "
+                               f"after it was read; changed MATLAB objects cannot be written")
+        return "opaque", source
     if isinstance(value, MatlabOpaque):
         return "opaque", value
     if isinstance(value, str):
-        return "char", char_codes(value, name)
+        return "char", with_layout(char_codes(value, name), **layout(value))
     if isinstance(value, dict):
         fields = _field_names(value, list(value))
         return "struct", Struct(fields, [value], (1, 1), True, layout(value))
@@ -215,7 +248,7 @@ def classify(value: Any, name: str) -> tuple[str, Any]:
                                f"{str(value)[:40]!r} has no MATLAB class")
         return "cell", arr.reshape(matlab_dims(arr.shape), order="F")
     if arr.dtype.kind == "U":
-        return "char", char_codes(arr, name)
+        return "char", with_layout(char_codes(arr, name), **layout(arr))
     if arr.dtype != bool and arr.dtype.str[1:] not in NUMERIC_DTYPES:
         raise MatFileError(f"variable {name!r}: dtype {arr.dtype} has no MATLAB class")
     return "numeric", arr.reshape(matlab_dims(arr.shape), order="A")

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse
 
-from matlab_compat import mat5_reader, mat73
+from matlab_compat import kept, mat5_reader, mat73
 from matlab_compat.errors import MatFileError
 from matlab_compat.format import MI_DTYPE, MI_NAME
 from matlab_compat.header import read_header
@@ -41,6 +41,7 @@ def data_bytes(value: Any) -> int:
     stored bytes, an unassigned cell or field none)."""
     if value is None:
         return 0
+    value = kept.source_of(value, unchanged=False) or value    # a decoded MCOS object
     if isinstance(value, MatlabOpaque):
         return sum(map(len, value.raw or ()))
     if isinstance(value, str):
@@ -52,8 +53,8 @@ def data_bytes(value: Any) -> int:
     arr = np.asarray(value)
     if arr.dtype.names:
         return sum(data_bytes(arr[f].flat[i]) for f in arr.dtype.names for i in range(arr.size))
-    if arr.dtype == object:
-        return sum(data_bytes(v) for v in arr.flat)
+    if arr.dtype == object:     # a cell (0-d: an object without an array type)
+        return sum(data_bytes(v) for v in arr.flat) if arr.ndim else 0
     if arr.dtype.kind == "U":
         return 2 * arr.size
     return arr.nbytes
@@ -119,7 +120,7 @@ def _matlab_size(value: Any) -> tuple[int, ...]:
         return (1, len(value)) if value else (0, 0)
     if isinstance(value, dict):
         return (1, 1)
-    return tuple(value.shape)
+    return tuple(getattr(value, "shape", (1, 1)))
 
 
 def _storage(dtype) -> str:

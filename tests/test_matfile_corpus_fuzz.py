@@ -78,8 +78,9 @@ def mutated(raw: bytes, rng: np.random.Generator) -> bytes:
     return bytes(_mutate(bytearray(raw), rng, 0 if rng.integers(0, 8) == 0 else 128))
 
 
-def run(corpus: Path, cases_per_seed: int = CASES_PER_SEED) -> dict:
-    """Load every mutation; the figures: cases, outcomes, worst time, peak memory, failures."""
+def run(corpus: Path, cases_per_seed: int = CASES_PER_SEED, mutate=None) -> dict:
+    """Load every mutation (``mutate(raw, rng)``, default :func:`mutated`); the figures:
+    cases, outcomes, worst time, peak memory, failures."""
     from matlab_compat import MatFileError, loadmat
     rng = np.random.default_rng(20261201)
     outcomes: Counter = Counter()
@@ -90,7 +91,7 @@ def run(corpus: Path, cases_per_seed: int = CASES_PER_SEED) -> dict:
         for seed in seeds(corpus):
             raw = seed.read_bytes()
             for _ in range(cases_per_seed):
-                target.write_bytes(mutated(raw, rng))
+                target.write_bytes((mutate or mutated)(raw, rng))
                 started = time.perf_counter()
                 try:
                     loadmat(target)

@@ -70,7 +70,7 @@ def test_nul_characters_are_written_and_read_back(version, tmp_path):
     ({"_x": 1.0}, "invalid MATLAB variable name"),
     ({"x": {"a" * 64: 1.0}}, "at most 63"),
     ({"x": {"while": 1.0}}, "keyword"),
-    ({"x": "\U0001F600"}, "beyond U\\+FFFF"),
+    ({"x": np.array([["\U0001F600"], ["a"]])}, "beyond U\\+FFFF"),
 ], ids=["long-name", "keyword", "underscore", "long-field", "keyword-field", "astral-char"])
 def test_what_matlab_cannot_hold_is_refused_in_every_version(variables, problem, version, tmp_path):
     with pytest.raises(MatFileError, match=problem):
