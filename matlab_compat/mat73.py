@@ -9,6 +9,13 @@ arrays as datasets of object references into the ``#refs#`` group; a 1x1 struct 
 with one member per field (order in ``MATLAB_fields``); a struct array as a group whose fields
 are reference datasets; sparse as a group with ``data``, ``ir``, ``jc`` and ``MATLAB_sparse``
 (the row count).
+
+Reading follows only what MATLAB writes: hard links, datasets stored in the file (compact,
+contiguous or chunked) with deflate, shuffle or Fletcher-32 at most, and object references each
+followed once. External storage, external and soft links, virtual datasets and other filters
+(which would read other files, or load plugins) are refused, as is a second reference to an
+object (which would make the walk exponential). What is read is charged to the file's work
+budget (:mod:`matlab_compat.budget`) before it is read.
 """
 from __future__ import annotations
 
@@ -21,6 +28,7 @@ import h5py
 import numpy as np
 import scipy.sparse
 
+from matlab_compat.budget import CHAR_COST, WORK_FACTOR, Budget, sparse_bytes
 from matlab_compat.errors import MatFileError
 from matlab_compat.format import (
     MX_DTYPE,
@@ -30,6 +38,7 @@ from matlab_compat.format import (
     mxOPAQUE,
 )
 from matlab_compat.header import Header
+from matlab_compat.source import check_input
 from matlab_compat.values import (
     MatlabOpaque,
     check_name,
@@ -42,6 +51,10 @@ REFS = "#refs#"
 _CLASS_DTYPE = {MX_NAME[c]: dt for c, dt in MX_DTYPE.items()}
 _DTYPE_CLASS = {dt.str[1:]: name for name, dt in _CLASS_DTYPE.items()}
 _FIELDS_DTYPE = h5py.vlen_dtype(np.dtype("S1"))
+#: HDF5 filters a v7.3 file may use: deflate (MATLAB's), shuffle and Fletcher-32 (built in).
+_FILTERS = {h5py.h5z.FILTER_DEFLATE: "deflate", h5py.h5z.FILTER_SHUFFLE: "shuffle",
+            h5py.h5z.FILTER_FLETCHER32: "fletcher32"}
+_LAYOUTS = (h5py.h5d.COMPACT, h5py.h5d.CONTIGUOUS, h5py.h5d.CHUNKED)
 
 
 def _ascii(text: str) -> np.bytes_:
@@ -179,22 +192,66 @@ def save(path: str | os.PathLike, variables: Mapping[str, Any], header: Header) 
 
 
 class _Reader:
-    def __init__(self, f: h5py.File, path: str):
+    def __init__(self, f: h5py.File, path: str, file_size: int, budget: Budget):
         self.f, self.path = f, path
-        self.file_size = os.path.getsize(path)
+        self.file_size = file_size
+        self.budget = budget
+        self.visited: set[int] = set()     # addresses of the objects references led to
 
     def fail(self, node, problem: str) -> MatFileError:
         return MatFileError(f"{self.path}: HDF5 object {node.name}: {problem}")
 
+    def member(self, group: h5py.Group, name: str):
+        """``group[name]``, if a hard link (MATLAB writes no other kind) to a group or dataset."""
+        link = group.get(name, getlink=True)
+        if not isinstance(link, h5py.HardLink):
+            kind = type(link).__name__ if link is not None else "missing link"
+            raise MatFileError(f"{self.path}: HDF5 object {group.name.rstrip('/')}/{name}: "
+                               f"{kind} refused (MATLAB writes hard links only)")
+        return self.node(group[name])
+
+    def node(self, obj):
+        if not isinstance(obj, (h5py.Group, h5py.Dataset)):
+            raise self.fail(obj, f"{type(obj).__name__} is not a MATLAB value")
+        return obj
+
+    def follow(self, ref, node):
+        """The object ``ref`` (read from ``node``) points to; each object at most once, so a
+        file whose references share objects cannot make the walk exponential."""
+        if not ref:
+            raise self.fail(node, "null object reference")
+        target = self.node(self.f[ref])
+        addr = h5py.h5o.get_info(target.id).addr
+        if addr in self.visited:
+            raise self.fail(node, f"references {target.name} a second time (MATLAB writes "
+                                  f"each object once)")
+        self.visited.add(addr)
+        return target
+
     def data(self, node: h5py.Dataset) -> Any:
-        """The dataset's values, once its declared size is one the file can hold: at most its
-        stored bytes (times zlib's largest ratio when filtered), which fit in the file."""
+        """The dataset's values, once it is stored as MATLAB stores data (in this file, known
+        filters, a MATLAB element type) and its declared size is one the file can hold (at most
+        its stored bytes, times zlib's largest ratio when filtered, which fit in the file) and
+        the work budget allows."""
+        plist = node.id.get_create_plist()
+        if plist.get_layout() not in _LAYOUTS:
+            raise self.fail(node, "virtual dataset refused (MATLAB stores data in the file)")
+        if plist.get_external_count():
+            raise self.fail(node, "external storage refused (MATLAB stores data in the file)")
+        filters = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
+        unknown = [f for f in filters if f not in _FILTERS]
+        if unknown:
+            raise self.fail(node, f"HDF5 filter {unknown[0]} refused (MATLAB uses deflate)")
+        dtype = node.dtype
+        if not (dtype.kind in "uif" or h5py.check_ref_dtype(dtype) is not None or (
+                dtype.names and all(dtype[n].kind in "uif" for n in dtype.names))):
+            raise self.fail(node, f"element type {dtype} is not one MATLAB writes")
         stored = node.id.get_storage_size()
-        filtered = node.id.get_create_plist().get_nfilters() > 0
-        declared = int(np.prod(node.shape, dtype=object) or 0) * node.dtype.itemsize
-        if stored > self.file_size or declared > stored * (ZLIB_MAX_RATIO if filtered else 1):
+        declared = int(np.prod(node.shape, dtype=object) or 0) * dtype.itemsize
+        if stored > self.file_size or declared > stored * (ZLIB_MAX_RATIO if filters else 1):
             raise self.fail(node, f"declares {declared} bytes of data, the file holds {stored} "
                                   f"for it ({self.file_size} in all)")
+        self.budget.charge(declared, what=f"HDF5 dataset {node.name}")
         return node[()]
 
     def cls(self, node) -> str | None:
@@ -230,21 +287,31 @@ class _Reader:
             data = np.asarray(data).reshape(1, -1) if np.ndim(data) == 1 else np.asarray(data).reshape(1, 1)
         mat = data.T  # MATLAB's dimensions; a Fortran-ordered view of the row-major data
         if cls == "cell":
+            if h5py.check_ref_dtype(mat.dtype) is None:
+                raise self.fail(node, "cell data are not object references")
+            self.budget.charge(elements=mat.size, what=f"a cell of {mat.size} elements")
             out = np.empty(mat.shape, dtype=object)
             for idx in np.ndindex(mat.shape):
-                out[idx] = self.read(self.f[mat[idx]])
+                out[idx] = self.read(self.follow(mat[idx], node))
             return out
         if cls == "char":
+            self.budget.charge(mat.size * CHAR_COST, what="char array")
             return codes_to_char(mat.reshape(-1, order="F"), mat.shape)
         if cls == "logical":
+            self.budget.charge(mat.size, what="logical array")
             return mat != 0
         if mat.dtype.names:
             if set(mat.dtype.names) != {"real", "imag"}:
                 raise self.fail(node, f"compound data with fields {mat.dtype.names}")
-            out = np.empty(mat.shape, dtype=np.result_type(mat["real"].dtype, np.complex64))
+            out_dtype = np.result_type(mat["real"].dtype, np.complex64)
+            self.budget.charge(mat.size * out_dtype.itemsize, what="complex array")
+            out = np.empty(mat.shape, dtype=out_dtype)
             out.real, out.imag = mat["real"], mat["imag"]
             return out
-        return mat.astype(self.dtype(node, cls), copy=False)
+        dtype = self.dtype(node, cls)
+        if mat.dtype != dtype:
+            self.budget.charge(mat.size * dtype.itemsize, what=f"{cls} array")
+        return mat.astype(dtype, copy=False)
 
     def dtype(self, node, cls: str) -> np.dtype:
         if cls == "logical":
@@ -264,28 +331,35 @@ class _Reader:
         missing = [f for f in fields if f not in group]
         if missing:
             raise self.fail(group, f"struct fields {missing} missing")
-        members = [group[f] for f in fields]
+        members = [self.member(group, f) for f in fields]
         is_array = members and all(isinstance(m, h5py.Dataset) and self.cls(m) is None
                                    and m.dtype == h5py.ref_dtype for m in members)
         if not is_array:
             return {f: self.read(m) for f, m in zip(fields, members)}
         shape = members[0].shape[::-1]
+        count = int(np.prod(shape, dtype=object))
+        self.budget.charge(elements=count * len(fields),
+                           what=f"a struct of {count} x {len(fields)} field values")
         out = np.empty(shape, dtype=[(f, object) for f in fields])
         for f, m in zip(fields, members):
             refs = self.data(m).T
             if refs.shape != shape:
                 raise self.fail(m, "struct array fields of different sizes")
             for idx in np.ndindex(shape):
-                out[f][idx] = self.read(self.f[refs[idx]])
+                out[f][idx] = self.read(self.follow(refs[idx], m))
         return out
 
     def sparse(self, group: h5py.Group, cls: str | None):
         rows = int(group.attrs["MATLAB_sparse"])
-        jc = self.data(group["jc"]).astype(np.int64)
+        jc = self.data(self.member(group, "jc")).astype(np.int64)
         cols = len(jc) - 1
         nnz = int(jc[-1]) if len(jc) else 0
-        ir = self.data(group["ir"]).astype(np.int64) if "ir" in group else np.zeros(0, np.int64)
-        raw = self.data(group["data"]) if "data" in group else np.zeros(0)
+        if not 0 <= nnz < 2**48 or not 0 <= rows < 2**48:
+            raise self.fail(group, f"sparse size {rows} x {cols} with {nnz} entries")
+        self.budget.charge(sparse_bytes(rows, cols, nnz, 16), what="sparse array")
+        ir = self.data(self.member(group, "ir")).astype(np.int64) if "ir" in group \
+            else np.zeros(0, np.int64)
+        raw = self.data(self.member(group, "data")) if "data" in group else np.zeros(0)
         if raw.dtype.names:
             data = complex_of(raw["real"], raw["imag"])
         elif cls == "logical":
@@ -331,15 +405,22 @@ def check_global_heaps(path: str | os.PathLike) -> None:
             at = mm.find(b"GCOL\x01\x00\x00\x00", at + 4)
 
 
-def load(path: str | os.PathLike, variable_names: Iterable[str] | None = None) -> dict[str, Any]:
-    """Variables of a v7.3 file (all, or only those named)."""
+def load(path: str | os.PathLike, variable_names: Iterable[str] | None = None,
+         factor: float = WORK_FACTOR) -> dict[str, Any]:
+    """Variables of a v7.3 file (all, or only those named), within a work budget of ``factor``
+    per byte of the file."""
     wanted = None if variable_names is None else set(variable_names)
+    size = check_input(path)
     check_global_heaps(path)
     try:
         with h5py.File(path, "r") as f:
-            reader = _Reader(f, str(path))
-            return {name: reader.read(f[name]) for name in f.keys()
-                    if not name.startswith("#") and (wanted is None or name in wanted)}
+            reader = _Reader(f, str(path), size, Budget(path, size, factor))
+            out = {}
+            for name in f.keys():
+                if not name.startswith("#") and (wanted is None or name in wanted):
+                    reader.budget.start(name)
+                    out[name] = reader.read(reader.member(f, name))
+            return out
     except MatFileError:
         raise
     except Exception as exc:  # h5py raises OSError, KeyError, ValueError, TypeError...
