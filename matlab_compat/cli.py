@@ -30,7 +30,7 @@ def _check_output(dst: Path) -> None:
     if dst.exists() and not dst.is_file():
         _fail(dst, "cannot write: not a regular file")
     if not folder.is_dir():
-        _fail(dst, f"cannot write: folder {folder} does not exist")
+        _fail(dst, f"cannot write: folder {folder} is not an existing folder")
     if not os.access(folder, os.W_OK | os.X_OK):
         _fail(dst, f"cannot write: folder {folder} is not writable")
 

@@ -321,9 +321,13 @@ class _Reader:
         return _CLASS_DTYPE[cls]
 
     def fields(self, group: h5py.Group) -> list[str]:
-        raw = group.attrs.get("MATLAB_fields")
-        if raw is None:
+        if "MATLAB_fields" not in group.attrs:
             return [k for k in group.keys()]
+        count = int(np.prod(group.attrs.get_id("MATLAB_fields").shape))
+        if count > len(group):     # each field is a member: refused before the names are read
+            raise self.fail(group, f"{count} field names for {len(group)} members")
+        self.budget.charge(elements=count, what=f"{count} struct field names")
+        raw = group.attrs["MATLAB_fields"]
         return [b"".join(np.asarray(x).tolist()).decode("ascii") for x in raw]
 
     def struct(self, group: h5py.Group) -> Any:

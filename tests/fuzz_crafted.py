@@ -106,7 +106,9 @@ def utf8_bomb(n: int, chars: int | None = None, name: str = "s") -> bytes:
 
 def zlib_bomb(n: int, valid: bool = True, name: str = "z") -> bytes:
     """n zeros under a miMATRIX tag: a 1 x n uint8 array, or (not valid) no array head at all."""
-    head = array_head(mxUINT8, (1, n), name) + struct.pack("<II", miUINT8, n) if valid else b""
+    dims = (1, n) if n < 2**31 else (2, n // 2)
+    n = dims[0] * dims[1]
+    head = array_head(mxUINT8, dims, name) + struct.pack("<II", miUINT8, n) if valid else b""
     size = len(head) + n + (-n % 8)
     return v5_file(compressed_variable(matrix_tag(size) + head, b"\0", n + (-n % 8)))
 
@@ -224,10 +226,13 @@ def v73_virtual(path: Path, other: Path) -> Path:
 
 
 def v73_filter(path: Path, filter_id: int = 32015) -> Path:
-    """A dataset declaring a filter MATLAB never uses (HDF5 would look for a plugin)."""
+    """A dataset with a filter: a plugin's (HDF5 would look for it), built-in scale-offset (6),
+    or shuffle and deflate (2: allowed)."""
+    kwargs = {6: {"scaleoffset": 3}, 2: {"shuffle": True, "compression": "gzip"}}.get(
+        filter_id, {"compression": filter_id, "allow_unknown_filter": True})
+
     def build(f):
-        _cls(f.create_dataset("x", data=np.zeros((64, 1)), chunks=(16, 1), compression=filter_id,
-                              allow_unknown_filter=True), "double")
+        _cls(f.create_dataset("x", data=np.zeros((64, 1)), chunks=(16, 1), **kwargs), "double")
     return _v73(path, build)
 
 
@@ -341,7 +346,7 @@ def crafted_case(rng: np.random.Generator, folder: Path, index: int) -> tuple[st
     elif family == "v73-virtual":
         v73_virtual(path, folder / "other.mat")
     elif family == "v73-filter":
-        v73_filter(path, int(rng.choice([32015, 32001, 307, 4, 5, 6])))
+        v73_filter(path, int(rng.choice([32015, 32001, 307, 32004, 6, 2])))
     elif family == "v73-same-leaf":
         v73_same_leaf(path, _log_int(rng, 1, 1e5))
     elif family == "v73-deflate-bomb":

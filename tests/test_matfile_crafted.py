@@ -75,6 +75,7 @@ def test_v73_links_are_refused(kind, pattern, folder):
 def test_v73_virtual_dataset_and_unknown_filter_are_refused(folder):
     refused(fc.v73_virtual(folder / "v.mat", folder / "other.mat"), "/x: virtual dataset refused")
     refused(fc.v73_filter(folder / "f.mat", 32015), "/x: HDF5 filter 32015 refused")
+    refused(fc.v73_filter(folder / "g.mat", 6), "/x: HDF5 filter 6 refused")   # scale-offset
 
 
 def test_v73_cell_referencing_one_object_many_times(folder):
