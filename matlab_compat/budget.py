@@ -11,6 +11,7 @@ container, never per byte or per element, so honest files pay O(1) per element.
 from __future__ import annotations
 
 import os
+from typing import Callable
 
 from matlab_compat.errors import MatFileError
 
@@ -40,12 +41,15 @@ class Budget:
         """Name the variable the next charges are for (in the refusal's message)."""
         self.variable = variable
 
-    def charge(self, nbytes: int = 0, elements: int = 0, what: str = "data") -> None:
+    def charge(self, nbytes: int = 0, elements: int = 0,
+               what: str | Callable[[], str] = "data") -> None:
         """Count ``nbytes`` bytes about to be produced and ``elements`` elements about to be
-        visited; MatFileError (naming the variable) when the file cannot justify them."""
+        visited; MatFileError (naming the variable and ``what``, or what the function ``what``
+        returns: called only then) when the file cannot justify them."""
         cost = int(nbytes) + int(elements) * ELEMENT_COST
         self.used += cost
         if self.used > self.limit:
+            what = what if isinstance(what, str) else what()
             raise MatFileError(
                 f"{self.path}: variable {self.variable!r}: {what} would need {cost:,} bytes of "
                 f"work, beyond what the file's {self.file_size:,} bytes justify ({self.limit:,} in "

@@ -251,7 +251,7 @@ class _Reader:
         if stored > self.file_size or declared > stored * (ZLIB_MAX_RATIO if filters else 1):
             raise self.fail(node, f"declares {declared} bytes of data, the file holds {stored} "
                                   f"for it ({self.file_size} in all)")
-        self.budget.charge(declared, what=f"HDF5 dataset {node.name}")
+        self.budget.charge(declared, what=lambda: f"HDF5 dataset {node.name}")   # names are slow
         return node[()]
 
     def cls(self, node) -> str | None:

@@ -28,6 +28,7 @@ def open_input(path: str | os.PathLike) -> BinaryIO:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
+        check_input(path)      # a socket cannot be opened: name it as what it is
         raise MatFileError(f"{path}: cannot read: {exc}") from exc
     try:
         _refuse_special(path, os.fstat(fd).st_mode)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import struct
 
 import numpy as np
@@ -167,19 +168,25 @@ def test_work_factor_lets_a_trusted_file_through(folder):
     assert cell.shape == (1, 600_000) and cell[0, -1] is None
 
 
-@pytest.mark.parametrize("special", ["fifo", "/dev/zero", "folder"])
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero", "folder", "socket"])
 def test_special_files_are_refused_without_blocking(special, folder):
-    path = {"fifo": folder / "fifo", "/dev/zero": "/dev/zero", "folder": folder}[special]
-    kind = {"fifo": "a FIFO", "/dev/zero": "a device", "folder": "a directory"}[special]
-    for func in (loadmat, read_header):
-        refused(path, f"cannot read: {kind}, not a regular file", func)
+    path = {"fifo": folder / "fifo", "/dev/zero": "/dev/zero", "folder": folder,
+            "socket": folder / "sock"}[special]
+    kind = {"fifo": "a FIFO", "/dev/zero": "a device", "folder": "a directory",
+            "socket": "a socket"}[special]
+    with socket.socket(socket.AF_UNIX) as sock:
+        if special == "socket":
+            sock.bind(str(path))
+        for func in (loadmat, read_header):
+            refused(path, f"cannot read: {kind}, not a regular file", func)
 
 
 def test_crafted_fuzz_short(tmp_path):
     """A few dozen crafted cases (tests/fuzz_crafted.py; the long run is its command line)."""
-    counts, families, _, worst_mb, others = fc.fuzz(30, seed=1, memory_mb=1024, timeout=30,
-                                                    folder=tmp_path)
+    counts, _, worst_s, worst_mb, others = fc.fuzz(30, seed=1, memory_mb=1024, timeout=30,
+                                                   folder=tmp_path)
     assert counts["other"] == 0 and not others, others
+    assert worst_s["MatFileError"] < SECONDS, worst_s
     assert counts["value"] > 0 and counts["MatFileError"] > counts["value"], counts
     assert worst_mb < 1024
     assert os.listdir(tmp_path) == []
