@@ -196,35 +196,36 @@ class _Reader:
         self.f, self.path = f, path
         self.file_size = file_size
         self.budget = budget
-        self.visited: set[int] = set()     # addresses of the objects references led to
+        self.visited: set[int] = set()     # addresses of the objects links and references led to
 
     def fail(self, node, problem: str) -> MatFileError:
         return MatFileError(f"{self.path}: HDF5 object {node.name}: {problem}")
 
     def member(self, group: h5py.Group, name: str):
-        """``group[name]``, if a hard link (MATLAB writes no other kind) to a group or dataset."""
+        """``group[name]``, if a hard link (MATLAB writes no other kind) to a group or dataset
+        not reached before."""
         link = group.get(name, getlink=True)
         if not isinstance(link, h5py.HardLink):
             kind = type(link).__name__ if link is not None else "missing link"
             raise MatFileError(f"{self.path}: HDF5 object {group.name.rstrip('/')}/{name}: "
                                f"{kind} refused (MATLAB writes hard links only)")
-        return self.node(group[name])
-
-    def node(self, obj):
-        if not isinstance(obj, (h5py.Group, h5py.Dataset)):
-            raise self.fail(obj, f"{type(obj).__name__} is not a MATLAB value")
-        return obj
+        return self.once(group[name], group, "links to")
 
     def follow(self, ref, node):
-        """The object ``ref`` (read from ``node``) points to; each object at most once, so a
-        file whose references share objects cannot make the walk exponential."""
+        """The object ``ref`` (read from ``node``) points to, if not reached before."""
         if not ref:
             raise self.fail(node, "null object reference")
-        target = self.node(self.f[ref])
+        return self.once(self.f[ref], node, "references")
+
+    def once(self, target, node, how: str):
+        """``target`` (a group or dataset), the first time a link or reference leads to it: a
+        file whose links or references share objects cannot make the walk exponential."""
+        if not isinstance(target, (h5py.Group, h5py.Dataset)):
+            raise self.fail(node, f"{how} a {type(target).__name__}, not a MATLAB value")
         addr = h5py.h5o.get_info(target.id).addr
         if addr in self.visited:
-            raise self.fail(node, f"references {target.name} a second time (MATLAB writes "
-                                  f"each object once)")
+            raise self.fail(node, f"{how} {target.name} a second time (MATLAB writes each "
+                                  f"object once)")
         self.visited.add(addr)
         return target
 

@@ -168,7 +168,11 @@ def _fields(group, names) -> None:
 
 def v73_dag(path: Path, depth: int, branch: int, kind: str = "cell", shared: bool = True) -> Path:
     """Nested cells (or struct arrays) ``depth`` deep, each of ``branch`` references: all to the
-    same next level (shared: branch ** depth paths through depth objects), or to copies."""
+    same next level (shared: branch ** depth paths through depth objects), or to copies.
+    ``kind`` "group": 1x1 structs whose ``branch`` fields are hard links to the next level."""
+    if kind == "group":
+        return _v73(path, lambda f: _group_dag(f, depth, branch, shared))
+
     def build(f):
         refs = f.create_group("#refs#")
         serial = iter(range(10**9))
@@ -190,6 +194,22 @@ def v73_dag(path: Path, depth: int, branch: int, kind: str = "cell", shared: boo
         else:
             f.copy(top, "x")
     return _v73(path, build)
+
+
+def _group_dag(f, depth: int, branch: int, shared: bool) -> None:
+    store = f.create_group("#refs#")
+    serial = iter(range(10**9))
+
+    def level(d: int):
+        if d == 0:
+            return _cls(store.create_dataset(f"l{next(serial)}", data=np.ones((1, 1))), "double")
+        group = _cls(store.create_group(f"g{next(serial)}"), "struct")
+        _fields(group, [f"f{i}" for i in range(branch)])
+        below = level(d - 1) if shared else None
+        for i in range(branch):
+            group[f"f{i}"] = below if shared else level(d - 1)     # a hard link
+        return group
+    f["x"] = level(depth)
 
 
 def v73_external(path: Path, target: str, size: int = 64) -> Path:
@@ -337,7 +357,7 @@ def crafted_case(rng: np.random.Generator, folder: Path, index: int) -> tuple[st
         shared = rng.random() < 0.7
         depth, branch = (int(rng.integers(2, 13)), int(rng.integers(2, 11))) if shared else \
             (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
-        v73_dag(path, depth, branch, str(rng.choice(["cell", "struct"])), shared)
+        v73_dag(path, depth, branch, str(rng.choice(["cell", "struct", "group"])), shared)
     elif family == "v73-external":
         target = str(rng.choice([folder / "secret.txt", folder / "fifo", "/dev/zero", "/etc/passwd"]))
         v73_external(path, target)
