@@ -17,7 +17,7 @@ from matlab_compat.errors import MatFileError
 
 #: Units of work (bytes produced; see ELEMENT_COST) each byte of the file justifies.
 WORK_FACTOR = 256
-#: Units any file may use, however small (a 300-byte MATLAB file may hold a 80 KB array).
+#: Units any file may use, however small (a 300-byte MATLAB file may hold an 80 KB array).
 WORK_FLOOR = 128 << 20
 #: Units charged per nested element (cell element, struct field value, HDF5 object visited):
 #: about the memory of the Python object it becomes.
