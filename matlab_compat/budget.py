@@ -10,6 +10,7 @@ container, never per byte or per element, so honest files pay O(1) per element.
 """
 from __future__ import annotations
 
+import math
 import os
 from typing import Callable
 
@@ -30,8 +31,8 @@ class Budget:
     """Work left for reading one file of ``file_size`` bytes (``factor`` units per byte)."""
 
     def __init__(self, path: str | os.PathLike, file_size: int, factor: float = WORK_FACTOR):
-        if not factor > 0:
-            raise MatFileError(f"the work factor must be positive, got {factor!r}")
+        if not (factor > 0 and math.isfinite(factor)):
+            raise MatFileError(f"the work factor must be a positive number, got {factor!r}")
         self.path, self.file_size, self.factor = path, file_size, factor
         self.limit = int(factor * file_size) + WORK_FLOOR
         self.used = 0

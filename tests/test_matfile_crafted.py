@@ -11,7 +11,7 @@ import struct
 import numpy as np
 import pytest
 
-from matlab_compat import loadmat, read_header
+from matlab_compat import MatFileError, loadmat, read_header
 from tests import fuzz_crafted as fc
 
 SECONDS, MEGABYTES = 2.0, 256
@@ -172,6 +172,9 @@ def test_work_factor_lets_a_trusted_file_through(folder):
     refused(path, "a cell of 600000 elements " + BUDGET)
     cell = loadmat(path, work_factor=100_000)["c"]
     assert cell.shape == (1, 600_000) and cell[0, -1] is None
+    for bad in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(MatFileError, match="work factor must be a positive number"):
+            loadmat(path, work_factor=bad)
 
 
 @pytest.mark.parametrize("special", ["fifo", "/dev/zero", "folder", "socket"])
