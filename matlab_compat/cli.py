@@ -1,6 +1,7 @@
 """Command line: ``python -m matlab_compat info FILE`` and ``roundtrip IN OUT``."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -14,11 +15,24 @@ app = typer.Typer(help="MAT-file tools (v6, v7, v7.3), byte-compatible with MATL
                   no_args_is_help=True, add_completion=False)
 
 
-def _fail(file: Path, exc: Exception, kind: str = "") -> None:
+def _fail(file: Path, exc: Exception | str, kind: str = "") -> None:
     """Print ``error: <file>: <problem>`` (one line) on stderr and exit with status 1."""
     problem = str(exc).removeprefix(f"{file}: ").replace("\n", " ")
     typer.echo(f"error: {file}: {kind}{problem}", err=True)
     raise typer.Exit(1)
+
+
+def _check_output(dst: Path) -> None:
+    """Refuse, before any reading, an output path that cannot be written as a file."""
+    folder = dst.parent
+    if dst.is_dir():
+        _fail(dst, "cannot write: is a directory")
+    if dst.exists() and not dst.is_file():
+        _fail(dst, "cannot write: not a regular file")
+    if not folder.is_dir():
+        _fail(dst, f"cannot write: folder {folder} is not an existing folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        _fail(dst, f"cannot write: folder {folder} is not writable")
 
 
 @app.command()
@@ -48,12 +62,17 @@ def info(file: Path = typer.Argument(..., help="MAT-file to describe.")) -> None
 def roundtrip(src: Path = typer.Argument(..., help="MAT-file to read."),
               dst: Path = typer.Argument(..., help="MAT-file to write (atomically).")) -> None:
     """Read SRC and write its variables to DST in SRC's format with SRC's header."""
+    _check_output(dst)
     try:
         header = read_header(src)
-        savemat(dst, loadmat(src), version=header.version, header=header)
+        variables = loadmat(src)
     except MatFileError as exc:
         _fail(src, exc)
-    same = src.read_bytes() == dst.read_bytes()
+    try:
+        savemat(dst, variables, version=header.version, header=header)
+        same = src.read_bytes() == dst.read_bytes()
+    except (MatFileError, OSError) as exc:
+        _fail(dst, exc, "cannot write: " if isinstance(exc, OSError) else "")
     typer.echo(f"wrote {dst} (version {header.version}); "
                f"{'identical to' if same else 'differs from'} {src}")
 

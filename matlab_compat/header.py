@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 
 from matlab_compat import mat4
 from matlab_compat.errors import MatFileError
+from matlab_compat.source import open_input
 from matlab_compat.format import (
     HEADER_BYTES,
     HEADER_TEXT_BYTES,
@@ -117,11 +118,11 @@ def read_header(path: str | os.PathLike) -> Header:
 
     A v5 file counts as version "7" when its first variable is compressed, else "6".
     """
-    try:
-        with open(path, "rb") as fh:
+    with open_input(path) as fh:
+        try:
             raw = fh.read(HEADER_BYTES + 8)
-    except OSError as exc:
-        raise MatFileError(f"{path}: cannot read: {exc}") from exc
+        except OSError as exc:
+            raise MatFileError(f"{path}: cannot read: {exc}") from exc
     header = parse_header(raw, path)
     if header.version in ("4", "7.3") or len(raw) < HEADER_BYTES + 8:
         return header

@@ -17,6 +17,7 @@ from typing import Any, BinaryIO, Iterable
 import numpy as np
 import scipy.sparse
 
+from matlab_compat.budget import CHAR_COST, Budget, sparse_bytes
 from matlab_compat.errors import MatFileError
 from matlab_compat.values import check_name, classify, codes_to_char, complex_of
 
@@ -40,8 +41,8 @@ def byte_order(raw: bytes) -> str | None:
     return None
 
 
-def load(path, data: bytes, variable_names: Iterable[str] | None = None) -> dict[str, Any]:
-    """Variables of a v4 file (all, or only those named)."""
+def load(path, data: bytes, variable_names: Iterable[str] | None, budget: Budget) -> dict[str, Any]:
+    """Variables of a v4 file (all, or only those named), within the file's work ``budget``."""
     wanted = None if variable_names is None else set(variable_names)
     out: dict[str, Any] = {}
     pos = 0
@@ -62,21 +63,25 @@ def load(path, data: bytes, variable_names: Iterable[str] | None = None) -> dict
         pos = end
         if wanted is not None and name not in wanted:
             continue
+        budget.start(name)
+        budget.charge(count * 8 * (1 + imagf) + (count * 16 if imagf else 0), what="its values")
         values = np.frombuffer(data, dtype, count * (1 + imagf), start).astype(np.float64)
         real = values[:count].reshape((rows, cols), order="F")
         value = complex_of(real, values[count:].reshape((rows, cols), order="F")) if imagf else real
         if t == 1:
             if imagf or np.any((real < 0) | (real > 0xFFFF) | (real != np.trunc(real))):
                 raise MatFileError(f"{path}: variable {name!r}: text holds no character codes")
+            budget.charge(count * CHAR_COST, what="its characters")
             value = codes_to_char(real.reshape(-1, order="F").astype(np.uint32), (rows, cols))
         elif t == 2:
-            value = _sparse(path, name, value)
+            value = _sparse(path, name, value, budget)
         out[name] = value
     return out
 
 
-def _sparse(path, name: str, triplets: np.ndarray):
-    """A csc_matrix from MATLAB's v4 triplets (last row: the size)."""
+def _sparse(path, name: str, triplets: np.ndarray, budget: Budget):
+    """A csc_matrix from MATLAB's v4 triplets (last row: the size), its column pointers (one per
+    column the size row declares) charged to the ``budget`` first."""
     if triplets.ndim != 2 or triplets.shape[1] not in (3, 4) or triplets.shape[0] < 1:
         raise MatFileError(f"{path}: variable {name!r}: sparse triplets must be N x 3 or N x 4")
     size = triplets[-1, :2].real
@@ -85,10 +90,12 @@ def _sparse(path, name: str, triplets: np.ndarray):
             or np.any(rows < 0) or np.any(cols < 0) or np.any(rows >= size[0])
             or np.any(cols >= size[1])):
         raise MatFileError(f"{path}: variable {name!r}: sparse indices out of range")
+    shape = (int(size[0]), int(size[1]))
+    budget.charge(sparse_bytes(*shape, triplets.shape[0] - 1, triplets.dtype.itemsize),
+                  what=f"a {shape[0]}x{shape[1]} sparse matrix")
     values = triplets[:-1, 2].real
     if triplets.shape[1] == 4:
         values = complex_of(values, triplets[:-1, 3].real)
-    shape = (int(size[0]), int(size[1]))
     return scipy.sparse.csc_matrix((values, (rows.astype(np.int64), cols.astype(np.int64))), shape)
 
 

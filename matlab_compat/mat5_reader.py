@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse
 
 from matlab_compat import threads
+from matlab_compat.budget import CHAR_COST, WORK_FACTOR, Budget, sparse_bytes
 from matlab_compat.errors import MatFileError
 from matlab_compat.format import (
     FLAG_COMPLEX,
@@ -54,6 +55,7 @@ from matlab_compat.format import (
 )
 from matlab_compat.header import Header, parse_header
 from matlab_compat.inflate import inflate_into, worth_threads
+from matlab_compat.source import open_input
 from matlab_compat.values import (
     SUBSYSTEM,
     MatlabOpaque,
@@ -68,6 +70,9 @@ from matlab_compat.values import (
 #: input is rarely left over to copy again.
 _BLOCK = 1 << 17
 _OUT_BLOCK = 1 << 21
+#: Decompressed bytes read before the rest is allocated: enough for any array head (flags,
+#: dimensions, name), which names the variable and must parse before its bytes are made.
+_HEAD_PEEK = 1 << 16
 
 
 class _Buffer:
@@ -173,8 +178,9 @@ def _array_head(buf: _Buffer, start: int, limit: int) -> _ArrayHead:
 
 
 class _Reader:
-    def __init__(self, buf: _Buffer):
+    def __init__(self, buf: _Buffer, budget: Budget):
         self.buf = buf
+        self.budget = budget
 
     def matrix(self, start: int, size: int, offset: int) -> tuple[str, Any]:
         """Parse one miMATRIX element's content ``[start, start+size)``: (name, value)."""
@@ -212,6 +218,7 @@ class _Reader:
             if cls not in (6, 7):
                 raise buf.fail(real_el.offset, f"complex {MX_NAME[cls]} is not supported")
             imag = self.part(_tag(buf, real_el.end, limit), cls, count, flags)
+            self.budget.charge(count * 2 * MX_DTYPE[cls].itemsize, what="complex array")
             real = complex_of(real, imag)
         return _column_major(real, dims)
 
@@ -221,10 +228,12 @@ class _Reader:
         if values.size != count:
             raise self.buf.fail(el.offset, f"array data holds {values.size} values, dimensions say {count}")
         if flags & FLAG_LOGICAL:
+            self.budget.charge(count, what="logical array")
             return values != 0
         target = MX_DTYPE[cls]
         if values.dtype == target:
             return values
+        self.budget.charge(count * target.itemsize, what=f"{MX_NAME[cls]} array")
         return threads.astype(values, target)
 
     def char(self, dims: tuple[int, ...], count: int, pos: int, limit: int) -> Any:
@@ -232,6 +241,12 @@ class _Reader:
         buf = self.buf
         el = _tag(buf, pos, limit)
         if el.type in (miUTF8, miUTF32):
+            # a UTF-16 code unit takes 1 to 3 UTF-8 bytes (a pair 4), 2 to 4 UTF-32 bytes
+            low, high = (count, 3 * count) if el.type == miUTF8 else (2 * count, 4 * count)
+            if el.size and not low <= el.size <= high:   # (no bytes at all: spaces, below)
+                raise buf.fail(el.offset, f"char data of {el.size} bytes cannot hold the "
+                                          f"{count} characters the dimensions say")
+            self.budget.charge(count * CHAR_COST, what="char array")
             raw = bytes(buf.mv[el.start:el.start + el.size])
             try:
                 text = raw.decode("utf-8" if el.type == miUTF8 else
@@ -242,7 +257,11 @@ class _Reader:
         elif el.type in (miUTF16, miUINT16, miUINT8, miINT8, miINT16):
             if el.type == miUTF16:
                 el = _Element(miUINT16, el.start, el.size, el.end, el.offset)
-            codes = _numbers(buf, el, "char data").astype(np.int64) & 0xFFFF
+            codes = _numbers(buf, el, "char data")
+            if codes.size and codes.size != count:
+                raise buf.fail(el.offset, f"char data holds {codes.size} characters, dimensions say {count}")
+            self.budget.charge(count * CHAR_COST, what="char array")
+            codes = codes.astype(np.uint16)    # code units: negative int8/int16 wrap as MATLAB's
         else:
             raise buf.fail(el.offset, f"char data has data type {el.type}")
         if codes.size == 0 and count:   # files in the wild: no characters, a size: spaces
@@ -265,6 +284,7 @@ class _Reader:
 
     def cell(self, dims: tuple[int, ...], count: int, pos: int, limit: int) -> np.ndarray:
         self._check_count(count, pos, limit)
+        self.budget.charge(elements=count, what=f"a cell of {count} elements")
         flat = np.empty(count, dtype=object)
         for i in range(count):
             flat[i], pos = self.nested(pos, limit)
@@ -299,6 +319,8 @@ class _Reader:
             value = {} if dims == (1, 1) else np.empty(dims, dtype=[])
             return with_layout(value, **kept)
         self._check_count(count, pos, limit, len(fields))
+        self.budget.charge(elements=count * len(fields),
+                           what=f"a struct of {count} x {len(fields)} field values")
         columns = {f: np.empty(count, dtype=object) for f in fields}
         for i in range(count):
             for field in fields:
@@ -313,6 +335,7 @@ class _Reader:
     def opaque(self, cls: int, head: _ArrayHead, start: int, limit: int) -> MatlabOpaque:
         """An object kept as MATLAB's bytes, with what can be decoded of it."""
         buf = self.buf
+        self.budget.charge(limit - start, what="object bytes")
         pos = head.end
         system = ""
         if cls == mxFUNCTION:
@@ -342,9 +365,14 @@ class _Reader:
         rows, cols = dims
         ir_el = _tag(buf, pos, limit)
         jc_el = _tag(buf, ir_el.end, limit)
-        ir = _numbers(buf, ir_el, "sparse row indices").astype(np.int64)
-        jc = _numbers(buf, jc_el, "sparse column starts").astype(np.int64)
-        if jc.size != cols + 1 or jc[0] != 0 or np.any(np.diff(jc) < 0) or jc[-1] > ir.size:
+        ir = _numbers(buf, ir_el, "sparse row indices")
+        jc = _numbers(buf, jc_el, "sparse column starts")
+        if jc.size != cols + 1:
+            raise buf.fail(jc_el.offset, "sparse column starts inconsistent with the dimensions")
+        self.budget.charge(sparse_bytes(rows, cols, ir.size, 16 if flags & FLAG_COMPLEX else 8),
+                           what="sparse array")
+        ir, jc = ir.astype(np.int64), jc.astype(np.int64)
+        if jc[0] != 0 or np.any(np.diff(jc) < 0) or jc[-1] > ir.size:
             raise buf.fail(jc_el.offset, "sparse column starts inconsistent with the dimensions")
         nnz = int(jc[-1])
         ir = ir[:nnz]
@@ -384,7 +412,9 @@ def _inflate(file: "_File", offset: int, compressed: int, fail) -> np.ndarray:
     has MATLAB's flush points (:mod:`matlab_compat.inflate`), otherwise block by block.
 
     Every call's output is capped by what is still declared, and the declared size by what
-    ``compressed`` bytes can hold, so a corrupt stream never makes more than that.
+    ``compressed`` bytes can hold, so a corrupt stream never makes more than that. The array
+    head must parse (from the first bytes) and the file's work budget must allow the declared
+    size before the element is allocated.
     """
     blocks = file.blocks(offset, compressed)
     dec = zlib.decompressobj()
@@ -421,12 +451,21 @@ def _inflate(file: "_File", offset: int, compressed: int, fail) -> np.ndarray:
             raise fail(f"compressed element holds type {type_}, not miMATRIX")
         if size > compressed * ZLIB_MAX_RATIO + 64:
             raise fail(f"compressed element declares {size} bytes, more than {compressed} "
-                       f"compressed bytes can hold")
-        out = _zeroed(8 + size)
+                       f"compressed bytes can hold (zlib's limit is about 1032:1)")
+        while len(head) < min(8 + size, _HEAD_PEEK):
+            more = inflate(min(8 + size, _HEAD_PEEK) - len(head))
+            if not more:
+                raise fail(f"compressed stream ends after {len(head)} of {8 + size} bytes")
+            head += more
+        peek = _Buffer(np.frombuffer(head, np.uint8), file.path, file.order, fail.offset,
+                       f" (in compressed element at {fail.offset})")
+        file.budget.start(_array_head(peek, 8, len(head)).name if size else "")
+        file.budget.charge(8 + size, what="its decompressed element")
+        out = _zeroed(8 + size, fail)
         if worth_threads(compressed) and inflate_into(file.bytes(offset, compressed), out):
             return out
-        out[:8] = np.frombuffer(head, np.uint8)   # not cut at flush points: one thread
-        filled = 8
+        out[:len(head)] = np.frombuffer(head, np.uint8)   # not cut at flush points: one thread
+        filled = len(head)
         while filled < 8 + size:
             chunk = inflate(min(8 + size - filled, _OUT_BLOCK))
             if not chunk:
@@ -438,11 +477,14 @@ def _inflate(file: "_File", offset: int, compressed: int, fail) -> np.ndarray:
     return out
 
 
-def _zeroed(size: int) -> np.ndarray:
+def _zeroed(size: int, fail: "_Failure") -> np.ndarray:
     """A writable uint8 array on fresh anonymous memory, its pages mapped as they are first
     written: no zero-filling pass (``bytearray``) and no huge pages, which numpy asks for big
     arrays and which on a busy machine cost more system time to compact than the inflate."""
-    return np.frombuffer(mmap.mmap(-1, size), np.uint8) if size else np.empty(0, np.uint8)
+    try:
+        return np.frombuffer(mmap.mmap(-1, size), np.uint8) if size else np.empty(0, np.uint8)
+    except (OSError, MemoryError) as exc:
+        raise fail(f"cannot allocate {size} bytes for the decompressed element: {exc}") from None
 
 
 class _Failure:
@@ -458,9 +500,10 @@ class _Failure:
 class _File:
     """An open v5 file: its size, and its bytes read on demand."""
 
-    def __init__(self, fh: BinaryIO, path: str, header: Header):
+    def __init__(self, fh: BinaryIO, path: str, header: Header, factor: float = WORK_FACTOR):
         self.fh, self.path, self.order = fh, path, header.byte_order
         self.size = os.fstat(fh.fileno()).st_size
+        self.budget = Budget(path, self.size, factor)
 
     def read(self, offset: int, size: int) -> np.ndarray:
         """``size`` bytes at ``offset`` as a writable array (arrays returned are views of it)."""
@@ -523,11 +566,16 @@ class _Variable:
                 data, where = self.file.read(self.offset, 8 + padded(self.size)), ""
             inner = _Buffer(data, self.file.path, self.file.order, self.offset, where)
             self._inner = inner, _tag(inner, 0, len(data))
+            if not self.compressed:   # bytes present in the file: named and counted
+                mat = self._inner[1]
+                self.file.budget.start(
+                    "" if mat.size == 0 else _array_head(inner, mat.start, mat.start + mat.size).name)
+                self.file.budget.charge(len(data), what="its element")
         return self._inner
 
     def value(self) -> tuple[str, Any]:
         buf, mat = self._matrix()
-        return _Reader(buf).matrix(mat.start, mat.size, mat.offset)
+        return _Reader(buf, self.file.budget).matrix(mat.start, mat.size, mat.offset)
 
     def name(self) -> str:
         """The variable's name, decompressing only the start of a compressed element."""
@@ -585,52 +633,52 @@ def malformed_input(path: str | os.PathLike) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def open_v5(path: str | os.PathLike) -> Iterator[_File]:
-    """The v5 file at ``path``, open for :func:`iter_variables`."""
-    try:
-        fh = open(path, "rb")
-    except OSError as exc:
-        raise MatFileError(f"{path}: cannot read: {exc}") from exc
-    with fh:
+def open_v5(path: str | os.PathLike, factor: float = WORK_FACTOR) -> Iterator[_File]:
+    """The v5 file at ``path``, open for :func:`iter_variables`, with a work budget of
+    ``factor`` per byte (:mod:`matlab_compat.budget`)."""
+    with open_input(path) as fh:
         header = parse_header(fh.read(HEADER_BYTES), path)
         with malformed_input(path):
             try:
-                yield _File(fh, str(path), header)
+                yield _File(fh, str(path), header, factor)
             except OSError as exc:
                 raise MatFileError(f"{path}: cannot read: {exc}") from exc
 
 
 def read_subsystem(data: bytes, path: str) -> list[Any]:
     """The values in MATLAB's subsystem data (the ``__function_workspace__`` bytes): a
-    MAT-file body behind an 8-byte header (version, ``IM``/``MI``, padding)."""
+    MAT-file body behind an 8-byte header (version, ``IM``/``MI``, padding). Its bytes were read
+    under the file's budget; parsing them has a budget of its own, sized by them."""
     if len(data) < 8 or data[2:4] not in (b"IM", b"MI"):
         raise MatFileError(f"{path}: subsystem data lacks its 8-byte header")
     buf = _Buffer(np.frombuffer(data, np.uint8), path, "<" if data[2:4] == b"IM" else ">", 0,
                   " (in the subsystem data)")
-    values, pos = [], 8
+    values, pos, budget = [], 8, Budget(path, len(data))
+    budget.start("__function_workspace__")
     while pos + 8 <= len(data):
         el = _tag(buf, pos, len(data))
         if el.type != miMATRIX:
             raise buf.fail(pos, f"subsystem data element of type {el.type}, expected miMATRIX")
-        values.append(_Reader(buf).matrix(el.start, el.size, el.offset)[1])
+        values.append(_Reader(buf, budget).matrix(el.start, el.size, el.offset)[1])
         pos = el.end
     return values
 
 
 def read_file_bytes(path: str | os.PathLike) -> bytes:
-    """The whole file."""
-    try:
-        with open(path, "rb") as fh:
+    """The whole file (a regular file only)."""
+    with open_input(path) as fh:
+        try:
             return fh.read()
-    except OSError as exc:
-        raise MatFileError(f"{path}: cannot read: {exc}") from exc
+        except OSError as exc:
+            raise MatFileError(f"{path}: cannot read: {exc}") from exc
 
 
-def load(path: str | os.PathLike, variable_names: Iterable[str] | None = None) -> dict[str, Any]:
+def load(path: str | os.PathLike, variable_names: Iterable[str] | None = None,
+         factor: float = WORK_FACTOR) -> dict[str, Any]:
     """Variables of a v5/v7 file (all, or only those named; others are not decompressed)."""
     wanted = None if variable_names is None else set(variable_names)
     out: dict[str, Any] = {}
-    with open_v5(path) as file:
+    with open_v5(path, factor) as file:
         for var in iter_variables(file):
             if wanted is not None and (var.name() or SUBSYSTEM) not in wanted:
                 continue

@@ -9,6 +9,13 @@ arrays as datasets of object references into the ``#refs#`` group; a 1x1 struct 
 with one member per field (order in ``MATLAB_fields``); a struct array as a group whose fields
 are reference datasets; sparse as a group with ``data``, ``ir``, ``jc`` and ``MATLAB_sparse``
 (the row count).
+
+Reading follows only what MATLAB writes: hard links, datasets stored in the file (compact,
+contiguous or chunked) with deflate, shuffle or Fletcher-32 at most, and object references each
+followed once. External storage, external and soft links, virtual datasets and other filters
+(which would read other files, or load plugins) are refused, as is a second reference to an
+object (which would make the walk exponential). What is read is charged to the file's work
+budget (:mod:`matlab_compat.budget`) before it is read.
 """
 from __future__ import annotations
 
@@ -22,6 +29,7 @@ import numpy as np
 import scipy.sparse
 
 from matlab_compat import modern, modern_write
+from matlab_compat.budget import CHAR_COST, WORK_FACTOR, Budget, sparse_bytes
 from matlab_compat.errors import MatFileError
 from matlab_compat.format import (
     MX_DTYPE,
@@ -32,6 +40,7 @@ from matlab_compat.format import (
     mxOPAQUE,
 )
 from matlab_compat.header import Header
+from matlab_compat.source import check_input
 from matlab_compat.values import (
     SUBSYSTEM,
     MatlabOpaque,
@@ -46,6 +55,10 @@ REFS = "#refs#"
 _CLASS_DTYPE = {MX_NAME[c]: dt for c, dt in MX_DTYPE.items()}
 _DTYPE_CLASS = {dt.str[1:]: name for name, dt in _CLASS_DTYPE.items()}
 _FIELDS_DTYPE = h5py.vlen_dtype(np.dtype("S1"))
+#: HDF5 filters a v7.3 file may use: deflate (MATLAB's), shuffle and Fletcher-32 (built in).
+_FILTERS = {h5py.h5z.FILTER_DEFLATE: "deflate", h5py.h5z.FILTER_SHUFFLE: "shuffle",
+            h5py.h5z.FILTER_FLETCHER32: "fletcher32"}
+_LAYOUTS = (h5py.h5d.COMPACT, h5py.h5d.CONTIGUOUS, h5py.h5d.CHUNKED)
 
 
 def _ascii(text: str) -> np.bytes_:
@@ -223,22 +236,67 @@ def save(path: str | os.PathLike, variables: Mapping[str, Any], header: Header) 
 
 
 class _Reader:
-    def __init__(self, f: h5py.File, path: str):
+    def __init__(self, f: h5py.File, path: str, file_size: int, budget: Budget):
         self.f, self.path = f, path
-        self.file_size = os.path.getsize(path)
+        self.file_size = file_size
+        self.budget = budget
+        self.visited: set[int] = set()     # addresses of the objects links and references led to
 
     def fail(self, node, problem: str) -> MatFileError:
         return MatFileError(f"{self.path}: HDF5 object {node.name}: {problem}")
 
+    def member(self, group: h5py.Group, name: str):
+        """``group[name]``, if a hard link (MATLAB writes no other kind) to a group or dataset
+        not reached before."""
+        link = group.get(name, getlink=True)
+        if not isinstance(link, h5py.HardLink):
+            kind = type(link).__name__ if link is not None else "missing link"
+            raise MatFileError(f"{self.path}: HDF5 object {group.name.rstrip('/')}/{name}: "
+                               f"{kind} refused (MATLAB writes hard links only)")
+        return self.once(group[name], group, "links to")
+
+    def follow(self, ref, node):
+        """The object ``ref`` (read from ``node``) points to, if not reached before."""
+        if not ref:
+            raise self.fail(node, "null object reference")
+        return self.once(self.f[ref], node, "references")
+
+    def once(self, target, node, how: str):
+        """``target`` (a group or dataset), the first time a link or reference leads to it: a
+        file whose links or references share objects cannot make the walk exponential."""
+        if not isinstance(target, (h5py.Group, h5py.Dataset)):
+            raise self.fail(node, f"{how} a {type(target).__name__}, not a MATLAB value")
+        addr = h5py.h5o.get_info(target.id).addr
+        if addr in self.visited:
+            raise self.fail(node, f"{how} {target.name} a second time (MATLAB writes each "
+                                  f"object once)")
+        self.visited.add(addr)
+        return target
+
     def data(self, node: h5py.Dataset) -> Any:
-        """The dataset's values, once its declared size is one the file can hold: at most its
-        stored bytes (times zlib's largest ratio when filtered), which fit in the file."""
+        """The dataset's values, once it is stored as MATLAB stores data (in this file, known
+        filters, a MATLAB element type) and its declared size is one the file can hold (at most
+        its stored bytes, times zlib's largest ratio when filtered, which fit in the file) and
+        the work budget allows."""
+        plist = node.id.get_create_plist()
+        if plist.get_layout() not in _LAYOUTS:
+            raise self.fail(node, "virtual dataset refused (MATLAB stores data in the file)")
+        if plist.get_external_count():
+            raise self.fail(node, "external storage refused (MATLAB stores data in the file)")
+        filters = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
+        unknown = [f for f in filters if f not in _FILTERS]
+        if unknown:
+            raise self.fail(node, f"HDF5 filter {unknown[0]} refused (MATLAB uses deflate)")
+        dtype = node.dtype
+        if not (dtype.kind in "uif" or h5py.check_ref_dtype(dtype) is not None or (
+                dtype.names and all(dtype[n].kind in "uif" for n in dtype.names))):
+            raise self.fail(node, f"element type {dtype} is not one MATLAB writes")
         stored = node.id.get_storage_size()
-        filtered = node.id.get_create_plist().get_nfilters() > 0
-        declared = int(np.prod(node.shape, dtype=object) or 0) * node.dtype.itemsize
-        if stored > self.file_size or declared > stored * (ZLIB_MAX_RATIO if filtered else 1):
+        declared = int(np.prod(node.shape, dtype=object) or 0) * dtype.itemsize
+        if stored > self.file_size or declared > stored * (ZLIB_MAX_RATIO if filters else 1):
             raise self.fail(node, f"declares {declared} bytes of data, the file holds {stored} "
                                   f"for it ({self.file_size} in all)")
+        self.budget.charge(declared, what=lambda: f"HDF5 dataset {node.name}")   # names are slow
         return node[()]
 
     def cls(self, node) -> str | None:
@@ -283,28 +341,40 @@ class _Reader:
             data = np.asarray(data).reshape(1, -1) if np.ndim(data) == 1 else np.asarray(data).reshape(1, 1)
         mat = data.T  # MATLAB's dimensions; a Fortran-ordered view of the row-major data
         if cls == "cell":
+            if h5py.check_ref_dtype(mat.dtype) is None:
+                raise self.fail(node, "cell data are not object references")
+            self.budget.charge(elements=mat.size, what=f"a cell of {mat.size} elements")
             out = np.empty(mat.shape, dtype=object)
             for idx in np.ndindex(mat.shape):
-                out[idx] = self.read(self.f[mat[idx]])
+                out[idx] = self.read(self.follow(mat[idx], node))
             return out
         if cls == "char":
+            self.budget.charge(mat.size * CHAR_COST, what="char array")
             return codes_to_char(mat.reshape(-1, order="F"), mat.shape)
         if cls == "logical":
+            self.budget.charge(mat.size, what="logical array")
             return mat != 0
         if mat.dtype.names:
             if set(mat.dtype.names) != {"real", "imag"}:
                 raise self.fail(node, f"compound data with fields {mat.dtype.names}")
-            out = np.empty(mat.shape, dtype=np.result_type(mat["real"].dtype, np.complex64))
+            out_dtype = np.result_type(mat["real"].dtype, np.complex64)
+            self.budget.charge(mat.size * out_dtype.itemsize, what="complex array")
+            out = np.empty(mat.shape, dtype=out_dtype)
             out.real, out.imag = mat["real"], mat["imag"]
             return out
-        return mat.astype(self.dtype(node, cls), copy=False)
+        dtype = self.dtype(node, cls)
+        if mat.dtype != dtype:
+            self.budget.charge(mat.size * dtype.itemsize, what=f"{cls} array")
+        return mat.astype(dtype, copy=False)
 
     def subsystem(self) -> list[Any] | None:
         """The FileWrapper__ cells of ``#subsystem#/MCOS`` (None when the file has none)."""
-        node = self.f.get("#subsystem#/MCOS")
+        if "#subsystem#" not in self.f or "MCOS" not in self.f["#subsystem#"]:
+            return None
+        node = self.member(self.member(self.f, "#subsystem#"), "MCOS")
         if not isinstance(node, h5py.Dataset) or node.dtype != h5py.ref_dtype:
             return None
-        return [self.read(self.f[ref]) for ref in self.data(node).reshape(-1)]
+        return [self.read(self.follow(ref, node)) for ref in self.data(node).reshape(-1)]
 
     def dtype(self, node, cls: str) -> np.dtype:
         if cls == "logical":
@@ -314,9 +384,13 @@ class _Reader:
         return _CLASS_DTYPE[cls]
 
     def fields(self, group: h5py.Group) -> list[str]:
-        raw = group.attrs.get("MATLAB_fields")
-        if raw is None:
+        if "MATLAB_fields" not in group.attrs:
             return [k for k in group.keys()]
+        count = int(np.prod(group.attrs.get_id("MATLAB_fields").shape))
+        if count > len(group):     # each field is a member: refused before the names are read
+            raise self.fail(group, f"{count} field names for {len(group)} members")
+        self.budget.charge(elements=count, what=f"{count} struct field names")
+        raw = group.attrs["MATLAB_fields"]
         return [b"".join(np.asarray(x).tolist()).decode("ascii") for x in raw]
 
     def struct(self, group: h5py.Group) -> Any:
@@ -324,29 +398,42 @@ class _Reader:
         missing = [f for f in stored if f not in group]
         if missing:
             raise self.fail(group, f"struct fields {missing} missing")
-        members = [group[f] for f in stored]
-        fields = unique_names(stored)   # a repeated name: each reads the one member
+        # a repeated name: every copy reads the one member, which is visited once
+        members = {f: self.member(group, f) for f in dict.fromkeys(stored)}
+        fields = unique_names(stored)
         is_array = members and all(isinstance(m, h5py.Dataset) and self.cls(m) is None
-                                   and m.dtype == h5py.ref_dtype for m in members)
+                                   and m.dtype == h5py.ref_dtype for m in members.values())
         if not is_array:
-            return {f: self.read(m) for f, m in zip(fields, members)}
-        shape = members[0].shape[::-1]
-        out = np.empty(shape, dtype=[(f, object) for f in fields])
-        for f, m in zip(fields, members):
+            read = {name: self.read(m) for name, m in members.items()}
+            return {f: read[name] for f, name in zip(fields, stored)}
+        shape = next(iter(members.values())).shape[::-1]
+        count = int(np.prod(shape, dtype=object))
+        self.budget.charge(elements=count * len(members),
+                           what=f"a struct of {count} x {len(members)} field values")
+        columns = {}
+        for name, m in members.items():
             refs = self.data(m).T
             if refs.shape != shape:
                 raise self.fail(m, "struct array fields of different sizes")
+            column = columns[name] = np.empty(shape, dtype=object)
             for idx in np.ndindex(shape):
-                out[f][idx] = self.read(self.f[refs[idx]])
+                column[idx] = self.read(self.follow(refs[idx], m))
+        out = np.empty(shape, dtype=[(f, object) for f in fields])
+        for f, name in zip(fields, stored):
+            out[f] = columns[name]
         return out
 
     def sparse(self, group: h5py.Group, cls: str | None):
         rows = int(group.attrs["MATLAB_sparse"])
-        jc = self.data(group["jc"]).astype(np.int64)
+        jc = self.data(self.member(group, "jc")).astype(np.int64)
         cols = len(jc) - 1
         nnz = int(jc[-1]) if len(jc) else 0
-        ir = self.data(group["ir"]).astype(np.int64) if "ir" in group else np.zeros(0, np.int64)
-        raw = self.data(group["data"]) if "data" in group else np.zeros(0)
+        if not 0 <= nnz < 2**48 or not 0 <= rows < 2**48:
+            raise self.fail(group, f"sparse size {rows} x {cols} with {nnz} entries")
+        self.budget.charge(sparse_bytes(rows, cols, nnz, 16), what="sparse array")
+        ir = self.data(self.member(group, "ir")).astype(np.int64) if "ir" in group \
+            else np.zeros(0, np.int64)
+        raw = self.data(self.member(group, "data")) if "data" in group else np.zeros(0)
         if raw.dtype.names:
             data = complex_of(raw["real"], raw["imag"])
         elif cls == "logical":
@@ -392,16 +479,23 @@ def check_global_heaps(path: str | os.PathLike) -> None:
             at = mm.find(b"GCOL\x01\x00\x00\x00", at + 4)
 
 
-def load(path: str | os.PathLike, variable_names: Iterable[str] | None = None) -> dict[str, Any]:
-    """Variables of a v7.3 file (all, or only those named)."""
+def load(path: str | os.PathLike, variable_names: Iterable[str] | None = None,
+         factor: float = WORK_FACTOR) -> dict[str, Any]:
+    """Variables of a v7.3 file (all, or only those named), within a work budget of ``factor``
+    per byte of the file."""
     wanted = None if variable_names is None else set(variable_names)
+    size = check_input(path)
     check_global_heaps(path)
     try:
         with h5py.File(path, "r") as f:
-            reader = _Reader(f, str(path))
-            values = {name: reader.read(f[name]) for name in f.keys()
-                      if not name.startswith("#") and (wanted is None or name in wanted)}
-            return modern.decode(values, reader.subsystem(), f"{path}: #subsystem#")
+            reader = _Reader(f, str(path), size, Budget(path, size, factor))
+            out = {}
+            for name in f.keys():
+                if not name.startswith("#") and (wanted is None or name in wanted):
+                    reader.budget.start(name)
+                    out[name] = reader.read(reader.member(f, name))
+            reader.budget.start("#subsystem#")
+            return modern.decode(out, reader.subsystem(), f"{path}: #subsystem#")
     except MatFileError:
         raise
     except Exception as exc:  # h5py raises OSError, KeyError, ValueError, TypeError...

@@ -26,6 +26,7 @@ from typing import Any, Iterable, Mapping
 
 from matlab_compat import mat4, mat5_reader, mat5_writer, mat73, modern
 from matlab_compat.atomic import atomic_output
+from matlab_compat.budget import WORK_FACTOR, Budget
 from matlab_compat.errors import MatFileError
 from matlab_compat.format import HEADER_BYTES
 from matlab_compat.header import (
@@ -35,31 +36,36 @@ from matlab_compat.header import (
     Header,
     parse_header,
 )
+from matlab_compat.source import open_input
 
 
 def _open_header(path: str | os.PathLike) -> Header:
-    try:
-        with open(path, "rb") as fh:
+    with open_input(path) as fh:
+        try:
             raw = fh.read(HEADER_BYTES)
-    except OSError as exc:
-        raise MatFileError(f"{path}: cannot read: {exc}") from exc
+        except OSError as exc:
+            raise MatFileError(f"{path}: cannot read: {exc}") from exc
     return parse_header(raw, path)
 
 
-def loadmat(path: str | os.PathLike, variable_names: Iterable[str] | None = None) -> dict[str, Any]:
-    """Read the variables of a MAT-file (v6, v7 or v7.3) into ``{name: value}``.
+def loadmat(path: str | os.PathLike, variable_names: Iterable[str] | None = None, *,
+            work_factor: float = WORK_FACTOR) -> dict[str, Any]:
+    """Read the variables of a MAT-file (v4, v6, v7 or v7.3) into ``{name: value}``.
 
     ``variable_names``: read only these (the others are skipped without decompressing them).
     Numeric arrays stored in their own class are Fortran-ordered views of the file's
     (decompressed) bytes: no copy is made, and they are writable.
+    ``work_factor``: the bytes of values (and elements) each byte of the file may produce
+    (:mod:`matlab_compat.budget`); raise it only for trusted files of extremely repetitive data.
     """
     header = _open_header(path)
     if header.version == "4":
         with mat5_reader.malformed_input(path):
-            return mat4.load(path, mat5_reader.read_file_bytes(path), variable_names)
+            data = mat5_reader.read_file_bytes(path)
+            return mat4.load(path, data, variable_names, Budget(path, len(data), work_factor))
     if header.version == "7.3":
-        return mat73.load(path, variable_names)
-    values = mat5_reader.load(path, variable_names)
+        return mat73.load(path, variable_names, work_factor)
+    values = mat5_reader.load(path, variable_names, work_factor)
     with mat5_reader.malformed_input(path):
         return modern.decode_v5(str(path), values)
 

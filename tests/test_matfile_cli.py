@@ -1,6 +1,7 @@
 """CLI: ``python -m matlab_compat info`` and ``roundtrip`` on MATLAB's files."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -90,3 +91,45 @@ def test_cli_info_on_every_corpus_file_and_its_corruptions(tmp_path):
             if result.exit_code == 1:
                 lines = result.output.strip().splitlines()
                 assert len(lines) == 1 and lines[0].startswith(f"error: {bad}: "), result.output
+
+
+def _command(*args: str) -> subprocess.CompletedProcess:
+    """``python -m matlab_compat ARGS``; a hang fails the test after 60 s instead of blocking."""
+    return subprocess.run([sys.executable, "-m", "matlab_compat", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_info_and_roundtrip_refuse_a_fifo_without_blocking(tmp_path):
+    fifo = tmp_path / "pipe.mat"
+    os.mkfifo(fifo)
+    for args in (["info", str(fifo)], ["roundtrip", str(fifo), str(tmp_path / "out.mat")]):
+        done = _command(*args)
+        assert done.returncode == 1 and done.stdout == ""
+        assert done.stderr == f"error: {fifo}: cannot read: a FIFO, not a regular file\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.mat"]
+
+
+@pytest.mark.parametrize("out, problem", [
+    ("{tmp}", "cannot write: is a directory"),
+    ("{tmp}/src.mat/out.mat", "cannot write: folder {tmp}/src.mat is not an existing folder"),
+    ("{tmp}/missing/out.mat", "cannot write: folder {tmp}/missing is not an existing folder"),
+    ("/proc/version", "cannot write: "),          # a read-only file system, even for root
+])
+def test_roundtrip_to_an_unwritable_output_is_one_line(out, problem, tmp_path):
+    src = tmp_path / "src.mat"
+    savemat(src, {"x": np.arange(6.0).reshape(2, 3)})
+    dst = out.format(tmp=tmp_path)
+    result = runner.invoke(app, ["roundtrip", str(src), dst])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {dst}: {problem.format(tmp=tmp_path)}")
+    assert "Traceback" not in result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["src.mat"]
+
+
+def test_roundtrip_unwritable_output_through_python_dash_m(tmp_path):
+    src = tmp_path / "src.mat"
+    savemat(src, {"x": np.ones((2, 2))})
+    done = _command("roundtrip", str(src), str(tmp_path))
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr == f"error: {tmp_path}: cannot write: is a directory\n"
