@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from matlab_compat import loadmat, read_header, savemat
+from matlab_compat.values import MATLAB_KEYWORDS
 
 NUMERIC = ["f8", "f4", "i1", "u1", "i2", "u2", "i4", "u4", "i8", "u8", "c16", "c8", "?"]
 SETTINGS = settings(max_examples=60, deadline=None,
@@ -73,7 +74,8 @@ def sparse_values():
     return st.one_of(dense, logical).map(scipy.sparse.csc_matrix)
 
 
-FIELD = st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True)
+# Names MATLAB accepts: its reserved words (`if`, `end`...) are refused by the writer, as by MATLAB.
+FIELD = st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True).filter(lambda n: n not in MATLAB_KEYWORDS)
 
 
 def leaves():
@@ -105,7 +107,8 @@ def containers(children):
 
 
 VALUES = st.recursive(leaves(), containers, max_leaves=6)
-VARIABLES = st.dictionaries(st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,10}", fullmatch=True),
+VARIABLES = st.dictionaries(st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,10}", fullmatch=True).filter(
+                                lambda n: n not in MATLAB_KEYWORDS),
                             VALUES, min_size=1, max_size=3)
 
 
