@@ -42,7 +42,7 @@ def main(
     input: Path = typer.Option(..., "--input", help="the published key file (or, for ele from tanaka-pkl, its folder)"),
     out: Path = typer.Option(..., "--out", help=f"the key-table file to write ({TABLE_SUFFIX}); pass it as --key-file"),
     row: int = typer.Option(0, "--row", help="le from siagan-npz: which of the 64 keys (the SIA-GAN attack scripts use row 0)"),
-    block_seed: int = typer.Option(PAPER_BLOCK_SEED, "--block-seed", help="ele: the seed of the reference scripts' block order (random.seed, then random.shuffle) [default: the paper's 30]"),
+    block_seed: int = typer.Option(PAPER_BLOCK_SEED, "--block-seed", help="ele: the seed of the reference scripts' block order (random.seed, then random.shuffle); the paper's"),
 ) -> None:
     """Translate a published key into a key-table file of SCHEME for DATASET's images."""
     spec = dataset_spec(dataset)
