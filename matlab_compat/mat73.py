@@ -15,6 +15,7 @@ from __future__ import annotations
 import mmap
 import os
 import struct
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 import h5py
@@ -42,6 +43,18 @@ REFS = "#refs#"
 _CLASS_DTYPE = {MX_NAME[c]: dt for c, dt in MX_DTYPE.items()}
 _DTYPE_CLASS = {dt.str[1:]: name for name, dt in _CLASS_DTYPE.items()}
 _FIELDS_DTYPE = h5py.vlen_dtype(np.dtype("S1"))
+
+
+@dataclass(frozen=True)
+class RowChunks:
+    """A numeric rows x columns matrix given as consecutive blocks of whole rows (an iterable of 2-D
+    arrays): written to a v7.3 file chunk by chunk, so that a matrix larger than memory can be
+    stored; the HDF5 chunks hold ``chunk_rows`` whole rows each."""
+
+    shape: tuple[int, int]
+    dtype: Any
+    blocks: Iterable[np.ndarray]
+    chunk_rows: int = 256
 
 
 def _ascii(text: str) -> np.bytes_:
@@ -72,7 +85,29 @@ class _Writer:
         self.count += 1
         return self.write(self.refs, name, value).ref
 
+    def row_chunks(self, parent: h5py.Group, name: str, value: RowChunks) -> h5py.Dataset:
+        """A :class:`RowChunks` matrix, filled block by block (rows are columns of the reversed HDF5 dataset)."""
+        rows, columns = value.shape
+        dtype = np.dtype(value.dtype)
+        if rows == 0:
+            return self.write(parent, name, np.zeros((0, columns), dtype))
+        dset = parent.create_dataset(name, shape=(columns, rows), dtype=dtype,
+                                     chunks=(columns, max(1, min(value.chunk_rows, rows))))
+        dset.attrs["MATLAB_class"] = _ascii(_DTYPE_CLASS[dtype.str[1:]])
+        done = 0
+        for block in value.blocks:
+            block = np.asarray(block, dtype=dtype)
+            if block.ndim != 2 or block.shape[1] != columns or done + len(block) > rows:
+                raise MatFileError(f"variable {name!r}: a block of shape {block.shape} does not fit {rows} x {columns}")
+            dset[:, done:done + len(block)] = block.T
+            done += len(block)
+        if done != rows:
+            raise MatFileError(f"variable {name!r}: {done} rows given, {rows} declared")
+        return dset
+
     def write(self, parent: h5py.Group, name: str, value: Any):
+        if isinstance(value, RowChunks):
+            return self.row_chunks(parent, name, value)
         kind, norm = classify(value, name)
         if kind == "none":
             kind, norm = "numeric", np.empty((0, 0))

@@ -34,11 +34,18 @@ class Split:
         return len(self.labels)
 
 
-def parse_dataset(name: str) -> tuple[DatasetSpec, str]:
-    """``fashion_vor`` -> (Fashion-MNIST's spec, ``vor``); a bare ``fashion`` -> ``origin``."""
+def split_name(name: str) -> tuple[str, str]:
+    """``fashion_vor`` -> (``fashion``, ``vor``); a bare ``fashion`` -> ``origin`` (dataset names hold no ``_``)."""
     base, _, variant = name.partition("_")
+    return base, variant or "origin"
+
+
+def parse_dataset(name: str, data_dir: str | Path = "data") -> tuple[DatasetSpec, str]:
+    """``fashion_vor`` -> (Fashion-MNIST's description, ``vor``): a built-in, or the one recorded by the fetch
+    of a declared dataset under ``data_dir``."""
+    base, variant = split_name(name)
     try:
-        return dataset_spec(base), variant or "origin"
+        return dataset_spec(base, data_dir), variant
     except PipelineError as err:
         raise TrainError(f"dataset {name!r}: {err}") from None
 
@@ -63,11 +70,11 @@ def load_dataset(data_dir: str | Path, name: str, device: torch.device | str,
     first (the EtC paper's Table III: training and testing on compressed encrypted images).
     A missing or malformed file is a :class:`TrainError` saying which pipeline command writes it.
     """
-    spec, variant = parse_dataset(name)
+    spec, variant = parse_dataset(name, data_dir)
     splits = []
     for split in ("train", "test"):
         try:
-            rows, labels = load_split(data_dir, spec.name, variant, split)
+            rows, labels = load_split(data_dir, spec, variant, split)
         except PipelineError as err:
             raise TrainError(f"dataset {name} ({split}): {err}") from None
         pictures = pictures_from_rows(rows, spec)

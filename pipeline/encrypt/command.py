@@ -51,7 +51,7 @@ def encrypt_app(fixed_scheme: str | None = None, help_text: str | None = None) -
     ) -> None:
         """Encrypt the train and test images of DATASET with SCHEME; write the scheme's files."""
         chosen = get_scheme(scheme)
-        spec = dataset_spec(dataset)
+        spec = dataset_spec(dataset, data_dir)
         options = key_options(chosen, data_dir, **key_given)
         out_dir = check_writable(alias(out, output, "--output", "--out") or data_dir / spec.name / chosen.name, folder=True)
         if preview is not None:

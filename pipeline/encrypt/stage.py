@@ -91,9 +91,9 @@ def key_of_data(scheme_name: str, spec: DatasetSpec, options: KeyOptions):
 
 def load_encrypted(data_dir: Path, spec: DatasetSpec, scheme: Scheme, split: str, key=None) -> tuple[np.ndarray, np.ndarray]:
     """(encrypted pictures, labels) of one split; with ``key``, files that key did not make are refused."""
-    rows, labels = load_split(data_dir, spec.name, scheme.name, split)
+    rows, labels = load_split(data_dir, spec, scheme.name, split)
     if key is not None:
-        path = Path(data_dir) / spec.name / variant_files(spec.name, scheme.name)[split].path
+        path = Path(data_dir) / spec.name / variant_files(spec, scheme.name)[split].path
         names = tuple(scheme.file_variables(key))
         if names:
             scheme.check_files(key, read_mat(path, variable_names=names), str(path))

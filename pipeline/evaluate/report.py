@@ -21,7 +21,7 @@ from pipeline.encrypt.registry import PLAIN, SCHEMES
 from pipeline.errors import PipelineError
 from pipeline.evaluate.information import DistanceWeight
 from pipeline.evaluate.information_study import PARTS, at_weight, describe
-from train.data import parse_dataset
+from train.data import split_name
 from train.errors import TrainError
 from train.models import MODEL_TAGS
 from train.presets import PUBLISHED_ACCURACY, VARIANTS, published_preset
@@ -68,8 +68,8 @@ def find_runs(runs_dir: Path) -> list[Run]:
         try:
             m = json.loads(path.read_text())
             config = m["config"]
-            spec, variant = parse_dataset(config["dataset"])
-            runs.append(Run(spec.name, config["model"], _recipe(config, spec.name, variant), variant,
+            dataset, variant = split_name(config["dataset"])
+            runs.append(Run(dataset, config["model"], _recipe(config, dataset, variant), variant,
                             100 * m["test_acc_best"], 100 * m["test_acc_final"], int(m["epochs"]),
                             float(m["train_seconds"]), path.parent.name))
         except (KeyError, ValueError, TypeError, TrainError) as err:
