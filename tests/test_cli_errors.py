@@ -52,7 +52,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 DATA = ["--data-dir", "{tmp}/data"]
 CASES = {  # id: (module, args, environment, expected words on stderr)
-    "fetch-unknown-dataset": ("pipeline.fetch", ["--dataset", "svhn", *DATA], {}, "'svhn' is not one of"),
+    "fetch-unknown-dataset": ("pipeline.fetch", ["--dataset", "svhn", *DATA], {}, "'svhn' is neither declared"),
     "fetch-missing-mirror": ("pipeline.fetch", ["--dataset", "mnist", "--mirror", "{tmp}/absent", *DATA], {}, "is not a folder"),
     "encrypt-out-is-a-file": ("pipeline.encrypt", ["--scheme", "vor", "--dataset", "mnist", *DATA, "--out", FILE], {}, "is a file"),
     "encrypt-preview-is-a-folder": ("pipeline.encrypt", ["--scheme", "vor", "--dataset", "mnist", *DATA, "--out", "{tmp}/o",

@@ -270,7 +270,7 @@ def load_split(data_dir: str | Path, dataset: "str | DatasetSpec", variant: str,
     entry = variant_files(spec, variant)[split]
     path = root / entry.path
     if not path.exists():
-        raise PipelineError(f"{path} is missing; {make_command(dataset, variant)} writes it")
+        raise PipelineError(f"{path} is missing; {make_command(spec.name, variant)} writes it")
     check_member(path)
     variables = read_mat(path, required=(entry.x, entry.y))
     rows = images_as_uint8(variables[entry.x], f"{path}:{entry.x}")

@@ -87,6 +87,9 @@ def write_own(decl: Declaration, plan: ImagePlan, data_dir: Path, archive: dict 
     """Decode, write and record the origin set of ``decl``; returns SOURCE.json's content (``archive``:
     the record of the archive the images came from, when they did)."""
     target = Path(data_dir) / decl.name / "origin"
+    if decl.block_size and (plan.height % decl.block_size or plan.width % decl.block_size):
+        raise PipelineError(f"datasets.{decl.name}.block-size: {decl.block_size} does not divide the "
+                            f"{plan.height} x {plan.width} images")
     mean, std = _statistics(plan, decl)
     spec = own_spec(decl, plan, mean, std)
     staging = staging_folder(target)
