@@ -57,6 +57,46 @@ class RowChunks:
     chunk_rows: int = 256
 
 
+class RowReader:
+    """Blocks of rows of a numeric matrix in a v7.3 file, read without loading the rest (the reverse of
+    :class:`RowChunks`): ``reader.rows(start, stop)``, ``reader.take(indices)``; a context manager."""
+
+    CACHE_BYTES = 64 << 20  # HDF5 chunk cache: several chunks of whole rows
+
+    def __init__(self, path: str | os.PathLike, name: str):
+        try:
+            self._file = h5py.File(path, "r", rdcc_nbytes=self.CACHE_BYTES)
+        except (OSError, ValueError) as exc:
+            raise MatFileError(f"{path}: not a v7.3 (HDF5) MAT-file ({exc})") from None
+        dset = self._file.get(name)
+        cls = dset.attrs.get("MATLAB_class") if isinstance(dset, h5py.Dataset) else None
+        if cls is None or dset.ndim != 2 or dset.attrs.get("MATLAB_empty", 0) or \
+                (cls.decode() if isinstance(cls, bytes) else str(cls)) not in _CLASS_DTYPE:
+            self._file.close()
+            raise MatFileError(f"{path}: {name!r} is not a numeric matrix of a v7.3 file")
+        self._dset = dset
+        self.shape = (dset.shape[1], dset.shape[0])  # MATLAB's rows x columns
+        self.dtype = dset.dtype
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        return np.ascontiguousarray(self._dset[:, start:stop].T)
+
+    def take(self, indices: np.ndarray) -> np.ndarray:
+        """The rows at ``indices`` (any order, repeats allowed), in that order."""
+        indices = np.asarray(indices, dtype=np.int64)
+        unique, back = np.unique(indices, return_inverse=True)
+        return np.ascontiguousarray(self._dset[:, unique].T[back]) if unique.size else np.empty((0, self.shape[1]), self.dtype)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> "RowReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def _ascii(text: str) -> np.bytes_:
     return np.bytes_(text.encode("ascii"))
 

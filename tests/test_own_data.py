@@ -7,20 +7,24 @@ import json
 
 import numpy as np
 import pytest
+import torch
 import torchvision.transforms as T
 import yaml
 from PIL import Image
 
-from matlab_compat import loadmat
+from matlab_compat import loadmat, read_header
 from pipeline.data.datasets import dataset_spec, load_split
 from pipeline.data.declared import parse_declaration
 from pipeline.data.fetch import fetch_declared
 from pipeline.data.images import decode, plan_images
+from pipeline.encrypt.command import encrypt_app
 from pipeline.errors import PipelineError
 from pipeline.fetch import app as fetch_app
 from tests.cli import invoke
 from tests.test_own_data_dvc import CLASSES, make_image_folder
 from train.config import resolve_config
+from train.data import StoredImages, load_dataset
+from train.loop import fit
 
 
 def _declare(root, **entry) -> object:
@@ -180,3 +184,51 @@ def test_a_csv_source_and_v73_storage_store_the_same_images(tmp_path, folder):
     assert small["train_x"].shape == (12, 12 * 12 * 3) and small["test_x"].shape == (6, 12 * 12 * 3)  # 2 of 6 per class
     record = json.loads((tmp_path / "data" / "big" / "origin" / "dataset.json").read_text())
     assert record["classes"] == list(CLASSES) and record["declaration"]["storage"] == "v7.3"
+
+
+# --------------------------------------------------------------------------- larger than memory
+
+
+def _twin_sets(tmp_path, folder):
+    """The same images declared twice: ``small`` stored v7, ``big`` stored v7.3."""
+    base = {"source": "folder", "path": str(folder), "size": 16, "colour": "rgb"}
+    data = tmp_path / "data"
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"datasets": {"small": base, "big": {**base, "storage": "v7.3"}}}))
+    for name in ("small", "big"):
+        done = invoke(fetch_app, ["--dataset", name, "--params-file", params, "--data-dir", data])
+        assert done.exit_code == 0, done.output
+    return data
+
+
+@pytest.mark.parametrize("scheme, options", [("etc", {}), ("vor", {}), ("random", {"seed": 0})])
+def test_a_v73_set_is_encrypted_block_by_block_to_the_same_images(tmp_path, folder, scheme, options, monkeypatch):
+    monkeypatch.setattr("pipeline.encrypt.streamed.CHUNK_IMAGES", 5)  # several blocks, the last one short
+    monkeypatch.setenv("VORTEX_ETC_SECRET", "a secret of this test")
+    data = _twin_sets(tmp_path, folder)
+    for name in ("small", "big"):
+        if scheme == "vor":  # each set draws its own parameters from rng(0): the same rows
+            assert (data / name / "params" / f"vor_params_{name}.mat").is_file()
+        result = invoke(encrypt_app(), ["--scheme", scheme, "--dataset", name, "--data-dir", data,
+                                        *[a for k, v in options.items() for a in (f"--{k}", v)]])
+        assert result.exit_code == 0, result.output
+    for split in ("train", "test"):
+        small, big = (load_split(data, n, scheme, split) for n in ("small", "big"))
+        assert np.array_equal(small[0], big[0]) and np.array_equal(small[1], big[1])
+    big_file = next((data / "big" / scheme).glob("*.mat"))
+    assert read_header(big_file).version == ("7" if scheme == "random" else "7.3")  # per-image keys: read whole
+
+
+def test_training_reads_a_split_that_does_not_fit_batch_by_batch_with_the_same_result(tmp_path, folder):
+    data = _twin_sets(tmp_path, folder)
+    config = resolve_config("cpu", {"dataset": "big", "model": "smallcnn", "data_dir": str(data), "epochs": 1,
+                                    "batch": 8, "device": "cpu"})
+    in_memory = load_dataset(data, "big", "cpu")
+    on_disk = load_dataset(data, "big", "cpu", memory=0)
+    assert isinstance(on_disk[0].images, StoredImages) and not isinstance(in_memory[0].images, StoredImages)
+    assert torch.equal(on_disk[0].images[torch.tensor([7, 2, 7])], in_memory[0].images[[7, 2, 7]])
+    first = fit(config, *in_memory, progress=False).history
+    second = fit(config, *on_disk, progress=False).history
+    timing = {"train_seconds", "test_seconds", "seconds", "lr"}
+    assert [{k: v for k, v in row.items() if k not in timing} for row in first] == \
+        [{k: v for k, v in row.items() if k not in timing} for row in second]

@@ -76,13 +76,14 @@ def output_paths(spec: DatasetSpec, variant: str, out_dir: str | Path) -> dict[s
 
 
 def write_variant(spec: DatasetSpec, variant: str, out_dir: str | Path, splits: dict[str, Split],
-                  extra: dict | None = None) -> list[Path]:
+                  extra: dict | None = None, version: str = "7") -> list[Path]:
     """Write (images, labels) of every split under the variant's file and variable names.
 
     Splits sharing a file (``mnist_vor.mat``) are written together, images first, then labels,
     as the scripts list them, then the ``extra`` variables. The caller passes the arrays in the
     MATLAB class to store (float64 for MATLAB doubles, which the writer stores compactly as
-    MATLAB does).
+    MATLAB does). ``version`` "7.3" writes HDF5 files, where images may be
+    :class:`matlab_compat.RowChunks` (written block by block).
     """
     files: dict[Path, dict[str, dict[str, np.ndarray]]] = {}
     paths = output_paths(spec, variant, out_dir)
@@ -92,5 +93,5 @@ def write_variant(spec: DatasetSpec, variant: str, out_dir: str | Path, splits: 
         group["x"][entry.x] = images
         group["y"][entry.y] = labels
     for path, group in files.items():
-        write_mat(path, {**group["x"], **group["y"], **(extra or {})})
+        write_mat(path, {**group["x"], **group["y"], **(extra or {})}, version)
     return list(files)

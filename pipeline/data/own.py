@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from matlab_compat import DEFAULT_TEXT, MatFileError, RowChunks, savemat
+from matlab_compat import RowChunks
 from pipeline.data.datasets import (
     SPLITS,
     DatasetSpec,
@@ -35,10 +35,11 @@ from pipeline.data.datasets import (
 )
 from pipeline.data.declared import Declaration
 from pipeline.data.images import ImagePlan, decode_chunks
+from pipeline.data.matfiles import write_mat
 from pipeline.data.outputs import replace_folder, sha256_file, staging_folder
+from pipeline.data.stored import CHUNK_IMAGES, chunk_rows
 from pipeline.errors import PipelineError
 
-CHUNK_IMAGES = 256
 LISTING = "images.tsv"
 SOURCE_RECORD = "SOURCE.json"
 SPEC_FILE = "dataset.json"
@@ -135,12 +136,9 @@ def _write_images(decl: Declaration, plan: ImagePlan, spec: DatasetSpec, folder:
         n = len(plan.items[split])
         labels = onehot(np.array([i.label for i in plan.items[split]], dtype=np.int64), spec.num_classes)
         if decl.storage == "v7.3":
-            variables[f"{split}_x"] = RowChunks((n, spec.row_length), np.uint8, rows_of(split), CHUNK_IMAGES)
+            variables[f"{split}_x"] = RowChunks((n, spec.row_length), np.uint8, rows_of(split), chunk_rows(spec.row_length))
         else:
             variables[f"{split}_x"] = np.concatenate(list(rows_of(split))) if n else np.zeros((0, spec.row_length), np.uint8)
         variables[f"{split}_y"] = labels
-    try:
-        savemat(path, variables, version="7.3" if decl.storage == "v7.3" else "7", header=DEFAULT_TEXT)
-    except (MatFileError, OSError) as err:
-        raise PipelineError(f"{path}: cannot write ({err})") from err
+    write_mat(path, variables, "7.3" if decl.storage == "v7.3" else "7")
     return digests
