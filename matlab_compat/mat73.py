@@ -77,15 +77,43 @@ class RowReader:
         self._dset = dset
         self.shape = (dset.shape[1], dset.shape[0])  # MATLAB's rows x columns
         self.dtype = dset.dtype
+        # chunks of whole rows, unfiltered (as RowChunks writes them): each chunk's bytes are read directly
+        self._direct = (dset.chunks is not None and dset.chunks[0] == dset.shape[0]
+                        and not dset.id.get_create_plist().get_nfilters())
+        self._rows_per_chunk = dset.chunks[1] if self._direct else 0
+
+    def _chunk(self, index: int) -> np.ndarray:
+        """Rows ``index * k`` .. of one stored chunk, as a (k, columns) array (k rows per chunk)."""
+        _, raw = self._dset.id.read_direct_chunk((0, index * self._rows_per_chunk))
+        if len(raw) != self.shape[1] * self._rows_per_chunk * self.dtype.itemsize:
+            raise MatFileError(f"{self._file.filename}: chunk {index} holds {len(raw)} bytes, not a chunk of whole rows")
+        return np.frombuffer(raw, dtype=self.dtype).reshape(self.shape[1], self._rows_per_chunk).T
 
     def rows(self, start: int, stop: int) -> np.ndarray:
-        return np.ascontiguousarray(self._dset[:, start:stop].T)
+        start, stop = max(0, start), min(stop, self.shape[0])
+        if not self._direct:
+            return np.ascontiguousarray(self._dset[:, start:stop].T)
+        k = self._rows_per_chunk
+        out = np.empty((max(0, stop - start), self.shape[1]), dtype=self.dtype)
+        for c in range(start // k, -(-stop // k)):
+            lo, hi = max(start, c * k), min(stop, (c + 1) * k)
+            out[lo - start:hi - start] = self._chunk(c)[lo - c * k:hi - c * k]
+        return out
 
     def take(self, indices: np.ndarray) -> np.ndarray:
         """The rows at ``indices`` (any order, repeats allowed), in that order."""
         indices = np.asarray(indices, dtype=np.int64)
-        unique, back = np.unique(indices, return_inverse=True)
-        return np.ascontiguousarray(self._dset[:, unique].T[back]) if unique.size else np.empty((0, self.shape[1]), self.dtype)
+        if indices.size and (indices.min() < 0 or indices.max() >= self.shape[0]):
+            raise IndexError(f"row index out of range 0..{self.shape[0] - 1}")
+        if not self._direct:
+            unique, back = np.unique(indices, return_inverse=True)
+            return np.ascontiguousarray(self._dset[:, unique].T[back]) if unique.size else np.empty((0, self.shape[1]), self.dtype)
+        out = np.empty((indices.size, self.shape[1]), dtype=self.dtype)
+        chunks = indices // self._rows_per_chunk
+        for c in np.unique(chunks):
+            where = np.nonzero(chunks == c)[0]
+            out[where] = self._chunk(int(c))[indices[where] - c * self._rows_per_chunk]
+        return out
 
     def close(self) -> None:
         self._file.close()
@@ -126,21 +154,33 @@ class _Writer:
         return self.write(self.refs, name, value).ref
 
     def row_chunks(self, parent: h5py.Group, name: str, value: RowChunks) -> h5py.Dataset:
-        """A :class:`RowChunks` matrix, filled block by block (rows are columns of the reversed HDF5 dataset)."""
+        """A :class:`RowChunks` matrix, filled block by block: each HDF5 chunk (``chunk_rows`` whole rows, the
+        columns of the reversed dataset) is written directly, uncompressed, as soon as its rows are in."""
         rows, columns = value.shape
         dtype = np.dtype(value.dtype)
         if rows == 0:
             return self.write(parent, name, np.zeros((0, columns), dtype))
-        dset = parent.create_dataset(name, shape=(columns, rows), dtype=dtype,
-                                     chunks=(columns, max(1, min(value.chunk_rows, rows))))
+        k = max(1, min(value.chunk_rows, rows))
+        dset = parent.create_dataset(name, shape=(columns, rows), dtype=dtype, chunks=(columns, k))
         dset.attrs["MATLAB_class"] = _ascii(_DTYPE_CLASS[dtype.str[1:]])
-        done = 0
+        pending, done = [], 0
         for block in value.blocks:
             block = np.asarray(block, dtype=dtype)
             if block.ndim != 2 or block.shape[1] != columns or done + len(block) > rows:
                 raise MatFileError(f"variable {name!r}: a block of shape {block.shape} does not fit {rows} x {columns}")
-            dset[:, done:done + len(block)] = block.T
+            pending.append(block)
             done += len(block)
+            held = sum(len(b) for b in pending)
+            if held >= k or done == rows:
+                rows_in = np.concatenate(pending)
+                start = done - held
+                full = held - held % k if done < rows else held
+                for at in range(0, full, k):
+                    piece = np.zeros((k, columns), dtype)
+                    part = rows_in[at:at + k]
+                    piece[:len(part)] = part
+                    dset.id.write_direct_chunk((0, start + at), np.ascontiguousarray(piece.T).tobytes())
+                pending = [rows_in[full:]] if full < held else []
         if done != rows:
             raise MatFileError(f"variable {name!r}: {done} rows given, {rows} declared")
         return dset

@@ -12,7 +12,7 @@ import torchvision.transforms as T
 import yaml
 from PIL import Image
 
-from matlab_compat import loadmat, read_header
+from matlab_compat import RowChunks, RowReader, loadmat, read_header, savemat
 from pipeline.data.datasets import dataset_spec, load_split
 from pipeline.data.declared import parse_declaration
 from pipeline.data.fetch import fetch_declared
@@ -232,3 +232,16 @@ def test_training_reads_a_split_that_does_not_fit_batch_by_batch_with_the_same_r
     timing = {"train_seconds", "test_seconds", "seconds", "lr"}
     assert [{k: v for k, v in row.items() if k not in timing} for row in first] == \
         [{k: v for k, v in row.items() if k not in timing} for row in second]
+
+
+@pytest.mark.parametrize("chunk", [1, 4, 7, 64])
+def test_rows_written_in_blocks_read_back_whole_and_in_any_order(tmp_path, chunk):
+    rows = np.random.default_rng(chunk).integers(0, 256, (30, 11)).astype(np.uint8)
+    blocks = (rows[a:a + 9] for a in range(0, 30, 9))
+    savemat(tmp_path / "r.mat", {"x": RowChunks((30, 11), np.uint8, blocks, chunk), "y": np.eye(2)}, version="7.3")
+    assert np.array_equal(loadmat(tmp_path / "r.mat")["x"], rows)  # the ordinary reader: MATLAB's N x L matrix
+    with RowReader(tmp_path / "r.mat", "x") as reader:
+        assert reader.shape == (30, 11)
+        assert np.array_equal(reader.rows(5, 23), rows[5:23]) and np.array_equal(reader.rows(0, 30), rows)
+        picks = np.array([29, 0, 7, 7, 13, 28])
+        assert np.array_equal(reader.take(picks), rows[picks])
