@@ -7,7 +7,8 @@ Generates a 224 x 224 colour dataset of ``--gib`` GiB (random pixels; its train 
 HDF5, written block by block), then runs, each in a child process whose address space is capped
 at ``--budget-gib`` (RLIMIT_AS):
 
-* ``copy``: ``shutil.copyfile`` of ``bench.mat`` (the same bytes as the encryption reads);
+* ``copy``: ``shutil.copyfile`` of ``bench.mat`` (the same bytes as the encryption reads), then
+  ``fsync`` (the encrypt stage syncs its outputs before swapping them in);
 * ``encrypt``: ``python -m pipeline.encrypt --scheme SCHEME --dataset bench`` (block by block,
   :mod:`pipeline.encrypt.streamed`).
 
@@ -103,8 +104,8 @@ def main() -> None:
         print(f"dataset: {size / GIB:.2f} GiB ({(size // ROW)} images of {SIDE} x {SIDE} x {CHANNELS}, v7.3) "
               f"generated in {time.perf_counter() - clock:.0f} s; limit per process {args.budget_gib:g} GiB (RLIMIT_AS)")
         runs = {
-            "copy": [sys.executable, "-c", "import shutil, sys; shutil.copyfile(sys.argv[1], sys.argv[2])",
-                     str(source), str(folder / "copy.mat")],
+            "copy + fsync": [sys.executable, "-c", "import os, shutil, sys; shutil.copyfile(sys.argv[1], sys.argv[2]); "
+                             "f = os.open(sys.argv[2], os.O_RDONLY); os.fsync(f)", str(source), str(folder / "copy.mat")],
             f"encrypt ({args.scheme})": [sys.executable, "-m", "pipeline.encrypt", "--scheme", args.scheme,
                                          "--dataset", "bench", "--data-dir", str(data)],
         }

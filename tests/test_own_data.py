@@ -4,6 +4,7 @@ and every stage reading the recorded description instead of a name."""
 from __future__ import annotations
 
 import json
+import tarfile
 
 import numpy as np
 import pytest
@@ -13,14 +14,16 @@ import yaml
 from PIL import Image
 
 from matlab_compat import RowChunks, RowReader, loadmat, read_header, savemat
-from pipeline.data.datasets import dataset_spec, load_split
+from pipeline.data.datasets import DatasetSpec, dataset_spec, load_split, spec_record
 from pipeline.data.declared import parse_declaration
 from pipeline.data.fetch import fetch_declared
 from pipeline.data.images import decode, plan_images
 from pipeline.encrypt.command import encrypt_app
 from pipeline.errors import PipelineError
+from pipeline.evaluate.report import Run
 from pipeline.fetch import app as fetch_app
 from tests.cli import invoke
+from tests.shared import ROOT
 from tests.test_own_data_dvc import CLASSES, make_image_folder
 from train.config import resolve_config
 from train.data import StoredImages, load_dataset
@@ -245,3 +248,47 @@ def test_rows_written_in_blocks_read_back_whole_and_in_any_order(tmp_path, chunk
         assert np.array_equal(reader.rows(5, 23), rows[5:23]) and np.array_equal(reader.rows(0, 30), rows)
         picks = np.array([29, 0, 7, 7, 13, 28])
         assert np.array_equal(reader.take(picks), rows[picks])
+
+
+# --------------------------------------------------------------------------- Imagenette
+
+
+def test_imagenette_is_fetched_from_a_mirror_and_checked_against_its_pinned_md5(tmp_path, folder):
+    (folder / "test").rename(folder / "val")
+    archive = tmp_path / "mirror" / "imagenette2-320.tgz"
+    archive.parent.mkdir()
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder, arcname="imagenette2-320")
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"datasets": {"imagenette": {"source": "imagenette", "size": 16}}}))
+    args = ["--dataset", "imagenette", "--params-file", params, "--data-dir", tmp_path / "data", "--mirror", archive.parent]
+    refused = invoke(fetch_app, args)
+    assert refused.exit_code == 1 and "imagenette2-320.tgz from mirror: imagenette2-320.tgz: md5 of the archive" in refused.stderr
+    assert "differs from the official 3df6f0d01a2c9592104656642f5e78a3" in refused.stderr
+    done = invoke(fetch_app, [*args, "--allow-unverified"])
+    assert done.exit_code == 0, done.output
+    source = json.loads((tmp_path / "data" / "imagenette" / "origin" / "SOURCE.json").read_text())
+    assert source["verified"] is False and "the published archive has 9469 and 3925" in " ".join(source["archive"]["problems"])
+    spec = dataset_spec("imagenette", tmp_path / "data")
+    assert (spec.height, spec.channels, spec.num_classes) == (16, 3, 3)
+    assert read_header(tmp_path / "data" / "imagenette" / "origin" / "imagenette.mat").version == "7.3"
+
+
+def test_the_imagenette_profile_runs_the_paper_s_networks_on_every_block_scheme(tmp_path):
+    profile = yaml.safe_load((ROOT / "profiles" / "imagenette.yaml").read_text())
+    decl = parse_declaration("imagenette", profile["datasets"]["imagenette"])
+    assert (decl.size, decl.colour, decl.test_folder, decl.storage) == (224, "rgb", "val", "v7.3")
+    iso = profile["isotropic"]
+    origin = tmp_path / "data" / "imagenette" / "origin"
+    origin.mkdir(parents=True)  # the description the fetch would record
+    spec = DatasetSpec(224, 224, 3, "imagenette", "imagenette", 1000.0, 800.0, 10, "vor_params_imagenette.mat", 16,
+                       layout="mat", vor_double=False, mean=(0.5,) * 3, std=(0.25,) * 3)
+    (origin / "dataset.json").write_text(json.dumps(spec_record(spec)))
+    encrypted = {e["scheme"] for e in profile["encrypt"].values()}
+    for recipe in iso["recipes"]:
+        for variant in iso["variants"]:
+            config = resolve_config(recipe, {"dataset": f"imagenette_{variant}", "data_dir": str(tmp_path / "data")})
+            assert config.crop == 224 and config.model_options["patch"] in (4, 16)
+            assert variant == "origin" or variant in encrypted
+    run = Run("imagenette", "convmixer", "etc", "etc", 0, 0, 0, 0, "")
+    assert run.published == 90.11 and Run("imagenette", "vit_b_16", "etc", "origin", 0, 0, 0, 0, "").published == 99.64

@@ -15,7 +15,8 @@ weight decay 0.01, the triangular one-cycle schedule, batch 64, 300 epochs, mixu
 with the patch equal to the EtC block (16) on 224 x 224 images, fine-tuned from a local ImageNet
 file (``--weights``) keeping its patch projection. The geometric and colour augmentation of the
 vortex recipe is off in these (a shift or flip does not commute with block-wise encryption);
-run the same preset with ``--dataset cifar10`` for the plain column.
+run the same preset with ``--dataset cifar10`` for the plain column. ``imagenette_convmixer_etc``
+(ConvMixer-384/8, patch 4, on 224 x 224) and ``imagenette_vit_etc``: the same on Imagenette.
 
 CPU (``*_smallcnn_cpu``, the default profile's; ``smallcnn_cpu`` the same for any declared dataset, at its image size): the small CNN at width 24 (4.2 M multiply-adds
 per 28 x 28 image), 5 epochs, batch 256, SGD with Nesterov momentum, lr 0.2 warmed up linearly
@@ -89,6 +90,11 @@ _ETC = {
         epochs=70, batch=128, crop=224, lr=0.005, wd=1e-4, optimizer="sgd", schedule="cosine",
         ricap=None, **_NO_AUGMENT),
 }
+# Imagenette at 224 x 224 (profiles/imagenette.yaml): ConvMixer-384/8 with patch 4, the CIFAR-10 recipe's training.
+_ETC["imagenette_convmixer_etc"] = dict(
+    _ETC["cifar10_convmixer_etc"], dataset="imagenette_etc", crop=224,
+    model_options={"width": 384, "depth": 8, "patch": 4, "kernel": 9})
+_ETC["imagenette_vit_etc"] = dict(_ETC["cifar10_vit_etc"], dataset="imagenette_etc")
 
 _CPU_BASE = dict(model="smallcnn", model_options={"width": 24}, epochs=5, batch=256, lr=0.2, wd=5e-4,
                  optimizer="sgd", schedule="triangle", label_smoothing=0.1, ricap=None, checkpoint_every=1,

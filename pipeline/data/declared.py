@@ -97,7 +97,7 @@ def parse_declaration(name: str, entry, base: Path = Path(".")) -> Declaration:
         return Declaration(name, source)
     values: dict = {"name": name, "source": source}
     if source in ARCHIVE_SOURCES:  # the archive's own folders, size and colour unless declared otherwise
-        values.update(size=224, colour="rgb", train_folder="train", test_folder="val")
+        values.update(size=224, colour="rgb", train_folder="train", test_folder="val", storage="v7.3")
     if source in FILE_SOURCES:
         if not isinstance(entry.get("path"), str) or not entry["path"]:
             raise PipelineError(f"{_where(name, 'path')}: a {source} source needs the path of its "

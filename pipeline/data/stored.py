@@ -11,7 +11,6 @@ import numpy as np
 
 from matlab_compat import MatFileError, RowReader, read_header
 from pipeline.data.datasets import DatasetSpec, labels_as_indices, variant_files
-from pipeline.data.matfiles import read_mat
 from pipeline.errors import PipelineError
 
 #: Images decoded, encrypted or read per block (the memory bound is a block of pictures and rows).
@@ -43,6 +42,16 @@ def open_rows(path: Path, name: str, row_length: int) -> RowReader:
     return reader
 
 
+def read_rows(path: Path, name: str) -> np.ndarray:
+    """A whole (small) matrix of a v7.3 file, e.g. the labels beside images read in blocks; unlike
+    :func:`pipeline.data.matfiles.read_mat` it maps nothing of the rest of the file."""
+    try:
+        with RowReader(path, name) as reader:
+            return reader.rows(0, reader.shape[0])
+    except MatFileError as err:
+        raise PipelineError(str(err)) from None
+
+
 def split_rows(data_dir: Path, spec: DatasetSpec, variant: str, split: str) -> tuple[RowReader, np.ndarray] | None:
     """(row reader, labels) of one stored split when it is a v7.3 file, else None (read it whole)."""
     if spec.layout == "cifar" and variant == "origin":
@@ -51,8 +60,7 @@ def split_rows(data_dir: Path, spec: DatasetSpec, variant: str, split: str) -> t
     path = Path(data_dir) / spec.name / entry.path
     if not is_v73(path):
         return None
-    labels = labels_as_indices(read_mat(path, required=(entry.y,), variable_names=(entry.y,))[entry.y],
-                               spec.num_classes, f"{path}:{entry.y}")
+    labels = labels_as_indices(read_rows(path, entry.y), spec.num_classes, f"{path}:{entry.y}")
     reader = open_rows(path, entry.x, spec.row_length)
     if reader.shape[0] != len(labels):
         reader.close()

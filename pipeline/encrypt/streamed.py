@@ -17,10 +17,9 @@ import numpy as np
 from matlab_compat import RowChunks
 from pipeline.data.datasets import SPLITS, DatasetSpec, pictures_from_rows, rows_from_pictures
 from pipeline.data.layouts import write_variant
-from pipeline.data.matfiles import read_mat
 from pipeline.data.outputs import write_unit
 from pipeline.data.preview import save_preview
-from pipeline.data.stored import CHUNK_IMAGES, chunk_rows, is_v73, open_rows
+from pipeline.data.stored import CHUNK_IMAGES, chunk_rows, is_v73, open_rows, read_rows
 from pipeline.encrypt.scheme import Scheme
 
 
@@ -41,7 +40,7 @@ def encrypt_streamed(scheme: Scheme, spec: DatasetSpec, key, source: Path, out_d
                      preview: Path | None, preview_images: int) -> dict:
     """:func:`pipeline.encrypt.stage.encrypt_dataset` for a v7.3 source, block by block; the same report."""
     clock = time.perf_counter()
-    labels = read_mat(source, required=tuple(f"{s}_y" for s in SPLITS), variable_names=tuple(f"{s}_y" for s in SPLITS))
+    labels = {f"{split}_y": read_rows(source, f"{split}_y") for split in SPLITS}
     readers = {split: open_rows(source, f"{split}_x", spec.row_length) for split in SPLITS}
     try:
         counts = {split: readers[split].shape[0] for split in SPLITS}
