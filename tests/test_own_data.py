@@ -292,3 +292,14 @@ def test_the_imagenette_profile_runs_the_paper_s_networks_on_every_block_scheme(
             assert variant == "origin" or variant in encrypted
     run = Run("imagenette", "convmixer", "etc", "etc", 0, 0, 0, 0, "")
     assert run.published == 90.11 and Run("imagenette", "vit_b_16", "etc", "origin", 0, 0, 0, 0, "").published == 99.64
+
+
+@pytest.mark.parametrize("scheme", ["etc", "ele", "le", "block"])
+def test_a_block_size_that_does_not_divide_the_declared_images_is_one_line(tmp_path, folder, scheme, monkeypatch):
+    monkeypatch.setenv("VORTEX_ETC_SECRET", "a secret of this test")
+    fetch_declared(_declare(folder, size=16), tmp_path / "data")
+    result = invoke(encrypt_app(), ["--scheme", scheme, "--dataset", "shapes", "--data-dir", tmp_path / "data",
+                                    "--block-size", "5"])
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert "--block-size: block size 5 does not divide 16 x 16 images" in result.stderr
+    assert not (tmp_path / "data" / "shapes" / scheme).exists()

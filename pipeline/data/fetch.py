@@ -6,7 +6,9 @@
   (N x 784, IDX row order), one-hot uint8 ``train_y`` (N x 10), ``test_x``, ``test_y``;
 * ``data/cifar10/origin/cifar-10-batches-mat/``: the MATLAB release of CIFAR-10 as published;
 * ``data/<dataset>/params/vor_params_*.mat``: the authors' parameter files, byte for byte;
-* ``SOURCE.json`` beside them: where each input came from, its checksums, whether it was verified.
+* ``SOURCE.json`` beside them: where each input came from, its checksums, whether it was verified;
+* a declared dataset (:func:`fetch_declared`): an image folder, a CSV or an image archive
+  (Imagenette), checked and stored by :mod:`pipeline.data.images` and :mod:`pipeline.data.own`.
 
 Inputs come from local mirror folders (``--mirror``, ``$VORTEX_MIRROR``) when they hold them,
 else from the download cache ``data/downloads/``, else from the internet. Nothing is
@@ -555,7 +557,9 @@ def fetch(dataset: str, data_dir: str | Path = "data", mirrors: list[Path] | tup
     spec = dataset_spec(dataset, data_dir)
     data_dir = Path(data_dir)
     dirs = mirror_dirs(mirrors)
-    table = getattr(sources, spec.name)
+    table = getattr(sources, spec.name, None)
+    if not isinstance(table, (CifarRelease, IdxDataset)):
+        raise PipelineError(f"{dataset}: not a built-in dataset; fetch a declared one with fetch_declared")
     if isinstance(table, CifarRelease):
         pending = {"origin": prepare_cifar(table, dirs, data_dir, allow_unverified)}
     else:

@@ -166,7 +166,7 @@ def _check_headers(items: list[Item], decl: Declaration) -> tuple[int, int]:
         try:
             with Image.open(item.path) as image:
                 kind, size = image.format, image.size
-        except (UnidentifiedImageError, OSError, ValueError) as err:
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as err:
             raise PipelineError(f"{item.path}: not a readable PNG/JPEG image ({err})") from None
         if kind not in FORMATS:
             raise PipelineError(f"{item.path}: a {kind} image; only PNG and JPEG are read")
@@ -191,7 +191,7 @@ def decode(item: Item, decl: Declaration, height: int, width: int) -> tuple[np.n
             if decl.size is not None:
                 image = _resize_crop(image, decl.size)
             picture = np.asarray(image, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, ValueError) as err:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as err:
         raise PipelineError(f"{item.path}: cannot decode ({err})") from None
     picture = picture.reshape(picture.shape[0], picture.shape[1], -1)
     if picture.shape != (height, width, decl.channels):
