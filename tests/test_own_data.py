@@ -145,6 +145,9 @@ def test_fetch_writes_the_mnist_layout_and_every_stage_reads_the_recorded_descri
     assert summary["inputs"]["images"] == {"train": 12, "test": 6}
     spec = dataset_spec("shapes", tmp_path / "data")
     assert (spec.height, spec.width, spec.channels, spec.num_classes, spec.block_size) == (16, 16, 1, 3, 8)
+    train_rows, _ = load_split(tmp_path / "data", "shapes", "origin", "train")
+    assert spec.mean == pytest.approx((train_rows.mean() / 255,), abs=1e-4)  # training's normalisation
+    assert spec.std == pytest.approx((train_rows.std() / 255,), abs=1e-4)
     rows, labels = load_split(tmp_path / "data", "shapes", "origin", "test")
     assert rows.shape == (6, 256) and labels.tolist() == [0, 0, 1, 1, 2, 2]
     first = plan_images(decl).items["test"][0]

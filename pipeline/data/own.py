@@ -11,8 +11,9 @@
   SHA-256 of the input file, its path relative to the source (the seeded split is recorded here);
 * ``SOURCE.json``: the declaration, the listing's SHA-256 and the outputs' SHA-256.
 
-Images are decoded in chunks of :data:`CHUNK_IMAGES`; with ``v7.3`` only one chunk is held at a
-time (the bound: one chunk of pictures plus its rows), with ``v7`` the whole set is (MAT v7
+Images are decoded once, in blocks of :data:`pipeline.data.stored.CHUNK_IMAGES` (the train
+split's per-channel statistics are gathered on the way); with ``v7.3`` only one block is held at
+a time (the bound: one block of pictures plus its rows), with ``v7`` the whole set is (MAT v7
 variables are written whole).
 """
 from __future__ import annotations
@@ -60,19 +61,23 @@ def own_spec(decl: Declaration, plan: ImagePlan, mean: tuple[float, ...], std: t
                        matlab_transposed=False, vor_double=False, mean=mean, std=std)
 
 
-def _statistics(plan: ImagePlan, decl: Declaration) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Per-channel mean and standard deviation of the train pictures (in 0..1), rounded to 4 places."""
-    total = np.zeros(decl.channels)
-    squares = np.zeros(decl.channels)
-    count = 0
-    for pictures, _ in decode_chunks(plan.items["train"], decl, plan.height, plan.width, CHUNK_IMAGES):
-        values = pictures.reshape(-1, decl.channels).astype(np.float64) / 255.0
-        total += values.sum(axis=0)
-        squares += (values ** 2).sum(axis=0)
-        count += len(values)
-    mean = total / count
-    std = np.sqrt(np.maximum(squares / count - mean ** 2, 0.0))
-    return tuple(round(float(m), 4) for m in mean), tuple(round(max(float(s), 1e-3), 4) for s in std)
+class _Statistics:
+    """Per-channel mean and standard deviation of pictures (in 0..1), accumulated block by block."""
+
+    def __init__(self, channels: int):
+        self.total, self.squares, self.count = np.zeros(channels), np.zeros(channels), 0
+
+    def add(self, pictures: np.ndarray) -> None:
+        values = pictures.reshape(-1, pictures.shape[-1]).astype(np.float64) / 255.0
+        self.total += values.sum(axis=0)
+        self.squares += (values ** 2).sum(axis=0)
+        self.count += len(values)
+
+    def result(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """(mean, std) rounded to 4 places (std at least 0.001: a constant channel still normalises)."""
+        mean = self.total / max(self.count, 1)
+        std = np.sqrt(np.maximum(self.squares / max(self.count, 1) - mean ** 2, 0.0))
+        return tuple(round(float(m), 4) for m in mean), tuple(round(max(float(v), 1e-3), 4) for v in std)
 
 
 def describe(decl: Declaration) -> dict:
@@ -91,11 +96,11 @@ def write_own(decl: Declaration, plan: ImagePlan, data_dir: Path, archive: dict 
     if decl.block_size and (plan.height % decl.block_size or plan.width % decl.block_size):
         raise PipelineError(f"datasets.{decl.name}.block-size: {decl.block_size} does not divide the "
                             f"{plan.height} x {plan.width} images")
-    mean, std = _statistics(plan, decl)
-    spec = own_spec(decl, plan, mean, std)
     staging = staging_folder(target)
     try:
-        digests = _write_images(decl, plan, spec, staging)
+        statistics = _Statistics(decl.channels)
+        digests = _write_images(decl, plan, own_spec(decl, plan, (0.0,), (1.0,)), staging, statistics)
+        spec = own_spec(decl, plan, *statistics.result())
         listing = staging / LISTING
         lines = ["split\trow\tlabel\tclass\tsha256\tpath"]
         for split in SPLITS:
@@ -120,8 +125,10 @@ def write_own(decl: Declaration, plan: ImagePlan, data_dir: Path, archive: dict 
     return summary
 
 
-def _write_images(decl: Declaration, plan: ImagePlan, spec: DatasetSpec, folder: Path) -> dict[str, list[str]]:
-    """``<name>.mat`` (v7 whole, or v7.3 chunk by chunk); returns each split's input SHA-256, in stored order."""
+def _write_images(decl: Declaration, plan: ImagePlan, spec: DatasetSpec, folder: Path,
+                  statistics: _Statistics) -> dict[str, list[str]]:
+    """``<name>.mat`` (v7 whole, or v7.3 chunk by chunk), adding the train pictures to ``statistics``;
+    returns each split's input SHA-256, in stored order (``spec``: the geometry; its normalisation is unused)."""
     path = folder / Path(variant_files(spec, "origin")["train"].path).name
     digests: dict[str, list[str]] = {}
 
@@ -129,6 +136,8 @@ def _write_images(decl: Declaration, plan: ImagePlan, spec: DatasetSpec, folder:
         digests[split] = []
         for pictures, sums in decode_chunks(plan.items[split], decl, plan.height, plan.width, CHUNK_IMAGES):
             digests[split] += sums
+            if split == "train":
+                statistics.add(pictures)
             yield rows_from_pictures(pictures, spec)
 
     variables = {}
