@@ -41,8 +41,8 @@ ROW = SIDE * SIDE * CHANNELS
 GIB = 1 << 30
 
 
-def generate(data: Path, gib: float, seed: int = 0) -> Path:
-    """``data/bench/origin/bench.mat`` (v7.3) of ``gib`` GiB of images and its ``dataset.json``."""
+def generate(data: Path, gib: float, seed: int = 0) -> tuple[Path, int]:
+    """``data/bench/origin/bench.mat`` (v7.3) of ``gib`` GiB of images and its ``dataset.json``; (file, images)."""
     total = int(gib * GIB) // ROW
     counts = {"train": total - total // 7, "test": total // 7}
     rng = np.random.default_rng(seed)
@@ -64,7 +64,7 @@ def generate(data: Path, gib: float, seed: int = 0) -> Path:
                        CLASSES, layout="mat", matlab_transposed=False, vor_double=False,
                        mean=(0.5,) * CHANNELS, std=(0.29,) * CHANNELS)
     write_json(origin / "dataset.json", spec_record(spec, classes=[str(k) for k in range(CLASSES)]))
-    return origin / "bench.mat"
+    return origin / "bench.mat", total
 
 
 def measured(cmd: list[str], budget: int, env: dict[str, str]) -> tuple[float, int, int]:
@@ -99,9 +99,9 @@ def main() -> None:
     budget = int(args.budget_gib * GIB)
     try:
         clock = time.perf_counter()
-        source = generate(data, args.gib)
+        source, images = generate(data, args.gib)
         size = source.stat().st_size
-        print(f"dataset: {size / GIB:.2f} GiB ({(size // ROW)} images of {SIDE} x {SIDE} x {CHANNELS}, v7.3) "
+        print(f"dataset: {size / GIB:.2f} GiB ({images} images of {SIDE} x {SIDE} x {CHANNELS}, v7.3) "
               f"generated in {time.perf_counter() - clock:.0f} s; limit per process {args.budget_gib:g} GiB (RLIMIT_AS)")
         runs = {
             "copy + fsync": [sys.executable, "-c", "import os, shutil, sys; shutil.copyfile(sys.argv[1], sys.argv[2]); "

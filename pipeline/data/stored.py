@@ -18,8 +18,9 @@ CHUNK_IMAGES = 256
 
 
 def chunk_rows(row_length: int) -> int:
-    """Images per HDF5 chunk of a v7.3 file: about 1 MiB, at most a block (a chunk is read whole)."""
-    return max(1, min(CHUNK_IMAGES, (1 << 20) // row_length))
+    """Images per HDF5 chunk of a v7.3 file: about 256 KiB, at most a block. A chunk is read whole, so a
+    training batch drawn at random reads little more than its images (224 x 224 x 3: one image a chunk)."""
+    return max(1, min(CHUNK_IMAGES, (1 << 18) // row_length))
 
 
 def is_v73(path: Path) -> bool:
