@@ -141,7 +141,7 @@ def recipes(device: torch.device, dry: bool) -> list[dict]:
 
 def _cell(preset: str) -> tuple[str, str, str]:
     values = PRESETS[preset]
-    dataset, _, variant = values["dataset"].partition("_")
+    dataset, _, variant = values.get("dataset", "").partition("_")  # smallcnn_cpu names none: any dataset
     return dataset, values["model"], variant or "origin"
 
 

@@ -29,7 +29,8 @@ import typer
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from train.augment import NORMALISATION, ricap
+from pipeline.data.datasets import dataset_spec
+from train.augment import ricap
 from train.config import resolve_config
 from train.data import Split, load_dataset
 from train.distributed import resolve_device
@@ -52,7 +53,8 @@ class PilImages(Dataset):
 
 
 def reference_transform(crop: int, dataset: str) -> T.Compose:
-    mean, std = NORMALISATION[dataset]
+    spec = dataset_spec(dataset)
+    mean, std = spec.mean, spec.std
     return T.Compose([T.Resize(crop), T.RandomCrop(crop, padding=4), T.RandomHorizontalFlip(0.5),
                       T.ColorJitter(0.4, 0.4, 0.4, 0.2), T.ToTensor(), T.Normalize(mean, std)])
 

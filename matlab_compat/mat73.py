@@ -22,6 +22,7 @@ from __future__ import annotations
 import mmap
 import os
 import struct
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 import h5py
@@ -59,6 +60,86 @@ _FIELDS_DTYPE = h5py.vlen_dtype(np.dtype("S1"))
 _FILTERS = {h5py.h5z.FILTER_DEFLATE: "deflate", h5py.h5z.FILTER_SHUFFLE: "shuffle",
             h5py.h5z.FILTER_FLETCHER32: "fletcher32"}
 _LAYOUTS = (h5py.h5d.COMPACT, h5py.h5d.CONTIGUOUS, h5py.h5d.CHUNKED)
+
+
+@dataclass(frozen=True)
+class RowChunks:
+    """A numeric rows x columns matrix given as consecutive blocks of whole rows (an iterable of 2-D
+    arrays): written to a v7.3 file chunk by chunk, so that a matrix larger than memory can be
+    stored; the HDF5 chunks hold ``chunk_rows`` whole rows each."""
+
+    shape: tuple[int, int]
+    dtype: Any
+    blocks: Iterable[np.ndarray]
+    chunk_rows: int = 256
+
+
+class RowReader:
+    """Blocks of rows of a numeric matrix in a v7.3 file, read without loading the rest (the reverse of
+    :class:`RowChunks`): ``reader.rows(start, stop)``, ``reader.take(indices)``; a context manager."""
+
+    CACHE_BYTES = 64 << 20  # HDF5 chunk cache: several chunks of whole rows
+
+    def __init__(self, path: str | os.PathLike, name: str):
+        try:
+            self._file = h5py.File(path, "r", rdcc_nbytes=self.CACHE_BYTES)
+        except (OSError, ValueError) as exc:
+            raise MatFileError(f"{path}: not a v7.3 (HDF5) MAT-file ({exc})") from None
+        dset = self._file.get(name)
+        cls = dset.attrs.get("MATLAB_class") if isinstance(dset, h5py.Dataset) else None
+        if cls is None or dset.ndim != 2 or dset.attrs.get("MATLAB_empty", 0) or \
+                (cls.decode() if isinstance(cls, bytes) else str(cls)) not in _CLASS_DTYPE:
+            self._file.close()
+            raise MatFileError(f"{path}: {name!r} is not a numeric matrix of a v7.3 file")
+        self._dset = dset
+        self.shape = (dset.shape[1], dset.shape[0])  # MATLAB's rows x columns
+        self.dtype = dset.dtype
+        # chunks of whole rows, unfiltered (as RowChunks writes them): each chunk's bytes are read directly
+        self._direct = (dset.chunks is not None and dset.chunks[0] == dset.shape[0]
+                        and not dset.id.get_create_plist().get_nfilters())
+        self._rows_per_chunk = dset.chunks[1] if self._direct else 0
+
+    def _chunk(self, index: int) -> np.ndarray:
+        """Rows ``index * k`` .. of one stored chunk, as a (k, columns) array (k rows per chunk)."""
+        _, raw = self._dset.id.read_direct_chunk((0, index * self._rows_per_chunk))
+        if len(raw) != self.shape[1] * self._rows_per_chunk * self.dtype.itemsize:
+            raise MatFileError(f"{self._file.filename}: chunk {index} holds {len(raw)} bytes, not a chunk of whole rows")
+        return np.frombuffer(raw, dtype=self.dtype).reshape(self.shape[1], self._rows_per_chunk).T
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        start, stop = max(0, start), min(stop, self.shape[0])
+        if not self._direct:
+            return np.ascontiguousarray(self._dset[:, start:stop].T)
+        k = self._rows_per_chunk
+        out = np.empty((max(0, stop - start), self.shape[1]), dtype=self.dtype)
+        for c in range(start // k, -(-stop // k)):
+            lo, hi = max(start, c * k), min(stop, (c + 1) * k)
+            out[lo - start:hi - start] = self._chunk(c)[lo - c * k:hi - c * k]
+        return out
+
+    def take(self, indices: np.ndarray) -> np.ndarray:
+        """The rows at ``indices`` (any order, repeats allowed), in that order."""
+        indices = np.asarray(indices, dtype=np.int64)
+        if indices.size and (indices.min() < 0 or indices.max() >= self.shape[0]):
+            raise IndexError(f"row index out of range 0..{self.shape[0] - 1}")
+        if not self._direct:
+            unique, back = np.unique(indices, return_inverse=True)
+            return np.ascontiguousarray(self._dset[:, unique].T[back]) if unique.size else np.empty((0, self.shape[1]), self.dtype)
+        out = np.empty((indices.size, self.shape[1]), dtype=self.dtype)
+        chunks = indices // self._rows_per_chunk
+        for c in np.unique(chunks):
+            where = np.nonzero(chunks == c)[0]
+            out[where] = self._chunk(int(c))[indices[where] - c * self._rows_per_chunk]
+        return out
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> "RowReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def _ascii(text: str) -> np.bytes_:
@@ -114,7 +195,41 @@ class _Writer:
         self.count += 1
         return self.write(self.refs, name, value).ref
 
+    def row_chunks(self, parent: h5py.Group, name: str, value: RowChunks) -> h5py.Dataset:
+        """A :class:`RowChunks` matrix, filled block by block: each HDF5 chunk (``chunk_rows`` whole rows, the
+        columns of the reversed dataset) is written directly, uncompressed, as soon as its rows are in."""
+        rows, columns = value.shape
+        dtype = np.dtype(value.dtype)
+        if rows == 0:
+            return self.write(parent, name, np.zeros((0, columns), dtype))
+        k = max(1, min(value.chunk_rows, rows))
+        dset = parent.create_dataset(name, shape=(columns, rows), dtype=dtype, chunks=(columns, k))
+        dset.attrs["MATLAB_class"] = _ascii(_DTYPE_CLASS[dtype.str[1:]])
+        pending, done = [], 0
+        for block in value.blocks:
+            block = np.asarray(block, dtype=dtype)
+            if block.ndim != 2 or block.shape[1] != columns or done + len(block) > rows:
+                raise MatFileError(f"variable {name!r}: a block of shape {block.shape} does not fit {rows} x {columns}")
+            pending.append(block)
+            done += len(block)
+            held = sum(len(b) for b in pending)
+            if held >= k or done == rows:
+                rows_in = np.concatenate(pending)
+                start = done - held
+                full = held - held % k if done < rows else held
+                for at in range(0, full, k):
+                    piece = np.zeros((k, columns), dtype)
+                    part = rows_in[at:at + k]
+                    piece[:len(part)] = part
+                    dset.id.write_direct_chunk((0, start + at), np.ascontiguousarray(piece.T).tobytes())
+                pending = [rows_in[full:]] if full < held else []
+        if done != rows:
+            raise MatFileError(f"variable {name!r}: {done} rows given, {rows} declared")
+        return dset
+
     def write(self, parent: h5py.Group, name: str, value: Any):
+        if isinstance(value, RowChunks):
+            return self.row_chunks(parent, name, value)
         kind, norm = classify(value, name)
         if kind == "none":
             kind, norm = "numeric", np.empty((0, 0))

@@ -70,7 +70,7 @@ def main(
     key_given: dict = None,
 ) -> None:
     """Attack DATASET's SCHEME variant; write <out>/<dataset>_<scheme>_<kind>.json and .png."""
-    chosen, spec = chosen_scheme(scheme, encryption, dataset)
+    chosen, spec = chosen_scheme(scheme, encryption, dataset, data_dir)
     for k in kind:
         if k not in KINDS:
             raise PipelineError(f"--kind: unknown attack kind {k!r}; choose {' or '.join(KINDS)}")

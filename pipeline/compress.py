@@ -61,7 +61,7 @@ def main(
 ) -> None:
     """Compress the plain and encrypted images of DATASET with every codec; write the Table IV report."""
     out = check_writable(results_dir or out, folder=True)
-    spec = dataset_spec(dataset)
+    spec = dataset_spec(dataset, data_dir)
     for q in quality:
         check_quality(q, "--quality")
     check_subsampling(subsampling)

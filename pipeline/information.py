@@ -60,7 +60,7 @@ def main(
     key_given: dict = None,
 ) -> None:
     """Measure how much information SCHEME removes from the images of DATASET."""
-    chosen, spec = chosen_scheme(scheme, encryption, dataset)
+    chosen, spec = chosen_scheme(scheme, encryption, dataset, data_dir)
     if split not in ("train", "test", "all"):
         raise PipelineError(f"--split must be train, test or all, got {split!r}")
     at_least(max_images, "--max-images", 1)

@@ -42,7 +42,7 @@ def accuracy(
     out: Path = typer.Option(RESULTS, "--out", help="writes accuracy_<dataset>.json here"),
 ) -> None:
     """Train the CPU preset on the plain images and on each encryption; record test accuracy."""
-    spec = dataset_spec(dataset)
+    spec = dataset_spec(dataset, data_dir)
     at_least(train_images, "--train-images", 1)
     at_least(test_images, "--test-images", 1)
     check_input(key_file, "--key-file")
@@ -110,7 +110,7 @@ def run_command(
     """The graded study: information at every weight, training on plain and every encryption x seed, correlations."""
     definition = load_study(params_file, study)
     check_input(data_dir, "--data-dir", folder=True, optional=True)
-    spec = dataset_spec(definition.dataset)
+    spec = dataset_spec(definition.dataset, data_dir)
     check_writable(out, folder=True)
     cache = out / f"{study}-runs"
     runs = study_encryptions(definition, spec, data_dir, cache / "params")

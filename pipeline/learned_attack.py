@@ -30,6 +30,7 @@ from pipeline.evaluate.learned.settings import profile as profile_settings
 from train.errors import TrainError
 
 app = typer_app(__doc__)
+KNOWN_PAIRS = 1000  # --known-pairs' default
 
 
 @app.command()
@@ -42,7 +43,7 @@ def main(
     data_dir: Path = DATA_DIR,
     out: Path = typer.Option(Path("results/learned"), "--out", help="output folder"),
     profile: str = typer.Option("cpu", "--profile", help="settings: cpu (minutes on 2 cores) or paper (GPU-sized)"),
-    known_pairs: int = typer.Option(1000, "--known-pairs", help="itn: also run the variant fine-tuned on the first k victim train pairs (0: own keys only)"),
+    known_pairs: Optional[int] = typer.Option(None, "--known-pairs", help="itn: also run the variant fine-tuned on the first k victim train pairs (0: own keys only) [default: 1000, or the whole train split where it holds fewer]"),
     attack_seed: int = typer.Option(0, "--attack-seed", help="the attacks' seed"),
     threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads [default: the profile's]"),
     device: str = typer.Option("cpu", "--device", help="torch device of the attacks and the classifier"),
@@ -87,25 +88,27 @@ def main(
         check_writable(checkpoints or out / "checkpoints", folder=True, option="--checkpoints" if checkpoints else "--out")
         if recognisability:
             check_writable(classifier_cache, folder=True, option="--classifier-cache")
-        chosen, spec = chosen_scheme(scheme, None, dataset)
+        chosen, spec = chosen_scheme(scheme, None, dataset, data_dir)
         options = recorded_options(chosen, spec, key_options(chosen, data_dir, **key_given))
         settings = base_settings.with_(seed=attack_seed, lpips_weights=tuple(lpips_weights),
                                        **({} if threads is None else {"threads": threads}))
         attack(spec.name, chosen, options, kind, settings, known_pairs, device,
                checkpoints or out / "checkpoints", (epochs, classifier_cache) if recognisability else None, out)
     if draw:
-        name = dataset_spec(dataset).name
+        name = dataset_spec(dataset, data_dir).name
         schemes = figures.collect(out, name)
         typer.echo(f"wrote {figures.box_plot(figures_dir / f'{name}_learned_ssim.png', schemes)} and "
                    f"{figures.picture_grid(figures_dir / f'{name}_learned_grid.png', schemes)}")
 
 
-def attack(dataset: str, chosen: Scheme, options, kind: list[str], settings: LearnedSettings, known_pairs: int, device: str,
+def attack(dataset: str, chosen: Scheme, options, kind: list[str], settings: LearnedSettings, known_pairs: int | None, device: str,
            checkpoints: Path, classifier: tuple[int, Path] | None, out: Path) -> None:
     """Run the kinds on one scheme's variant and write their result and side files (``classifier``: epochs and cache, or None).
 
     The victim's key (from ``options``) is used only for the true-key baseline of the scores."""
-    data = load_attack_data(options.data_dir, dataset_spec(dataset), chosen)
+    data = load_attack_data(options.data_dir, dataset_spec(dataset, options.data_dir), chosen)
+    if known_pairs is None:  # the default: 1000 pairs, fewer on a small (declared) dataset
+        known_pairs = min(KNOWN_PAIRS, len(data.plain_train))
     accuracy, info = (None, None)
     if classifier is not None:
         accuracy, info = make_accuracy(data, epochs=classifier[0], seed=settings.seed, device=device, cache=classifier[1])

@@ -11,16 +11,14 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import typer
 
 from matlab_compat.rng import rng
-from pipeline.cli import alias, at_least, check_writable, refuse_given, run, typer_app
+from pipeline.cli import alias, at_least, check_writable, run, typer_app
 from pipeline.data.datasets import dataset_spec
-from pipeline.data.matfiles import write_mat
 from pipeline.encrypt.command import encrypt_app
 from pipeline.encrypt.options import DATA_DIR, DATASET, DatasetName
-from pipeline.encrypt.vortex_params import new_vor_params
+from pipeline.encrypt.vortex_params import new_vor_params, save_vor_params
 from pipeline.errors import PipelineError
 
 MAX_NEW_VORTICES = 1000  # the published sets hold 2 to 10; far more only makes the draw slow
@@ -31,7 +29,6 @@ params_app = typer_app("Draw fresh vortex parameters by Random_Function's rules 
 
 @params_app.command("new-params")
 def new_params(
-    context: typer.Context,
     dataset: DatasetName = DATASET,
     seed: int = typer.Option(0, "--seed", help="MATLAB rng seed (0: MATLAB's default stream, twister seed 5489)"),
     vortices: Optional[int] = typer.Option(None, "--vortices", help="how many vortices [default: the script's v_num, 10; CIFAR-10 5]"),
@@ -40,9 +37,7 @@ def new_params(
     output: Optional[Path] = typer.Option(None, "--output", hidden=True),
 ) -> None:
     """Draw fresh vortex parameters on MATLAB's random stream rng(SEED) and write them as vor_par."""
-    spec = dataset_spec(dataset)
-    if out is not None or output is not None:
-        refuse_given(context, ["data_dir"], "it only places the default output file, and --out names the file")
+    spec = dataset_spec(dataset, data_dir)
     count = spec.script_vortices if vortices is None else at_least(vortices, "--vortices", 1)
     if count > MAX_NEW_VORTICES:
         raise PipelineError(f"--vortices must be at most {MAX_NEW_VORTICES}, got {count}")
@@ -53,10 +48,7 @@ def new_params(
     path = check_writable(alias(out, output, "--output", "--out")
                           or data_dir / spec.name / "params" / f"vor_params_{spec.prefix}_seed{seed}.mat", folder=False)
     rows = new_vor_params(count, spec.height, spec.width, spec.degree_scale, stream)
-    cell = np.empty((1, len(rows)), dtype=object)
-    for i, row in enumerate(rows):
-        cell[0, i] = row.reshape(1, -1)
-    write_mat(path, {"vor_par": cell})
+    save_vor_params(path, rows)
     typer.echo(f"wrote {path} ({len(rows)} vortices, rng({seed})); use it with "
                f"`python -m pipeline.vor --dataset {spec.name} --params {path}`")
 

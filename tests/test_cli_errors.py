@@ -81,7 +81,7 @@ COMPRESS = ["--dataset", "mnist", *DATA, "--out", "{tmp}/cmp"]
 TRAIN = ["--model", "smallcnn", "--dataset", "mnist", "--epochs", "1", "--batch", "8", "--device", "cpu", *DATA, "--out", "{tmp}/run",
          "--no-progress"]
 CASES = {  # id: (module, args, environment, expected words on stderr)
-    "fetch-unknown-dataset": ("pipeline.fetch", ["--dataset", "svhn", *DATA], {}, "'svhn' is not one of"),
+    "fetch-unknown-dataset": ("pipeline.fetch", ["--dataset", "svhn", *DATA], {}, "'svhn' is neither declared"),
     "fetch-missing-mirror": ("pipeline.fetch", ["--dataset", "mnist", "--mirror", "{tmp}/absent", *DATA], {},
                              "--mirror: {tmp}/absent does not exist"),
     "encrypt-out-is-a-file": ("pipeline.encrypt", ["--scheme", "vor", "--dataset", "mnist", *DATA, "--out", FILE], {}, "is a file"),
@@ -106,8 +106,6 @@ CASES = {  # id: (module, args, environment, expected words on stderr)
                             "--vortices must be at most 1000"),
     "new-params-bad-seed": ("pipeline.vor", ["new-params", "--dataset", "mnist", "--seed", "-3", "--out", "{tmp}/p.mat"], {},
                             "MATLAB seeds"),
-    "new-params-data-dir-beside-out": ("pipeline.vor", ["new-params", "--dataset", "mnist", *DATA, "--out", "{tmp}/p.mat"], {},
-                                       "--data-dir: it only places the default output file"),
     "schemes-bad-block": ("pipeline.schemes", ["--dataset", "cifar10", "--block-size", "5"], {}, "block size 5 does not divide"),
     "attack-bad-device": ("pipeline.attack", ["--dataset", "mnist", "--scheme", "vor", "--kind", "ciphertext-only", *DATA,
                                               "--out", "{tmp}/att", "--device", "nonsense"], {}, "--device"),

@@ -83,7 +83,7 @@ def _make_clone(dest: Path, mirrors: list[str], env: dict[str, str]) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, target)
     params = yaml.safe_load((dest / "params.yaml").read_text())
-    params["datasets"] = ["mnist"]
+    params["datasets"] = {"mnist": {"source": "mnist"}}
     params["fetch"] = {"mirror": mirrors, "allow-unverified": True}
     params["encrypt"] = {"mnist-vor": {"dataset": "mnist", "scheme": "vor", "options": {}},
                          "mnist-random": {"dataset": "mnist", "scheme": "random", "options": {"seed": 0}}}

@@ -8,6 +8,7 @@ import torchvision.transforms as T
 import torchvision.transforms.functional as TF
 from PIL import Image
 
+from pipeline.data.datasets import DATASETS
 from train import augment as A
 
 RNG = np.random.default_rng(7)
@@ -130,7 +131,7 @@ def test_train_transform_shapes_ranges_and_seed():
 
 
 def test_test_transform_matches_reference_compose():
-    mean, std = A.NORMALISATION["cifar10"]
+    mean, std = DATASETS["cifar10"].mean, DATASETS["cifar10"].std
     aug = A.BatchAugment(224, mean, std)
     ref_tf = T.Compose([T.Resize(224), T.CenterCrop(224), T.ToTensor(), T.Normalize(mean, std)])
     ours = aug.test(torch.from_numpy(RGB))

@@ -152,7 +152,7 @@ def test_vortex_region_outside_the_image_is_an_error_and_nothing_is_written(tmp_
 
 
 def test_unknown_dataset_and_missing_dataset(tmp_path):
-    for args, message in ((["--dataset", "svhn"], "'svhn' is not one of 'mnist', 'fashion', 'cifar10'"),
+    for args, message in ((["--dataset", "svhn"], "unknown dataset 'svhn': neither built in (mnist, fashion, cifar10) nor fetched"),
                           ([], "Missing option '--dataset'")):
         result = invoke(vor, args)
         assert result.exit_code == 1 and message in result.stderr and result.stderr.count("\n") == 1, result.output

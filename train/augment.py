@@ -20,13 +20,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-#: Normalize(mean, std) of the reference, per dataset (ImageNet's for CIFAR-10).
-NORMALISATION: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
-    "mnist": ((0.5,), (0.5,)),
-    "fashion": ((0.5,), (0.5,)),
-    "cifar10": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
-}
-
 #: ColorJitter(brightness, contrast, saturation, hue) of the reference.
 REFERENCE_JITTER = (0.4, 0.4, 0.4, 0.2)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from train.augment import REFERENCE_JITTER
-from train.data import parse_dataset
+from train.data import parse_dataset, split_name
 from train.errors import TrainError
 from train.models import MODEL_DEFAULTS, MODEL_TAGS, MODELS, check_geometry
 from train.presets import PROFILES, get_preset, profile_preset
@@ -56,7 +56,7 @@ class TrainConfig:
     jpeg_quality: int | None = None  # train and test on JPEG-compressed pictures of this quality (1..95)
 
     def __post_init__(self) -> None:
-        parse_dataset(self.dataset)
+        parse_dataset(self.dataset, self.data_dir)
         if self.model not in MODELS:
             raise TrainError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}", "model")
         unknown = set(self.model_options) - set(MODEL_DEFAULTS[self.model])
@@ -95,11 +95,11 @@ class TrainConfig:
 
     @property
     def variant(self) -> str:
-        return parse_dataset(self.dataset)[1]
+        return split_name(self.dataset)[1]
 
     @property
     def base_dataset(self) -> str:
-        return parse_dataset(self.dataset)[0].name
+        return split_name(self.dataset)[0]
 
     @property
     def model_kwargs(self) -> dict[str, Any]:
@@ -154,7 +154,7 @@ def resolve_config(preset: str | None, overrides: dict[str, Any]) -> TrainConfig
     if preset in PROFILES:
         if "dataset" not in overrides or "model" not in overrides:
             raise TrainError(f"--preset {preset} picks a recipe per cell: give --dataset and --model too")
-        spec, variant = parse_dataset(overrides["dataset"])
+        spec, variant = parse_dataset(overrides["dataset"], overrides.get("data_dir", "data"))
         preset = profile_preset(preset, spec.name, overrides["model"], variant)
     values: dict[str, Any] = get_preset(preset) if preset else {}
     values["preset"] = preset
@@ -165,6 +165,8 @@ def resolve_config(preset: str | None, overrides: dict[str, Any]) -> TrainConfig
         raise TrainError("give --dataset and --model, or a --preset that names them")
     if "jitter" in values:
         values["jitter"] = tuple(values["jitter"])
+    if "crop" in values and values["crop"] is None:  # a recipe for any dataset: the network sees its image size
+        values["crop"] = parse_dataset(values["dataset"], values.get("data_dir", "data"))[0].height
     config = TrainConfig(model_options=options, **values)
     if config.out is None:
         config = dataclasses.replace(config, out=config.default_out())

@@ -3,9 +3,14 @@
 A dataset name is ``<dataset>[_<variant>]``: ``fashion`` is the plain (``origin``) Fashion-MNIST,
 ``fashion_vor`` its vortex version, ``cifar10_etc`` the EtC-encrypted CIFAR-10; the files are the
 ones :func:`pipeline.data.datasets.variant_files` names under ``data/<dataset>/<variant>/``.
+
+A split stored as v7.3 (HDF5) that does not fit in memory (more than half of the memory
+available, :func:`memory_budget`) stays on disk: :class:`StoredImages` reads each batch's rows
+when the batch is drawn, so training holds a batch, not the split.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,26 +24,68 @@ from pipeline.data.datasets import (
     load_split,
     pictures_from_rows,
 )
+from pipeline.data.stored import split_rows
 from pipeline.errors import PipelineError
 from train.errors import TrainError
 
 
+class StoredImages:
+    """uint8 (N, C, H, W) images of a v7.3 split read on demand: indexing with a tensor of indices (a
+    training batch) reads those rows; a slice is a view; ``float()`` reads the (viewed) rows."""
+
+    def __init__(self, reader, spec: DatasetSpec, device: torch.device | str, rows: range | None = None):
+        self.reader, self.spec, self.device = reader, spec, torch.device(device)
+        self.positions = rows if rows is not None else range(reader.shape[0])
+        self.shape = torch.Size((len(self.positions), spec.channels, spec.height, spec.width))
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def to(self, device: torch.device | str) -> "StoredImages":
+        return StoredImages(self.reader, self.spec, device, self.positions)
+
+    def _read(self, positions: np.ndarray) -> torch.Tensor:
+        pictures = pictures_from_rows(self.reader.take(positions), self.spec)
+        return torch.from_numpy(np.ascontiguousarray(pictures.transpose(0, 3, 1, 2))).to(self.device)
+
+    def __getitem__(self, index) -> "torch.Tensor | StoredImages":
+        if isinstance(index, slice):
+            return StoredImages(self.reader, self.spec, self.device, self.positions[index])
+        chosen = torch.as_tensor(index).cpu().numpy().astype(np.int64)
+        return self._read(np.asarray(self.positions)[chosen])
+
+    def float(self) -> torch.Tensor:
+        return self._read(np.asarray(self.positions)).float()
+
+
+def memory_budget() -> int:
+    """Bytes a split may take in memory: half of what the machine has available now."""
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+
+
 @dataclass(frozen=True)
 class Split:
-    """One split held on a device: ``images`` uint8 (N, C, H, W), ``labels`` int64 (N,)."""
+    """One split held on a device: ``images`` uint8 (N, C, H, W) (or :class:`StoredImages` on disk), ``labels`` int64 (N,)."""
 
-    images: torch.Tensor
+    images: torch.Tensor | StoredImages
     labels: torch.Tensor
 
     def __len__(self) -> int:
         return len(self.labels)
 
 
-def parse_dataset(name: str) -> tuple[DatasetSpec, str]:
-    """``fashion_vor`` -> (Fashion-MNIST's spec, ``vor``); a bare ``fashion`` -> ``origin``."""
+def split_name(name: str) -> tuple[str, str]:
+    """``fashion_vor`` -> (``fashion``, ``vor``); a bare ``fashion`` -> ``origin`` (dataset names hold no ``_``)."""
     base, _, variant = name.partition("_")
+    return base, variant or "origin"
+
+
+def parse_dataset(name: str, data_dir: str | Path = "data") -> tuple[DatasetSpec, str]:
+    """``fashion_vor`` -> (Fashion-MNIST's description, ``vor``): a built-in, or the one recorded by the fetch
+    of a declared dataset under ``data_dir``."""
+    base, variant = split_name(name)
     try:
-        return dataset_spec(base), variant or "origin"
+        return dataset_spec(base, data_dir), variant
     except PipelineError as err:
         raise TrainError(f"dataset {name!r}: {err}") from None
 
@@ -56,18 +103,26 @@ def split_from_pictures(pictures: np.ndarray, labels: np.ndarray, device: torch.
 
 
 def load_dataset(data_dir: str | Path, name: str, device: torch.device | str,
-                 jpeg_quality: int | None = None) -> tuple[Split, Split]:
+                 jpeg_quality: int | None = None, memory: int | None = None) -> tuple[Split, Split]:
     """(train, test) of dataset ``name`` under ``data_dir`` (the project's ``data/``), on ``device``.
 
     ``jpeg_quality``: every picture of both splits is JPEG-compressed at that quality and decoded
     first (the EtC paper's Table III: training and testing on compressed encrypted images).
+    A v7.3 split larger than ``memory`` bytes (default :func:`memory_budget`) is read batch by batch.
     A missing or malformed file is a :class:`TrainError` saying which pipeline command writes it.
     """
-    spec, variant = parse_dataset(name)
+    spec, variant = parse_dataset(name, data_dir)
+    budget = memory_budget() if memory is None else memory
     splits = []
     for split in ("train", "test"):
         try:
-            rows, labels = load_split(data_dir, spec.name, variant, split)
+            stored = split_rows(Path(data_dir), spec, variant, split)
+            if stored is not None and stored[0].shape[0] * spec.row_length > budget and jpeg_quality is None:
+                splits.append(Split(StoredImages(stored[0], spec, device), torch.from_numpy(stored[1]).to(device)))
+                continue
+            if stored is not None:
+                stored[0].close()
+            rows, labels = load_split(data_dir, spec, variant, split)
         except PipelineError as err:
             raise TrainError(f"dataset {name} ({split}): {err}") from None
         pictures = pictures_from_rows(rows, spec)

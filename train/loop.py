@@ -26,7 +26,7 @@ from tqdm import tqdm
 from matlab_compat.atomic import atomic_output
 from pipeline.cli import path_problem
 from train import distributed as dist
-from train.augment import NORMALISATION, BatchAugment, ricap
+from train.augment import BatchAugment, ricap
 from train.config import TrainConfig
 from train.data import Split, parse_dataset
 from train.distributed import resolve_device
@@ -86,8 +86,8 @@ def build_model(config: TrainConfig, in_channels: int, num_classes: int) -> tupl
     torch.manual_seed(config.seed)
     opts = config.model_kwargs
     build_opts = {k: v for k, v in opts.items() if k != "fresh_patch_embedding"}
-    spec, _ = parse_dataset(config.dataset)
-    model = create_model(config.model, in_channels, num_classes, config.crop, NORMALISATION[spec.name], **build_opts)
+    spec, _ = parse_dataset(config.dataset, config.data_dir)
+    model = create_model(config.model, in_channels, num_classes, config.crop, (spec.mean, spec.std), **build_opts)
     if config.weights:
         note = load_weights(model, config.model, config.weights, crop=config.crop, patch=int(opts.get("patch", 16)),
                             fresh_patch_embedding=bool(opts.get("fresh_patch_embedding", True)))
@@ -353,12 +353,12 @@ def fit(config: TrainConfig, train: Split, test: Split, *, out: str | Path | Non
     statistics per slice unless ``config.sync_bn``). Rank 0 writes the outputs.
     """
     device = resolve_device(config.device) if dist.world_size() == 1 else _rank_device(config.device)
-    spec, _ = parse_dataset(config.dataset)
+    spec, _ = parse_dataset(config.dataset, config.data_dir)
     channels = int(train.images.shape[1])
     if channels != spec.channels or test.images.shape[1] != spec.channels:
         raise TrainError(f"{spec.name} images have {spec.channels} channel(s), got {channels} (train) and "
                          f"{test.images.shape[1]} (test): pass the dataset the pictures come from")
-    mean, std = NORMALISATION[spec.name]
+    mean, std = spec.mean, spec.std
     augment = BatchAugment(config.crop, mean, std, config.padding, config.flip, tuple(config.jitter))
     train = Split(train.images.to(device), train.labels.to(device))
     test = Split(test.images.to(device), test.labels.to(device))

@@ -15,9 +15,10 @@ weight decay 0.01, the triangular one-cycle schedule, batch 64, 300 epochs, mixu
 with the patch equal to the EtC block (16) on 224 x 224 images, fine-tuned from a local ImageNet
 file (``--weights``) keeping its patch projection. The geometric and colour augmentation of the
 vortex recipe is off in these (a shift or flip does not commute with block-wise encryption);
-run the same preset with ``--dataset cifar10`` for the plain column.
+run the same preset with ``--dataset cifar10`` for the plain column. ``imagenette_convmixer_etc``
+(ConvMixer-384/8, patch 4, on 224 x 224) and ``imagenette_vit_etc``: the same on Imagenette.
 
-CPU (``*_smallcnn_cpu``, the default profile's): the small CNN at width 24 (4.2 M multiply-adds
+CPU (``*_smallcnn_cpu``, the default profile's; ``smallcnn_cpu`` the same for any declared dataset, at its image size): the small CNN at width 24 (4.2 M multiply-adds
 per 28 x 28 image), 5 epochs, batch 256, SGD with Nesterov momentum, lr 0.2 warmed up linearly
 over the first fifth of the steps and then decayed linearly to 0 (per step), label smoothing
 0.1, weight decay 5e-4, no RICAP and no augmentation: the same for every variant (a shift or flip
@@ -89,6 +90,11 @@ _ETC = {
         epochs=70, batch=128, crop=224, lr=0.005, wd=1e-4, optimizer="sgd", schedule="cosine",
         ricap=None, **_NO_AUGMENT),
 }
+# Imagenette at 224 x 224 (profiles/imagenette.yaml): ConvMixer-384/8 with patch 4, the CIFAR-10 recipe's training.
+_ETC["imagenette_convmixer_etc"] = dict(
+    _ETC["cifar10_convmixer_etc"], dataset="imagenette_etc", crop=224,
+    model_options={"width": 384, "depth": 8, "patch": 4, "kernel": 9})
+_ETC["imagenette_vit_etc"] = dict(_ETC["cifar10_vit_etc"], dataset="imagenette_etc")
 
 _CPU_BASE = dict(model="smallcnn", model_options={"width": 24}, epochs=5, batch=256, lr=0.2, wd=5e-4,
                  optimizer="sgd", schedule="triangle", label_smoothing=0.1, ricap=None, checkpoint_every=1,
@@ -98,8 +104,10 @@ _QUICK_BASE = dict(model="smallcnn", model_options={"width": 16}, epochs=3, batc
 _CROPS = {"mnist": 28, "fashion": 28, "cifar10": 32}
 _CPU = {f"{d}_smallcnn_cpu": dict(_CPU_BASE, dataset=d, crop=c) for d, c in _CROPS.items()}
 _QUICK = {f"{d}_smallcnn_quick": dict(_QUICK_BASE, dataset=d, crop=c) for d, c in _CROPS.items()}
+#: The CPU recipe for any dataset (a declared one): the network sees the stored image size (crop None).
+_ANY_CPU = {"smallcnn_cpu": dict(_CPU_BASE, crop=None)}
 
-PRESETS: dict[str, dict[str, Any]] = {**_published(), **_ETC, **_CPU, **_QUICK}
+PRESETS: dict[str, dict[str, Any]] = {**_published(), **_ETC, **_CPU, **_QUICK, **_ANY_CPU}
 
 
 def get_preset(name: str) -> dict[str, Any]:
@@ -119,10 +127,10 @@ def profile_preset(profile: str, dataset: str, model: str, variant: str) -> str:
     """The preset that ``profile`` means for one cell: ``cpu`` -> ``<dataset>_<model>_cpu``,
     ``paper`` -> the published recipe of that dataset, model and variant."""
     if profile == "cpu":
-        name = f"{dataset}_{model}_cpu"
-        if name not in _CPU:
-            raise TrainError(f"no CPU preset for {dataset} / {model}; CPU presets: {', '.join(sorted(_CPU))}")
-        return name
+        for name in (f"{dataset}_{model}_cpu", f"{model}_cpu"):  # the built-ins' named recipes, else the one for any dataset
+            if name in _CPU or name in _ANY_CPU:
+                return name
+        raise TrainError(f"no CPU preset for {dataset} / {model}; CPU presets: {', '.join(sorted({**_CPU, **_ANY_CPU}))}")
     name = published_preset(dataset, model, variant)
     if name is None:
         raise TrainError(f"the paper has no recipe for {dataset} / {model} / {variant}; "

@@ -11,14 +11,21 @@ Images are stored as rows, exactly as the MATLAB scripts store them:
 sees them (C = 1 for grey). The vortex works in MATLAB's orientation instead; see
 ``pipeline.vor``.
 
+* a declared dataset (``datasets:`` in params.yaml, :mod:`pipeline.data.declared`): the
+  ``mnist.mat`` layout (uint8 N x H*W*C rows, one-hot labels), its description recorded by the
+  fetch stage in ``data/<dataset>/origin/dataset.json``.
+
 Each variant (``origin``, ``vor``, ``random`` and any further encryption) lives in
 ``data/<dataset>/<variant>/`` under the names the MATLAB scripts and the reference training
-code use; :func:`variant_files` is the single table of those names.
+code use; :func:`variant_files` is the single table of those names. Stages learn a dataset's
+geometry and layout from :func:`dataset_spec` (the built-in table, or the recorded
+description), never from its name.
 """
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -62,20 +69,66 @@ class DatasetSpec(ImageShape):
     published_params: str  # the authors' parameter file for this dataset
     block_size: int  # default block edge of block-wise schemes (the EtC paper's 16 for 32 x 32; 7 for 28 x 28)
     num_classes: int = 10
+    layout: str = "mat"  # "mat": origin/<prefix>.mat as mnist.mat; "cifar": the CIFAR-10 batch folder and cifar_*.m names
+    matlab_transposed: bool = False  # the vortex script's MATLAB image is the transposed picture (cifar_vor.m)
+    vor_double: bool = True  # the vortex script stores its images as doubles (mnist_fashion_vor.m; not cifar_vor.m)
+    mean: tuple[float, ...] = (0.5,)  # training's Normalize(mean, std), per channel
+    std: tuple[float, ...] = (0.5,)
 
 
+#: The built-in datasets (their declaration is this table and pipeline.data.sources).
 DATASETS: dict[str, DatasetSpec] = {
     "mnist": DatasetSpec(28, 28, 1, "mnist", "mnist", 1000.0, 800.0, 10, "vor_params_mnist_result.mat", 7),
     "fashion": DatasetSpec(28, 28, 1, "fashion", "fashion", 1000.0, 800.0, 10, "vor_params_fashion.mat", 7),
-    "cifar10": DatasetSpec(32, 32, 3, "cifar10", "cifar", 10000.0, 1000.0, 5, "vor_params_cifar.mat", 16),
+    "cifar10": DatasetSpec(32, 32, 3, "cifar10", "cifar", 10000.0, 1000.0, 5, "vor_params_cifar.mat", 16,
+                           layout="cifar", matlab_transposed=True, vor_double=False,
+                           mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)),  # ImageNet's, as the reference
 }
 
+#: A declared dataset's description, written by the fetch stage beside its images.
+SPEC_RECORD = "dataset.json"
+DATASET_NAME = re.compile(r"^[a-z][a-z0-9-]*$")  # no "_": training names read <dataset>_<variant>
 
-def dataset_spec(name: str) -> DatasetSpec:
-    try:
+
+def spec_path(data_dir: str | Path, name: str) -> Path:
+    return Path(data_dir) / name / "origin" / SPEC_RECORD
+
+
+def dataset_spec(name: "str | DatasetSpec", data_dir: str | Path = "data") -> DatasetSpec:
+    """The description of dataset ``name``: recorded by its fetch (``<data_dir>/<name>/origin/dataset.json``),
+    else the built-in table."""
+    if isinstance(name, DatasetSpec):
+        return name
+    path = spec_path(data_dir, name) if DATASET_NAME.match(name) else None
+    if path is not None and path.is_file():
+        return spec_from_record(path)
+    if name in DATASETS:
         return DATASETS[name]
-    except KeyError:
-        raise PipelineError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}") from None
+    raise PipelineError(f"unknown dataset {name!r}: neither built in ({', '.join(DATASETS)}) nor fetched "
+                        f"({Path(data_dir) / name / 'origin' / SPEC_RECORD} is missing); declare it under "
+                        f"`datasets:` in params.yaml and run `python -m pipeline.fetch --dataset {name}`")
+
+
+def spec_record(spec: DatasetSpec, **extra) -> dict:
+    """What ``dataset.json`` holds: every field of the spec, and ``extra`` (class names, image size rule)."""
+    return {**asdict(spec), **extra}
+
+
+def spec_from_record(path: Path) -> DatasetSpec:
+    """The :class:`DatasetSpec` recorded in ``path`` (a fetch's ``dataset.json``), checked."""
+    try:
+        record = json.loads(path.read_text())
+        values = {f.name: record[f.name] for f in fields(DatasetSpec)}
+        values["mean"], values["std"] = tuple(values["mean"]), tuple(values["std"])
+        spec = DatasetSpec(**values)
+        ok = (all(isinstance(getattr(spec, k), int) and getattr(spec, k) >= 1
+                  for k in ("height", "width", "channels", "num_classes", "block_size"))
+              and spec.layout == "mat" and len(spec.mean) == len(spec.std) == spec.channels)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise PipelineError(f"{path}: not a dataset description written by pipeline.fetch ({err})") from None
+    if not ok:
+        raise PipelineError(f"{path}: not a dataset description written by pipeline.fetch")
+    return spec
 
 
 @dataclass(frozen=True)
@@ -90,7 +143,7 @@ class SplitFile:
 _VARIANT_NAME = re.compile(r"^[a-z][a-z0-9]*$")
 
 
-def variant_files(dataset: str, variant: str) -> dict[str, SplitFile]:
+def variant_files(dataset: "str | DatasetSpec", variant: str) -> dict[str, SplitFile]:
     """The file and variable names of each split of ``variant`` (``origin`` for CIFAR-10 excepted).
 
     ``vor`` and ``random`` use the names of the MATLAB scripts; any further encryption ``enc``
@@ -101,10 +154,10 @@ def variant_files(dataset: str, variant: str) -> dict[str, SplitFile]:
     p = spec.prefix
     if not _VARIANT_NAME.match(variant):
         raise PipelineError(f"bad variant name {variant!r}: lower-case letters and digits only")
-    cifar = spec.name == "cifar10"
+    cifar = spec.layout == "cifar"
     if variant == "origin":
         if cifar:
-            raise PipelineError("CIFAR-10 origin is the batch folder; read it with pipeline.data.cifar")
+            raise PipelineError(f"{spec.name} origin is the CIFAR-10 batch folder; read it with pipeline.data.cifar")
         return {s: SplitFile(f"origin/{p}.mat", f"{s}_x", f"{s}_y") for s in SPLITS}
     if variant == "vor":
         if cifar:
@@ -202,22 +255,22 @@ def onehot(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return out
 
 
-def load_split(data_dir: str | Path, dataset: str, variant: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+def load_split(data_dir: str | Path, dataset: "str | DatasetSpec", variant: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     """(rows uint8 N x H*W*C, labels int64 N) of one split of one variant under ``data_dir``.
 
     ``data_dir`` is the project's ``data/`` folder (holding ``<dataset>/<variant>/``).
     """
-    spec = dataset_spec(dataset)
+    spec = dataset_spec(dataset, data_dir)
     if split not in SPLITS:
         raise PipelineError(f"unknown split {split!r}; choose train or test")
     root = Path(data_dir) / spec.name
-    if spec.name == "cifar10" and variant == "origin":
+    if spec.layout == "cifar" and variant == "origin":
         rows, labels = read_cifar_split(root / CIFAR_ORIGIN_DIR, split)
         return rows, labels_as_indices(labels, spec.num_classes, str(root / CIFAR_ORIGIN_DIR))
-    entry = variant_files(dataset, variant)[split]
+    entry = variant_files(spec, variant)[split]
     path = root / entry.path
     if not path.exists():
-        raise PipelineError(f"{path} is missing; {make_command(dataset, variant)} writes it")
+        raise PipelineError(f"{path} is missing; {make_command(spec.name, variant)} writes it")
     check_member(path)
     variables = read_mat(path, required=(entry.x, entry.y))
     rows = images_as_uint8(variables[entry.x], f"{path}:{entry.x}")

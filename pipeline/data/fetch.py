@@ -6,7 +6,9 @@
   (N x 784, IDX row order), one-hot uint8 ``train_y`` (N x 10), ``test_x``, ``test_y``;
 * ``data/cifar10/origin/cifar-10-batches-mat/``: the MATLAB release of CIFAR-10 as published;
 * ``data/<dataset>/params/vor_params_*.mat``: the authors' parameter files, byte for byte;
-* ``SOURCE.json`` beside them: where each input came from, its checksums, whether it was verified.
+* ``SOURCE.json`` beside them: where each input came from, its checksums, whether it was verified;
+* a declared dataset (:func:`fetch_declared`): an image folder, a CSV or an image archive
+  (Imagenette), checked and stored by :mod:`pipeline.data.images` and :mod:`pipeline.data.own`.
 
 Inputs come from local mirror folders (``--mirror``, ``$VORTEX_MIRROR``) when they hold them,
 else from the download cache ``data/downloads/``, else from the internet. Nothing is
@@ -15,7 +17,6 @@ checksum stops the run unless ``--allow-unverified`` is given (see :mod:`pipelin
 """
 from __future__ import annotations
 
-import enum
 import hashlib
 import http.client
 import json
@@ -37,15 +38,19 @@ from matlab_compat.atomic import atomic_output
 from pipeline.cli import path_problem, progress_bar
 from pipeline.data.cifar import read_batch
 from pipeline.data.datasets import CIFAR_ORIGIN_DIR, dataset_spec, onehot, variant_files
+from pipeline.data.declared import Declaration
 from pipeline.data.idx import decompress, parse_idx
+from pipeline.data.images import plan_images
 from pipeline.data.matfiles import read_mat, write_mat
 from pipeline.data.outputs import replace_folder
+from pipeline.data.own import write_own
 from pipeline.data.sources import (
     MIRROR_ENV,
     OFFICIAL,
     CifarRelease,
     IdxDataset,
     IdxFile,
+    ImageArchive,
     ParamFile,
     Sources,
 )
@@ -550,13 +555,16 @@ def fetch(dataset: str, data_dir: str | Path = "data", mirrors: list[Path] | tup
     replaces the base URL of the parameter files (default: ``$VORTEX_PARAMS_URL``, else the
     authors' repository).
     """
-    spec = dataset_spec(dataset)
+    spec = dataset_spec(dataset, data_dir)
     data_dir = Path(data_dir)
     dirs = mirror_dirs(mirrors)
-    if spec.name == "cifar10":
-        pending = {"origin": prepare_cifar(sources.cifar10, dirs, data_dir, allow_unverified)}
+    table = getattr(sources, spec.name, None)
+    if not isinstance(table, (CifarRelease, IdxDataset)):
+        raise PipelineError(f"{dataset}: not a built-in dataset; fetch a declared one with fetch_declared")
+    if isinstance(table, CifarRelease):
+        pending = {"origin": prepare_cifar(table, dirs, data_dir, allow_unverified)}
     else:
-        pending = {"origin": prepare_idx_dataset(spec.name, getattr(sources, spec.name), dirs, data_dir, allow_unverified)}
+        pending = {"origin": prepare_idx_dataset(spec.name, table, dirs, data_dir, allow_unverified)}
     try:
         if params and sources.params_for(spec.name):
             pending["params"] = prepare_params(spec.name, sources.params_for(spec.name), dirs, data_dir,
@@ -567,8 +575,61 @@ def fetch(dataset: str, data_dir: str | Path = "data", mirrors: list[Path] | tup
             p.discard()
 
 
-class DatasetChoice(str, enum.Enum):
-    mnist = "mnist"
-    fashion = "fashion"
-    cifar10 = "cifar10"
-    all = "all"
+def fetch_declared(decl: Declaration, data_dir: str | Path = "data", mirrors: list[Path] | tuple[Path, ...] = (),
+                   allow_unverified: bool = False, params: bool = True, sources: Sources = OFFICIAL) -> dict:
+    """Fetch a declared dataset: a built-in one as :func:`fetch`; an image folder, CSV or image archive
+    checked whole (:func:`pipeline.data.images.plan_images`) and then written (:mod:`pipeline.data.own`)."""
+    if decl.builtin:
+        return fetch(decl.name, data_dir, mirrors, allow_unverified, params, sources)
+    data_dir = Path(data_dir)
+    if decl.path is not None:
+        return {"origin": write_own(decl, plan_images(decl), data_dir)}
+    archive = getattr(sources, decl.source)
+    folder, record = archive_folder(archive, mirror_dirs(mirrors), data_dir, allow_unverified)
+    plan = plan_images(decl, folder)
+    counts = (len(plan.items["train"]), len(plan.items["test"]))
+    if counts != archive.images:
+        record.problems.append(f"{counts[0]} train and {counts[1]} test images, the published archive has "
+                               f"{archive.images[0]} and {archive.images[1]}")
+    require_verified(decl.name, [record], allow_unverified)
+    return {"origin": write_own(decl, plan, data_dir, archive=record.as_json())}
+
+
+def archive_folder(archive: ImageArchive, mirrors: list[Path], data_dir: Path,
+                   allow_unverified: bool) -> tuple[Path, FileRecord]:
+    """The unpacked image folder of ``archive``: a mirror's unpacked copy, else the archive (mirror,
+    download cache or download; its md5 checked) unpacked under ``data/downloads/``."""
+    for d in mirrors:
+        if (d / archive.folder).is_dir() and not (d / archive.name).is_file():
+            return d / archive.folder, FileRecord(archive.folder, mirror_source(d / archive.folder), "", None,
+                                                  mismatches=["an unpacked copy: the archive's md5 cannot be checked"])
+    mirrored = _existing(d / archive.name for d in mirrors)
+    cache = data_dir / DOWNLOADS / archive.folder
+    try:
+        found = Found(mirrored[0], mirror_source(mirrored[0])) if mirrored else cached_or_downloaded(archive.urls, cache / archive.name)
+    except DownloadFailed as err:
+        raise PipelineError(_offline_hint(archive.folder, str(err), [archive.name, f"or its unpacked {archive.folder}/ folder"],
+                                          archive.urls[0])) from None
+    md5 = _file_digest(found.path, "md5")
+    record = FileRecord(archive.name, found.source, md5, None)
+    _check(record, "md5 of the archive", md5, archive.md5)
+    try:
+        require_verified(archive.folder, [record], allow_unverified)
+    except PipelineError:
+        _forget_download(found)
+        raise
+    unpacked = cache / "unpacked"
+    marker = unpacked / f".{md5}"
+    if not marker.is_file():
+        shutil.rmtree(unpacked, ignore_errors=True)
+        unpacked.mkdir(parents=True)
+        try:
+            with tarfile.open(found.path, "r:*") as tar:
+                tar.extractall(unpacked, filter="data")
+        except (tarfile.TarError, EOFError, OSError, zlib.error) as err:
+            shutil.rmtree(unpacked, ignore_errors=True)
+            raise PipelineError(f"{found.path}: corrupt or truncated archive ({err})") from err
+        marker.write_text(found.source + "\n")
+    if not (unpacked / archive.folder).is_dir():
+        raise PipelineError(f"{found.path}: no {archive.folder}/ folder inside")
+    return unpacked / archive.folder, record

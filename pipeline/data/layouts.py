@@ -1,7 +1,7 @@
 """What the MATLAB encryption scripts read and write, shared by ``pipeline.vor`` and ``pipeline.random``.
 
-Inputs: ``mnist.mat`` / ``fashion.mat`` (``train_x``, ``test_x`` uint8 N x 784, one-hot
-``train_y``, ``test_y``) or the CIFAR-10 batch folder read like ``load_cifar``. Outputs: the
+Inputs: ``mnist.mat`` / ``fashion.mat`` / a declared dataset's ``<name>.mat`` (``train_x``,
+``test_x`` uint8 N x H*W*C, one-hot ``train_y``, ``test_y``) or the CIFAR-10 batch folder read like ``load_cifar``. Outputs: the
 files and variable names of :func:`pipeline.data.datasets.variant_files`, written with the fixed
 pipeline header (same inputs, same bytes) and atomically.
 
@@ -32,15 +32,15 @@ Split = tuple[np.ndarray, np.ndarray]  # (images N x L, labels as stored)
 def default_input(spec: DatasetSpec, data_dir: str | Path) -> Path:
     """``data/<dataset>/origin/<prefix>.mat``, or the CIFAR-10 batch folder."""
     root = Path(data_dir) / spec.name
-    if spec.name == "cifar10":
+    if spec.layout == "cifar":
         return root / CIFAR_ORIGIN_DIR
-    return root / variant_files(spec.name, "origin")["train"].path
+    return root / variant_files(spec, "origin")["train"].path
 
 
 def read_origin(spec: DatasetSpec, source: str | Path) -> dict[str, Split]:
     """The plain train and test splits as the scripts load them: uint8 images and the labels as stored."""
     source = Path(source)
-    if spec.name == "cifar10":
+    if spec.layout == "cifar":
         return {split: _read_cifar(source, split) for split in SPLITS}
     return _read_gray(spec, source)
 
@@ -72,25 +72,26 @@ def _read_cifar(folder: Path, split: str) -> Split:
 
 def output_paths(spec: DatasetSpec, variant: str, out_dir: str | Path) -> dict[str, Path]:
     """Where each split of ``variant`` goes when written to ``out_dir`` (file names as in the scripts)."""
-    return {split: Path(out_dir) / Path(entry.path).name for split, entry in variant_files(spec.name, variant).items()}
+    return {split: Path(out_dir) / Path(entry.path).name for split, entry in variant_files(spec, variant).items()}
 
 
 def write_variant(spec: DatasetSpec, variant: str, out_dir: str | Path, splits: dict[str, Split],
-                  extra: dict | None = None) -> list[Path]:
+                  extra: dict | None = None, version: str = "7") -> list[Path]:
     """Write (images, labels) of every split under the variant's file and variable names.
 
     Splits sharing a file (``mnist_vor.mat``) are written together, images first, then labels,
     as the scripts list them, then the ``extra`` variables. The caller passes the arrays in the
     MATLAB class to store (float64 for MATLAB doubles, which the writer stores compactly as
-    MATLAB does).
+    MATLAB does). ``version`` "7.3" writes HDF5 files, where images may be
+    :class:`matlab_compat.RowChunks` (written block by block).
     """
     files: dict[Path, dict[str, dict[str, np.ndarray]]] = {}
     paths = output_paths(spec, variant, out_dir)
-    for split, entry in variant_files(spec.name, variant).items():
+    for split, entry in variant_files(spec, variant).items():
         images, labels = splits[split]
         group = files.setdefault(paths[split], {"x": {}, "y": {}})
         group["x"][entry.x] = images
         group["y"][entry.y] = labels
     for path, group in files.items():
-        write_mat(path, {**group["x"], **group["y"], **(extra or {})})
+        write_mat(path, {**group["x"], **group["y"], **(extra or {})}, version)
     return list(files)

@@ -35,9 +35,9 @@ def read_mat(path: str | Path, required: tuple[str, ...] = (), variable_names: t
     return variables
 
 
-def write_mat(path: str | Path, variables: Mapping[str, Any]) -> None:
-    """Write a v7 MAT-file atomically with the fixed pipeline header."""
+def write_mat(path: str | Path, variables: Mapping[str, Any], version: str = "7") -> None:
+    """Write a v7 (or v7.3: HDF5, for sets larger than memory) MAT-file atomically with the fixed pipeline header."""
     try:
-        savemat(path, variables, header=DEFAULT_TEXT)
+        savemat(path, variables, version=version, header=DEFAULT_TEXT)
     except (MatFileError, OSError) as err:
         raise PipelineError(f"{path}: cannot write ({err})") from err

@@ -14,6 +14,9 @@ Provenance of every pinned value (see ``docs/fetch.md``):
 * Fashion-MNIST ``.gz`` md5: zalando's README. Content sha256: computed from Debian's
   ``dataset-fashion-mnist`` package (the full official data, recompressed).
 * CIFAR-10 MATLAB release: the tarball md5 from the Toronto page; no per-``.mat`` sha256 pinned.
+* Imagenette (``imagenette2-320.tgz``, fast.ai's archive of 10 ImageNet classes, 320 px on the
+  shorter side): the md5 that torchvision's ``Imagenette`` dataset pins for the archive; no
+  per-image checksums are published (``images.tsv`` records ours).
 * Vortex parameters: sha256 of the MATLAB-written files of the authors' repository
   ``CaoXiaokai/Random_Vortex_Transformation`` at commit ``f9f38e35``.
 """
@@ -75,6 +78,18 @@ class CifarRelease:
 
 
 @dataclass(frozen=True)
+class ImageArchive:
+    """An archive of an image folder (class sub-folders under ``train/`` and ``<test>/``), fetched then read
+    like a declared ``folder`` source."""
+
+    name: str
+    urls: tuple[str, ...]
+    md5: str | None
+    folder: str  # the top folder inside the archive
+    images: tuple[int, int]  # documented train and test image counts
+
+
+@dataclass(frozen=True)
 class ParamFile:
     """One published vortex parameter file."""
 
@@ -124,6 +139,10 @@ FASHION = IdxDataset(
 
 CIFAR10 = CifarRelease("cifar-10-matlab.tar.gz", (CIFAR_URL,), "70270af85842c9e89bb428ec9976c926")
 
+#: The EtC paper's 224 px set: 9,469 train and 3,925 validation images of 10 classes (13,394 in all).
+IMAGENETTE = ImageArchive("imagenette2-320.tgz", ("https://s3.amazonaws.com/fast-ai-imageclas/imagenette2-320.tgz",),
+                          "3df6f0d01a2c9592104656642f5e78a3", "imagenette2-320", (9469, 3925))
+
 #: Published vortex parameters, by the project's dataset name.
 PARAMS: dict[str, tuple[ParamFile, ...]] = {
     "mnist": (
@@ -154,6 +173,7 @@ class Sources:
     mnist: IdxDataset = MNIST
     fashion: IdxDataset = FASHION
     cifar10: CifarRelease = CIFAR10
+    imagenette: ImageArchive = IMAGENETTE
     params: dict[str, tuple[ParamFile, ...]] | None = None
 
     def params_for(self, dataset: str) -> tuple[ParamFile, ...]:

@@ -51,7 +51,7 @@ def encrypt_app(fixed_scheme: str | None = None, help_text: str | None = None) -
     ) -> None:
         """Encrypt the train and test images of DATASET with SCHEME; write the scheme's files."""
         chosen = get_scheme(scheme)
-        spec = dataset_spec(dataset)
+        spec = dataset_spec(dataset, data_dir)
         options = key_options(chosen, data_dir, **key_given)
         check_input(data_dir, "--data-dir", folder=True, optional=True)
         check_input(input, "--input", folder=spec.name == "cifar10")  # the CIFAR-10 batches are a folder

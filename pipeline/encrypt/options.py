@@ -15,15 +15,15 @@ from typing import Callable, Optional
 import typer
 
 from pipeline.cli import alias, at_least, check_input, choices
-from pipeline.data.datasets import DATASETS, DatasetSpec, dataset_spec
+from pipeline.data.datasets import DatasetSpec, dataset_spec
 from pipeline.encrypt.registry import SCHEMES, get_scheme
 from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.encrypt.secret import KEY_DRAWS
 from pipeline.errors import PipelineError
 
-DatasetName = choices("DatasetName", DATASETS)
+DatasetName = str  # a built-in or a fetched declared dataset (pipeline.data.datasets.dataset_spec checks it)
 SchemeName = choices("SchemeName", SCHEMES)
-DATASET = typer.Option(..., "--dataset", help="the dataset")
+DATASET = typer.Option(..., "--dataset", help="the dataset: mnist, fashion, cifar10 or one declared in params.yaml and fetched")
 SCHEME = typer.Option(..., "--scheme", help="the encryption scheme (python -m pipeline.schemes lists them)")
 DATA_DIR = typer.Option(Path("data"), "--data-dir", help="the project's data folder")
 #: The key options, in the order --help lists them (name, type, option).
@@ -63,12 +63,13 @@ def with_key_options(command: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
-def chosen_scheme(scheme: str | None, old_spelling: str | None, dataset: str) -> tuple[Scheme, DatasetSpec]:
+def chosen_scheme(scheme: str | None, old_spelling: str | None, dataset: str,
+                  data_dir: Path = Path("data")) -> tuple[Scheme, DatasetSpec]:
     """The scheme of ``--scheme`` (or of its old spelling ``--encryption``) and the dataset's description."""
     name = alias(scheme, old_spelling, "--encryption", "--scheme")
     if name is None:
         raise PipelineError("--scheme is required")
-    return get_scheme(name), dataset_spec(dataset)
+    return get_scheme(name), dataset_spec(dataset, data_dir)
 
 
 def key_options(scheme: Scheme, data_dir: Path, **given) -> KeyOptions:

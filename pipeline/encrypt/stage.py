@@ -28,6 +28,7 @@ from pipeline.data.outputs import read_record, write_unit
 from pipeline.data.preview import save_preview
 from pipeline.encrypt.registry import get_scheme
 from pipeline.encrypt.scheme import KeyOptions, Scheme
+from pipeline.encrypt.streamed import encrypt_streamed, streams
 from pipeline.errors import PipelineError
 
 PREVIEW_IMAGES = 8
@@ -38,8 +39,11 @@ def encrypt_dataset(scheme: Scheme, spec: DatasetSpec, key, source: Path, out_di
     """Encrypt the plain train and test splits read from ``source``; write ``out_dir`` as one unit.
 
     Returns a report: the key record, image counts, files written and seconds spent reading,
-    encrypting and writing.
+    encrypting and writing. A v7.3 source is encrypted block by block where the scheme allows
+    (:mod:`pipeline.encrypt.streamed`).
     """
+    if streams(scheme, key, source):
+        return encrypt_streamed(scheme, spec, key, source, out_dir, preview=preview, preview_images=PREVIEW_IMAGES)
     clock = time.perf_counter()
     plain = read_origin(spec, source)
     read_s = time.perf_counter() - clock
@@ -91,9 +95,9 @@ def key_of_data(scheme_name: str, spec: DatasetSpec, options: KeyOptions):
 
 def load_encrypted(data_dir: Path, spec: DatasetSpec, scheme: Scheme, split: str, key=None) -> tuple[np.ndarray, np.ndarray]:
     """(encrypted pictures, labels) of one split; with ``key``, files that key did not make are refused."""
-    rows, labels = load_split(data_dir, spec.name, scheme.name, split)
+    rows, labels = load_split(data_dir, spec, scheme.name, split)
     if key is not None:
-        path = Path(data_dir) / spec.name / variant_files(spec.name, scheme.name)[split].path
+        path = Path(data_dir) / spec.name / variant_files(spec, scheme.name)[split].path
         names = tuple(scheme.file_variables(key))
         if names:
             scheme.check_files(key, read_mat(path, variable_names=names), str(path))

@@ -32,13 +32,9 @@ from pipeline.encrypt.vortex_params import (
 )
 from pipeline.errors import PipelineError
 
-# Whether the script's MATLAB image is the transpose of the picture (spec section 2).
-_MATLAB_TRANSPOSED = {"mnist": False, "fashion": False, "cifar10": True}
-
-
 def matlab_transposed(spec: DatasetSpec) -> bool:
-    """True when the script's image is the transposed picture (CIFAR-10: ``reshape(row, [32 32 3])``)."""
-    return _MATLAB_TRANSPOSED[spec.name]
+    """True when the script's image is the transposed picture (CIFAR-10: ``reshape(row, [32 32 3])``; spec section 2)."""
+    return spec.matlab_transposed
 
 
 def select_vortices(rows: list[np.ndarray], num_vortices: int | None, where: str = "vor_par") -> list[np.ndarray]:
@@ -245,8 +241,8 @@ class VortexScheme(Scheme):
         return SampleMap(key.source, np.zeros(key.source.size, dtype=bool))
 
     def stored_images(self, spec: DatasetSpec, rows: np.ndarray) -> np.ndarray:
-        # the scripts' classes: MNIST / Fashion images were made double; CIFAR-10 stays uint8
-        return rows if spec.name == "cifar10" else rows.astype(np.float64)
+        # the scripts' classes: MNIST / Fashion images were made double; CIFAR-10 (and declared datasets) stay uint8
+        return rows.astype(np.float64) if spec.vor_double else rows
 
     def stored_labels(self, spec: DatasetSpec, labels: np.ndarray) -> np.ndarray:
         return labels.astype(np.float64)

@@ -14,7 +14,7 @@ import numpy as np
 
 from matlab_compat.rng import MatlabStream
 from matlab_compat.semantics import mround
-from pipeline.data.matfiles import read_mat
+from pipeline.data.matfiles import read_mat, write_mat
 from pipeline.errors import PipelineError
 
 
@@ -119,3 +119,11 @@ def new_vor_params(count: int, height: int, width: int, scale: float, stream: Ma
         degree = np.ones(1) if r <= 0 else scale * random_function(r, i, stream)
         rows.append(np.concatenate([centre, [float(r)], degree]))
     return rows
+
+
+def save_vor_params(path: str | Path, rows: list[np.ndarray]) -> None:
+    """Write ``rows`` as ``vor_par``, the 1 x V cell of row vectors the published files hold."""
+    cell = np.empty((1, len(rows)), dtype=object)
+    for i, row in enumerate(rows):
+        cell[0, i] = np.asarray(row, dtype=np.float64).reshape(1, -1)
+    write_mat(path, {"vor_par": cell})

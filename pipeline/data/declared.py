@@ -1,0 +1,176 @@
+"""A dataset is a declaration: one entry of ``datasets:`` in the profile (params.yaml), never code.
+
+    datasets:
+      fashion: {source: fashion}                       # built in: mnist, fashion, cifar10
+      leaves: {source: folder, path: /data/leaves, size: 64, colour: rgb, split: {test: 0.2, seed: 0}}
+      scans: {source: folder, path: /data/scans, size: 32, colour: grey}   # scans/train/<class>/, scans/test/<class>/
+      faces: {source: csv, path: /data/faces.csv, classes: 40, size: 48, colour: grey, split: {test: 0.25, seed: 1}}
+      imagenette: {source: imagenette}                 # the EtC paper's set: 224 x 224 colour, its train/val split
+
+* ``folder``: torchvision's ``ImageFolder`` convention, one sub-folder of PNG/JPEG files per class
+  (classes are the sorted folder names); with ``split: {train: NAME, test: NAME}`` (default
+  ``train`` and ``test``) the two folders are the split, with ``split: {test: FRACTION, seed: N}``
+  the class folders lie directly under ``path`` and a seeded split (per class) is drawn and recorded.
+* ``csv``: lines ``path,label`` (paths relative to the CSV's folder, labels 0..classes-1, an
+  optional header line ``path,label``), ``classes`` the number of classes or their names; split seeded.
+* ``size``: every image is resized so its shorter side is ``size`` (bilinear, antialiased, as
+  torchvision's ``Resize(size)``) and centre-cropped to ``size`` x ``size`` (``CenterCrop``).
+  Without ``size`` the images are kept as they are and must all have one size.
+* ``colour``: ``grey`` (Pillow's ``L``) or ``rgb``; ``block-size`` the block-wise schemes' default
+  block (default: the largest of 16, 8, 7, 4, 2 dividing the image size at most half of it).
+* ``storage``: ``v7`` (default: one MAT-file, read whole) or ``v7.3`` (HDF5, written and read
+  in chunks of images with bounded memory: for sets larger than memory).
+
+The declaration is checked (:func:`parse_declaration`) before any file is read: a bad entry is one
+:class:`PipelineError` naming ``datasets.<name>.<key>``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from pipeline.data.datasets import DATASET_NAME, DATASETS
+from pipeline.errors import PipelineError
+
+COLOURS = {"grey": 1, "rgb": 3}
+STORAGES = ("v7", "v7.3")
+FILE_SOURCES = ("folder", "csv")
+ARCHIVE_SOURCES = ("imagenette",)  # image-folder archives of pipeline.data.sources
+_KEYS = {"source", "path", "size", "colour", "split", "classes", "block-size", "storage", "vortex-seed"}
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """One checked ``datasets:`` entry."""
+
+    name: str
+    source: str  # a built-in name, "folder", "csv" or an archive source
+    path: Path | None = None
+    size: int | None = None
+    colour: str = "rgb"
+    train_folder: str = "train"
+    test_folder: str = "test"
+    test_fraction: float | None = None  # a seeded split when set
+    seed: int = 0
+    classes: tuple[str, ...] | int | None = None  # csv: names or a count
+    block_size: int | None = None
+    storage: str = "v7"
+    vortex_seed: int = 0  # MATLAB rng seed of the vortex parameters drawn for the dataset
+
+    @property
+    def builtin(self) -> bool:
+        return self.source in DATASETS
+
+    @property
+    def channels(self) -> int:
+        return COLOURS[self.colour]
+
+
+def _where(name: str, key: str | None = None) -> str:
+    return f"datasets.{name}" + (f".{key}" if key else "")
+
+
+def _whole(value, name: str, key: str, low: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise PipelineError(f"{_where(name, key)}: must be a whole number >= {low}, got {value!r}")
+    return value
+
+
+def parse_declaration(name: str, entry, base: Path = Path(".")) -> Declaration:
+    """The checked declaration of ``name`` (``entry``: its mapping); relative paths are taken from ``base``."""
+    if not DATASET_NAME.match(str(name)):
+        raise PipelineError(f"{_where(name)}: a dataset name is lower-case letters, digits and '-' (no '_'), got {name!r}")
+    if not isinstance(entry, dict):
+        raise PipelineError(f"{_where(name)}: must be a mapping with a `source`, got {entry!r}")
+    unknown = sorted(set(entry) - _KEYS)
+    if unknown:
+        raise PipelineError(f"{_where(name, unknown[0])}: unknown key; a declaration takes {', '.join(sorted(_KEYS))}")
+    source = entry.get("source")
+    known = (*DATASETS, *FILE_SOURCES, *ARCHIVE_SOURCES)
+    if source not in known:
+        raise PipelineError(f"{_where(name, 'source')}: choose one of {', '.join(known)}, got {source!r}")
+    if source in DATASETS:
+        if name != source or set(entry) != {"source"}:
+            raise PipelineError(f"{_where(name)}: a built-in dataset is declared as `{source}: {{source: {source}}}` alone")
+        return Declaration(name, source)
+    values: dict = {"name": name, "source": source}
+    if source in ARCHIVE_SOURCES:  # the archive's own folders, size and colour unless declared otherwise
+        values.update(size=224, colour="rgb", train_folder="train", test_folder="val", storage="v7.3")
+    if source in FILE_SOURCES:
+        if not isinstance(entry.get("path"), str) or not entry["path"]:
+            raise PipelineError(f"{_where(name, 'path')}: a {source} source needs the path of its "
+                                f"{'folder' if source == 'folder' else 'CSV file'}")
+        values["path"] = (base / Path(entry["path"]).expanduser())
+    elif "path" in entry:
+        raise PipelineError(f"{_where(name, 'path')}: the {source} source is fetched (downloads or $VORTEX_MIRROR), not read from a path")
+    if "size" in entry:
+        values["size"] = _whole(entry["size"], name, "size", 2)
+    if "colour" in entry:
+        if entry["colour"] not in COLOURS:
+            raise PipelineError(f"{_where(name, 'colour')}: choose grey or rgb, got {entry['colour']!r}")
+        values["colour"] = entry["colour"]
+    if "block-size" in entry:
+        values["block_size"] = _whole(entry["block-size"], name, "block-size", 1)
+    if "vortex-seed" in entry:
+        values["vortex_seed"] = _whole(entry["vortex-seed"], name, "vortex-seed", 0)
+    if "storage" in entry:
+        if entry["storage"] not in STORAGES:
+            raise PipelineError(f"{_where(name, 'storage')}: choose {' or '.join(STORAGES)}, got {entry['storage']!r}")
+        values["storage"] = entry["storage"]
+    values.update(_split(name, source, entry.get("split")))
+    if source == "csv":
+        values["classes"] = _classes(name, entry.get("classes"))
+    elif "classes" in entry:
+        raise PipelineError(f"{_where(name, 'classes')}: only a csv source takes it (a folder's classes are its sub-folders)")
+    return Declaration(**values)
+
+
+def _split(name: str, source: str, split) -> dict:
+    where = _where(name, "split")
+    if split is None:
+        if source == "csv":
+            raise PipelineError(f"{where}: a csv source needs a seeded split, e.g. {{test: 0.2, seed: 0}}")
+        return {}
+    if not isinstance(split, dict) or not split:
+        raise PipelineError(f"{where}: {{test: FRACTION, seed: N}} or {{train: FOLDER, test: FOLDER}}, got {split!r}")
+    if isinstance(split.get("test"), float) or set(split) == {"seed"}:
+        if set(split) - {"test", "seed"}:
+            raise PipelineError(f"{where}: a seeded split takes `test` (a fraction) and `seed` only")
+        fraction = split.get("test")
+        if not isinstance(fraction, float) or not 0 < fraction < 1:
+            raise PipelineError(f"{where}.test: the test fraction must be a number strictly between 0 and 1, got {fraction!r}")
+        return {"test_fraction": fraction, "seed": _whole(split.get("seed", 0), name, "split.seed", 0)}
+    if source == "csv":
+        raise PipelineError(f"{where}: a csv source takes a seeded split {{test: FRACTION, seed: N}}")
+    if set(split) - {"train", "test"} or not all(isinstance(v, str) and v and "/" not in v for v in split.values()):
+        raise PipelineError(f"{where}: given folders are {{train: NAME, test: NAME}} (folder names under path), got {split!r}")
+    return {"train_folder": split.get("train", "train"), "test_folder": split.get("test", "test")}
+
+
+def _classes(name: str, classes) -> tuple[str, ...] | int:
+    where = _where(name, "classes")
+    if isinstance(classes, int) and not isinstance(classes, bool) and classes >= 2:
+        return classes
+    if isinstance(classes, list) and len(classes) >= 2 and all(isinstance(c, str) and c for c in classes) \
+            and len(set(classes)) == len(classes):
+        return tuple(classes)
+    raise PipelineError(f"{where}: a csv source needs its classes: a count >= 2 or a list of distinct names, got {classes!r}")
+
+
+def load_declaration(params_file: Path, name: str) -> Declaration | None:
+    """The declaration of ``name`` in ``params_file``'s ``datasets:`` (None when the file or the entry is absent)."""
+    params_file = Path(params_file)
+    if not params_file.is_file():
+        return None
+    try:
+        params = yaml.safe_load(params_file.read_text()) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise PipelineError(f"{params_file}: not a readable params file ({err})") from None
+    datasets = params.get("datasets") if isinstance(params, dict) else None
+    if isinstance(datasets, list):  # the earlier spelling: built-in names only
+        datasets = {d: {"source": d} for d in datasets}
+    if not isinstance(datasets, dict) or name not in datasets:
+        return None
+    return parse_declaration(name, datasets[name], params_file.parent)

@@ -1,0 +1,224 @@
+"""A declared dataset's image files: listed and checked before any work, then decoded in chunks.
+
+:func:`plan_images` lists an image folder (torchvision's ``ImageFolder`` convention) or a CSV of
+``path,label``, draws the seeded split where one is declared, and reads every file's header
+(Pillow reads only the header here): a non-image file, an empty class folder, a class missing
+from one split, a CSV label out of range or mixed image sizes without a declared ``size`` is one
+:class:`PipelineError` naming the file, before a single image is decoded.
+
+:func:`decode_chunks` then decodes the images in chunks (bounded memory): converted to grey
+(Pillow's ``L``) or RGB, resized so the shorter side is ``size`` (bilinear, antialiased:
+torchvision's ``Resize(size)``) and centre-cropped to ``size`` x ``size`` (``CenterCrop``).
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from pipeline.data.declared import Declaration
+from pipeline.errors import PipelineError
+
+EXTENSIONS = (".png", ".jpg", ".jpeg")
+FORMATS = ("PNG", "JPEG")
+_MODES = {"grey": "L", "rgb": "RGB"}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One image of the dataset: its file, class index and split."""
+
+    path: Path
+    label: int
+    split: str
+
+
+@dataclass(frozen=True)
+class ImagePlan:
+    """What the fetch will decode: the items of each split (stored in this order), the classes and the image size."""
+
+    root: Path  # paths in records are relative to it
+    classes: tuple[str, ...]
+    items: dict[str, list[Item]]
+    height: int
+    width: int
+
+    def relative(self, item: Item) -> str:
+        return item.path.relative_to(self.root).as_posix() if item.path.is_relative_to(self.root) else str(item.path)
+
+
+def plan_images(decl: Declaration, path: Path | None = None) -> ImagePlan:
+    """List and check every input of ``decl`` (``path``: where its files lie, default the declared path)."""
+    path = Path(path or decl.path)
+    if decl.source == "csv":
+        root, classes, labelled = _read_csv(path, decl)
+        items = _seeded(labelled, classes, decl)
+    else:
+        root = path
+        if not path.is_dir():
+            raise PipelineError(f"{path}: the image folder of dataset {decl.name} does not exist")
+        if decl.test_fraction is None:
+            classes, train = _class_folders(path / decl.train_folder, None)
+            _, test = _class_folders(path / decl.test_folder, classes)
+            items = {split: [Item(i.path, i.label, split) for i in listed] for split, listed in (("train", train), ("test", test))}
+        else:
+            classes, labelled = _class_folders(path, None)
+            items = _seeded(labelled, classes, decl)
+    height, width = _check_headers([i for split in ("train", "test") for i in items[split]], decl)
+    return ImagePlan(root, classes, items, height, width)
+
+
+def _image_files(folder: Path) -> list[Path]:
+    files = []
+    for p in sorted(folder.iterdir()):
+        if p.name.startswith("."):
+            continue
+        if p.is_dir() or p.suffix.lower() not in EXTENSIONS:
+            raise PipelineError(f"{p}: not a PNG/JPEG image file (a class folder holds only {', '.join(EXTENSIONS)} files)")
+        files.append(p)
+    return files
+
+
+def _class_folders(folder: Path, expected: tuple[str, ...] | None) -> tuple[tuple[str, ...], list[Item]]:
+    """The classes (sorted sub-folder names) under ``folder`` and their images; ``expected``: the train split's classes."""
+    if not folder.is_dir():
+        raise PipelineError(f"{folder}: missing; an image folder holds one sub-folder of images per class"
+                            + ("" if expected is None else " (declare `split: {test: FRACTION, seed: N}` for a seeded split)"))
+    names = tuple(sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")))
+    stray = [p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")]
+    if stray:
+        raise PipelineError(f"{stray[0]}: a file beside the class folders (images belong in {folder}/<class>/)")
+    if expected is None and len(names) < 2:
+        raise PipelineError(f"{folder}: {len(names)} class folder(s); a dataset needs at least 2")
+    if expected is not None and names != expected:
+        missing = sorted(set(expected) - set(names))
+        if missing:
+            raise PipelineError(f"{folder / missing[0]}: class {missing[0]!r} has train images but no test folder")
+        extra = sorted(set(names) - set(expected))[0]
+        raise PipelineError(f"{folder / extra}: class {extra!r} is not among the train classes")
+    items = []
+    for label, name in enumerate(names):
+        files = _image_files(folder / name)
+        if not files:
+            raise PipelineError(f"{folder / name}: empty class folder (no PNG/JPEG image)")
+        items += [Item(p, label, "") for p in files]
+    return names, items
+
+
+def _read_csv(path: Path, decl: Declaration) -> tuple[Path, tuple[str, ...], list[Item]]:
+    """(folder of the CSV, class names, items) of a CSV of ``path,label`` lines."""
+    classes = decl.classes
+    names = tuple(classes) if isinstance(classes, tuple) else tuple(str(k) for k in range(classes))
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise PipelineError(f"{path}: not a readable CSV of path,label lines ({err})") from None
+    items = []
+    for number, row in enumerate(rows, start=1):
+        if number == 1 and [c.strip().lower() for c in row] == ["path", "label"]:
+            continue
+        if not row:
+            continue
+        if len(row) != 2:
+            raise PipelineError(f"{path}:{number}: expected path,label, got {len(row)} field(s)")
+        text = row[1].strip()
+        if not text.isdigit() or int(text) >= len(names):
+            raise PipelineError(f"{path}:{number}: label {text!r} out of range: labels are 0..{len(names) - 1}")
+        image = path.parent / row[0].strip()
+        if not image.is_file():
+            raise PipelineError(f"{path}:{number}: {image} does not exist")
+        if image.suffix.lower() not in EXTENSIONS:
+            raise PipelineError(f"{image}: not a PNG/JPEG image file ({path}:{number})")
+        items.append(Item(image, int(text), ""))
+    if not items:
+        raise PipelineError(f"{path}: no path,label lines")
+    return path.parent, names, items
+
+
+def _seeded(items: list[Item], classes: tuple[str, ...], decl: Declaration) -> dict[str, list[Item]]:
+    """A split drawn per class: round(fraction * n) of each class's images (at least one each way) go to test."""
+    rng = np.random.default_rng(decl.seed)
+    out: dict[str, list[Item]] = {"train": [], "test": []}
+    for label, name in enumerate(classes):
+        members = sorted((i for i in items if i.label == label), key=lambda i: str(i.path))
+        if len(members) < 2:
+            raise PipelineError(f"datasets.{decl.name}.split: class {name!r} has {len(members)} image(s); "
+                                "a seeded split needs at least 2 per class")
+        n_test = min(max(int(round(decl.test_fraction * len(members))), 1), len(members) - 1)
+        test = set(rng.permutation(len(members))[:n_test].tolist())
+        for k, item in enumerate(members):
+            split = "test" if k in test else "train"
+            out[split].append(Item(item.path, label, split))
+    return out
+
+
+def _check_headers(items: list[Item], decl: Declaration) -> tuple[int, int]:
+    """Every file is a PNG or JPEG Pillow can open; the stored image size (mixed sizes need ``size``)."""
+    first = None
+    for item in items:
+        try:
+            with Image.open(item.path) as image:
+                kind, size = image.format, image.size
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as err:
+            raise PipelineError(f"{item.path}: not a readable PNG/JPEG image ({err})") from None
+        if kind not in FORMATS:
+            raise PipelineError(f"{item.path}: a {kind} image; only PNG and JPEG are read")
+        if decl.size is None:
+            if first is None:
+                first = (item.path, size)
+            elif size != first[1]:
+                raise PipelineError(f"{item.path}: {size[0]} x {size[1]} pixels, but {first[0]} is {first[1][0]} x "
+                                    f"{first[1][1]}; declare `size:` to resize and centre-crop them to one size")
+    if decl.size is not None:
+        return decl.size, decl.size
+    return first[1][1], first[1][0]
+
+
+def decode(item: Item, decl: Declaration, height: int, width: int) -> tuple[np.ndarray, str]:
+    """One image as an (H, W, C) uint8 picture (converted, resized by its shorter side and centre-cropped)
+    and the SHA-256 of its file."""
+    try:
+        data = item.path.read_bytes()
+        with Image.open(io.BytesIO(data)) as image:
+            image = image.convert(_MODES[decl.colour])
+            if decl.size is not None:
+                image = _resize_crop(image, decl.size)
+            picture = np.asarray(image, dtype=np.uint8)
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as err:
+        raise PipelineError(f"{item.path}: cannot decode ({err})") from None
+    picture = picture.reshape(picture.shape[0], picture.shape[1], -1)
+    if picture.shape != (height, width, decl.channels):
+        raise PipelineError(f"{item.path}: decoded to {picture.shape}, expected {(height, width, decl.channels)}")
+    return picture, hashlib.sha256(data).hexdigest()
+
+
+def _resize_crop(image: Image.Image, size: int) -> Image.Image:
+    """torchvision's ``Resize(size)`` then ``CenterCrop(size)`` on a PIL image."""
+    w, h = image.size
+    short, long = (w, h) if w <= h else (h, w)
+    if short != size:
+        new_long = int(size * long / short)
+        image = image.resize((size, new_long) if w <= h else (new_long, size), Image.BILINEAR)
+        w, h = image.size
+    top, left = int(round((h - size) / 2.0)), int(round((w - size) / 2.0))
+    return image.crop((left, top, left + size, top + size))
+
+
+def decode_chunks(items: list[Item], decl: Declaration, height: int, width: int,
+                  chunk: int) -> Iterator[tuple[np.ndarray, list[str]]]:
+    """(pictures (n, H, W, C) uint8, the files' SHA-256) of ``items``, ``chunk`` images at a time."""
+    for start in range(0, len(items), chunk):
+        part = items[start:start + chunk]
+        pictures = np.empty((len(part), height, width, decl.channels), dtype=np.uint8)
+        digests = []
+        for k, item in enumerate(part):
+            pictures[k], digest = decode(item, decl, height, width)
+            digests.append(digest)
+        yield pictures, digests

@@ -1,0 +1,69 @@
+"""Stored image rows read in blocks: datasets larger than memory are v7.3 (HDF5) MAT-files.
+
+A split stored as v7.3 (``storage: v7.3`` of a declaration, and every encryption of it) can be
+read a block of rows at a time (:func:`open_rows`) instead of whole (:func:`pipeline.data.datasets.load_split`).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from matlab_compat import MatFileError, RowReader, read_header
+from pipeline.data.datasets import DatasetSpec, labels_as_indices, variant_files
+from pipeline.errors import PipelineError
+
+#: Images decoded, encrypted or read per block (the memory bound is a block of pictures and rows).
+CHUNK_IMAGES = 256
+
+
+def chunk_rows(row_length: int) -> int:
+    """Images per HDF5 chunk of a v7.3 file: about 256 KiB, at most a block. A chunk is read whole, so a
+    training batch drawn at random reads little more than its images (224 x 224 x 3: one image a chunk)."""
+    return max(1, min(CHUNK_IMAGES, (1 << 18) // row_length))
+
+
+def is_v73(path: Path) -> bool:
+    """Whether ``path`` is a v7.3 MAT-file (False for v5/v7 files and anything unreadable: their readers say why)."""
+    try:
+        return Path(path).is_file() and read_header(path).version == "7.3"
+    except MatFileError:
+        return False
+
+
+def open_rows(path: Path, name: str, row_length: int) -> RowReader:
+    """A :class:`matlab_compat.RowReader` of the uint8 N x ``row_length`` images ``name`` of ``path``."""
+    try:
+        reader = RowReader(path, name)
+    except MatFileError as err:
+        raise PipelineError(str(err)) from None
+    if reader.dtype != np.uint8 or reader.shape[1] != row_length:
+        reader.close()
+        raise PipelineError(f"{path}:{name}: expected uint8 N x {row_length} images, got {reader.dtype} {reader.shape}")
+    return reader
+
+
+def read_rows(path: Path, name: str) -> np.ndarray:
+    """A whole (small) matrix of a v7.3 file, e.g. the labels beside images read in blocks; unlike
+    :func:`pipeline.data.matfiles.read_mat` it maps nothing of the rest of the file."""
+    try:
+        with RowReader(path, name) as reader:
+            return reader.rows(0, reader.shape[0])
+    except MatFileError as err:
+        raise PipelineError(str(err)) from None
+
+
+def split_rows(data_dir: Path, spec: DatasetSpec, variant: str, split: str) -> tuple[RowReader, np.ndarray] | None:
+    """(row reader, labels) of one stored split when it is a v7.3 file, else None (read it whole)."""
+    if spec.layout == "cifar" and variant == "origin":
+        return None  # the CIFAR-10 batch folder
+    entry = variant_files(spec, variant)[split]
+    path = Path(data_dir) / spec.name / entry.path
+    if not is_v73(path):
+        return None
+    labels = labels_as_indices(read_rows(path, entry.y), spec.num_classes, f"{path}:{entry.y}")
+    reader = open_rows(path, entry.x, spec.row_length)
+    if reader.shape[0] != len(labels):
+        reader.close()
+        raise PipelineError(f"{path}: {reader.shape[0]} images but {len(labels)} labels")
+    return reader, labels
