@@ -435,21 +435,27 @@ def test_objects_of_a_v73_file_are_written_anew_as_v7(tmp_path):
     assert back["SwayLink"].dtype == STRING_DTYPE
 
 
-def test_a_damaged_subsystem_leaves_objects_undecoded_and_written_back(tmp_path):
-    """FileWrapper__ version 99 (the v6 file, uncompressed): the object stays a MatlabOpaque,
-    the file still reads and is re-written byte for byte."""
-    path = shared_path("fixtures", "matlab-modern", "mfl_simplesingletext_multiplearray.mat")
-    raw = bytearray(path.read_bytes())
+def damaged_subsystem_file(tmp_path):
+    """mfl_simplesingletext_multiplearray.mat (v6, uncompressed) with its FileWrapper__ version
+    word set to 99: a subsystem the decoder must not trust."""
+    raw = bytearray(shared_path("fixtures", "matlab-modern", "mfl_simplesingletext_multiplearray.mat").read_bytes())
     names = min(raw.index(b"SimpleSingleText\0"), raw.index(b"test_text\0"))
     assert struct.unpack_from("<I", raw, names - 40)[0] == 2      # the version word
     raw[names - 40:names - 36] = struct.pack("<I", 99)
     damaged = tmp_path / "damaged.mat"
     damaged.write_bytes(bytes(raw))
+    return damaged
+
+
+def test_a_damaged_subsystem_leaves_objects_undecoded_and_written_back(tmp_path):
+    """FileWrapper__ version 99 (the v6 file, uncompressed): the object stays a MatlabOpaque,
+    the file still reads and is re-written byte for byte."""
+    damaged = damaged_subsystem_file(tmp_path)
     values = loadmat(damaged)
     assert isinstance(values["a"], MatlabOpaque) and values["a"].classname == "SimpleSingleText"
     out = tmp_path / "again.mat"
     savemat(out, values, header=read_header(damaged))
-    assert out.read_bytes() == bytes(raw)
+    assert out.read_bytes() == damaged.read_bytes()
 
 
 def test_some_variables_only_still_decode_their_objects():

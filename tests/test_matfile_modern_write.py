@@ -5,7 +5,6 @@ and reading back: every decoded value of the modern corpus written anew (without
 subsystem) reads back equal; plain Python values read back as written."""
 from __future__ import annotations
 
-import struct
 
 import h5py
 import numpy as np
@@ -24,6 +23,7 @@ from matlab_compat.objects import (
 )
 from matlab_compat.values import SUBSYSTEM
 from tests.shared import shared_path
+from tests.test_matfile_modern import damaged_subsystem_file
 
 
 def equal(a, b, seen=None) -> bool:
@@ -197,14 +197,7 @@ def test_v73_objects_have_matlabs_layout(tmp_path):
 def test_an_undecoded_object_needs_its_files_subsystem(tmp_path):
     """A damaged subsystem leaves the object undecoded: without that subsystem it would
     point nowhere, so it is refused."""
-    path = shared_path("fixtures", "matlab-modern", "mfl_simplesingletext_multiplearray.mat")
-    raw = bytearray(path.read_bytes())
-    names = min(raw.index(b"SimpleSingleText\0"), raw.index(b"test_text\0"))
-    assert struct.unpack_from("<I", raw, names - 40)[0] == 2        # the version word
-    raw[names - 40:names - 36] = struct.pack("<I", 99)
-    damaged = tmp_path / "damaged.mat"
-    damaged.write_bytes(bytes(raw))
-    values = loadmat(damaged)
+    values = loadmat(damaged_subsystem_file(tmp_path))
     del values[SUBSYSTEM]
     with pytest.raises(MatFileError, match="undecoded SimpleSingleText"):
         savemat(tmp_path / "x.mat", values)
