@@ -349,7 +349,8 @@ def write_strip(path: Path, evaluation: Evaluation, outcomes: list[Outcome]) -> 
 def summary_rows(results_dir: str | Path) -> list[dict]:
     """One flat row per attack in every ``<dataset>_<encryption>_<kind>.json`` of ``results_dir``,
     for the results table: dataset, encryption, kind, method, pairs, key share, PSNR, SSIM and
-    the accuracies on recovered, encrypted and plain test images."""
+    the accuracies on recovered, encrypted and plain test images; for a learned attack also why its
+    training stopped (``stopped``; None for the statistical ones)."""
     rows = []
     for path in sorted(Path(results_dir).glob("*.json")):
         try:
@@ -371,6 +372,7 @@ def summary_rows(results_dir: str | Path) -> list[dict]:
                     "accuracy_recovered": a["accuracy"],
                     "accuracy_encrypted": base["encrypted"]["accuracy"],
                     "accuracy_plain": base["plain"]["accuracy"],
+                    "stopped": a.get("stopped"),  # learned attacks: plateau, cap (not converged) or no training
                 })
         except (KeyError, TypeError, ValueError) as err:
             raise PipelineError(f"{path}: not an attack result file ({err})") from None

@@ -6,6 +6,11 @@ least-squares adversarial losses and an L1 cycle loss. The adversary holds publi
 images and the victim's encrypted train images, never as pairs: the two sets are disjoint
 halves of the train split (plain from the first, encrypted from the second), so no picture
 appears in both. G is applied to the encrypted test images.
+
+The training is scored as ITN's: G restoring public plain images the adversary held out of the
+plain domain and encrypted under a key of its own (the only pairs it can make; the victim's key
+stays unseen). It stops at that score's plateau; where no adversary can draw keys, it runs to
+its cap.
 """
 from __future__ import annotations
 
@@ -16,31 +21,48 @@ import numpy as np
 import torch
 
 from pipeline.encrypt.scheme import KeyOptions, Scheme
+from pipeline.errors import PipelineError
 from pipeline.evaluate.attack import AttackData
 from pipeline.evaluate.learned import training
+from pipeline.evaluate.learned.itn import heldout_count
 from pipeline.evaluate.learned.networks import Discriminator, Translator
 from pipeline.evaluate.learned.settings import LearnedSettings
 
+SCORE = "SSIM of G restoring held-out public plain images encrypted under an own key (no victim pairs)"
 
-def unpaired_sets(data: AttackData, settings: LearnedSettings) -> tuple[np.ndarray, np.ndarray]:
-    """(public plain, victim encrypted) from disjoint halves of the train split, at most ``public_images`` each."""
+
+def unpaired_sets(data: AttackData, settings: LearnedSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(public plain to train on, held-out public plain, victim encrypted) from disjoint halves of the
+    train split, at most ``public_images`` each."""
     half = len(data.plain_train) // 2
     n = min(settings.public_images, half)
-    return data.plain_train[:n], data.enc_train[half:half + n]
+    held = heldout_count(settings, n)
+    return data.plain_train[:n - held], data.plain_train[n - held:n], data.enc_train[half:half + n]
+
+
+def own_key_heldout(data: AttackData, scheme: Scheme, options: KeyOptions, heldout: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The held-out public plain images encrypted under the adversary's first own key, with their plain ones; None
+    where it cannot draw keys."""
+    try:
+        key = scheme.adversary_key(data.spec, options, 0)
+    except PipelineError:
+        return None
+    return scheme.encrypt(key, heldout), heldout
 
 
 def gan_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: LearnedSettings, *, checkpoint_dir: Path | None,
-               progress: bool, device: str = "cpu") -> tuple[np.ndarray, dict, float]:
+               progress: bool, device: str = "cpu") -> tuple[np.ndarray, dict, list[dict]]:
     """Recovered test pictures, what the adversary held (unpaired public plain and victim encrypted
-    images) and the seconds of training resumed from a checkpoint."""
-    plain, encrypted = unpaired_sets(data, settings)
+    images) and the record of its training."""
+    plain, heldout, encrypted = unpaired_sets(data, settings)
+    scored = own_key_heldout(data, scheme, options, heldout)
     p, e = training.to_tensor(plain, device), training.to_tensor(encrypted, device)
     c = data.shape[2]
     with training.deterministic(settings.seed, settings.threads, device):
-        g, f = Translator(data.shape, settings.width).to(device), Translator(data.shape, settings.width).to(device)
-        d_plain, d_enc = Discriminator(c, settings.width).to(device), Discriminator(c, settings.width).to(device)
-        gen = torch.optim.Adam([*g.parameters(), *f.parameters()], lr=settings.lr, betas=(0.5, 0.999))
-        disc = torch.optim.Adam([*d_plain.parameters(), *d_enc.parameters()], lr=settings.lr, betas=(0.5, 0.999))
+        g, f = (Translator(data.shape, settings.width).to(device, memory_format=torch.channels_last) for _ in range(2))
+        d_plain, d_enc = (Discriminator(c, settings.width).to(device, memory_format=torch.channels_last) for _ in range(2))
+        gen = training.optimizer([*g.parameters(), *f.parameters()], settings.lr, betas=(0.5, 0.999))
+        disc = training.optimizer([*d_plain.parameters(), *d_enc.parameters()], settings.lr, betas=(0.5, 0.999))
 
         def step(rng: np.random.Generator) -> dict[str, float]:
             xp = p[torch.from_numpy(rng.integers(0, len(p), settings.gan_batch)).to(device)]
@@ -57,15 +79,19 @@ def gan_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: 
             disc.zero_grad()
             critic.backward()
             disc.step()
-            return {"adversarial": adversarial.item(), "cycle": cycle.item(), "critic": critic.item()}
+            return {"loss": loss.item(), "adversarial": adversarial.item(), "cycle": cycle.item(), "critic": critic.item()}
 
-        digest = hashlib.sha256(plain.tobytes() + encrypted.tobytes()).hexdigest()[:16]
-        recipe = {"scheme": scheme.name, "shape": list(data.shape), "data": digest,
-                  **settings.recipe("seed", "width", "gan_batch", "lr", "cycle_weight")}
-        resumed = training.train({"g": g, "f": f, "d_plain": d_plain, "d_enc": d_enc}, {"gen": gen, "disc": disc}, step,
-                                 steps=settings.gan_steps, seed=settings.seed, name="gan", recipe=recipe,
-                                 checkpoint=None if checkpoint_dir is None else Path(checkpoint_dir) / f"{data.spec.name}_{scheme.name}_gan.pt",
-                                 every=settings.checkpoint_every, progress=progress, device=device)
-        held = {"public_plain_images": len(plain), "victim_encrypted_images": len(encrypted), "paired": False,
-                "victim_pairs": 0, "own_keys": 0, "victim_key": "never used (scored against plain test images)"}
-        return training.apply(g, data.enc_test, device), held, resumed
+        digest = hashlib.sha256(plain.tobytes() + heldout.tobytes() + encrypted.tobytes()).hexdigest()[:16]
+        recipe = {"scheme": scheme.name, "shape": list(data.shape), "data": digest, "scored": scored is not None,
+                  **settings.recipe("seed", "width", "gan_batch", "lr", "cycle_weight"), **settings.stopping()}
+        run = training.train({"g": g, "f": f, "d_plain": d_plain, "d_enc": d_enc}, {"gen": gen, "disc": disc}, step,
+                             cap=settings.gan_steps, seed=settings.seed, name="gan", recipe=recipe,
+                             checkpoint=None if checkpoint_dir is None else Path(checkpoint_dir) / f"{data.spec.name}_{scheme.name}_gan.pt",
+                             score=None if scored is None else (lambda: training.heldout_ssim(g, *scored, device)),
+                             eval_every=settings.eval_every, patience=settings.patience, min_delta=settings.min_delta,
+                             checkpoint_every=settings.checkpoint_every, progress=progress, device=device)
+        held = {"public_plain_images": len(plain), "heldout_public_images": len(heldout), "victim_encrypted_images": len(encrypted),
+                "paired": False, "victim_pairs": 0, "own_keys": 0 if scored is None else 1,
+                "victim_key": "never used (scored against plain test images)"}
+        trainings = [run.record(settings.stopping(), SCORE if scored is not None else "none: no own key to make held-out pairs (runs to its cap)")]
+        return training.apply(g, data.enc_test, device), held, trainings
