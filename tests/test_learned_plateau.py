@@ -131,9 +131,11 @@ def test_a_run_stopped_at_its_cap_is_marked_not_converged_in_the_report_table_an
     assert {(r["method"], r["stopped"]) for r in rows} == {("itn", "cap"), ("fr", "no training")}
     capped_row = next(r for r in rows if r["method"] == "itn")
     line = next(x for x in security_markdown([], [capped_row], {}).splitlines() if x.startswith("| fashion"))
-    assert "itn (not converged: stopped at its cap)" in line
-    converged = {**capped_row, "stopped": "plateau"}
-    assert "not converged" not in security_markdown([], [converged], {})
+    below = "" if capped_row["beats_mean_image"] else "; below the public mean image"
+    assert f"itn (not converged: stopped at its cap{below})" in line
+    converged = {**capped_row, "stopped": "plateau", "beats_mean_image": True}
+    assert "| itn | " in security_markdown([], [converged], {})
+    assert "itn (below the public mean image) |" in security_markdown([], [{**converged, "beats_mean_image": False}], {})
     schemes = figures.collect(tmp_path, "fashion")
     assert figures.not_converged(schemes["vor"], "itn") and not figures.not_converged(schemes["vor"], "fr")
     markdown = table.comparison_markdown("fashion", schemes, None)

@@ -167,11 +167,14 @@ STATISTICAL = ("ciphertext-only", "known-plaintext")
 
 
 def _learned_cells(row: dict | None) -> str:
-    """The strongest learned attack's cells; one whose training stopped at its cap is marked "not converged"."""
+    """The strongest learned attack's cells, marked "not converged" where its training stopped at its cap
+    and "below the public mean image" where it recovers less than that image."""
     if row is None:
         return " | "
     acc = "" if row["accuracy_recovered"] is None else f"{100 * row['accuracy_recovered']:.1f}"
-    method = row["method"] + (" (not converged: stopped at its cap)" if row.get("stopped") == "cap" else "")
+    marks = (["not converged: stopped at its cap"] if row.get("stopped") == "cap" else []) \
+        + (["below the public mean image"] if row.get("beats_mean_image") is False else [])
+    method = row["method"] + (f" ({'; '.join(marks)})" if marks else "")
     return f"{method} | {row['psnr']:.2f} / {row['ssim']:.3f} | {acc}"
 
 

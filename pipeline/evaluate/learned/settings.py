@@ -32,8 +32,8 @@ class LearnedSettings:
     cycle_weight: float = 10.0
     holdout: int = 500  # images held out of the adversary's data to score the training (at most a fifth of it)
     eval_every: int = 100  # steps between two held-out evaluations (one point of the curve)
-    patience: int = 5  # evaluations without an improvement of more than min_delta: a plateau
-    min_delta: float = 0.002  # SSIM
+    patience: int = 10  # evaluations without an improvement of more than min_delta: a plateau
+    min_delta: float = 0.001  # SSIM
     checkpoint_every: int = 500  # steps; a multiple of eval_every
     lpips_weights: tuple[Path, ...] = ()  # LPIPS v0.1 files (pipeline.evaluate.learned.lpips); none: no LPIPS
 
