@@ -227,6 +227,8 @@ def test_result_files_feed_the_report_and_the_figures(tmp_path):
     assert drawn.returncode == 0, drawn.stderr
     assert np.array_equal(np.asarray(Image.open(tmp_path / "figures" / "fashion_learned_grid.png")), np.asarray(grid))
     assert not (tmp_path / "fashion_learned_grid.png").exists()
+    written = (tmp_path / "figures" / "fashion_learned_table.md").read_text()
+    assert f"| fr | {rows[1]['ssim']:.3f} | {rows[0]['ssim']:.3f} |" in written  # columns in registry order: random, etc
 
 
 def test_baselines_score_the_victims_true_key_and_refuse_a_key_that_did_not_make_the_data(monkeypatch):
