@@ -139,6 +139,9 @@ def test_gan_trains_unpaired_and_is_deterministic():
     assert held["paired"] is False and held["victim_pairs"] == 0
     assert (held["public_plain_images"], held["heldout_public_images"], held["victim_encrypted_images"]) == (120, 30, 150)
     assert not np.array_equal(first.recovered, data.enc_test)  # three steps did change the generator
+    (stage,) = first.record["training"]  # scored every 2 steps on held-out public images under an own key; 3 steps: the cap
+    assert [row["step"] for row in stage["curve"]] == [2, 3] and all(-1 <= row["heldout_ssim"] <= 1 for row in stage["curve"])
+    assert first.record["stopped"] == stage["stopped"] == "cap" and held["own_keys"] == 1
 
 
 class Negation(Scheme):
