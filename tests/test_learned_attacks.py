@@ -119,7 +119,7 @@ def test_training_time_is_kept_in_the_checkpoint_and_reported_on_resume(tmp_path
 
     def run(steps):
         return training.train({"net": net}, {"sgd": optimizer}, step, cap=steps, seed=0, name="t", recipe={"r": 1},
-                              checkpoint=tmp_path / "t.pt", score=None, eval_every=1, patience=1, min_delta=0.0,
+                              checkpoint=tmp_path / "t.pt", score=lambda: 0.0, eval_every=1, patience=10, min_delta=0.0,
                               checkpoint_every=1, progress=False)
 
     assert run(2).earlier == 0.0                    # fresh: nothing earlier
@@ -137,11 +137,12 @@ def test_gan_trains_unpaired_and_is_deterministic():
     assert np.array_equal(first.recovered, second.recovered)
     held = first.record["held"]
     assert held["paired"] is False and held["victim_pairs"] == 0
-    assert (held["public_plain_images"], held["heldout_public_images"], held["victim_encrypted_images"]) == (120, 30, 150)
+    assert (held["public_plain_images"], held["heldout_public_images"], held["victim_encrypted_images"],
+            held["heldout_victim_encrypted_images"]) == (120, 30, 120, 30)
     assert not np.array_equal(first.recovered, data.enc_test)  # three steps did change the generator
-    (stage,) = first.record["training"]  # scored every 2 steps on held-out public images under an own key; 3 steps: the cap
+    (stage,) = first.record["training"]  # the held-out cycle SSIM every 2 steps; 3 steps: the cap
     assert [row["step"] for row in stage["curve"]] == [2, 3] and all(-1 <= row["heldout_ssim"] <= 1 for row in stage["curve"])
-    assert first.record["stopped"] == stage["stopped"] == "cap" and held["own_keys"] == 1
+    assert first.record["stopped"] == stage["stopped"] == "cap" and held["own_keys"] == 0
 
 
 class Negation(Scheme):

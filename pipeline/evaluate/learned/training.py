@@ -111,13 +111,12 @@ def load_checkpoint(path: Path, recipe: str, device: str = "cpu") -> dict | None
 
 
 def train(modules: Mapping[str, nn.Module], optimizers: Mapping[str, torch.optim.Optimizer], step: StepFn, *, cap: int, seed: int,
-          name: str, recipe: dict, checkpoint: Path | None, score: ScoreFn | None, eval_every: int, patience: int, min_delta: float,
+          name: str, recipe: dict, checkpoint: Path | None, score: ScoreFn, eval_every: int, patience: int, min_delta: float,
           checkpoint_every: int, progress: bool, device: str = "cpu") -> Training:
     """Run ``step`` until the held-out ``score`` reaches a plateau or ``cap`` steps are done (resuming
     from ``checkpoint`` where one exists); leaves the modules at the weights of the best score.
 
-    ``score`` None (no held-out data the adversary could score): the training runs to the cap and
-    keeps its last weights. ``recipe`` (JSON-ready) names everything the weights depend on except
+    ``recipe`` (JSON-ready) names everything the weights depend on except
     the cap; a checkpoint of another recipe, or of more steps than the cap, is refused. A checkpoint
     of fewer steps is continued, one that stopped at a plateau is final. Checkpoints every
     ``checkpoint_every`` steps (a multiple of ``eval_every``) and at the stop; progress: a bar on
@@ -149,14 +148,14 @@ def train(modules: Mapping[str, nn.Module], optimizers: Mapping[str, torch.optim
         bar.update(1)
         if run.steps % eval_every and run.steps != cap:
             continue
-        value = None if score is None else round(float(score()), 5)
+        value = round(float(score()), 5)
         means = {k: round(v / count, 5) for k, v in sums.items()}
         run.curve.append({"step": run.steps, "heldout_ssim": value, "train_loss": means.pop("loss", None), **means})
         sums, count = {}, 0
         scores = [row["heldout_ssim"] for row in run.curve]
-        if score is None or value > max(scores[:-1], default=-np.inf):
+        if value > max(scores[:-1], default=-np.inf):
             run.best_step, best = run.steps, {k: copy.deepcopy(m.state_dict()) for k, m in modules.items()}
-        if score is not None and plateaued(scores, patience, min_delta):
+        if plateaued(scores, patience, min_delta):
             run.stopped = "plateau"
         if progress and not bar.disable:
             bar.set_postfix({k: v for k, v in run.curve[-1].items() if k != "step"})
@@ -169,9 +168,8 @@ def train(modules: Mapping[str, nn.Module], optimizers: Mapping[str, torch.optim
                                          "optimizers": {k: o.state_dict() for k, o in optimizers.items()}})
     bar.close()
     run.seconds = run.earlier + time.perf_counter() - clock
-    if best is not None:
-        for key, module in modules.items():
-            module.load_state_dict(best[key])
+    for key, module in modules.items():
+        module.load_state_dict(best[key])
     return run
 
 
