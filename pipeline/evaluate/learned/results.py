@@ -87,7 +87,7 @@ def curve_tsv(stages: list[dict]) -> str:
     offset = 0
     for stage in stages:
         for row in stage["curve"]:
-            writer.writerow([stage["stage"], offset + row["step"], *("" if row[k] is None else row[k] for k in ("heldout_ssim", "train_loss"))])
+            writer.writerow([stage["stage"], offset + row["step"], row["heldout_ssim"], row["train_loss"]])
         offset += stage["steps"]
     return out.getvalue()
 

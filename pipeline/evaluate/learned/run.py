@@ -46,8 +46,9 @@ class LearnedOutcome:
     """One learned attack's recovered test pictures, its JSON record and its per-image scores (``lpips`` None without weights).
 
     The record's ``stopped`` (:func:`stopped`) and ``training`` (per stage: curve, stopping reason,
-    steps, seconds) say whether the attack converged. Where the attack does not apply to the scheme, ``recovered`` is None, ``per_image`` empty and
-    the record's ``not_applicable`` says why (its scores are None).
+    steps, seconds) say whether the attack converged. Where the attack does not apply to the
+    scheme, ``recovered`` is None, ``per_image`` empty and the record's ``not_applicable`` says
+    why (its scores are None).
     """
 
     recovered: np.ndarray | None
