@@ -72,6 +72,7 @@ def main(
         options = recorded_options(chosen, spec, key_options(chosen, data_dir, **key_given))
         settings = profile_settings(profile).with_(seed=attack_seed, lpips_weights=tuple(lpips_weights),
                                                    **({} if threads is None else {"threads": threads}))
+        settings.with_(known_pairs=at_least(known_pairs, "--known-pairs", 0))  # refused here, before any work (1: nothing to hold out)
         attack(spec.name, chosen, options, kind, settings, at_least(known_pairs, "--known-pairs", 0), device,
                checkpoints or out / "checkpoints", (epochs, classifier_cache) if recognisability else None, out)
     if draw:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -18,7 +20,7 @@ from pipeline.evaluate.learned.results import baselines, write_learned
 from pipeline.evaluate.learned.run import run_attack
 from pipeline.evaluate.learned.settings import LearnedSettings
 from pipeline.evaluate.report import security_markdown
-from tests.shared import shared_path
+from tests.shared import ROOT, shared_path
 from tests.test_learned_attacks import OPTIONS, PLAIN_TEST, PLAIN_TRAIN, SPEC, TINY, victim_data
 
 
@@ -160,3 +162,13 @@ def test_figure6_table_is_read_from_markdown_and_set_beside_ours(tmp_path):
         table.figure6(tmp_path / "nothing.md")
     spec = table.figure6(shared_path("spec", "etc.md"))  # the paper's values as the colour profile reads them
     assert len(spec) == 16 and {m for m, _ in spec} == {"encrypted", "fr", "gan", "itn"} and all(-1 <= v <= 1 for v in spec.values())
+
+
+def test_the_command_refuses_one_known_pair_before_any_work(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "pipeline.learned_attack", "--dataset", "fashion", "--scheme", "vor", "--kind", "itn",
+                             "--known-pairs", "1", "--data-dir", str(tmp_path / "no-data"), "--out", str(tmp_path / "out"), "--no-figures"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == ["error: --known-pairs must be 0 or at least 2 (a tenth of the pairs is held out "
+                                                  "to score the training), got 1"]
+    assert not (tmp_path / "out" / "checkpoints").exists()
