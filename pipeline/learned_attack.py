@@ -4,8 +4,9 @@
 
 writes ``<out>/<dataset>_<scheme>_<kind>.json`` with its ``.npz`` side file of per-image scores,
 then redraws the dataset's figures from every side file in ``<out>`` (into ``--figures-dir``):
-``<dataset>_learned_ssim.png`` (box plots, the paper's Figure 8) and ``<dataset>_learned_grid.png``
-(pictures, its Figure 6). The threat model of each attack is in :mod:`pipeline.evaluate.learned`.
+``<dataset>_learned_ssim.png`` (box plots, the paper's Figure 8), ``<dataset>_learned_grid.png``
+(pictures, its Figure 6) and ``<dataset>_learned_table.md`` (mean SSIM per method x scheme, beside
+Figure 6's values with ``--paper-figure6``). The threat model of each attack is in :mod:`pipeline.evaluate.learned`.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import List, Optional
 
 import typer
 
+from matlab_compat import atomic_output
 from pipeline.cli import at_least, check_input, check_writable, refuse_given, run, typer_app
 from pipeline.data.datasets import dataset_spec
 from pipeline.encrypt.options import DATA_DIR, DATASET, DatasetName, SchemeName, chosen_scheme, key_options, with_key_options
@@ -22,7 +24,7 @@ from pipeline.encrypt.scheme import Scheme
 from pipeline.encrypt.stage import recorded_options
 from pipeline.errors import PipelineError
 from pipeline.evaluate.attack import check_device, load_attack_data, make_accuracy
-from pipeline.evaluate.learned import figures
+from pipeline.evaluate.learned import figures, table
 from pipeline.evaluate.learned.results import baselines, write_learned
 from pipeline.evaluate.learned.run import LEARNED, run_attack
 from pipeline.evaluate.learned.settings import LearnedSettings
@@ -54,6 +56,7 @@ def main(
     classifier_cache: Path = typer.Option(Path("results/attacks/classifiers"), "--classifier-cache", help="folder keeping the plain classifier between runs"),
     draw: bool = typer.Option(True, "--figures/--no-figures", help="redraw the dataset's figures from every side file in <out>"),
     figures_dir: Optional[Path] = typer.Option(None, "--figures-dir", help="folder of the figures [default: <out>]"),
+    paper_figure6: Optional[Path] = typer.Option(None, "--paper-figure6", help="Markdown file with the EtC paper's Figure 6 SSIM table, set beside ours"),
     key_given: dict = None,
 ) -> None:
     """Attack DATASET's SCHEME variant with the learned attacks KIND, then redraw the dataset's figures."""
@@ -70,12 +73,14 @@ def main(
         refuse_given(context, ["epochs", "classifier_cache"],
                      "it sets the recognisability classifier, which --no-recognisability switches off")
     if not draw:
-        refuse_given(context, ["figures_dir"], "--no-figures draws no figures")
+        refuse_given(context, ["figures_dir", "paper_figure6"], "--no-figures draws no figures")
     at_least(epochs, "--epochs", 1)
     at_least(threads, "--threads", 1)
     at_least(known_pairs, "--known-pairs", 0)
     at_least(attack_seed, "--attack-seed", 0)
     base_settings = profile_settings(profile)
+    if known_pairs is not None:
+        base_settings.with_(known_pairs=known_pairs)  # refused here, before any work (1: nothing to hold out)
     check_device(device)
     for path in lpips_weights:
         check_input(path, "--lpips-weights")
@@ -84,6 +89,8 @@ def main(
     figures_dir = figures_dir or out
     if draw:
         check_writable(figures_dir, folder=True, option="--figures-dir")
+        check_input(paper_figure6, "--paper-figure6", optional=True)
+    paper = None if paper_figure6 is None else table.figure6(paper_figure6)
     if kind:
         check_writable(checkpoints or out / "checkpoints", folder=True, option="--checkpoints" if checkpoints else "--out")
         if recognisability:
@@ -97,8 +104,10 @@ def main(
     if draw:
         name = dataset_spec(dataset, data_dir).name
         schemes = figures.collect(out, name)
-        typer.echo(f"wrote {figures.box_plot(figures_dir / f'{name}_learned_ssim.png', schemes)} and "
-                   f"{figures.picture_grid(figures_dir / f'{name}_learned_grid.png', schemes)}")
+        with atomic_output(figures_dir / f"{name}_learned_table.md") as tmp:
+            tmp.write_text(table.comparison_markdown(name, schemes, paper))
+        typer.echo(f"wrote {figures.box_plot(figures_dir / f'{name}_learned_ssim.png', schemes)}, "
+                   f"{figures.picture_grid(figures_dir / f'{name}_learned_grid.png', schemes)} and {figures_dir / f'{name}_learned_table.md'}")
 
 
 def attack(dataset: str, chosen: Scheme, options, kind: list[str], settings: LearnedSettings, known_pairs: int | None, device: str,
@@ -122,7 +131,8 @@ def attack(dataset: str, chosen: Scheme, options, kind: list[str], settings: Lea
         for o in outcomes:
             r = o.record
             typer.echo(f"{dataset} {chosen.name} {r['method']}: " + (f"not applicable: {r['not_applicable']}" if "not_applicable" in r else
-                       f"SSIM {r['ssim']:.3f} PSNR {r['psnr']:.2f} dB accuracy {r['accuracy']} ({r['seconds']} s)"))
+                       f"SSIM {r['ssim']:.3f} PSNR {r['psnr']:.2f} dB accuracy {r['accuracy']} ({r['seconds']} s, {r['steps']} steps, "
+                       f"stopped: {r['stopped']})"))
         typer.echo(f"wrote {json_path}")
 
 

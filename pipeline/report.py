@@ -30,7 +30,8 @@ from pipeline.evaluate.report import (
 
 #: Each profile's results folder (``results:`` of params.yaml and profiles/*.yaml; tests/test_report.py checks them).
 RESULTS = {"cpu": Path("results"), "paper": Path("results/paper"), "offline-cifar": Path("results/offline-cifar"),
-           "imagenette": Path("results/imagenette")}
+           "imagenette": Path("results/imagenette"),
+           "colour": Path("results/colour")}
 
 app = typer_app(__doc__)
 

@@ -30,7 +30,7 @@ from tests.shared import ROOT
 SPEC = dataset_spec("fashion")  # 28 x 28 grey: the shape the vortex and EtC keys are made for
 OPTIONS = KeyOptions(block_size=7)
 TINY = LearnedSettings(width=4, batch=32, lr=1e-2, public_images=300, adversary_keys=2, itn_steps=1, known_pairs=300,
-                       pairs_steps=40, gan_steps=3, gan_batch=16, checkpoint_every=2)
+                       pairs_steps=40, gan_steps=3, gan_batch=16, holdout=30, eval_every=2, patience=3, checkpoint_every=2)
 
 
 def shapes(n: int, seed: int) -> np.ndarray:
@@ -118,13 +118,15 @@ def test_training_time_is_kept_in_the_checkpoint_and_reported_on_resume(tmp_path
         return {"loss": loss.item()}
 
     def run(steps):
-        return training.train({"net": net}, {"sgd": optimizer}, step, steps=steps, seed=0, name="t", recipe={"r": 1},
-                              checkpoint=tmp_path / "t.pt", every=1, progress=False)
+        return training.train({"net": net}, {"sgd": optimizer}, step, cap=steps, seed=0, name="t", recipe={"r": 1},
+                              checkpoint=tmp_path / "t.pt", score=lambda: 0.0, eval_every=1, patience=10, min_delta=0.0,
+                              checkpoint_every=1, progress=False)
 
-    assert run(2) == 0.0                            # fresh: nothing earlier
+    assert run(2).earlier == 0.0                    # fresh: nothing earlier
     after_two = run(4)                              # resumes the 2 steps done
-    assert 0.2 <= after_two < 1.0
-    assert 0.4 <= run(4) < after_two + 1.0          # finished: all 4 steps' training
+    assert 0.2 <= after_two.earlier < 1.0 and after_two.seconds >= 0.4
+    finished = run(4)                               # finished: all 4 steps' training, none run now
+    assert 0.4 <= finished.earlier < after_two.earlier + 1.0 and finished.steps == 4 and finished.stopped == "cap"
 
 
 def test_gan_trains_unpaired_and_is_deterministic():
@@ -134,8 +136,13 @@ def test_gan_trains_unpaired_and_is_deterministic():
     assert first.recovered.shape == PLAIN_TEST.shape and first.recovered.dtype == np.uint8
     assert np.array_equal(first.recovered, second.recovered)
     held = first.record["held"]
-    assert held["paired"] is False and held["victim_pairs"] == 0 and held["public_plain_images"] == 150
+    assert held["paired"] is False and held["victim_pairs"] == 0
+    assert (held["public_plain_images"], held["heldout_public_images"], held["victim_encrypted_images"],
+            held["heldout_victim_encrypted_images"]) == (120, 30, 120, 30)
     assert not np.array_equal(first.recovered, data.enc_test)  # three steps did change the generator
+    (stage,) = first.record["training"]  # the held-out cycle SSIM every 2 steps; 3 steps: the cap
+    assert [row["step"] for row in stage["curve"]] == [2, 3] and all(-1 <= row["heldout_ssim"] <= 1 for row in stage["curve"])
+    assert first.record["stopped"] == stage["stopped"] == "cap" and held["own_keys"] == 0
 
 
 class Negation(Scheme):
@@ -224,6 +231,8 @@ def test_result_files_feed_the_report_and_the_figures(tmp_path):
     assert drawn.returncode == 0, drawn.stderr
     assert np.array_equal(np.asarray(Image.open(tmp_path / "figures" / "fashion_learned_grid.png")), np.asarray(grid))
     assert not (tmp_path / "fashion_learned_grid.png").exists()
+    written = (tmp_path / "figures" / "fashion_learned_table.md").read_text()
+    assert f"| fr | {rows[1]['ssim']:.3f} | {rows[0]['ssim']:.3f} |" in written  # columns in registry order: random, etc
 
 
 def test_baselines_score_the_victims_true_key_and_refuse_a_key_that_did_not_make_the_data(monkeypatch):

@@ -17,7 +17,7 @@ from tests.shared import ROOT
 from train.config import resolve_config
 
 PROFILES = {"cpu": ROOT / "params.yaml", "paper": ROOT / "profiles" / "paper.yaml",
-            "offline-cifar": ROOT / "profiles" / "offline-cifar.yaml"}
+            "offline-cifar": ROOT / "profiles" / "offline-cifar.yaml", "colour": ROOT / "profiles" / "colour.yaml"}
 STUDY_PROFILES = {"study": ROOT / "profiles" / "study.yaml", "study-gpu": ROOT / "profiles" / "study-gpu.yaml"}
 
 
@@ -73,9 +73,9 @@ def test_the_paper_profile_is_the_published_table():
 
 
 @pytest.mark.parametrize("profile,stages", [  # fetch+encrypt, attack, learned + figures, information, train, isotropic,
-    ("cpu", 1 + 5 + 5 + 5 + 1 + 4 + 6 + 1), ("paper", 3 + 11 + 6 + 6 + 3 + 6 + 18 + 16 + 1),  # evaluate (+ study)
-    ("offline-cifar", 1 + 3 + 3 + 3 + 4 + 1), ("imagenette", 1 + 5 + 12 + 1),
-    ("study", 1 + 5 + 5 + 5 + 1 + 4 + 6 + 1 + 1), ("study-gpu", 3 + 11 + 6 + 6 + 3 + 6 + 18 + 16 + 1 + 1)])
+    ("cpu", 1 + 7 + 7 + 7 + 1 + 4 + 6 + 1), ("paper", 3 + 11 + 6 + 6 + 3 + 6 + 18 + 16 + 1),  # evaluate (+ study)
+    ("offline-cifar", 1 + 3 + 3 + 3 + 4 + 1), ("colour", 1 + 7 + 7 + 7 + 1 + 4 + 1 + 1), ("imagenette", 1 + 5 + 12 + 1),
+    ("study", 1 + 7 + 7 + 7 + 1 + 4 + 6 + 1 + 1), ("study-gpu", 3 + 11 + 6 + 6 + 3 + 6 + 18 + 16 + 1 + 1)])
 def test_dvc_generates_the_profiles_stages(profile, stages, tmp_path):
     shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
     shutil.copy({**PROFILES, **STUDY_PROFILES, "imagenette": ROOT / "profiles" / "imagenette.yaml"}[profile], tmp_path / "params.yaml")

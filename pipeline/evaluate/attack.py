@@ -361,7 +361,9 @@ def write_strip(path: Path, evaluation: Evaluation, outcomes: list[Outcome]) -> 
 def summary_rows(results_dir: str | Path) -> list[dict]:
     """One flat row per attack in every ``<dataset>_<encryption>_<kind>.json`` of ``results_dir``,
     for the results table: dataset, encryption, kind, method, pairs, key share, PSNR, SSIM and
-    the accuracies on recovered, encrypted and plain test images."""
+    the accuracies on recovered, encrypted and plain test images; for a learned attack also why its
+    training stopped (``stopped``) and whether it beats the public mean image (``beats_mean_image``;
+    both None for the statistical ones)."""
     rows = []
     for path in sorted(Path(results_dir).glob("*.json")):
         try:
@@ -383,6 +385,8 @@ def summary_rows(results_dir: str | Path) -> list[dict]:
                     "accuracy_recovered": a["accuracy"],
                     "accuracy_encrypted": base["encrypted"]["accuracy"],
                     "accuracy_plain": base["plain"]["accuracy"],
+                    "stopped": a.get("stopped"),  # learned attacks: plateau, cap (not converged) or no training
+                    "beats_mean_image": a.get("beats_mean_image"),  # learned attacks: SSIM above the public mean image's
                 })
         except (KeyError, TypeError, ValueError) as err:
             raise PipelineError(f"{path}: not an attack result file ({err})") from None

@@ -169,10 +169,15 @@ STATISTICAL = ("ciphertext-only", "known-plaintext")
 
 
 def _learned_cells(row: dict | None) -> str:
+    """The strongest learned attack's cells, marked "not converged" where its training stopped at its cap
+    and "below the public mean image" where it recovers less than that image."""
     if row is None:
         return " | "
     acc = "" if row["accuracy_recovered"] is None else f"{100 * row['accuracy_recovered']:.1f}"
-    return f"{row['method']} | {row['psnr']:.2f} / {row['ssim']:.3f} | {acc}"
+    marks = (["not converged: stopped at its cap"] if row.get("stopped") == "cap" else []) \
+        + (["below the public mean image"] if row.get("beats_mean_image") is False else [])
+    method = row["method"] + (f" ({'; '.join(marks)})" if marks else "")
+    return f"{method} | {row['psnr']:.2f} / {row['ssim']:.3f} | {acc}"
 
 
 def security_markdown(runs: list[Run], attacks: list[dict], information: dict[tuple[str, str], float]) -> str:
@@ -201,7 +206,7 @@ def security_markdown(runs: list[Run], attacks: list[dict], information: dict[tu
         known = [r for r in mine if r["kind"] == "known-plaintext" and not r["uses_statistics"]]
         most = max((r["pairs"] for r in known), default=None)
         paired = _strongest([r for r in known if r["pairs"] == most])
-        learned = _strongest([r for r in mine if r["kind"] not in STATISTICAL])
+        learned = _strongest([r for r in mine if r["kind"] not in STATISTICAL and r["psnr"] is not None])
         loss = information.get((dataset, encryption))
         lines.append(f"| {dataset} | {encryption} | {'; '.join(drops)} | {'' if loss is None else f'{100 * loss:.1f}'} | "
                      f"{_attack_cells(blind, False)} | {_attack_cells(paired, True)} | {_learned_cells(learned)} |")

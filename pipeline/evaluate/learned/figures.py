@@ -5,6 +5,9 @@
   and 95th percentiles.
 * :func:`picture_grid`: one column per scheme, rows encrypted, FR, GAN, ITN (each ITN variant),
   plain, for one test image; a method that did not run on a scheme leaves its tile blank.
+
+A method whose training stopped at its cap instead of a plateau (``<method>/stopped`` in the side
+file) has not converged: both figures mark it "cap" in red, and no verdict is to be read from it.
 """
 from __future__ import annotations
 
@@ -23,7 +26,8 @@ ORDER = ("encrypted", "fr", "gan", "itn")  # row / box order; ITN variants (itn+
 COLOURS = [(120, 120, 120), (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75)]
 
 
-def _rank(method: str) -> tuple[int, str]:
+def rank(method: str) -> tuple[int, str]:
+    """Sort key of a method: the order of ``ORDER``, ITN variants after ITN, others last."""
     return next((i for i, m in enumerate(ORDER) if method == m or method.startswith(m + "+")), len(ORDER)), method
 
 
@@ -41,15 +45,20 @@ def collect(results_dir: Path, dataset: str) -> dict[str, dict[str, np.ndarray]]
     return dict(sorted(found.items(), key=lambda item: (order.index(item[0]) if item[0] in order else len(order), item[0])))
 
 
+def not_converged(arrays: dict[str, np.ndarray], method: str) -> bool:
+    """Whether ``method``'s training stopped at its cap (side files of older runs say nothing: not marked)."""
+    return str(arrays.get(f"{method}/stopped", "")) == "cap"
+
+
 def methods_of(arrays: dict[str, np.ndarray], metric: str) -> list[str]:
-    return sorted({name.split("/")[0] for name in arrays if name.endswith("/" + metric)}, key=_rank)
+    return sorted({name.split("/")[0] for name in arrays if name.endswith("/" + metric)}, key=rank)
 
 
 def box_plot(path: Path, schemes: dict[str, dict[str, np.ndarray]], metric: str = "ssim") -> Path:
     """PNG box plots of ``metric`` per scheme x method; returns the path."""
 
 
-    methods = sorted({m for arrays in schemes.values() for m in methods_of(arrays, metric)}, key=_rank)
+    methods = sorted({m for arrays in schemes.values() for m in methods_of(arrays, metric)}, key=rank)
     values = [arrays[f"{m}/{metric}"] for arrays in schemes.values() for m in methods if f"{m}/{metric}" in arrays]
     if not values:
         raise PipelineError(f"no per-image {metric} values to plot")
@@ -61,7 +70,7 @@ def box_plot(path: Path, schemes: dict[str, dict[str, np.ndarray]], metric: str 
         low, high = min(p5s), max(max(p95s), min(p5s) + 1e-6)
         ticks = np.linspace(low, high, 6)
     box, gap, left, top, plot_h, bottom = 18, 24, 48, 16, 240, 40
-    width = max(left + len(schemes) * (len(methods) * box + gap) + 8 + 110, 420)
+    width = max(left + len(schemes) * (len(methods) * box + gap) + 8 + 110, 600)
     image = Image.new("RGB", (width, top + plot_h + bottom), "white")
     draw = ImageDraw.Draw(image)
 
@@ -84,11 +93,14 @@ def box_plot(path: Path, schemes: dict[str, dict[str, np.ndarray]], metric: str 
             draw.line([(mid, y(q1)), (mid, y(p5))], fill=colour)
             draw.rectangle([x + 2, y(q3), x + box - 3, y(q1)], outline=colour, width=2)
             draw.line([(x + 2, y(med)), (x + box - 3, y(med))], fill="black", width=2)
+            if not_converged(arrays, method):
+                draw.text((x, max(y(p95) - 12, 0)), "cap", fill=(200, 0, 0))
         draw.text((x0, top + plot_h + 8), scheme, fill="black")
     for i, method in enumerate(methods):
         draw.rectangle([width - 104, top + 14 * i + 2, width - 96, top + 14 * i + 10], fill=COLOURS[i % len(COLOURS)])
         draw.text((width - 92, top + 14 * i), method, fill="black")
-    draw.text((left, top + plot_h + 24), f"per-image {metric.upper()}: box quartiles, line median, whiskers 5-95 %", fill="black")
+    draw.text((left, top + plot_h + 24), f"per-image {metric.upper()}: box quartiles, line median, whiskers 5-95 %; "
+              f"cap: stopped at its cap, not converged", fill="black")
     with atomic_output(path) as tmp:
         image.save(tmp, format="PNG")
     return Path(path)
@@ -98,7 +110,7 @@ def picture_grid(path: Path, schemes: dict[str, dict[str, np.ndarray]], index: i
     """PNG: rows encrypted / FR / GAN / ITN... / plain, one column per scheme (test image ``index``); returns the path."""
 
 
-    methods = sorted({m for arrays in schemes.values() for m in methods_of(arrays, "examples")} - {"plain"}, key=_rank) + ["plain"]
+    methods = sorted({m for arrays in schemes.values() for m in methods_of(arrays, "examples")} - {"plain"}, key=rank) + ["plain"]
     shape = next(iter(schemes.values()))["plain/examples"].shape[1:]
     blank = np.full(shape, 255, dtype=np.uint8)
     rows = [np.stack([arrays[f"{m}/examples"][index] if f"{m}/examples" in arrays else blank for arrays in schemes.values()])
@@ -113,6 +125,9 @@ def picture_grid(path: Path, schemes: dict[str, dict[str, np.ndarray]], index: i
         draw.text((label + int(j * pitch_x) + 6, 2), scheme, fill="black")
     for i, method in enumerate(methods):
         draw.text((4, header + int((i + 0.5) * pitch_y) - 5), method, fill="black")
+        for j, arrays in enumerate(schemes.values()):
+            if not_converged(arrays, method):
+                draw.text((label + int(j * pitch_x) + 2, header + int(i * pitch_y) + 1), "cap", fill=(200, 0, 0))
     with atomic_output(path) as tmp:
         canvas.save(tmp, format="PNG")
     return Path(path)

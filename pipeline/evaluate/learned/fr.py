@@ -61,10 +61,10 @@ def render(scheme: Scheme, encrypted: np.ndarray, public_plain: np.ndarray) -> t
 
 
 def fr_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: LearnedSettings, *, checkpoint_dir: Path | None,
-              progress: bool, device: str = "cpu") -> tuple[np.ndarray, dict, float]:
-    """FR images of the victim's encrypted test split (no training: nothing to checkpoint, no device)."""
+              progress: bool, device: str = "cpu") -> tuple[np.ndarray, dict, list[dict]]:
+    """FR images of the victim's encrypted test split (no training: no curve, nothing to checkpoint, no device)."""
     public = data.plain_train[:settings.public_images]
     recovered, rendered = render(scheme, data.enc_test, public)
     held = {"public_plain_images": len(public), "scheme_properties": ["negates", "moves_whole_pixels", "per_image"],
             "victim_pairs": 0, "own_keys": 0, "victim_key": "never used (scored against plain test images)", "rendered": rendered}
-    return recovered, held, 0.0
+    return recovered, held, []

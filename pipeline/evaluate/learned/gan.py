@@ -6,6 +6,12 @@ least-squares adversarial losses and an L1 cycle loss. The adversary holds publi
 images and the victim's encrypted train images, never as pairs: the two sets are disjoint
 halves of the train split (plain from the first, encrypted from the second), so no picture
 appears in both. G is applied to the encrypted test images.
+
+The training is scored on a share of both domains held out of it: the cycle SSIM, the mean of
+SSIM(F(G(e)), e) over held-out victim encrypted images and SSIM(G(F(p)), p) over held-out public
+plain images. It needs no pairs, so it follows the translation the GAN learns for the victim's
+key (a score under a key of the adversary's own would not: G learns the victim's key, not a
+key-independent inverse); it stops at that score's plateau.
 """
 from __future__ import annotations
 
@@ -14,33 +20,46 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.evaluate.attack import AttackData
 from pipeline.evaluate.learned import training
+from pipeline.evaluate.learned.itn import heldout_count
 from pipeline.evaluate.learned.networks import Discriminator, Translator
 from pipeline.evaluate.learned.settings import LearnedSettings
 
+SCORE = "cycle SSIM on held-out images of both domains: mean of SSIM(F(G(e)), e) and SSIM(G(F(p)), p)"
 
-def unpaired_sets(data: AttackData, settings: LearnedSettings) -> tuple[np.ndarray, np.ndarray]:
-    """(public plain, victim encrypted) from disjoint halves of the train split, at most ``public_images`` each."""
+
+def unpaired_sets(data: AttackData, settings: LearnedSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(public plain to train on, held-out public plain, victim encrypted to train on, held-out victim encrypted)
+    from disjoint halves of the train split, at most ``public_images`` each."""
     half = len(data.plain_train) // 2
     n = min(settings.public_images, half)
-    return data.plain_train[:n], data.enc_train[half:half + n]
+    held = heldout_count(settings, n)
+    plain, encrypted = data.plain_train[:n], data.enc_train[half:half + n]
+    return plain[:n - held], plain[n - held:], encrypted[:n - held], encrypted[n - held:]
+
+
+def cycle_ssim(g: nn.Module, f: nn.Module, plain: np.ndarray, encrypted: np.ndarray, device: str) -> float:
+    """Mean of the held-out cycle SSIMs: F(G(e)) against e and G(F(p)) against p."""
+    return (training.heldout_ssim(nn.Sequential(g, f), encrypted, encrypted, device)
+            + training.heldout_ssim(nn.Sequential(f, g), plain, plain, device)) / 2
 
 
 def gan_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: LearnedSettings, *, checkpoint_dir: Path | None,
-               progress: bool, device: str = "cpu") -> tuple[np.ndarray, dict, float]:
+               progress: bool, device: str = "cpu") -> tuple[np.ndarray, dict, list[dict]]:
     """Recovered test pictures, what the adversary held (unpaired public plain and victim encrypted
-    images) and the seconds of training resumed from a checkpoint."""
-    plain, encrypted = unpaired_sets(data, settings)
+    images) and the record of its training."""
+    plain, held_plain, encrypted, held_enc = unpaired_sets(data, settings)
     p, e = training.to_tensor(plain, device), training.to_tensor(encrypted, device)
     c = data.shape[2]
     with training.deterministic(settings.seed, settings.threads, device):
-        g, f = Translator(data.shape, settings.width).to(device), Translator(data.shape, settings.width).to(device)
-        d_plain, d_enc = Discriminator(c, settings.width).to(device), Discriminator(c, settings.width).to(device)
-        gen = torch.optim.Adam([*g.parameters(), *f.parameters()], lr=settings.lr, betas=(0.5, 0.999))
-        disc = torch.optim.Adam([*d_plain.parameters(), *d_enc.parameters()], lr=settings.lr, betas=(0.5, 0.999))
+        g, f = (Translator(data.shape, settings.width).to(device, memory_format=torch.channels_last) for _ in range(2))
+        d_plain, d_enc = (Discriminator(c, settings.width).to(device, memory_format=torch.channels_last) for _ in range(2))
+        gen = training.optimizer([*g.parameters(), *f.parameters()], settings.lr, betas=(0.5, 0.999))
+        disc = training.optimizer([*d_plain.parameters(), *d_enc.parameters()], settings.lr, betas=(0.5, 0.999))
 
         def step(rng: np.random.Generator) -> dict[str, float]:
             xp = p[torch.from_numpy(rng.integers(0, len(p), settings.gan_batch)).to(device)]
@@ -57,15 +76,19 @@ def gan_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: 
             disc.zero_grad()
             critic.backward()
             disc.step()
-            return {"adversarial": adversarial.item(), "cycle": cycle.item(), "critic": critic.item()}
+            return {"loss": loss.item(), "adversarial": adversarial.item(), "cycle": cycle.item(), "critic": critic.item()}
 
-        digest = hashlib.sha256(plain.tobytes() + encrypted.tobytes()).hexdigest()[:16]
-        recipe = {"scheme": scheme.name, "shape": list(data.shape), "data": digest,
-                  **settings.recipe("seed", "width", "gan_batch", "lr", "cycle_weight")}
-        resumed = training.train({"g": g, "f": f, "d_plain": d_plain, "d_enc": d_enc}, {"gen": gen, "disc": disc}, step,
-                                 steps=settings.gan_steps, seed=settings.seed, name="gan", recipe=recipe,
-                                 checkpoint=None if checkpoint_dir is None else Path(checkpoint_dir) / f"{data.spec.name}_{scheme.name}_gan.pt",
-                                 every=settings.checkpoint_every, progress=progress, device=device)
-        held = {"public_plain_images": len(plain), "victim_encrypted_images": len(encrypted), "paired": False,
-                "victim_pairs": 0, "own_keys": 0, "victim_key": "never used (scored against plain test images)"}
-        return training.apply(g, data.enc_test, device), held, resumed
+        digest = hashlib.sha256(plain.tobytes() + held_plain.tobytes() + encrypted.tobytes() + held_enc.tobytes()).hexdigest()[:16]
+        recipe = {"scheme": scheme.name, "shape": list(data.shape), "data": digest, "score": "cycle ssim",
+                  **settings.recipe("seed", "width", "gan_batch", "lr", "cycle_weight"), **settings.stopping()}
+        run = training.train({"g": g, "f": f, "d_plain": d_plain, "d_enc": d_enc}, {"gen": gen, "disc": disc}, step,
+                             cap=settings.gan_steps, seed=settings.seed, name="gan", recipe=recipe,
+                             checkpoint=None if checkpoint_dir is None else Path(checkpoint_dir) / f"{data.spec.name}_{scheme.name}_gan.pt",
+                             score=lambda: cycle_ssim(g, f, held_plain, held_enc, device),
+                             eval_every=settings.eval_every, patience=settings.patience, min_delta=settings.min_delta,
+                             checkpoint_every=settings.checkpoint_every, progress=progress, device=device)
+        held = {"public_plain_images": len(plain), "heldout_public_images": len(held_plain), "victim_encrypted_images": len(encrypted),
+                "heldout_victim_encrypted_images": len(held_enc), "paired": False, "victim_pairs": 0, "own_keys": 0,
+                "victim_key": "never used (scored against plain test images)"}
+        trainings = [run.record(settings.stopping(), SCORE)]
+        return training.apply(g, data.enc_test, device), held, trainings

@@ -5,10 +5,19 @@ The JSON file has the fields :func:`pipeline.evaluate.attack.summary_rows` reads
 ``threat_model``, ``held`` and ``settings``. The side file holds, per method, the per-image
 ``<method>/psnr``, ``<method>/ssim`` (and ``<method>/lpips`` when measured) and the first
 ``EXAMPLES`` recovered pictures (``<method>/examples``), and the same for the encrypted test
-images (method ``encrypted``) and the plain ones (``plain/examples``): what the figures draw.
+images (method ``encrypted``) and the plain ones (``plain/examples``), and each method's stopping
+reason (``<method>/stopped``): what the figures draw.
+
+Every attack record also says whether its training converged (``stopped``: ``plateau``, ``cap``
+or ``no training``) and how it compares with the public mean image on the same test images
+(``mean_image_ssim``, ``beats_mean_image``); ``<dataset>_<scheme>_<kind>_curve.tsv`` holds the
+curve of a trained kind (the most complete method's: for ITN the own-keys stage, then the
+known-pairs stage, on one step axis), the DVC plot of the ``learned`` stage.
 """
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -40,6 +49,10 @@ def write_learned(out_dir: Path, data: AttackData, scheme: Scheme, kind: str, ou
     """Write the JSON result and its ``.npz`` side file; returns both paths."""
 
     stem = Path(out_dir) / f"{data.spec.name}_{scheme.name}_{kind}"
+    mean_image = base.get("mean_image", {}).get("ssim")
+    for o in outcomes:
+        if o.record.get("ssim") is not None and mean_image is not None:
+            o.record.update(mean_image_ssim=mean_image, beats_mean_image=bool(o.record["ssim"] > mean_image))
     result = {
         "dataset": data.spec.name, "encryption": scheme.name, "kind": kind,
         "threat_model": "learned attack (EtC paper Sec. IV-E); each attack states what the adversary held",
@@ -53,12 +66,30 @@ def write_learned(out_dir: Path, data: AttackData, scheme: Scheme, kind: str, ou
     for method, recovered, per_image in [("encrypted", data.enc_test, encrypted)] + [(o.record["method"], o.recovered, o.per_image) for o in outcomes
                                                                                                if o.recovered is not None]:
         arrays[f"{method}/examples"] = recovered[:EXAMPLES]
+        arrays[f"{method}/stopped"] = np.array(next((o.record["stopped"] for o in outcomes if o.record["method"] == method), "no training"))
         arrays.update({f"{method}/{name}": values for name, values in per_image.items() if values is not None})
     with atomic_output(stem.with_suffix(".json")) as tmp:
         tmp.write_text(json.dumps(result, indent=2) + "\n")
     with atomic_output(stem.with_suffix(".npz")) as tmp, open(tmp, "wb") as handle:
         np.savez_compressed(handle, **arrays)
+    trained = [o.record["training"] for o in outcomes if o.record.get("training")]
+    if trained:
+        with atomic_output(stem.parent / (stem.name + "_curve.tsv")) as tmp:
+            tmp.write_text(curve_tsv(trained[-1]))
     return stem.with_suffix(".json"), stem.with_suffix(".npz")
+
+
+def curve_tsv(stages: list[dict]) -> str:
+    """One row per evaluation of the stages in order (``step`` counted on across stages): stage, step, held-out SSIM, train loss."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter="\t", lineterminator="\n")
+    writer.writerow(["stage", "step", "heldout_ssim", "train_loss"])
+    offset = 0
+    for stage in stages:
+        for row in stage["curve"]:
+            writer.writerow([stage["stage"], offset + row["step"], row["heldout_ssim"], row["train_loss"]])
+        offset += stage["steps"]
+    return out.getvalue()
 
 
 def read_side_file(path: Path) -> dict[str, np.ndarray]:

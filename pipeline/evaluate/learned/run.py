@@ -25,8 +25,8 @@ from pipeline.evaluate.learned.lpips import load_lpips, lpips
 from pipeline.evaluate.learned.settings import LearnedSettings
 from pipeline.evaluate.metrics import psnr, ssim
 
-# (data, scheme, options, settings, *, checkpoint_dir, progress, device) -> (recovered, held, seconds of training resumed)
-AttackFn = Callable[..., tuple[np.ndarray, dict, float]]
+# (data, scheme, options, settings, *, checkpoint_dir, progress, device) -> (recovered, held, the trainings' records)
+AttackFn = Callable[..., tuple[np.ndarray, dict, list[dict]]]
 
 LEARNED: dict[str, AttackFn] = {"itn": itn_attack, "gan": gan_attack, "fr": fr_attack}
 
@@ -45,13 +45,23 @@ THREAT_MODELS = {
 class LearnedOutcome:
     """One learned attack's recovered test pictures, its JSON record and its per-image scores (``lpips`` None without weights).
 
-    Where the attack does not apply to the scheme, ``recovered`` is None, ``per_image`` empty and
-    the record's ``not_applicable`` says why (its scores are None).
+    The record's ``stopped`` (:func:`stopped`) and ``training`` (per stage: curve, stopping reason,
+    steps, seconds) say whether the attack converged. Where the attack does not apply to the
+    scheme, ``recovered`` is None, ``per_image`` empty and the record's ``not_applicable`` says
+    why (its scores are None).
     """
 
     recovered: np.ndarray | None
     record: dict
     per_image: dict[str, np.ndarray | None]
+
+
+def stopped(trainings: list[dict]) -> str:
+    """Why an attack's training ended: ``plateau`` when every stage reached its plateau, ``cap`` when one
+    stopped at its cap (not converged: no verdict), ``no training`` (FR)."""
+    if not trainings:
+        return "no training"
+    return "plateau" if all(t["stopped"] == "plateau" for t in trainings) else "cap"
 
 
 def method_name(kind: str, settings: LearnedSettings) -> str:
@@ -82,12 +92,14 @@ def run_attack(kind: str, data: AttackData, scheme: Scheme, options: KeyOptions,
               "uses_statistics": False, "key_share": None, "threat_model": THREAT_MODELS[kind], "settings": settings.record()}
     start = time.perf_counter()
     try:
-        recovered, held, resumed = LEARNED[kind](data, scheme, options, settings, checkpoint_dir=checkpoint_dir, progress=progress, device=device)
+        recovered, held, trainings = LEARNED[kind](data, scheme, options, settings, checkpoint_dir=checkpoint_dir, progress=progress, device=device)
     except NotApplicable as err:
-        return LearnedOutcome(None, {**record, "not_applicable": str(err), "psnr": None, "ssim": None, "lpips": None, "accuracy": None}, {})
-    seconds = time.perf_counter() - start + resumed    # the whole cost: training resumed from checkpoints included
+        return LearnedOutcome(None, {**record, "not_applicable": str(err), "stopped": "not applicable", "psnr": None, "ssim": None, "lpips": None, "accuracy": None}, {})
+    # the whole cost: training resumed from checkpoints included
+    seconds = time.perf_counter() - start + sum(t["resumed_seconds"] for t in trainings)
     per_image = per_image_scores(recovered, data.plain_test, settings.lpips_weights)
-    record.update(held=held, seconds=round(seconds, 1), psnr=float(per_image["psnr"].mean()), ssim=float(per_image["ssim"].mean()),
+    record.update(held=held, seconds=round(seconds, 1), stopped=stopped(trainings), steps=sum(t["steps"] for t in trainings),
+                  training=trainings, psnr=float(per_image["psnr"].mean()), ssim=float(per_image["ssim"].mean()),
                   lpips=None if per_image["lpips"] is None else float(per_image["lpips"].mean()),
                   accuracy=None if accuracy is None else float(accuracy(recovered)))
     return LearnedOutcome(recovered, record, per_image)

@@ -1,7 +1,10 @@
 """How long and how big the learned attacks train: one frozen settings object, two profiles.
 
-The ``cpu`` profile keeps every attack within about 5 minutes on 2 CPU cores for 28 x 28 and
-32 x 32 data (a subset of the public images, a fixed number of steps); ``paper`` is the
+Every training runs until a held-out score stops improving (the plateau rule of
+:func:`pipeline.evaluate.learned.training.plateaued`: no evaluation among the last ``patience``
+beats the best before them by more than ``min_delta`` SSIM), evaluated every ``eval_every``
+steps, or until its cap (``itn_steps``, ``pairs_steps``, ``gan_steps``). The ``cpu`` profile is
+sized for 28 x 28 and 32 x 32 data on one CPU core (width 8, batch 64); ``paper`` is the
 GPU-sized run. The settings are written into every result file.
 """
 from __future__ import annotations
@@ -16,28 +19,39 @@ from pipeline.errors import PipelineError
 class LearnedSettings:
     seed: int = 0
     threads: int = 1  # torch CPU threads: one is fastest on a shared machine, and results never depend on it
-    width: int = 16  # U-Net channels at full resolution
+    width: int = 8  # U-Net channels at full resolution
     batch: int = 64
     lr: float = 1e-3
     public_images: int = 12_000  # public plain images the adversary uses (ITN: encrypts them; GAN: the plain domain)
     adversary_keys: int = 4  # ITN: keys the adversary draws itself (the public images are shared among them)
-    itn_steps: int = 400
+    itn_steps: int = 6_000  # caps: a training stops here if its held-out score has not reached a plateau
     known_pairs: int = 0  # ITN's stronger variant: the first k victim (encrypted, plain) train pairs (0: own keys only)
-    pairs_steps: int = 300
-    gan_steps: int = 240
+    pairs_steps: int = 4_000
+    gan_steps: int = 6_000
     gan_batch: int = 32
     cycle_weight: float = 10.0
-    checkpoint_every: int = 100
+    holdout: int = 500  # images held out of the adversary's data to score the training (at most a fifth of it)
+    eval_every: int = 100  # steps between two held-out evaluations (one point of the curve)
+    patience: int = 10  # evaluations without an improvement of more than min_delta: a plateau
+    min_delta: float = 0.001  # SSIM
+    checkpoint_every: int = 500  # steps; a multiple of eval_every
     lpips_weights: tuple[Path, ...] = ()  # LPIPS v0.1 files (pipeline.evaluate.learned.lpips); none: no LPIPS
 
     def __post_init__(self) -> None:
-        for name in ("threads", "width", "batch", "public_images", "adversary_keys", "itn_steps", "pairs_steps", "gan_steps", "gan_batch", "checkpoint_every"):
+        for name in ("threads", "width", "batch", "public_images", "adversary_keys", "itn_steps", "pairs_steps", "gan_steps",
+                     "gan_batch", "holdout", "eval_every", "patience", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise PipelineError(f"learned attack setting {name} must be at least 1, got {getattr(self, name)}")
-        if self.known_pairs < 0:
-            raise PipelineError(f"--known-pairs must be at least 0, got {self.known_pairs}")
+        if self.known_pairs < 0 or self.known_pairs == 1:
+            raise PipelineError(f"--known-pairs must be 0 or at least 2 (a tenth of the pairs is held out to score the training), "
+                                f"got {self.known_pairs}")
         if not self.lr > 0:
             raise PipelineError(f"learned attack setting lr must be positive, got {self.lr}")
+        if not self.min_delta >= 0:
+            raise PipelineError(f"learned attack setting min_delta must be at least 0, got {self.min_delta}")
+        if self.checkpoint_every % self.eval_every:
+            raise PipelineError(f"learned attack setting checkpoint_every ({self.checkpoint_every}) must be a multiple of "
+                                f"eval_every ({self.eval_every})")
 
     def record(self) -> dict:
         """JSON-ready settings (weight files by name only: records stay machine-independent)."""
@@ -49,6 +63,10 @@ class LearnedSettings:
         """The named settings, for a checkpoint's recipe (what its weights depend on)."""
         return {name: getattr(self, name) for name in names}
 
+    def stopping(self) -> dict:
+        """The stopping rule's settings (part of every checkpoint's recipe and of the result's record)."""
+        return self.recipe("holdout", "eval_every", "patience", "min_delta")
+
     def with_(self, **changes) -> "LearnedSettings":
         return replace(self, **changes)
 
@@ -56,7 +74,8 @@ class LearnedSettings:
 PROFILES: dict[str, LearnedSettings] = {
     "cpu": LearnedSettings(),
     "paper": LearnedSettings(width=32, batch=128, public_images=50_000, adversary_keys=10, itn_steps=20_000,
-                             pairs_steps=5_000, gan_steps=20_000, gan_batch=64, threads=16, checkpoint_every=1_000),
+                             pairs_steps=5_000, gan_steps=20_000, gan_batch=64, threads=16, holdout=2_000, eval_every=500,
+                             patience=6, min_delta=0.001, checkpoint_every=1_000),
 }
 
 
