@@ -6,7 +6,7 @@ writes ``<out>/<dataset>_<scheme>_<kind>.json`` with its ``.npz`` side file of p
 then redraws the dataset's figures from every side file in ``<out>`` (into ``--figures-dir``):
 ``<dataset>_learned_ssim.png`` (box plots, the paper's Figure 8), ``<dataset>_learned_grid.png``
 (pictures, its Figure 6) and ``<dataset>_learned_table.md`` (mean SSIM per method x scheme, beside
-Figure 6's values with ``--paper-figure6``). The threat model of each attack is in :mod:`pipeline.evaluate.learned`.
+Figure 6's values where the paper has them). The threat model of each attack is in :mod:`pipeline.evaluate.learned`.
 """
 from __future__ import annotations
 
@@ -56,7 +56,6 @@ def main(
     classifier_cache: Path = typer.Option(Path("results/attacks/classifiers"), "--classifier-cache", help="folder keeping the plain classifier between runs"),
     draw: bool = typer.Option(True, "--figures/--no-figures", help="redraw the dataset's figures from every side file in <out>"),
     figures_dir: Optional[Path] = typer.Option(None, "--figures-dir", help="folder of the figures [default: <out>]"),
-    paper_figure6: Optional[Path] = typer.Option(None, "--paper-figure6", help="Markdown file with the EtC paper's Figure 6 SSIM table, set beside ours"),
     key_given: dict = None,
 ) -> None:
     """Attack DATASET's SCHEME variant with the learned attacks KIND, then redraw the dataset's figures."""
@@ -73,7 +72,7 @@ def main(
         refuse_given(context, ["epochs", "classifier_cache"],
                      "it sets the recognisability classifier, which --no-recognisability switches off")
     if not draw:
-        refuse_given(context, ["figures_dir", "paper_figure6"], "--no-figures draws no figures")
+        refuse_given(context, ["figures_dir"], "--no-figures draws no figures")
     at_least(epochs, "--epochs", 1)
     at_least(threads, "--threads", 1)
     at_least(known_pairs, "--known-pairs", 0)
@@ -89,8 +88,6 @@ def main(
     figures_dir = figures_dir or out
     if draw:
         check_writable(figures_dir, folder=True, option="--figures-dir")
-        check_input(paper_figure6, "--paper-figure6", optional=True)
-    paper = None if paper_figure6 is None else table.figure6(paper_figure6)
     if kind:
         check_writable(checkpoints or out / "checkpoints", folder=True, option="--checkpoints" if checkpoints else "--out")
         if recognisability:
@@ -105,7 +102,7 @@ def main(
         name = dataset_spec(dataset, data_dir).name
         schemes = figures.collect(out, name)
         with atomic_output(figures_dir / f"{name}_learned_table.md") as tmp:
-            tmp.write_text(table.comparison_markdown(name, schemes, paper))
+            tmp.write_text(table.comparison_markdown(name, schemes))
         typer.echo(f"wrote {figures.box_plot(figures_dir / f'{name}_learned_ssim.png', schemes)}, "
                    f"{figures.picture_grid(figures_dir / f'{name}_learned_grid.png', schemes)} and {figures_dir / f'{name}_learned_table.md'}")
 

@@ -139,29 +139,30 @@ def test_a_run_stopped_at_its_cap_is_marked_not_converged_in_the_report_table_an
     assert "itn (below the public mean image) |" in security_markdown([], [{**converged, "beats_mean_image": False}], {})
     schemes = figures.collect(tmp_path, "fashion")
     assert figures.not_converged(schemes["vor"], "itn") and not figures.not_converged(schemes["vor"], "fr")
-    markdown = table.comparison_markdown("fashion", schemes, None)
+    markdown = table.comparison_markdown("fashion", schemes)
     assert "| itn | " + f"{capped.record['ssim']:.3f} (not converged) |" in markdown
     assert f"| fr | {run_attack('fr', data, scheme, OPTIONS, TINY).record['ssim']:.3f} |" in markdown
 
 
-def test_figure6_table_is_read_from_markdown_and_set_beside_ours(tmp_path):
-    page = tmp_path / "paper.md"
-    page.write_text("# text\n\n| | LE | ELE | PE | EtC |\n|---|---|---|---|---|\n| the encrypted image itself | 0.5 | 0.25 | 0.125 | 1 |\n"
-                    "| GAN-Attack (unpaired) | **0.75** | -0.5 | 0 | 0.0625 |\n\nafter\n")
-    values = table.figure6(page)
-    assert values == {("encrypted", "le"): 0.5, ("encrypted", "ele"): 0.25, ("encrypted", "pe"): 0.125, ("encrypted", "etc"): 1.0,
-                      ("gan", "le"): 0.75, ("gan", "ele"): -0.5, ("gan", "pe"): 0.0, ("gan", "etc"): 0.0625}
+def test_the_papers_figure6_is_set_beside_ours_on_cifar10_only():
     schemes = {"le": {"encrypted/ssim": np.array([0.1, 0.3]), "gan/ssim": np.array([0.4]), "gan/stopped": np.array("plateau")}}
-    markdown = table.comparison_markdown("cifar10", schemes, values)
-    assert "| encrypted | 0.200 (paper 0.500) |" in markdown and "| gan | 0.400 (paper 0.750) |" in markdown
-    (tmp_path / "bad.md").write_text("| | LE | ELE | PE | EtC |\n|---|---|---|---|---|\n| FR-Attack | 0.1 | x | 0.2 | 0.3 |\n")
-    with pytest.raises(PipelineError, match="not a number"):
-        table.figure6(tmp_path / "bad.md")
-    (tmp_path / "nothing.md").write_text("no table here\n")
-    with pytest.raises(PipelineError, match="no table"):
-        table.figure6(tmp_path / "nothing.md")
-    spec = table.figure6(shared_path("spec", "etc.md"))  # the paper's values as the colour profile reads them
-    assert len(spec) == 16 and {m for m, _ in spec} == {"encrypted", "fr", "gan", "itn"} and all(-1 <= v <= 1 for v in spec.values())
+    markdown = table.comparison_markdown("cifar10", schemes)
+    assert "| encrypted | 0.200 (paper 0.037) |" in markdown and "| gan | 0.400 (paper 0.864) |" in markdown
+    assert "paper" not in table.comparison_markdown("fashion", schemes)
+
+
+def test_the_kept_figure6_values_are_the_papers():
+    """The oracle: the Figure 6 table of the EtC paper's summary in ../shared/spec/etc.md (rows: the encrypted
+    image, FR, GAN, ITN; columns LE, ELE, PE, EtC), read here cell by cell."""
+    lines = shared_path("spec", "etc.md").read_text(encoding="utf-8").splitlines()
+    header = next(i for i, line in enumerate(lines) if line.replace(" ", "") == "||LE|ELE|PE|EtC|")
+    rows = {"the encrypted image itself": "encrypted", "FR-Attack": "fr", "GAN-Attack": "gan", "ITN-Attack": "itn"}
+    published = {}
+    for line in lines[header + 2:header + 6]:
+        cells = [c.strip().strip("*") for c in line.strip().strip("|").split("|")]
+        method = next(m for label, m in rows.items() if cells[0].startswith(label))
+        published.update({(method, s): float(c) for s, c in zip(("le", "ele", "pe", "etc"), cells[1:])})
+    assert table.PUBLISHED_FIGURE6["cifar10"] == published
 
 
 def test_the_command_refuses_one_known_pair_before_any_work(tmp_path):
