@@ -130,7 +130,7 @@ def test_repro_runs_every_stage_and_writes_results(pipeline_run):
         assert metrics["epochs"] == 2
         history = (clone / "results" / "runs" / f"mnist_smallcnn_{variant}" / "history.tsv").read_text().splitlines()
         assert history[0].split("\t")[:2] == ["epoch", "train_loss"] and len(history) == 3
-        accuracy[variant] = metrics["test_acc_best"]
+        accuracy[variant] = metrics["test_acc_final"]
     table = (clone / "results" / "table.md").read_text()
     for variant in VARIANTS:
         assert f"{100 * accuracy[variant]:.2f}" in table

@@ -38,8 +38,7 @@ class Run:
     model: str
     recipe: str  # "published", the preset's suffix ("cpu", "etc"), or "custom"
     variant: str
-    best: float  # %
-    final: float  # %
+    final: float  # %: the last epoch's test accuracy (a maximum over test evaluations would select on the test set)
     epochs: int
     seconds: float
     folder: str
@@ -72,7 +71,7 @@ def find_runs(runs_dir: Path) -> list[Run]:
             config = m["config"]
             dataset, variant = split_name(config["dataset"])
             runs.append(Run(dataset, config["model"], _recipe(config, dataset, variant), variant,
-                            100 * m["test_acc_best"], 100 * m["test_acc_final"], int(m["epochs"]),
+                            100 * m["test_acc_final"], int(m["epochs"]),
                             float(m["train_seconds"]), path.parent.name))
         except (KeyError, ValueError, TypeError, TrainError) as err:
             raise PipelineError(f"{path}: not a metrics file of python -m train ({err})") from None
@@ -86,21 +85,21 @@ def _plain(runs: list[Run], run: Run) -> Run | None:
 
 
 def _plain_published(run: Run) -> float | None:
-    plain = Run(run.dataset, run.model, run.recipe, "origin", 0, 0, 0, 0, "")
+    plain = Run(run.dataset, run.model, run.recipe, "origin", 0, 0, 0, "")
     return plain.published
 
 
 def markdown(runs: list[Run]) -> str:
     """The table: one row per run, accuracy drops in percentage points against the plain run."""
-    lines = ["| dataset | model | recipe | variant | accuracy % (best) | final % | published % | "
+    lines = ["| dataset | model | recipe | variant | accuracy % (final epoch) | published % | "
              "drop vs plain (pp) | published drop (pp) | epochs | training s | run |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for run in runs:
         plain = _plain(runs, run)
-        drop = f"{plain.best - run.best:.2f}" if plain and run.variant != "origin" else ""
+        drop = f"{plain.final - run.final:.2f}" if plain and run.variant != "origin" else ""
         pub, pub_plain = run.published, _plain_published(run)
         pub_drop = f"{pub_plain - pub:.2f}" if pub is not None and pub_plain is not None and run.variant != "origin" else ""
-        lines.append(f"| {run.dataset} | {run.model} | {run.recipe} | {run.variant} | {run.best:.2f} | {run.final:.2f} | "
+        lines.append(f"| {run.dataset} | {run.model} | {run.recipe} | {run.variant} | {run.final:.2f} | "
                      f"{'' if pub is None else f'{pub:.2f}'} | {drop} | {pub_drop} | {run.epochs} | {run.seconds:.0f} | "
                      f"{run.folder} |")
     return "\n".join(lines) + "\n"
@@ -127,7 +126,7 @@ def chart(runs: list[Run]) -> Image.Image:
     img = Image.new("RGB", (max(width, 420), top + height + 90), "white")
     draw = ImageDraw.Draw(img)
     font = ImageFont.load_default(size=12)
-    draw.text((left, 10), "test accuracy % (best epoch); black tick: published", fill="black", font=font)
+    draw.text((left, 10), "test accuracy % (final epoch); black tick: published", fill="black", font=font)
     for pct in range(0, 101, 20):
         y = top + height - pct * height / 100
         draw.line([(left - 5, y), (img.width - 10, y)], fill=(225, 225, 225))
@@ -135,9 +134,9 @@ def chart(runs: list[Run]) -> Image.Image:
     x = left + 10
     for (dataset, model, recipe), members in groups.items():
         for run in members:
-            y = top + height - run.best * height / 100
+            y = top + height - run.final * height / 100
             draw.rectangle([x, y, x + bar - 6, top + height], fill=_colour(run.variant))
-            draw.text((x, y - 14), f"{run.best:.1f}", fill="black", font=font)
+            draw.text((x, y - 14), f"{run.final:.1f}", fill="black", font=font)
             draw.text((x, top + height + 4), run.variant[:6], fill="black", font=font)
             if run.published is not None:
                 py = top + height - run.published * height / 100
@@ -200,7 +199,7 @@ def security_markdown(runs: list[Run], attacks: list[dict], information: dict[tu
         for run in runs:
             plain = _plain(runs, run)
             if (run.dataset, run.variant) == (dataset, encryption) and plain:
-                drops.append(f"{plain.best - run.best:.2f} ({MODEL_TAGS.get(run.model, run.model)}, {run.recipe})")
+                drops.append(f"{plain.final - run.final:.2f} ({MODEL_TAGS.get(run.model, run.model)}, {run.recipe})")
         mine = [r for r in attacks if (r["dataset"], r["encryption"]) == (dataset, encryption)]
         blind = _strongest([r for r in mine if r["kind"] == "ciphertext-only"])
         known = [r for r in mine if r["kind"] == "known-plaintext" and not r["uses_statistics"]]
