@@ -1,6 +1,6 @@
-"""Larger than memory, the attacks' side: the statistics of the statistical attacks accumulated over
-blocks (read from v7.3 files) are the whole arrays' numbers bit for bit, and a method whose S x S
-statistics cannot fit is refused up front with one line."""
+"""Larger than memory: per-image PE keys drawn block by block are the whole split's; the statistics of
+the statistical attacks accumulated over blocks (read from v7.3 files) are the whole arrays' numbers
+bit for bit, and a method whose S x S statistics cannot fit is refused up front with one line."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -10,6 +10,7 @@ import pytest
 
 from pipeline.data.datasets import DATASETS, dataset_spec
 from pipeline.encrypt.command import encrypt_app
+from pipeline.encrypt.pe import derive_key
 from pipeline.encrypt.registry import get_scheme
 from pipeline.encrypt.scheme import KeyOptions
 from pipeline.encrypt.stage import key_of_data
@@ -20,6 +21,21 @@ from pipeline.evaluate.etc_attack import block_statistics, block_statistics_of
 from tests.cli import invoke
 from tests.test_own_data import _twin_sets
 from tests.test_own_data_dvc import make_image_folder
+
+
+@pytest.mark.parametrize("draw", ["project", "reference"])
+def test_per_image_pe_keys_drawn_in_blocks_are_the_whole_split_s(draw):
+    key = derive_key(b"a secret of this test", (7, 7, 3), "image", draw)  # 147 samples: 8 images end on a byte
+    whole = key.tables("|train", 21)
+    drawer = key.table_drawer("|train")
+    parts = [drawer(n) for n in (8, 8, 5)]
+    for table, expected in zip(zip(*parts), whole):
+        assert np.array_equal(np.concatenate(table), expected)
+    if draw == "project":  # 3 images end inside a byte: what follows would not be the whole split's keys
+        drawer = key.table_drawer("|train")
+        drawer(3)
+        with pytest.raises(PipelineError, match="end inside a byte"):
+            drawer(1)
 
 
 def _blocks(flat: np.ndarray, labels: np.ndarray, rows: int) -> core.Blocks:

@@ -229,7 +229,9 @@ class PeScheme(SecretScheme):
 
         def encrypt(split: str, pictures: np.ndarray) -> np.ndarray:
             pictures = check_pictures(pictures, key.image_shape, "PE")
-            draw = drawers.setdefault(split, key.table_drawer(f"|{split}"))
+            if split not in drawers:
+                drawers[split] = key.table_drawer(f"|{split}")
+            draw = drawers[split]
             return apply_chunks(key, pictures, drawn_chunks(draw, len(pictures)))
         return encrypt
 

@@ -1,9 +1,9 @@
 """The encrypt stage on a v7.3 (HDF5) dataset: block by block, with bounded memory.
 
-Each block of :data:`pipeline.data.stored.CHUNK_IMAGES` rows is read from the plain v7.3 file,
+Each block of :func:`images_per_block` rows is read from the plain v7.3 file,
 encrypted by the scheme's :meth:`~pipeline.encrypt.scheme.Scheme.split_encryptor` and written to
-the encrypted v7.3 files, so a split never has to fit in memory (the bound: a few blocks of
-pictures, one block's per-image keys and the HDF5 chunk cache). Per-image keys (random: one
+the encrypted v7.3 files, so a split never has to fit in memory (the bound: a few copies of one block, each at
+most :data:`BLOCK_BYTES`, and the HDF5 chunk cache). Per-image keys (random: one
 MATLAB stream over train then test; pe ``key-mode: image``: one stream per split) are drawn as
 the blocks arrive, train blocks before test blocks, so the files are byte for byte those of the
 whole-set path.
@@ -49,11 +49,22 @@ class _InOrder:
         self.open = None
 
 
+#: Bytes of one block's largest array (float64 per sample: MATLAB doubles stored, per-image draws and keys).
+BLOCK_BYTES = 64 << 20
+
+
+def images_per_block(row_length: int) -> int:
+    """Images encrypted at a time: :data:`CHUNK_IMAGES`, fewer where 8 bytes a sample would pass
+    :data:`BLOCK_BYTES` (224 x 224 colour: 48); a multiple of 8, so per-image key bits end on a byte."""
+    return max(8, min(CHUNK_IMAGES, BLOCK_BYTES // (8 * row_length)) // 8 * 8)
+
+
 def _encrypted_blocks(encrypt, order: _InOrder, split: str, spec: DatasetSpec, scheme: Scheme, reader, dtype,
                       kept: dict) -> Iterator[np.ndarray]:
     order.begin(split)
-    for start in range(0, reader.shape[0], CHUNK_IMAGES):
-        rows = reader.rows(start, min(start + CHUNK_IMAGES, reader.shape[0]))
+    step = images_per_block(spec.row_length)
+    for start in range(0, reader.shape[0], step):
+        rows = reader.rows(start, min(start + step, reader.shape[0]))
         pictures = encrypt(split, pictures_from_rows(rows, spec))
         kept.setdefault(split, pictures)
         yield np.asarray(scheme.stored_images(spec, rows_from_pictures(pictures, spec)), dtype=dtype)
