@@ -7,7 +7,9 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import yaml
 
+from pipeline.attack import app as attack_app
 from pipeline.data.datasets import DATASETS, dataset_spec
 from pipeline.encrypt.command import encrypt_app
 from pipeline.encrypt.pe import derive_key
@@ -18,6 +20,7 @@ from pipeline.errors import PipelineError
 from pipeline.evaluate import sample_map_attack as core
 from pipeline.evaluate.attack import Evaluation, attack_methods, load_attack_data
 from pipeline.evaluate.etc_attack import block_statistics, block_statistics_of
+from pipeline.fetch import app as fetch_app
 from tests.cli import invoke
 from tests.test_own_data import _twin_sets
 from tests.test_own_data_dvc import make_image_folder
@@ -119,3 +122,18 @@ def test_a_map_attack_whose_statistics_cannot_fit_is_refused_with_one_line(schem
     assert "169 GiB" in message and str(core.MAX_POSITIONS) in message
     small = replace(DATASETS["cifar10"], height=64, width=64, name="fits")  # 12288 positions: run
     assert attack_methods(small, chosen, 16 if scheme == "etc" else None)[0] == "sample-map"
+
+
+def test_the_attack_command_refuses_images_too_large_for_its_statistics_before_any_work(tmp_path):
+    folder = make_image_folder(tmp_path / "images", {"train": 1, "test": 1})
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"datasets": {"large": {"source": "folder", "path": str(folder), "size": 130,
+                                                             "colour": "grey", "storage": "v7.3"}}}))
+    data = tmp_path / "data"
+    assert invoke(fetch_app, ["--dataset", "large", "--params-file", params, "--data-dir", data]).exit_code == 0
+    result = invoke(attack_app, ["--dataset", "large", "--scheme", "vor", "--kind", "ciphertext-only",
+                                 "--data-dir", data, "--out", tmp_path / "out"])
+    assert result.exit_code == 1 and result.stderr.strip().splitlines() == [
+        "error: attack method sample-map: 16900 sample positions (130 x 130 x 1) need a 16900 x 16900 correlation matrix (2 GiB); "
+        "it takes at most 16384 positions"], result.output
+    assert not (data / "large" / "vor").exists() and not list((tmp_path / "out").glob("*.json"))
