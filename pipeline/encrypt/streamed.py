@@ -66,7 +66,8 @@ def _encrypted_blocks(encrypt, order: _InOrder, split: str, spec: DatasetSpec, s
     for start in range(0, reader.shape[0], step):
         rows = reader.rows(start, min(start + step, reader.shape[0]))
         pictures = encrypt(split, pictures_from_rows(rows, spec))
-        kept.setdefault(split, pictures)
+        if split == "test":
+            kept.setdefault(split, pictures)  # the preview's first encrypted test pictures
         yield np.asarray(scheme.stored_images(spec, rows_from_pictures(pictures, spec)), dtype=dtype)
     order.end()
 
