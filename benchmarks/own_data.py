@@ -10,7 +10,8 @@ at ``--budget-gib`` (RLIMIT_AS):
 * ``copy``: ``shutil.copyfile`` of ``bench.mat`` (the same bytes as the encryption reads), then
   ``fsync`` (the encrypt stage syncs its outputs before swapping them in);
 * ``encrypt``: ``python -m pipeline.encrypt --scheme SCHEME --dataset bench`` (block by block,
-  :mod:`pipeline.encrypt.streamed`).
+  :mod:`pipeline.encrypt.streamed`; any scheme, the per-image ones too: ``--scheme random`` draws a
+  permutation per image and stores MATLAB doubles, 8 bytes a sample).
 
 Prints, for each, the wall time, throughput (GiB of input per second) and the child's peak RSS
 (``wait4``'s ``ru_maxrss``). The files sit in the page cache when the machine has the memory (the
@@ -88,7 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gib", type=float, default=4.0, help="dataset size in GiB")
     parser.add_argument("--budget-gib", type=float, default=1.0, help="address-space limit of each child (RLIMIT_AS)")
-    parser.add_argument("--scheme", default="etc", help="a scheme with one key for every image")
+    parser.add_argument("--scheme", default="etc", help="the scheme (random: a permutation per image)")
     parser.add_argument("--folder", type=Path, default=None, help="where the data go [default: a temporary folder]")
     args = parser.parse_args()
     folder = args.folder or Path(tempfile.mkdtemp(prefix="own-data-bench."))

@@ -34,6 +34,7 @@ from pipeline.evaluate.attack import (
     KINDS,
     RECOGNISABILITY_SAMPLES,
     Evaluation,
+    attack_methods,
     check_device,
     load_attack_data,
     make_accuracy,
@@ -92,6 +93,7 @@ def main(
                      vortices=alias(key_given["vortices"], num_vortices, "--num-vortices", "--vortices"),
                      seed=alias(key_given["seed"], random_seed, "--random-seed", "--seed"))
     options = recorded_options(chosen, spec, key_options(chosen, data_dir, **key_given))
+    attack_methods(spec, chosen, chosen.public_block_size(spec, options))  # statistics too large: refused before any work
     start = time.perf_counter()
     key = chosen.key(spec, options) if key_share else None
     data = load_attack_data(data_dir, spec, chosen, key)

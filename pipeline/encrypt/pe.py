@@ -69,20 +69,40 @@ class PeKey:
 
     def table_chunks(self, stream_tag: str, count: int, chunk: int = _CHUNK):
         """(images, negate, order) of ``count`` images drawn in order, ``chunk`` images at a time."""
-        h, w, c = self.image_shape
         if self.fixed is not None:
             yield count, *(np.broadcast_to(table, (count, *table.shape[1:])) for table in self.fixed)
             return
+        yield from drawn_chunks(self.table_drawer(stream_tag), count, chunk)
+
+    def table_drawer(self, stream_tag: str):
+        """``draw(n)``: (negate, order) of the next ``n`` images of the streams ``NP<tag>`` and ``CS<tag>``.
+
+        Drawing n1 then n2 images gives the tables of drawing n1 + n2 at once, provided n1 * H*W*C
+        is a multiple of 8 (the bits are whole bytes): a further draw after one that is not is refused.
+        """
+        h, w, c = self.image_shape
         np_stream, cs_stream = Stream(self.seed, f"NP{stream_tag}".encode()), Stream(self.seed, f"CS{stream_tag}".encode())
         samples = h * w * c
-        for start in range(0, count, chunk):
-            n = min(chunk, count - start)
+        partial = [False]
+
+        def draw(n: int) -> tuple[np.ndarray, np.ndarray]:
+            if partial[0]:
+                raise PipelineError(f"PE keys drawn after a block whose {samples}-sample images end inside a byte")
             if self.draw == "reference":
                 bits = (np_stream.permutations(samples, n) < samples // 2).reshape(n, h * w, c)
             else:
                 bits = np_stream.bits(n * samples).reshape(n, h * w, c)
+                partial[0] = (n * samples) % 8 != 0
             orders = cs_stream.below(6, n * h * w).reshape(n, h * w) if c == 3 else np.zeros((n, h * w), np.int64)
-            yield n, bits, orders
+            return bits, orders
+        return draw
+
+
+def drawn_chunks(draw, count: int, chunk: int = _CHUNK):
+    """(images, negate, order) of ``count`` images from ``draw``, ``chunk`` images at a time."""
+    for start in range(0, count, chunk):
+        n = min(chunk, count - start)
+        yield n, *draw(n)
 
 
 def derive_key(secret: bytes, image_shape: tuple[int, int, int], mode: str = "dataset", draw: str = "project") -> PeKey:
@@ -144,9 +164,15 @@ def apply(key: PeKey, pictures: np.ndarray, split: str = "images", inverse: bool
     flat = pictures.reshape(len(pictures), -1)
     if key.mode == "dataset":
         return _apply_maps(flat, *sample_maps(key.image_shape, *key.tables("", 1)), inverse).reshape(pictures.shape)
+    return apply_chunks(key, pictures, key.table_chunks(f"|{split}", len(pictures)), inverse)
+
+
+def apply_chunks(key: PeKey, pictures: np.ndarray, chunks, inverse: bool = False) -> np.ndarray:
+    """Pictures through per-image keys: ``chunks`` yields (n, negate, order) of the next n images."""
+    flat = pictures.reshape(len(pictures), -1)
     out = np.empty_like(flat)
     done = 0
-    for n, bits, orders in key.table_chunks(f"|{split}", len(pictures)):
+    for n, bits, orders in chunks:
         out[done:done + n] = _apply_maps(flat[done:done + n], *sample_maps(key.image_shape, bits, orders), inverse)
         done += n
     return out.reshape(pictures.shape)
@@ -194,6 +220,20 @@ class PeScheme(SecretScheme):
 
     def decrypt_splits(self, key: PeKey, splits: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {split: apply(key, pictures, split, inverse=True) for split, pictures in splits.items()}
+
+    def split_encryptor(self, key: PeKey):
+        """In ``image`` mode one pair of streams per split, drawn on as that split's blocks arrive."""
+        if key.mode != "image":
+            return super().split_encryptor(key)
+        drawers: dict[str, object] = {}
+
+        def encrypt(split: str, pictures: np.ndarray) -> np.ndarray:
+            pictures = check_pictures(pictures, key.image_shape, "PE")
+            if split not in drawers:
+                drawers[split] = key.table_drawer(f"|{split}")
+            draw = drawers[split]
+            return apply_chunks(key, pictures, drawn_chunks(draw, len(pictures)))
+        return encrypt
 
     def sample_map(self, key: PeKey) -> SampleMap | None:
         return probe_sample_map(lambda p: apply(key, p), key.image_shape) if key.mode == "dataset" else None

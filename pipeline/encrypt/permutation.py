@@ -95,13 +95,25 @@ class RandomPermutationScheme(Scheme):
     def key_space_log2(self, spec: DatasetSpec, options: KeyOptions) -> float:
         return 32.0  # every permutation follows from one MATLAB seed, 0 .. 2^32 - 1
 
-    def _pixel_sources(self, key: PermutationKey, counts: Mapping[str, int], progress: bool = False) -> dict[str, np.ndarray]:
+    def _pixel_sources(self, key: PermutationKey, counts: Mapping[str, int]) -> dict[str, np.ndarray]:
         stream = rng(key.seed)
-        return {split: random_permutations(n, key.order.size, stream, key.order, progress=progress) for split, n in counts.items()}
+        return {split: random_permutations(n, key.order.size, stream, key.order) for split, n in counts.items()}
 
     def encrypt_splits(self, key: PermutationKey, splits: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        sources = self._pixel_sources(key, {split: len(p) for split, p in splits.items()}, progress=progress_bars())
-        return {split: permute_pictures(np.asarray(p), sources[split]) for split, p in splits.items()}
+        encrypt = self._encryptor(key, progress=progress_bars())
+        return {split: encrypt(split, p) for split, p in splits.items()}
+
+    def split_encryptor(self, key: PermutationKey):
+        return self._encryptor(key)
+
+    def _encryptor(self, key: PermutationKey, progress: bool = False):
+        """One MATLAB stream for every block of every split, in the order they come (train, then test)."""
+        stream = rng(key.seed)
+
+        def encrypt(split: str, pictures: np.ndarray) -> np.ndarray:
+            sources = random_permutations(len(pictures), key.order.size, stream, key.order, progress=progress)
+            return permute_pictures(np.asarray(pictures), sources)
+        return encrypt
 
     def encrypt(self, key: PermutationKey, pictures: np.ndarray) -> np.ndarray:
         return self.encrypt_splits(key, {"images": pictures})["images"]

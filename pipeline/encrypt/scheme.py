@@ -15,7 +15,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any, ClassVar, Mapping
+from typing import Any, Callable, ClassVar, Mapping
 
 import numpy as np
 
@@ -89,6 +89,12 @@ class Scheme(ABC):
     def encrypt_splits(self, key: Any, splits: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Each split encrypted, in the given order (train before test: per-image draws follow it)."""
         return {split: self.encrypt(key, pictures) for split, pictures in splits.items()}
+
+    def split_encryptor(self, key: Any) -> Callable[[str, np.ndarray], np.ndarray]:
+        """``encrypt(split, block)`` for a dataset read block by block: called on the blocks of each split in
+        order, train before test, its outputs concatenated are :meth:`encrypt_splits`' (per-image keys are
+        drawn from the encryptor's streams as the blocks arrive). Default: every block alike."""
+        return lambda split, pictures: self.encrypt(key, pictures)
 
     def decrypt(self, key: Any, pictures: np.ndarray) -> np.ndarray:
         """Inverse of :meth:`encrypt` (only where ``invertible``)."""

@@ -42,7 +42,7 @@ def encrypt_dataset(scheme: Scheme, spec: DatasetSpec, key, source: Path, out_di
     encrypting and writing. A v7.3 source is encrypted block by block where the scheme allows
     (:mod:`pipeline.encrypt.streamed`).
     """
-    if streams(scheme, key, source):
+    if streams(scheme, source):
         return encrypt_streamed(scheme, spec, key, source, out_dir, preview=preview, preview_images=PREVIEW_IMAGES)
     clock = time.perf_counter()
     plain = read_origin(spec, source)

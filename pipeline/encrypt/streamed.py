@@ -1,10 +1,12 @@
 """The encrypt stage on a v7.3 (HDF5) dataset: block by block, with bounded memory.
 
-A scheme with one key for every image (vor, etc, pe with one key, le, ele, block) encrypts each
-block of :data:`pipeline.data.stored.CHUNK_IMAGES` rows on its own, so the split never has to fit
-in memory: rows are read from the plain v7.3 file, encrypted and written to the encrypted v7.3
-files block by block (the bound: a few blocks of pictures and the HDF5 chunk cache). Per-image
-schemes (random, pe with a key per image) draw their keys over a whole split and are read whole.
+Each block of :func:`images_per_block` rows is read from the plain v7.3 file,
+encrypted by the scheme's :meth:`~pipeline.encrypt.scheme.Scheme.split_encryptor` and written to
+the encrypted v7.3 files, so a split never has to fit in memory (the bound: a few copies of one block, each at
+most :data:`BLOCK_BYTES`, and the HDF5 chunk cache). Per-image keys (random: one
+MATLAB stream over train then test; pe ``key-mode: image``: one stream per split) are drawn as
+the blocks arrive, train blocks before test blocks, so the files are byte for byte those of the
+whole-set path.
 """
 from __future__ import annotations
 
@@ -21,19 +23,53 @@ from pipeline.data.outputs import write_unit
 from pipeline.data.preview import save_preview
 from pipeline.data.stored import CHUNK_IMAGES, chunk_rows, is_v73, open_rows, read_rows
 from pipeline.encrypt.scheme import Scheme
+from pipeline.errors import PipelineError
 
 
-def streams(scheme: Scheme, key, source: Path) -> bool:
-    """Whether the encryption of ``source`` goes block by block: a v7.3 file and one key for every image."""
-    return (is_v73(source) and not scheme.key_per_image(key)
-            and type(scheme).encrypt_splits is Scheme.encrypt_splits)
+def streams(scheme: Scheme, source: Path) -> bool:
+    """Whether the encryption of ``source`` goes block by block: a v7.3 file, and a scheme whose whole-set
+    encryption is its block encryptor's (it overrides neither, or both)."""
+    own_splits = type(scheme).encrypt_splits is not Scheme.encrypt_splits
+    own_blocks = type(scheme).split_encryptor is not Scheme.split_encryptor
+    return is_v73(source) and own_splits == own_blocks
 
 
-def _encrypted_blocks(scheme: Scheme, spec: DatasetSpec, key, reader, dtype) -> Iterator[np.ndarray]:
-    for start in range(0, reader.shape[0], CHUNK_IMAGES):
-        rows = reader.rows(start, min(start + CHUNK_IMAGES, reader.shape[0]))
-        encrypted = rows_from_pictures(scheme.encrypt(key, pictures_from_rows(rows, spec)), spec)
-        yield np.asarray(scheme.stored_images(spec, encrypted), dtype=dtype)
+class _InOrder:
+    """Refuses to begin a split before the one begun last is finished: per-image keys are drawn in split order."""
+
+    def __init__(self) -> None:
+        self.open: str | None = None
+
+    def begin(self, split: str) -> None:
+        if self.open is not None:
+            raise PipelineError(f"encrypting in blocks: split {split} began before split {self.open} was finished")
+        self.open = split
+
+    def end(self) -> None:
+        self.open = None
+
+
+#: Bytes of one block's largest array (float64 per sample: MATLAB doubles stored, per-image draws and keys).
+BLOCK_BYTES = 64 << 20
+
+
+def images_per_block(row_length: int) -> int:
+    """Images encrypted at a time: :data:`CHUNK_IMAGES`, fewer where 8 bytes a sample would pass
+    :data:`BLOCK_BYTES` (224 x 224 colour: 48); a multiple of 8, so per-image key bits end on a byte."""
+    return max(8, min(CHUNK_IMAGES, BLOCK_BYTES // (8 * row_length)) // 8 * 8)
+
+
+def _encrypted_blocks(encrypt, order: _InOrder, split: str, spec: DatasetSpec, scheme: Scheme, reader, dtype,
+                      kept: dict) -> Iterator[np.ndarray]:
+    order.begin(split)
+    step = images_per_block(spec.row_length)
+    for start in range(0, reader.shape[0], step):
+        rows = reader.rows(start, min(start + step, reader.shape[0]))
+        pictures = encrypt(split, pictures_from_rows(rows, spec))
+        if split == "test":
+            kept.setdefault(split, pictures)  # the preview's first encrypted test pictures
+        yield np.asarray(scheme.stored_images(spec, rows_from_pictures(pictures, spec)), dtype=dtype)
+    order.end()
 
 
 def encrypt_streamed(scheme: Scheme, spec: DatasetSpec, key, source: Path, out_dir: Path, *,
@@ -44,12 +80,12 @@ def encrypt_streamed(scheme: Scheme, spec: DatasetSpec, key, source: Path, out_d
     readers = {split: open_rows(source, f"{split}_x", spec.row_length) for split in SPLITS}
     try:
         counts = {split: readers[split].shape[0] for split in SPLITS}
-        sample = readers["test"].rows(0, min(preview_images, counts["test"]))
-        plain_preview = pictures_from_rows(sample, spec)
-        encrypted_preview = scheme.encrypt(key, plain_preview)
-        dtype = scheme.stored_images(spec, rows_from_pictures(encrypted_preview, spec)).dtype
+        plain_preview = pictures_from_rows(readers["test"].rows(0, min(preview_images, counts["test"])), spec)
+        dtype = scheme.stored_images(spec, rows_from_pictures(scheme.encrypt(key, plain_preview[:1]), spec)).dtype
+        encrypt, order, first_blocks = scheme.split_encryptor(key), _InOrder(), {}
         splits = {split: (RowChunks((counts[split], spec.row_length), dtype,
-                                    _encrypted_blocks(scheme, spec, key, readers[split], dtype), chunk_rows(spec.row_length)),
+                                    _encrypted_blocks(encrypt, order, split, spec, scheme, readers[split], dtype, first_blocks),
+                                    chunk_rows(spec.row_length)),
                           scheme.stored_labels(spec, labels[f"{split}_y"])) for split in SPLITS}
         record = {"scheme": scheme.name, "dataset": spec.name, "key": scheme.record(key), "images": counts}
         written = write_unit(out_dir, lambda folder: write_variant(spec, scheme.name, folder, splits,
@@ -58,6 +94,7 @@ def encrypt_streamed(scheme: Scheme, spec: DatasetSpec, key, source: Path, out_d
         for reader in readers.values():
             reader.close()
     if preview is not None:
+        encrypted_preview = first_blocks.get("test", plain_preview[:0])[:len(plain_preview)]
         written.append(save_preview(preview, [plain_preview, encrypted_preview], ["original", scheme.title]))
     seconds = time.perf_counter() - clock
     return {"key": record["key"], "written": written, "images": counts,

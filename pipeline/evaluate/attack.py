@@ -26,9 +26,9 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -37,11 +37,13 @@ from matlab_compat import atomic_output
 from pipeline.data.datasets import DatasetSpec, load_split, pictures_from_rows
 from pipeline.data.outputs import read_json
 from pipeline.data.preview import save_preview
+from pipeline.data.stored import row_blocks
 from pipeline.encrypt.scheme import Scheme
 from pipeline.encrypt.stage import load_encrypted
 from pipeline.errors import PipelineError
 from pipeline.evaluate import sample_map_attack as core
 from pipeline.evaluate.etc_attack import (
+    block_statistics_of,
     ciphertext_only_key,
     etc_sample_map,
     known_plaintext_key,
@@ -60,7 +62,9 @@ RECOGNISABILITY_SAMPLES = 30_000  # default training length of the plain classif
 
 @dataclass(frozen=True)
 class AttackData:
-    """Plain and encrypted pictures (N, H, W, C) uint8 and labels of both splits."""
+    """Plain and encrypted pictures (N, H, W, C) uint8 and labels of both splits; ``stored`` holds, for
+    ``plain_train`` and ``enc_test`` stored v7.3, the same pictures flattened, read in blocks from the
+    files (the statistics are taken from those)."""
 
     spec: DatasetSpec
     plain_train: np.ndarray
@@ -69,10 +73,23 @@ class AttackData:
     plain_test: np.ndarray
     test_labels: np.ndarray
     enc_test: np.ndarray
+    stored: Mapping[str, core.Blocks] = field(default_factory=dict)
 
     @property
     def shape(self) -> tuple[int, int, int]:
         return self.plain_test.shape[1:]
+
+    def blocks(self, name: str) -> core.Blocks:
+        """``plain_train`` or ``enc_test`` as flattened (N, S) blocks with labels: from the file where it is v7.3."""
+        if name in self.stored:
+            return self.stored[name]
+        labels = self.train_labels if name == "plain_train" else self.test_labels
+        return core.in_memory(_flat(getattr(self, name)), labels)
+
+
+def _picture_blocks(blocks, spec: DatasetSpec) -> core.Blocks:
+    """Stored row blocks as flattened pictures, the order of :func:`_flat`."""
+    return lambda: ((_flat(pictures_from_rows(rows, spec)), labels) for rows, labels in blocks())
 
 
 def load_attack_data(data_dir: str | Path, spec: DatasetSpec, scheme: Scheme, key=None) -> AttackData:
@@ -87,7 +104,29 @@ def load_attack_data(data_dir: str | Path, spec: DatasetSpec, scheme: Scheme, ke
                 f"{scheme.name} {split} split of {spec.name} does not correspond to the plain one ({len(enc)} vs {len(plain)} images, or other labels)"
             )
         parts[split] = (pictures_from_rows(plain, spec), plain_labels, enc)
-    return AttackData(spec, *parts["train"], *parts["test"])
+    found = {"plain_train": row_blocks(Path(data_dir), spec, "origin", "train"),
+             "enc_test": row_blocks(Path(data_dir), spec, scheme.name, "test")}
+    stored = {name: _picture_blocks(blocks, spec) for name, blocks in found.items() if blocks is not None}
+    return AttackData(spec, *parts["train"], *parts["test"], stored)
+
+
+def _channel_blocks(blocks: core.Blocks, shape: tuple[int, int, int]) -> core.Blocks:
+    """Blocks of flattened pictures as blocks of one-channel images (:func:`~pipeline.evaluate.sample_map_attack.channels_as_images`)."""
+    return lambda: (core.channels_as_images(flat.reshape(len(flat), *shape), labels) for flat, labels in blocks())
+
+
+def attack_methods(spec: DatasetSpec, scheme: Scheme, block_size: int | None) -> list[str]:
+    """The statistical methods run on ``scheme``'s images of ``spec``: ``sample-map`` always; ``pixel-map``
+    for colour images under schemes that move the channels of a pixel together (vor, random);
+    ``etc-blocks`` where the key is block tables (etc, block). Refused before any work where a method's
+    S x S statistics are too large (:data:`~pipeline.evaluate.sample_map_attack.MAX_POSITIONS`)."""
+    shape = f"{spec.height} x {spec.width} x {spec.channels}"
+    pixel = scheme.moves_whole_pixels and not scheme.negates and spec.channels > 1
+    methods = ["sample-map"] + (["pixel-map"] if pixel else []) + (["etc-blocks"] if block_size is not None else [])
+    for method in methods:
+        positions = spec.height * spec.width if method == "pixel-map" else spec.height * spec.width * spec.channels
+        core.check_positions(method, positions, f"{spec.height} x {spec.width} pixels" if method == "pixel-map" else shape)
+    return methods
 
 
 @dataclass(frozen=True)
@@ -209,13 +248,9 @@ class Evaluation:
         self.block_size = block_size
         self.accuracy = accuracy
         self.negation = scheme.negates
-        self.whole_pixels = scheme.moves_whole_pixels
         self.fill = data.plain_train.reshape(len(data.plain_train), -1).mean(axis=0, dtype=np.float64).astype(np.float32)
-        k = data.spec.num_classes
-        start = time.perf_counter()
-        self.observed = core.statistics(_flat(data.enc_test), data.test_labels, k)
-        self.public = core.statistics(_flat(data.plain_train), data.train_labels, k)
-        self.statistics_seconds = time.perf_counter() - start
+        self._statistics: tuple[core.Statistics, core.Statistics, float] | None = None
+        self._scheme = scheme
         self._coa: dict[str, tuple[object, np.ndarray, float]] = {}
         self._scored: dict[tuple[bytes, bytes], tuple[dict, np.ndarray]] = {}
 
@@ -236,30 +271,43 @@ class Evaluation:
         record.update(scores)
         return Outcome(record, recovered)
 
+    def statistics(self) -> tuple[core.Statistics, core.Statistics, float]:
+        """(encrypted test, public plain train) statistics of the sample positions and the seconds they
+        took: computed once, on first use, from blocks (read from the files where they are v7.3)."""
+        if self._statistics is None:
+            d, start = self.data, time.perf_counter()
+            size, k = int(np.prod(d.shape)), d.spec.num_classes
+            observed = core.statistics_of(d.blocks("enc_test"), k, size)
+            public = core.statistics_of(d.blocks("plain_train"), k, size)
+            self._statistics = (observed, public, time.perf_counter() - start)
+        return self._statistics
+
     def _ciphertext_only(self, method: str):
         """(estimate, cost, seconds) of a method's ciphertext-only attack, computed once."""
         if method not in self._coa:
+            observed, public, statistics_seconds = self.statistics()
             start = time.perf_counter()
+            d = self.data
             if method == "sample-map":
-                estimate, cost = core.ciphertext_only_map(self.observed, self.public, negation=self.negation)
+                estimate, cost = core.ciphertext_only_map(observed, public, negation=self.negation)
             elif method == "pixel-map":
-                d, k = self.data, self.data.spec.num_classes * self.data.shape[2]
-                observed = core.statistics(*core.channels_as_images(d.enc_test, d.test_labels), k)
-                public = core.statistics(*core.channels_as_images(d.plain_train, d.train_labels), k)
-                estimate, cost = core.ciphertext_only_map(observed, public, negation=False)
+                k, pixels = d.spec.num_classes * d.shape[2], d.shape[0] * d.shape[1]
+                estimate, cost = core.ciphertext_only_map(
+                    core.statistics_of(_channel_blocks(d.blocks("enc_test"), d.shape), k, pixels),
+                    core.statistics_of(_channel_blocks(d.blocks("plain_train"), d.shape), k, pixels), negation=False)
             else:
-                d = self.data
+                k = d.spec.num_classes
+                block_stats = tuple(block_statistics_of(d.blocks(name), k, d.shape, self.block_size) for name in ("enc_test", "plain_train"))
                 estimate, cost = ciphertext_only_key(
-                    d.enc_test, d.test_labels, d.plain_train, d.train_labels, block_size=self.block_size, num_classes=d.spec.num_classes
+                    d.enc_test, d.test_labels, d.plain_train, d.train_labels, block_size=self.block_size, num_classes=k,
+                    block_stats=block_stats, map_stats=(observed, public),
                 )
-            self._coa[method] = (estimate, cost, time.perf_counter() - start + self.statistics_seconds)
+            self._coa[method] = (estimate, cost, time.perf_counter() - start + statistics_seconds)
         return self._coa[method]
 
     def methods(self) -> list[str]:
-        """``sample-map`` always; ``pixel-map`` for colour images under schemes that move the channels
-        of a pixel together (vor, random); ``etc-blocks`` where the key is block tables (etc, block)."""
-        pixel = self.whole_pixels and not self.negation and self.data.shape[2] > 1
-        return ["sample-map"] + (["pixel-map"] if pixel else []) + (["etc-blocks"] if self.block_size is not None else [])
+        """:func:`attack_methods` of this dataset and scheme."""
+        return attack_methods(self.data.spec, self._scheme, self.block_size)
 
     def _as_map(self, estimate, method: str) -> tuple[core.SampleMap, dict | None]:
         if method == "pixel-map":

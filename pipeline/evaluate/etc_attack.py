@@ -31,7 +31,7 @@ from scipy.optimize import linear_sum_assignment
 from pipeline.encrypt.etc import decrypt, etc_sample_map, scramble_blocks, to_blocks
 from pipeline.encrypt.etc_key import PERMUTATIONS_3, TRANSFORMS, EtcKey
 from pipeline.errors import PipelineError
-from pipeline.evaluate.sample_map_attack import profile_cost, statistics
+from pipeline.evaluate.sample_map_attack import Blocks, Statistics, class_moments, in_memory, profile_cost, statistics
 
 EDGE_IMAGES = 1000  # encrypted images whose decrypted block borders judge the edge-continuity search
 
@@ -116,12 +116,18 @@ def _check(pictures: np.ndarray, block_size: int) -> tuple[tuple[int, int], int]
 
 def block_statistics(pictures: np.ndarray, labels: np.ndarray, num_classes: int, block_size: int) -> np.ndarray:
     """Per-class mean and std of every block sample: (nb, 2K, L) float64 (the attacker's view)."""
-    blocks = _as_blocks(pictures, block_size)
-    feats = []
-    for k in range(num_classes):
-        chosen = blocks[:, labels == k]
-        feats += [chosen.mean(axis=1), chosen.std(axis=1)] if chosen.shape[1] else [np.zeros_like(blocks[:, 0])] * 2
-    return np.stack(feats, axis=1)
+    return block_statistics_of(in_memory(pictures.reshape(len(pictures), -1), labels), num_classes, pictures.shape[1:], block_size)
+
+
+def block_statistics_of(blocks: Blocks, num_classes: int, shape: tuple[int, int, int], block_size: int) -> np.ndarray:
+    """:func:`block_statistics` of (H, W, C) pictures read in flattened blocks: the per-class moments of
+    every sample position (in float64), arranged by block; memory: one block and 2 K S sums."""
+    size = int(np.prod(shape))
+    means, stds = class_moments(blocks, num_classes, size, np.float64)
+    positions = to_blocks(np.arange(size).reshape(1, *shape), block_size)[0].reshape(-1)
+    nb = size // (block_size * block_size * shape[2])
+    feats = np.stack([means[positions], stds[positions]], axis=2).reshape(nb, -1, 2 * num_classes)  # (nb, L, 2K): mean, std per class
+    return feats.transpose(0, 2, 1).copy()
 
 
 def _stat_costs(observed: np.ndarray, public: np.ndarray, ops: BlockOps) -> np.ndarray:
@@ -148,24 +154,27 @@ def ciphertext_only_key(
     num_classes: int,
     rounds: int = 3,
     edges: bool = True,
+    block_stats: tuple[np.ndarray, np.ndarray] | None = None,
+    map_stats: tuple[Statistics, Statistics] | None = None,
 ) -> tuple[EtcKey, np.ndarray]:
     """Estimate the EtC key from the encrypted dataset and public plain pictures (N, H, W, C):
     block statistics first, then ``rounds`` rounds adding the correlation structure (which
     links neighbouring blocks: the dataset-wide form of edge continuity), then (``edges``) a local
     search that makes the block borders of the decrypted images smooth (edge continuity in
     each image, summed over up to EDGE_IMAGES images). Also returns the statistical cost
-    (O, J, I), normalised to [0, 1), for tie-breaking."""
+    (O, J, I), normalised to [0, 1), for tie-breaking. ``block_stats`` (of :func:`block_statistics`)
+    and ``map_stats`` (of :func:`~pipeline.evaluate.sample_map_attack.statistics`), encrypted then
+    public, are the same statistics computed elsewhere, e.g. in blocks of a stored set."""
     grid, channels = _check(encrypted, block_size)
     ops = block_ops(block_size, channels)
-    stat = _stat_costs(
-        block_statistics(encrypted, enc_labels, num_classes, block_size), block_statistics(public, pub_labels, num_classes, block_size), ops
-    )
+    stat = _stat_costs(*(block_stats or (block_statistics(encrypted, enc_labels, num_classes, block_size),
+                                         block_statistics(public, pub_labels, num_classes, block_size))), ops)
     costs = stat / max(float(np.median(stat)), 1e-9)
     perm, op = _cheapest(costs)
     key = _key(perm, op, ops, block_size, grid, channels)
     if rounds:
-        observed = statistics(encrypted.reshape(len(encrypted), -1), enc_labels, num_classes)
-        known = statistics(public.reshape(len(public), -1), pub_labels, num_classes)
+        observed, known = map_stats or (statistics(encrypted.reshape(len(encrypted), -1), enc_labels, num_classes),
+                                        statistics(public.reshape(len(public), -1), pub_labels, num_classes))
         size = int(np.prod(encrypted.shape[1:]))
         positions = to_blocks(np.arange(size).reshape(1, *encrypted.shape[1:]), block_size)[0].reshape(key.blocks, -1)
         for _ in range(rounds):

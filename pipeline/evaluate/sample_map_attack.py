@@ -24,6 +24,7 @@ Attacks (both return a :class:`SampleMap` estimate):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import scipy.sparse
@@ -103,26 +104,91 @@ def _inpaint(pictures: np.ndarray, lost: np.ndarray, rounds: int) -> np.ndarray:
 # Ciphertext-only: statistics of the encrypted dataset against public plain data
 
 
+#: A dataset seen in blocks, read once more on every call: (flattened pictures (n, S) uint8, labels (n,)) in order.
+Blocks = Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]
+
+#: Rows per float32 product of :func:`correlations`: the same rows in the same products give the same sums.
+CORRELATION_ROWS = 8192
+
+#: Most sample positions the map attacks take: their S x S statistics (correlations, float64: 8 S^2 bytes,
+#: 2 GiB here) and (V, S, S) costs grow with the square of the image.
+MAX_POSITIONS = 16384
+
+
+def check_positions(method: str, positions: int, what: str) -> None:
+    """Refuse, before any work, a map attack whose S x S statistics would not fit (S = ``positions``)."""
+    if positions > MAX_POSITIONS:
+        gib = 8 * positions**2 / 2**30
+        raise PipelineError(f"attack method {method}: {positions} sample positions ({what}) need a {positions} x {positions} "
+                            f"correlation matrix ({gib:.0f} GiB); it takes at most {MAX_POSITIONS} positions")
+
+
+def in_memory(flat: np.ndarray, labels: np.ndarray) -> Blocks:
+    """:data:`Blocks` of arrays held in memory."""
+    return lambda: ((flat[i : i + CORRELATION_ROWS], labels[i : i + CORRELATION_ROWS]) for i in range(0, len(flat), CORRELATION_ROWS))
+
+
+def _running_sum(total: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``total`` plus the rows one after another (numpy's order of ``x.sum(axis=0)``, whatever the blocks)."""
+    return np.add.reduce(np.concatenate([total[None], rows]), axis=0)
+
+
+def class_moments(blocks: Blocks, num_classes: int, size: int, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """Per-class mean and standard deviation of every sample position: two (S, K) float64 arrays.
+
+    Computed in ``dtype`` as ``x.mean(axis=0)`` and ``x.std(axis=0)`` of each class's rows, in two
+    passes over the blocks (the sums, then the squared deviations from the means), each a running
+    sum row after row: any blocking gives the whole array's numbers bit for bit, holding one block
+    and 2 K S sums."""
+    sums, counts = np.zeros((num_classes, size), dtype), np.zeros(num_classes, np.int64)
+    for flat, labels in blocks():
+        for k in range(num_classes):
+            chosen = flat[labels == k]
+            if len(chosen):
+                sums[k], counts[k] = _running_sum(sums[k], chosen.astype(dtype)), counts[k] + len(chosen)
+    seen = counts > 0
+    means = np.zeros_like(sums)
+    means[seen] = (sums[seen] / counts[seen, None]).astype(dtype)
+    squares = np.zeros_like(sums)
+    for flat, labels in blocks():
+        for k in range(num_classes):
+            chosen = flat[labels == k]
+            if len(chosen):
+                deviation = chosen.astype(dtype) - means[k]
+                squares[k] = _running_sum(squares[k], deviation * deviation)
+    stds = np.zeros_like(sums)
+    stds[seen] = np.sqrt((squares[seen] / counts[seen, None]).astype(dtype))  # the variance rounded to dtype, as numpy's
+    return means.T.astype(np.float64), stds.T.astype(np.float64)
+
+
 def position_features(flat: np.ndarray, labels: np.ndarray, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-class mean and standard deviation of every sample position: two (S, K) float64 arrays."""
-    means = np.zeros((flat.shape[1], num_classes))
-    stds = np.zeros_like(means)
-    for k in range(num_classes):
-        chosen = flat[labels == k]
-        if len(chosen):
-            x = chosen.astype(np.float32)
-            means[:, k] = x.mean(axis=0)
-            stds[:, k] = x.std(axis=0)
-    return means, stds
+    return class_moments(in_memory(flat, labels), num_classes, flat.shape[1])
 
 
-def correlations(flat: np.ndarray, chunk: int = 8192) -> np.ndarray:
-    """Pearson correlation matrix (S, S) float32 of the sample positions (0 for constant ones)."""
-    n, size = flat.shape
+def _rechunked(blocks: Iterable[tuple[np.ndarray, np.ndarray]], rows: int) -> Iterator[np.ndarray]:
+    """The blocks' pictures regrouped into consecutive pieces of ``rows`` rows (the last one shorter)."""
+    pending, held = [], 0
+    for flat, _ in blocks:
+        pending.append(flat)
+        held += len(flat)
+        while held >= rows:
+            joined = np.concatenate(pending)
+            yield joined[:rows]
+            pending, held = [joined[rows:]], held - rows
+    if held:
+        yield np.concatenate(pending)
+
+
+def correlations(blocks: Blocks, size: int) -> np.ndarray:
+    """Pearson correlation matrix (S, S) float32 of the sample positions (0 for constant ones), from
+    float32 products of :data:`CORRELATION_ROWS` rows at a time summed in float64."""
+    n = 0
     total = np.zeros(size)
     gram = np.zeros((size, size), dtype=np.float64)
-    for i in range(0, n, chunk):
-        x = flat[i : i + chunk].astype(np.float32)
+    for rows in _rechunked(blocks(), CORRELATION_ROWS):
+        x = rows.astype(np.float32)
+        n += len(x)
         total += x.sum(axis=0, dtype=np.float64)
         gram += (x.T @ x).astype(np.float64)
     mean = total / n
@@ -149,8 +215,15 @@ class Statistics:
 
 
 def statistics(flat: np.ndarray, labels: np.ndarray, num_classes: int) -> Statistics:
-    means, stds = position_features(flat, labels, num_classes)
-    return Statistics(means, stds, correlations(flat))
+    """The :class:`Statistics` of (N, S) flattened pictures held in memory."""
+    return statistics_of(in_memory(flat, labels), num_classes, flat.shape[1])
+
+
+def statistics_of(blocks: Blocks, num_classes: int, size: int) -> Statistics:
+    """The :class:`Statistics` of a dataset read in blocks (three passes); memory: one block of
+    :data:`CORRELATION_ROWS` rows, the 2 K S sums and the S x S sums."""
+    means, stds = class_moments(blocks, num_classes, size)
+    return Statistics(means, stds, correlations(blocks, size))
 
 
 def ciphertext_only_map(observed: Statistics, public: Statistics, *, negation: bool, rounds: int = 4) -> tuple[SampleMap, np.ndarray]:

@@ -1,0 +1,139 @@
+"""Larger than memory: per-image PE keys drawn block by block are the whole split's; the statistics of
+the statistical attacks accumulated over blocks (read from v7.3 files) are the whole arrays' numbers
+bit for bit, and a method whose S x S statistics cannot fit is refused up front with one line."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import yaml
+
+from pipeline.attack import app as attack_app
+from pipeline.data.datasets import DATASETS, dataset_spec
+from pipeline.encrypt.command import encrypt_app
+from pipeline.encrypt.pe import derive_key
+from pipeline.encrypt.registry import get_scheme
+from pipeline.encrypt.scheme import KeyOptions
+from pipeline.encrypt.stage import key_of_data
+from pipeline.errors import PipelineError
+from pipeline.evaluate import sample_map_attack as core
+from pipeline.evaluate.attack import Evaluation, attack_methods, load_attack_data
+from pipeline.evaluate.etc_attack import block_statistics, block_statistics_of
+from pipeline.fetch import app as fetch_app
+from tests.cli import invoke
+from tests.test_own_data import _twin_sets
+from tests.test_own_data_dvc import make_image_folder
+
+
+@pytest.mark.parametrize("draw", ["project", "reference"])
+def test_per_image_pe_keys_drawn_in_blocks_are_the_whole_split_s(draw):
+    key = derive_key(b"a secret of this test", (7, 7, 3), "image", draw)  # 147 samples: 8 images end on a byte
+    whole = key.tables("|train", 21)
+    drawer = key.table_drawer("|train")
+    parts = [drawer(n) for n in (8, 8, 5)]
+    for table, expected in zip(zip(*parts), whole):
+        assert np.array_equal(np.concatenate(table), expected)
+    if draw == "project":  # 3 images end inside a byte: what follows would not be the whole split's keys
+        drawer = key.table_drawer("|train")
+        drawer(3)
+        with pytest.raises(PipelineError, match="end inside a byte"):
+            drawer(1)
+
+
+def _blocks(flat: np.ndarray, labels: np.ndarray, rows: int) -> core.Blocks:
+    return lambda: ((flat[i:i + rows], labels[i:i + rows]) for i in range(0, len(flat), rows))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_class_moments_in_any_blocks_are_numpy_s_mean_and_std_bit_for_bit(dtype):
+    rng = np.random.default_rng(3)
+    flat = rng.integers(0, 256, (203, 40)).astype(np.uint8)
+    labels = rng.choice([0, 1, 3], 203)  # class 2 has no image: zeros
+    means, stds = core.class_moments(_blocks(flat, labels, 7), 4, 40, dtype)
+    for k in range(4):
+        x = flat[labels == k].astype(dtype)
+        expected = (x.mean(axis=0), x.std(axis=0)) if len(x) else (np.zeros(40), np.zeros(40))
+        assert np.array_equal(means[:, k], expected[0]) and np.array_equal(stds[:, k], expected[1])
+
+
+def test_correlations_in_blocks_are_the_whole_array_s(monkeypatch):
+    monkeypatch.setattr(core, "CORRELATION_ROWS", 50)  # several float32 products, blocks straddling them
+    rng = np.random.default_rng(4)
+    flat = rng.integers(0, 256, (230, 30)).astype(np.uint8)
+    flat[:, 5] = 9  # a constant position: correlation 0
+    labels = np.zeros(230, np.int64)
+    whole = core.correlations(core.in_memory(flat, labels), 30)
+    assert np.array_equal(core.correlations(_blocks(flat, labels, 7), 30), whole)
+    # oracle: numpy's corrcoef in float64 (50 rows of products <= 255^2 are exact in float32); float32 output
+    with np.errstate(invalid="ignore"):  # the constant position: 0 / 0
+        expected = np.nan_to_num(np.corrcoef(flat.astype(np.float64), rowvar=False))
+    expected[5, 5] = 0.0
+    assert np.allclose(whole, expected, rtol=0, atol=1e-6)
+
+
+def test_block_statistics_in_blocks_are_the_pictures_per_block():
+    rng = np.random.default_rng(5)
+    pictures = rng.integers(0, 256, (61, 8, 12, 3)).astype(np.uint8)
+    labels = rng.integers(0, 3, 61)
+    stats = block_statistics_of(_blocks(pictures.reshape(61, -1), labels, 9), 3, (8, 12, 3), 4)
+    assert np.array_equal(stats, block_statistics(pictures, labels, 3, 4))
+    # oracle: block (1, 2) (rows 4..7, columns 8..11), class 2's mean and std, in the block's (row, column, channel) order
+    chosen = pictures[labels == 2][:, 4:8, 8:12].reshape(-1, 48).astype(np.float64)
+    assert np.allclose(stats[1 * 3 + 2, 4], chosen.mean(axis=0), rtol=1e-12) and np.allclose(stats[5, 5], chosen.std(axis=0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("scheme, options", [("etc", []), ("random", ["--seed", "2"])])
+def test_a_v73_set_s_attack_statistics_are_read_in_blocks_and_equal_the_whole_set_s(tmp_path, scheme, options, monkeypatch):
+    monkeypatch.setattr("pipeline.data.stored.CHUNK_IMAGES", 5)  # several blocks, the last one short
+    monkeypatch.setattr(core, "CORRELATION_ROWS", 8)
+    monkeypatch.setenv("VORTEX_ETC_SECRET", "a secret of this test")
+    folder = make_image_folder(tmp_path / "images", {"train": 5, "test": 3})
+    data = _twin_sets(tmp_path, folder)
+    evaluations = {}
+    for name in ("small", "big"):
+        assert invoke(encrypt_app(), ["--scheme", scheme, "--dataset", name, "--data-dir", data, *options]).exit_code == 0
+        spec = dataset_spec(name, data)
+        chosen, key = key_of_data(scheme, spec, KeyOptions(data_dir=data))
+        attack_data = load_attack_data(data, spec, chosen, key)
+        assert sorted(attack_data.stored) == ([] if name == "small" else ["enc_test", "plain_train"])
+        evaluations[name] = Evaluation(attack_data, chosen, block_size=chosen.public_block_size(spec, KeyOptions(data_dir=data)))
+    blocks = list(evaluations["big"].data.stored["enc_test"]())
+    assert [len(rows) for rows, _ in blocks] == [5, 4]  # 3 classes x 3 test images, read 5 at a time
+    assert np.array_equal(np.concatenate([rows for rows, _ in blocks]), evaluations["small"].data.enc_test.reshape(9, -1))
+    small, big = (evaluations[name].statistics()[:2] for name in ("small", "big"))
+    for one, other in zip(small, big):
+        for field in ("means", "stds", "corr"):
+            assert np.array_equal(getattr(one, field), getattr(other, field))
+    assert evaluations["small"].methods() == evaluations["big"].methods()
+    for method in evaluations["small"].methods():  # every method's estimate, from statistics read either way
+        a, b = (evaluations[name].ciphertext_only(method).record for name in ("small", "big"))
+        assert {k: v for k, v in a.items() if k != "seconds"} == {k: v for k, v in b.items() if k != "seconds"}
+
+
+@pytest.mark.parametrize("scheme", ["etc", "vor"])
+def test_a_map_attack_whose_statistics_cannot_fit_is_refused_with_one_line(scheme):
+    spec = replace(DATASETS["cifar10"], height=224, width=224, name="big")
+    chosen = get_scheme(scheme)
+    with pytest.raises(PipelineError) as err:
+        attack_methods(spec, chosen, 16 if scheme == "etc" else None)
+    message = str(err.value)
+    assert "attack method sample-map: 150528 sample positions (224 x 224 x 3)" in message and "\n" not in message
+    assert "169 GiB" in message and str(core.MAX_POSITIONS) in message
+    small = replace(DATASETS["cifar10"], height=64, width=64, name="fits")  # 12288 positions: run
+    assert attack_methods(small, chosen, 16 if scheme == "etc" else None)[0] == "sample-map"
+
+
+def test_the_attack_command_refuses_images_too_large_for_its_statistics_before_any_work(tmp_path):
+    folder = make_image_folder(tmp_path / "images", {"train": 1, "test": 1})
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"datasets": {"large": {"source": "folder", "path": str(folder), "size": 130,
+                                                             "colour": "grey", "storage": "v7.3"}}}))
+    data = tmp_path / "data"
+    assert invoke(fetch_app, ["--dataset", "large", "--params-file", params, "--data-dir", data]).exit_code == 0
+    result = invoke(attack_app, ["--dataset", "large", "--scheme", "vor", "--kind", "ciphertext-only",
+                                 "--data-dir", data, "--out", tmp_path / "out"])
+    assert result.exit_code == 1 and result.stderr.strip().splitlines() == [
+        "error: attack method sample-map: 16900 sample positions (130 x 130 x 1) need a 16900 x 16900 correlation matrix (2 GiB); "
+        "it takes at most 16384 positions"], result.output
+    assert not (data / "large" / "vor").exists() and not list((tmp_path / "out").glob("*.json"))
