@@ -20,6 +20,7 @@ from pipeline.encrypt.registry import SCHEMES
 from pipeline.encrypt.scheme import KeyOptions
 from pipeline.errors import PipelineError
 from pipeline.schemes import app as schemes_app
+from tests.cifar_origin import write_cifar_origin
 from tests.cli import invoke
 from tests.shared import shared_path
 
@@ -329,16 +330,11 @@ def test_the_listing_shows_all_seven_schemes_with_key_spaces():
 
 @pytest.mark.parametrize("name, extra", [("pe", ["--key-mode", "image"]), ("le", ["--block-size", "8"]), ("ele", []), ("block", [])])
 def test_encrypt_stage_writes_files_that_only_the_same_key_reads(tmp_path, monkeypatch, cifar10, name, extra):
-    from matlab_compat import savemat
     from pipeline.encrypt.command import encrypt_app
     from pipeline.encrypt.etc_key import SECRET_ENV
     from pipeline.encrypt.stage import key_of_data, load_encrypted
 
-    folder = tmp_path / "cifar10" / "origin" / "cifar-10-batches-mat"
-    folder.mkdir(parents=True)
-    source = read_cifar_split(shared_path("data", "cifar-10-subset"), "test")
-    for file, rows in [("data_batch_1.mat", slice(0, 12)), ("test_batch.mat", slice(12, 20))]:
-        savemat(folder / file, {"data": np.ascontiguousarray(source[0][rows]), "labels": source[1][rows]})
+    write_cifar_origin(tmp_path, 12, 8)
     monkeypatch.setenv(SECRET_ENV, SECRET.decode())
     result = invoke(encrypt_app(), ["--scheme", name, "--dataset", "cifar10", "--data-dir", str(tmp_path), *extra])
     assert result.exit_code == 0, result.output

@@ -19,7 +19,6 @@ import random
 import numpy as np
 import pytest
 
-from pipeline.data.cifar import read_cifar_split
 from pipeline.data.datasets import dataset_spec
 from pipeline.encrypt.etc import encrypt as etc_encrypt
 from pipeline.encrypt.etc_key import EtcKey, reference_transform
@@ -27,6 +26,7 @@ from pipeline.encrypt.registry import SCHEMES
 from pipeline.encrypt.scheme import KeyOptions
 from pipeline.errors import PipelineError
 from pipeline.keys import app as keys_app
+from tests.cifar_origin import write_cifar_origin
 from tests.cli import invoke
 from tests.shared import shared_path
 from tests.test_schemes_new import SequentialStream, pe_reference, seed_of
@@ -442,15 +442,10 @@ def test_key_table_files_are_checked(tmp_path):
 
 
 def test_an_imported_key_runs_through_the_encrypt_stage_and_later_stages_need_its_file(tmp_path):
-    from matlab_compat import savemat
     from pipeline.encrypt.command import encrypt_app
     from pipeline.encrypt.stage import key_of_data, load_encrypted
 
-    folder = tmp_path / "cifar10" / "origin" / "cifar-10-batches-mat"
-    folder.mkdir(parents=True)
-    source = read_cifar_split(shared_path("data", "cifar-10-subset"), "test")
-    for file, rows in [("data_batch_1.mat", slice(0, 6)), ("test_batch.mat", slice(6, 10))]:
-        savemat(folder / file, {"data": np.ascontiguousarray(source[0][rows]), "labels": source[1][rows]})
+    written = write_cifar_origin(tmp_path, 6, 4)
     tanaka = RNG.permutation(96)
     tanaka_pickle(tmp_path / "key.pkl", tanaka, 2)
     assert import_key("--scheme", "le", "--dataset", "cifar10", "--from", "tanaka-pkl", "--input", tmp_path / "key.pkl",
@@ -462,7 +457,7 @@ def test_an_imported_key_runs_through_the_encrypt_stage_and_later_stages_need_it
     assert record["key_draw"] == "imported" and record["block_size"] == 4
     scheme, key = key_of_data("le", CIFAR, KeyOptions(data_dir=tmp_path, key_file=tmp_path / "le.npz"))
     test, _ = load_encrypted(tmp_path, CIFAR, scheme, "test", key)
-    plain = read_cifar_split(shared_path("data", "cifar-10-subset"), "test")[0][6:10].reshape(4, 3, 32, 32).transpose(0, 2, 3, 1)
+    plain = written[6:10].reshape(4, 3, 32, 32).transpose(0, 2, 3, 1)
     for picture, enc in zip(plain, test):
         assert np.array_equal(tanaka_le(picture, tanaka.tolist(), 4), enc)
     with pytest.raises(PipelineError, match="pass the same --key-file"):
@@ -472,16 +467,11 @@ def test_an_imported_key_runs_through_the_encrypt_stage_and_later_stages_need_it
 
 
 def test_reference_draw_through_the_encrypt_stage_is_recorded_and_rebuilt(tmp_path, monkeypatch):
-    from matlab_compat import savemat
     from pipeline.encrypt.command import encrypt_app
     from pipeline.encrypt.etc_key import SECRET_ENV
     from pipeline.encrypt.stage import key_of_data
 
-    folder = tmp_path / "cifar10" / "origin" / "cifar-10-batches-mat"
-    folder.mkdir(parents=True)
-    source = read_cifar_split(shared_path("data", "cifar-10-subset"), "test")
-    for file, rows in [("data_batch_1.mat", slice(0, 4)), ("test_batch.mat", slice(4, 8))]:
-        savemat(folder / file, {"data": np.ascontiguousarray(source[0][rows]), "labels": source[1][rows]})
+    write_cifar_origin(tmp_path, 4, 4)
     monkeypatch.setenv(SECRET_ENV, SECRET.decode())
     result = invoke(encrypt_app(), ["--scheme", "etc", "--dataset", "cifar10", "--data-dir", str(tmp_path),
                                     "--block-size", "4", "--key-draw", "reference"])
