@@ -28,7 +28,6 @@ from pipeline.errors import PipelineError
 from pipeline.keys import app as keys_app
 from tests.cifar_origin import write_cifar_origin
 from tests.cli import invoke
-from tests.shared import shared_path
 from tests.test_schemes_new import SequentialStream, pe_reference, seed_of
 
 SECRET = b"reference draw test secret"
