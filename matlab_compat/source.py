@@ -13,14 +13,18 @@ from typing import BinaryIO
 
 from matlab_compat.errors import MatFileError
 
-_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a device"),
-          (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISREG, "a file"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+          (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def file_kind(mode: int) -> str:
+    """What ``os.stat``'s ``mode`` is, in words ("a file", "a folder", "a FIFO (named pipe)"...)."""
+    return next((name for test, name in _KINDS if test(mode)), "a special file")
 
 
 def _refuse_special(path: str | os.PathLike, mode: int) -> None:
     if not stat.S_ISREG(mode):
-        kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
-        raise MatFileError(f"{path}: cannot read: {kind}, not a regular file")
+        raise MatFileError(f"{path}: cannot read: {file_kind(mode)}, not a regular file")
 
 
 def open_input(path: str | os.PathLike) -> BinaryIO:

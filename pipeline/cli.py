@@ -25,6 +25,7 @@ import typer
 from tqdm import tqdm
 from typer.exceptions import Abort, Exit, TyperException
 
+from matlab_compat.source import file_kind
 from pipeline.errors import PipelineError
 
 #: What each shared option means; commands take these spellings and no others.
@@ -99,10 +100,6 @@ def check_writable(path: Path, *, folder: bool, option: str = "--out") -> Path:
     return path
 
 
-_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISREG, "a file"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-          (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
-
-
 def path_problem(path: str | Path, *, folder: bool = False) -> str | None:
     """Why ``path`` cannot be read as an input (None: it can): it is missing, or it is not a regular
     file (not a folder, with ``folder``). Looked at with ``stat``, which never opens it, so a FIFO,
@@ -115,8 +112,7 @@ def path_problem(path: str | Path, *, folder: bool = False) -> str | None:
         return f"{path}: {err.strerror or err}"
     if (stat.S_ISDIR if folder else stat.S_ISREG)(mode):
         return None
-    kind = next((name for test, name in _KINDS if test(mode)), "a special file")
-    return f"{path} is {kind}; {'a folder' if folder else 'a regular file'} is needed"
+    return f"{path} is {file_kind(mode)}; {'a folder' if folder else 'a regular file'} is needed"
 
 
 def check_input(path: str | Path | None, option: str, *, folder: bool = False, optional: bool = False) -> Path | None:

@@ -105,7 +105,7 @@ def test_info_and_roundtrip_refuse_a_fifo_without_blocking(tmp_path):
     for args in (["info", str(fifo)], ["roundtrip", str(fifo), str(tmp_path / "out.mat")]):
         done = _command(*args)
         assert done.returncode == 1 and done.stdout == ""
-        assert done.stderr == f"error: {fifo}: cannot read: a FIFO, not a regular file\n"
+        assert done.stderr == f"error: {fifo}: cannot read: a FIFO (named pipe), not a regular file\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.mat"]
 
 
