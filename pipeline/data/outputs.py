@@ -20,8 +20,9 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from matlab_compat.atomic import atomic_output, fsync_path
 from pipeline.cli import path_problem
@@ -104,6 +105,22 @@ def staging_folder(target: Path) -> Path:
     return folder
 
 
+@contextmanager
+def staged_folder(target: Path) -> Iterator[Path]:
+    """A fresh folder to write ``target``'s new contents into: when the block ends, its files are
+    synced and it replaces ``target`` as one unit; on any failure it is removed and ``target``
+    stays as it was."""
+    staging = staging_folder(target)
+    try:
+        yield staging
+        for path in [*sorted(p for p in staging.rglob("*") if p.is_file()), staging]:
+            fsync_path(path)
+        replace_folder(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
 def write_unit(target: Path, write_files: Callable[[Path], list[Path]], record: dict) -> list[Path]:
     """Write a set of files as one unit into the folder ``target``.
 
@@ -113,17 +130,10 @@ def write_unit(target: Path, write_files: Callable[[Path], list[Path]], record: 
     target = Path(target)
     if target.exists() and not target.is_dir():
         raise PipelineError(f"{target} is a file; the output must be a folder")
-    staging = staging_folder(target)
-    try:
+    with staged_folder(target) as staging:
         written = write_files(staging)
         files = {p.name: sha256_file(p) for p in written}
         (staging / RECORD).write_text(json.dumps({**record, "files": files}, indent=2) + "\n")
-        for path in [*written, staging / RECORD, staging]:
-            fsync_path(path)
-        replace_folder(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return [target / p.name for p in written] + [target / RECORD]
 
 

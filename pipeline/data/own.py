@@ -19,7 +19,6 @@ variables are written whole).
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import asdict
 from pathlib import Path
 
@@ -37,7 +36,7 @@ from pipeline.data.datasets import (
 from pipeline.data.declared import Declaration
 from pipeline.data.images import ImagePlan, decode_chunks
 from pipeline.data.matfiles import write_mat
-from pipeline.data.outputs import replace_folder, sha256_file, staging_folder
+from pipeline.data.outputs import sha256_file, staged_folder
 from pipeline.data.stored import CHUNK_IMAGES, chunk_rows
 from pipeline.errors import PipelineError
 
@@ -96,8 +95,7 @@ def write_own(decl: Declaration, plan: ImagePlan, data_dir: Path, archive: dict 
     if decl.block_size and (plan.height % decl.block_size or plan.width % decl.block_size):
         raise PipelineError(f"datasets.{decl.name}.block-size: {decl.block_size} does not divide the "
                             f"{plan.height} x {plan.width} images")
-    staging = staging_folder(target)
-    try:
+    with staged_folder(target) as staging:
         statistics = _Statistics(decl.channels)
         digests = _write_images(decl, plan, own_spec(decl, plan, (0.0,), (1.0,)), staging, statistics)
         spec = own_spec(decl, plan, *statistics.result())
@@ -118,10 +116,6 @@ def write_own(decl: Declaration, plan: ImagePlan, data_dir: Path, archive: dict 
                               "listing_sha256": sha256_file(listing)},
                    "outputs": {p.name: sha256_file(p) for p in outputs}}
         (staging / SOURCE_RECORD).write_text(json.dumps(summary, indent=2) + "\n")
-        replace_folder(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return summary
 
 
