@@ -89,10 +89,7 @@ class Decoder:
             for key in value:
                 value[key] = self.walk(value[key])
         elif isinstance(value, np.ndarray) and value.dtype.hasobject:
-            for column in ([value[f] for f in value.dtype.names] if value.dtype.names else [value]):
-                flat = column.reshape(-1)
-                for i in range(flat.size):
-                    flat[i] = self.walk(flat[i])
+            each_element(value, self.walk)
         return value
 
     def opaque(self, obj: MatlabOpaque) -> Any:
@@ -126,10 +123,7 @@ class Decoder:
             return out
         if isinstance(value, np.ndarray) and value.dtype.hasobject:
             out = value.copy()
-            for column in ([out[f] for f in out.dtype.names] if out.dtype.names else [out]):
-                flat = column.reshape(-1)
-                for i in range(flat.size):
-                    flat[i] = self._prop(flat[i])
+            each_element(out, self._prop)
             return out
         return value
 
@@ -554,3 +548,12 @@ def dictionary(props: dict, classname: str) -> MatlabMap:
 def missing(props: dict, _: str) -> MatlabMissing:
     """MATLAB's ``missing``."""
     return MatlabMissing()
+
+
+def each_element(array: np.ndarray, function) -> None:
+    """Replace, in place, every element of an object array (each field's, for a struct array) by
+    ``function`` of it."""
+    for column in ([array[f] for f in array.dtype.names] if array.dtype.names else [array]):
+        flat = column.reshape(-1)
+        for i in range(flat.size):
+            flat[i] = function(flat[i])

@@ -17,7 +17,7 @@ import numpy as np
 from matlab_compat import kept
 from matlab_compat.errors import MatFileError
 from matlab_compat.mcos import WrapperBuilder
-from matlab_compat.modern import MISSING_STRING, pandas
+from matlab_compat.modern import MISSING_STRING, each_element, pandas
 from matlab_compat.objects import (
     CALENDAR_DTYPE,
     STRING_DTYPE,
@@ -330,10 +330,7 @@ class ObjectWriter:
             return out
         if isinstance(value, np.ndarray) and value.dtype.hasobject:
             out = value.copy()
-            for column in ([out[f] for f in out.dtype.names] if out.dtype.names else [out]):
-                flat = column.reshape(-1)
-                for i in range(flat.size):
-                    flat[i] = inner(flat[i])
+            each_element(out, inner)
             return out
         return value
 
