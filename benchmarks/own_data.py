@@ -32,10 +32,10 @@ from pathlib import Path
 import numpy as np
 
 from matlab_compat import RowChunks
-from pipeline.data.datasets import DatasetSpec, spec_record
-from pipeline.data.matfiles import write_mat
-from pipeline.data.outputs import write_json
-from pipeline.data.stored import chunk_rows
+from workbench.data.datasets import DatasetSpec, spec_record
+from workbench.data.matfiles import write_mat
+from workbench.outputs import write_json
+from workbench.data.stored import chunk_rows
 
 SIDE, CHANNELS, CLASSES = 224, 3, 10
 ROW = SIDE * SIDE * CHANNELS

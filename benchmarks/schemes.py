@@ -13,7 +13,7 @@ import timeit
 import numpy as np
 import typer
 
-from pipeline.data.datasets import dataset_spec
+from workbench.data.datasets import dataset_spec
 from pipeline.encrypt.registry import SCHEMES
 from pipeline.encrypt.scheme import KeyOptions
 

@@ -20,7 +20,7 @@ import torch
 import typer
 import yaml
 
-from pipeline.data.datasets import dataset_spec
+from workbench.data.datasets import dataset_spec
 from pipeline.evaluate.information_study import load_study, run_study, study_encryptions
 
 

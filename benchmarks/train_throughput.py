@@ -29,7 +29,7 @@ import typer
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from pipeline.data.datasets import dataset_spec
+from workbench.data.datasets import dataset_spec
 from train.augment import ricap
 from train.config import resolve_config
 from train.data import Split, load_dataset

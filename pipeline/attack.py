@@ -15,7 +15,8 @@ from typing import List, Optional
 
 import typer
 
-from pipeline.cli import alias, at_least, check_input, check_writable, refuse_given, run, typer_app
+from workbench.cli import alias, at_least, refuse_given, run, typer_app
+from workbench.paths import check_input, check_writable
 from pipeline.encrypt.options import (
     DATA_DIR,
     DATASET,
@@ -43,7 +44,6 @@ from pipeline.evaluate.attack import (
     write_results,
     write_strip,
 )
-from train.errors import TrainError
 
 app = typer_app(__doc__)
 
@@ -120,4 +120,4 @@ def main(
 
 
 if __name__ == "__main__":
-    run(app, errors=(PipelineError, TrainError))
+    run(app)

@@ -22,15 +22,16 @@ import PIL
 import typer
 
 from matlab_compat import atomic_output
-from pipeline.cli import check_input, check_writable, run, typer_app
-from pipeline.data.codecs import (
+from workbench.cli import run, typer_app
+from workbench.paths import check_input, check_writable
+from workbench.data.codecs import (
     SUBSAMPLINGS,
     available_lossless,
     check_quality,
     check_subsampling,
 )
-from pipeline.data.datasets import SPLITS, dataset_spec, pictures_from_rows
-from pipeline.data.layouts import default_input, read_origin
+from workbench.data.datasets import SPLITS, dataset_spec, pictures_from_rows
+from workbench.data.layouts import default_input, read_origin
 from pipeline.encrypt.options import (
     DATA_DIR,
     DATASET,
@@ -38,7 +39,7 @@ from pipeline.encrypt.options import (
     SchemeName,
     with_key_options,
 )
-from pipeline.encrypt.registry import SCHEMES, get_scheme
+from pipeline.encrypt.registry import SCHEMES
 from pipeline.encrypt.scheme import KeyOptions
 from pipeline.errors import PipelineError
 from pipeline.evaluate.compress import PUBLIC_SECRET, compressibility, markdown_table
@@ -65,7 +66,7 @@ def main(
     for q in quality:
         check_quality(q, "--quality")
     check_subsampling(subsampling)
-    chosen = [get_scheme(s) for s in scheme] if scheme else list(SCHEMES.values())
+    chosen = [SCHEMES.get(s) for s in scheme] if scheme else list(SCHEMES.values())
     for name, value in key_given.items():  # an option no measured scheme reads would be silently ignored
         flag = "--" + name.replace("_", "-")
         if value is not None and not any(name in s.options for s in chosen):

@@ -3,7 +3,7 @@
 
     VORTEX_ETC_SECRET=... python -m pipeline.etc --dataset cifar10 --block-size 16
 """
-from pipeline.cli import run
+from workbench.cli import run
 from pipeline.encrypt.command import encrypt_app
 
 app = encrypt_app("etc", __doc__)

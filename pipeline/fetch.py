@@ -3,7 +3,7 @@
     python -m pipeline.fetch --dataset NAME [--params-file params.yaml] [--mirror FOLDER ...]
     python -m pipeline.fetch --dataset all          # the three built-ins
 
-``NAME`` is an entry of ``datasets:`` in the params file (:mod:`pipeline.data.declared`), or a
+``NAME`` is an entry of ``datasets:`` in the params file (:mod:`workbench.data.declared`), or a
 built-in (mnist, fashion, cifar10). It writes
 
 * ``data/mnist/origin/mnist.mat``, ``data/fashion/origin/fashion.mat``: uint8 ``train_x``
@@ -11,7 +11,7 @@ built-in (mnist, fashion, cifar10). It writes
 * ``data/cifar10/origin/cifar-10-batches-mat/``: the MATLAB release of CIFAR-10 as published;
 * a declared image folder, CSV or image archive (Imagenette): ``data/<name>/origin/<name>.mat``
   in the ``mnist.mat`` layout, ``dataset.json`` (its description, which later stages read) and
-  ``images.tsv`` (each input's SHA-256, the split) (:mod:`pipeline.data.own`);
+  ``images.tsv`` (each input's SHA-256, the split) (:mod:`workbench.data.own`);
 * ``data/<dataset>/params/vor_params_*.mat``: the authors' parameter files, byte for byte; for a
   declared dataset, parameters drawn by ``Random_Function``'s rules on MATLAB's rng(vortex-seed);
 * ``SOURCE.json`` beside them: where each input came from (mirror files by name), its
@@ -19,7 +19,7 @@ built-in (mnist, fashion, cifar10). It writes
 
 Inputs come from local mirror folders (``--mirror``, ``$VORTEX_MIRROR``) when they hold them,
 else from the download cache ``data/downloads/``, else from the internet. Nothing is written
-until every input of a dataset has been read and checked (:mod:`pipeline.data.fetch`).
+until every input of a dataset has been read and checked (:mod:`workbench.data.fetch`).
 """
 from __future__ import annotations
 
@@ -28,13 +28,14 @@ from pathlib import Path
 
 import typer
 
-from matlab_compat.atomic import atomic_output
+from workbench.outputs import atomic_output
 from matlab_compat.rng import rng
-from pipeline.cli import check_writable, run, typer_app
-from pipeline.data.datasets import dataset_spec
-from pipeline.data.declared import Declaration, load_declaration, parse_declaration
-from pipeline.data.fetch import DATASET_NAMES, SOURCE_RECORD, fetch_declared
-from pipeline.data.sources import MIRROR_ENV
+from workbench.cli import run, typer_app
+from workbench.paths import check_writable
+from workbench.data.datasets import dataset_spec
+from workbench.data.declared import Declaration, load_declaration, parse_declaration
+from workbench.data.fetch import DATASET_NAMES, SOURCE_RECORD, fetch_declared
+from workbench.data.sources import MIRROR_ENV
 from pipeline.encrypt.vortex_params import new_vor_params, save_vor_params
 from pipeline.errors import PipelineError
 

@@ -14,8 +14,9 @@ from typing import Optional
 
 import typer
 
-from pipeline.cli import alias, at_least, check_input, check_writable, finite, refuse_given, run, typer_app
-from pipeline.data.outputs import write_json
+from workbench.cli import alias, at_least, finite, refuse_given, run, typer_app
+from workbench.paths import check_input, check_writable
+from workbench.outputs import write_json
 from pipeline.encrypt.options import (
     DATA_DIR,
     DATASET,

@@ -14,9 +14,10 @@ from typing import Optional
 
 import typer
 
-from pipeline.cli import at_least, check_input, check_writable, run, typer_app
-from pipeline.data.datasets import dataset_spec, load_split
-from pipeline.data.outputs import write_json
+from workbench.cli import at_least, run, typer_app
+from workbench.paths import check_input, check_writable
+from workbench.data.datasets import dataset_spec, load_split
+from workbench.outputs import write_json
 from pipeline.encrypt.options import DATA_DIR, KEY_FILE, DatasetName
 from pipeline.errors import PipelineError
 from pipeline.evaluate.information import encrypt_rows
@@ -125,4 +126,4 @@ def run_command(
 
 
 if __name__ == "__main__":
-    run(app, errors=(PipelineError, TrainError))
+    run(app)

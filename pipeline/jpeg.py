@@ -4,7 +4,7 @@ It now measures every scheme (not only EtC) from the plain images, encrypted in 
 JPEG-compressed training sets it used to write (``--write-dataset``) are made on the training
 data path instead (``python -m train --jpeg-quality Q``).
 """
-from pipeline.cli import run
+from workbench.cli import run
 from pipeline.compress import app
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import typer
 
-from pipeline.cli import check_writable, choices, run, typer_app
-from pipeline.data.datasets import dataset_spec
+from workbench.cli import choices, run, typer_app
+from workbench.paths import check_writable
+from workbench.data.datasets import dataset_spec
 from pipeline.encrypt.key_tables import TABLE_SUFFIX, write_tables
 from pipeline.encrypt.options import DATASET, DatasetName
 from pipeline.encrypt.published import (

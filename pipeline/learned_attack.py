@@ -17,8 +17,9 @@ from typing import List, Optional
 import typer
 
 from matlab_compat import atomic_output
-from pipeline.cli import at_least, check_input, check_writable, refuse_given, run, typer_app
-from pipeline.data.datasets import dataset_spec
+from workbench.cli import at_least, refuse_given, run, typer_app
+from workbench.paths import check_input, check_writable
+from workbench.data.datasets import dataset_spec
 from pipeline.encrypt.options import DATA_DIR, DATASET, DatasetName, SchemeName, chosen_scheme, key_options, with_key_options
 from pipeline.encrypt.scheme import Scheme
 from pipeline.encrypt.stage import recorded_options
@@ -29,7 +30,6 @@ from pipeline.evaluate.learned.results import baselines, write_learned
 from pipeline.evaluate.learned.run import LEARNED, run_attack
 from pipeline.evaluate.learned.settings import LearnedSettings
 from pipeline.evaluate.learned.settings import profile as profile_settings
-from train.errors import TrainError
 
 app = typer_app(__doc__)
 KNOWN_PAIRS = 1000  # --known-pairs' default
@@ -134,4 +134,4 @@ def attack(dataset: str, chosen: Scheme, options, kind: list[str], settings: Lea
 
 
 if __name__ == "__main__":
-    run(app, errors=(PipelineError, TrainError))
+    run(app)

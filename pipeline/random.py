@@ -3,7 +3,7 @@ permutation drawn from MATLAB's stream (``python -m pipeline.encrypt --scheme ra
 
     python -m pipeline.random --dataset mnist --seed 0
 """
-from pipeline.cli import run
+from workbench.cli import run
 from pipeline.encrypt.command import encrypt_app
 
 app = encrypt_app("random", __doc__)

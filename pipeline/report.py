@@ -15,8 +15,9 @@ from typing import Optional
 
 import typer
 
-from matlab_compat.atomic import atomic_output
-from pipeline.cli import check_input, check_writable, run, typer_app
+from workbench.outputs import atomic_output
+from workbench.cli import run, typer_app
+from workbench.paths import check_input, check_writable
 from pipeline.errors import PipelineError
 from pipeline.evaluate.attack import summary_rows
 from pipeline.evaluate.report import (

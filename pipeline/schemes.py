@@ -14,8 +14,8 @@ from typing import Optional
 
 import typer
 
-from pipeline.cli import run, typer_app
-from pipeline.data.datasets import dataset_spec
+from workbench.cli import run, typer_app
+from workbench.data.datasets import dataset_spec
 from pipeline.encrypt.options import DatasetName
 from pipeline.encrypt.registry import SCHEMES
 from pipeline.encrypt.scheme import KeyOptions

@@ -14,8 +14,9 @@ from typing import Optional
 import typer
 
 from matlab_compat.rng import rng
-from pipeline.cli import alias, at_least, check_writable, run, typer_app
-from pipeline.data.datasets import dataset_spec
+from workbench.cli import alias, at_least, run, typer_app
+from workbench.paths import check_writable
+from workbench.data.datasets import dataset_spec
 from pipeline.encrypt.command import encrypt_app
 from pipeline.encrypt.options import DATA_DIR, DATASET, DatasetName
 from pipeline.encrypt.vortex_params import new_vor_params, save_vor_params

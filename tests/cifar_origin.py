@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from matlab_compat import savemat
-from pipeline.data.cifar import read_cifar_split
+from workbench.data.cifar import read_cifar_split
 from tests.shared import shared_path
 
 

@@ -1,6 +1,6 @@
 """Run a command as ``python -m`` would, in-process: exit code, stdout and stderr (for CLI tests).
 
-The commands' one error path (:func:`pipeline.cli.run`) turns known errors into one line on
+The commands' one error path (:func:`workbench.cli.run`) turns known errors into one line on
 stderr and exit code 1; this runs it exactly so, without a subprocess.
 """
 from __future__ import annotations
@@ -12,9 +12,7 @@ from typing import Callable, Sequence
 
 import typer
 
-from pipeline.cli import run
-from pipeline.errors import PipelineError
-from train.errors import TrainError
+from workbench.cli import run
 
 
 @dataclass
@@ -29,13 +27,13 @@ class Result:
 
 
 def invoke(command: typer.Typer | Callable[[list[str]], None], args: Sequence[str]) -> Result:
-    """Run a Typer app (through :func:`pipeline.cli.run`) or a ``main(argv)`` with ``args``."""
+    """Run a Typer app (through :func:`workbench.cli.run`) or a ``main(argv)`` with ``args``."""
     out, err = io.StringIO(), io.StringIO()
     code = 0
     with redirect_stdout(out), redirect_stderr(err):
         try:
             if isinstance(command, typer.Typer):
-                run(command, errors=(PipelineError, TrainError), argv=[str(a) for a in args])
+                run(command, argv=[str(a) for a in args])
             else:
                 command([str(a) for a in args])
         except SystemExit as done:

@@ -4,7 +4,7 @@ import stat
 
 import pytest
 
-from matlab_compat.atomic import atomic_output
+from workbench.outputs import atomic_output
 
 
 def test_success_renames_into_place_with_umask_mode(tmp_path):
@@ -33,7 +33,7 @@ def test_failure_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
 
 KILLED_WRITER = """
 import sys, time
-from matlab_compat.atomic import atomic_output
+from workbench.outputs import atomic_output
 with atomic_output(sys.argv[1]) as tmp:
     with open(tmp, "wb") as fh:
         fh.write(b"half of the new content")

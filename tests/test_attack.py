@@ -9,7 +9,7 @@ import pytest
 
 from matlab_compat import savemat
 from pipeline.attack import app
-from pipeline.data.datasets import (
+from workbench.data.datasets import (
     dataset_spec,
     onehot,
     pictures_from_rows,

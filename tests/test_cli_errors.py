@@ -1,7 +1,7 @@
 """Bad command lines, table-driven, for every command: exit code 1, one line on stderr, no traceback,
 no hang, and nothing written (the data folder and the output places are as they were).
 
-The table runs in-process through each command's own error path (``pipeline.cli.run``, as
+The table runs in-process through each command's own error path (``workbench.cli.run``, as
 ``python -m`` does), in the workspace as working folder and under a deadline, so that a command
 blocked on a FIFO fails its case instead of the suite; a few cases, and the full disk, run as real
 ``python -m`` processes under a timeout. Every path option meets a FIFO (``os.mkfifo``): it must
@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 
 from matlab_compat.rng import rng
-from pipeline.data.datasets import onehot
-from pipeline.data.matfiles import write_mat
+from workbench.data.datasets import onehot
+from workbench.data.matfiles import write_mat
 from pipeline.encrypt.vortex_params import new_vor_params
 from tests.cli import Result, invoke
 from tests.shared import ROOT

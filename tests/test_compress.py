@@ -10,8 +10,8 @@ from PIL import Image
 
 from matlab_compat import savemat
 from pipeline.compress import app as compress_app
-from pipeline.data.cifar import read_cifar_split
-from pipeline.data.codecs import (
+from workbench.data.cifar import read_cifar_split
+from workbench.data.codecs import (
     available_lossless,
     decode,
     jpeg_bytes,
@@ -20,10 +20,10 @@ from pipeline.data.codecs import (
     lossless_sizes,
     psnr,
 )
-from pipeline.data.datasets import dataset_spec, pictures_from_rows
+from workbench.data.datasets import dataset_spec, pictures_from_rows
 from pipeline.encrypt.registry import SCHEMES
 from pipeline.encrypt.scheme import KeyOptions
-from pipeline.errors import PipelineError
+from workbench.errors import WorkbenchError
 from pipeline.evaluate.compress import PUBLIC_SECRET, compressibility
 from tests.cli import invoke
 from tests.shared import shared_path
@@ -84,11 +84,11 @@ def test_lossless_codecs_are_lossless_and_jpeg_files_have_the_asked_sampling(cif
 
 def test_bad_codec_options_are_refused():
     picture = np.zeros((1, 8, 8, 3), np.uint8)
-    with pytest.raises(PipelineError, match="JPEG quality must be 1..95"):
+    with pytest.raises(WorkbenchError, match="JPEG quality must be 1..95"):
         jpeg_roundtrip(picture, 100)
-    with pytest.raises(PipelineError, match="--subsampling: choose 4:4:4 or 4:2:0"):
+    with pytest.raises(WorkbenchError, match="--subsampling: choose 4:4:4 or 4:2:0"):
         jpeg_roundtrip(picture, 85, "4:2:2")
-    with pytest.raises(PipelineError, match="lossless codec 'webp' is not available"):
+    with pytest.raises(WorkbenchError, match="lossless codec 'webp' is not available"):
         lossless_bytes(picture[0], "webp")
 
 

@@ -9,11 +9,11 @@ from PIL import Image
 
 from matlab_compat import loadmat, savemat
 from pipeline import etc as etc_cli
-from pipeline.data.datasets import dataset_spec, load_split, pictures_from_rows
-from pipeline.data.preview import preview_grid
+from workbench.data.datasets import dataset_spec, load_split, pictures_from_rows
+from workbench.data.preview import preview_grid
 from pipeline.encrypt.etc import decrypt, encrypt
 from pipeline.encrypt.etc_key import PERMUTATIONS_3, SECRET_ENV, derive_key, read_secret
-from pipeline.encrypt.registry import get_scheme
+from pipeline.encrypt.registry import SCHEMES
 from pipeline.encrypt.stage import load_encrypted
 from pipeline.errors import PipelineError
 from tests.cli import invoke
@@ -21,7 +21,7 @@ from tests.shared import shared_path
 
 
 def load_encrypted_split(data_dir, dataset, split, key):
-    return load_encrypted(data_dir, dataset_spec(dataset), get_scheme("etc"), split, key)
+    return load_encrypted(data_dir, dataset_spec(dataset), SCHEMES.get("etc"), split, key)
 
 SECRET = b"correct horse battery staple"
 OTHER = b"a completely different secret"

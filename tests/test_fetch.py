@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 
 from matlab_compat import loadmat
-from pipeline.data.cifar import read_cifar_split
-from pipeline.data.fetch import MAT_VARIABLES, fetch, prepare_params
-from pipeline.data.sources import (
+from workbench.data.cifar import read_cifar_split
+from workbench.data.fetch import MAT_VARIABLES, fetch, prepare_params
+from workbench.data.sources import (
     MIRROR_ENV,
     PARAMS,
     PARAMS_URL_ENV,
@@ -35,7 +35,7 @@ from pipeline.data.sources import (
     ParamFile,
     Sources,
 )
-from pipeline.errors import PipelineError
+from workbench.errors import WorkbenchError
 from pipeline.fetch import app
 from tests.cli import invoke
 from tests.shared import shared_path
@@ -145,7 +145,7 @@ def test_a_changed_file_is_refused_unless_allowed_and_then_recorded(generated, t
     labels[0] = 3
     (generated["mirror"] / "t10k-labels-idx1-ubyte.gz").write_bytes(gz(idx_bytes(labels)))
     data = tmp_path / "data"
-    with pytest.raises(PipelineError) as err:
+    with pytest.raises(WorkbenchError) as err:
         fetch("mnist", data, [generated["mirror"]], sources=generated["table"]())
     message = str(err.value)
     assert "t10k-labels-idx1-ubyte.gz from" in message and "differs from the official" in message
@@ -179,7 +179,7 @@ def test_mirror_from_the_environment(generated, tmp_path, monkeypatch):
 
 
 def test_a_missing_mirror_folder_is_an_error(generated, tmp_path):
-    with pytest.raises(PipelineError, match="--mirror: .*nowhere does not exist"):
+    with pytest.raises(WorkbenchError, match="--mirror: .*nowhere does not exist"):
         fetch("mnist", tmp_path / "data", [tmp_path / "nowhere"], sources=generated["table"]())
 
 
@@ -200,7 +200,7 @@ def test_corrupt_idx_input_names_the_file_and_writes_nothing(generated, tmp_path
     path = generated["mirror"] / name
     path.write_bytes(damage(path.read_bytes()))
     data = tmp_path / "data"
-    with pytest.raises(PipelineError, match=message) as err:
+    with pytest.raises(WorkbenchError, match=message) as err:
         fetch("mnist", data, [generated["mirror"]], allow_unverified=True, sources=generated["table"]())
     assert f"{generated['mirror'] / name}" in str(err.value)
     assert not (data / "mnist").exists()
@@ -267,7 +267,7 @@ def test_a_download_that_fails_verification_leaves_no_cache(generated, server, t
         (root / name).write_bytes(data)
     (root / "t10k-labels-idx1-ubyte.gz").write_bytes(gz(idx_bytes(np.array([1, 1, 1, 1, 1], dtype=np.uint8))))
     data = tmp_path / "data"
-    with pytest.raises(PipelineError, match="t10k-labels-idx1-ubyte.gz from http://127.0.0.1"):
+    with pytest.raises(WorkbenchError, match="t10k-labels-idx1-ubyte.gz from http://127.0.0.1"):
         fetch("mnist", data, params=False, sources=generated["table"](urls=(base,)))
     cache = data / "downloads" / "mnist"
     assert sorted(p.name for p in cache.iterdir() if not p.name.endswith(".url")) == sorted(set(NAMES) - {"t10k-labels-idx1-ubyte.gz"})
@@ -275,7 +275,7 @@ def test_a_download_that_fails_verification_leaves_no_cache(generated, server, t
 
 def test_offline_without_mirror_says_what_to_download_and_where_to_put_it(generated, tmp_path):
     url = f"http://127.0.0.1:{closed_port()}/mnist/"
-    with pytest.raises(PipelineError) as err:
+    with pytest.raises(WorkbenchError) as err:
         fetch("mnist", tmp_path / "data", sources=generated["table"](urls=(url,)))
     message = str(err.value)
     assert f"cannot download train-images-idx3-ubyte.gz: {url}train-images-idx3-ubyte.gz" in message
@@ -290,7 +290,7 @@ def test_offline_parameter_files_say_the_same(generated, tmp_path):
     mirror = generated["mirror"]
     (mirror / "vor_params_test.mat").unlink()
     base = f"http://127.0.0.1:{closed_port()}/params"
-    with pytest.raises(PipelineError, match=r"(?s)cannot download vor_params_test.mat: .*Connection refused.*--mirror FOLDER"):
+    with pytest.raises(WorkbenchError, match=r"(?s)cannot download vor_params_test.mat: .*Connection refused.*--mirror FOLDER"):
         fetch("mnist", tmp_path / "data", [mirror], sources=generated["table"](), params_url=base)
 
 
@@ -301,7 +301,7 @@ def test_partial_mnist_needs_allow_unverified_and_then_builds_real_data(tmp_path
     mirror = shared_path("data", "mnist-partial")
     params = shared_path("fixtures", "matlab")
     data = tmp_path / "data"
-    with pytest.raises(PipelineError) as err:
+    with pytest.raises(WorkbenchError) as err:
         fetch("mnist", data, [mirror, params])
     message = str(err.value)
     assert "train-images-idx3-ubyte.gz from" in message and "train-labels-idx1-ubyte.gz from" in message
@@ -339,7 +339,7 @@ def test_changed_parameter_file_is_refused_and_a_good_copy_preferred(tmp_path):
     raw = bytearray((fixtures / "vor_params_fashion.mat").read_bytes())
     raw[-1] ^= 1
     (changed / "vor_params_fashion.mat").write_bytes(bytes(raw))
-    with pytest.raises(PipelineError, match=r"vor_params_fashion.mat from .*sha256 of the content [0-9a-f]{64} differs from the official 013f4202"):
+    with pytest.raises(WorkbenchError, match=r"vor_params_fashion.mat from .*sha256 of the content [0-9a-f]{64} differs from the official 013f4202"):
         prepare_params("fashion", PARAMS["fashion"], [changed], tmp_path / "data", allow_unverified=False)
     assert not (tmp_path / "data").exists()
     prepare_params("fashion", PARAMS["fashion"], [changed, fixtures], tmp_path / "data", allow_unverified=False).write()
@@ -382,7 +382,7 @@ def test_cifar_subset_folder_is_copied_as_published(tmp_path):
     subset = shared_path("data", "cifar-10-subset")
     params = shared_path("fixtures", "matlab")
     data = tmp_path / "data"
-    with pytest.raises(PipelineError, match=r"data_batch_1.mat from .*1017 images, the release has 10000"):
+    with pytest.raises(WorkbenchError, match=r"data_batch_1.mat from .*1017 images, the release has 10000"):
         fetch("cifar10", data, [subset, params])
     assert not (data / "cifar10").exists() and list(data.iterdir()) == []
 
@@ -428,7 +428,7 @@ def test_cifar_tarball_download_is_verified_by_its_md5_and_replaces_old_output(t
     stale = data / "cifar10/origin/cifar-10-batches-mat"
     stale.mkdir(parents=True)
     (stale / "data_batch_9.mat").write_bytes(b"old")
-    with pytest.raises(PipelineError, match=r"cifar-10-matlab.tar.gz from http://.*md5 of the .tar.gz [0-9a-f]{32} differs from the official 0{32}"):
+    with pytest.raises(WorkbenchError, match=r"cifar-10-matlab.tar.gz from http://.*md5 of the .tar.gz [0-9a-f]{32} differs from the official 0{32}"):
         fetch("cifar10", data, sources=cifar_table(subset, md5="0" * 32, url=base))
     assert not (data / "downloads/cifar10/cifar-10-matlab.tar.gz").exists()  # a bad download is not kept
     assert sorted(p.name for p in stale.iterdir()) == ["data_batch_9.mat"]
@@ -452,7 +452,7 @@ def test_corrupt_cifar_inputs_name_the_file_and_keep_the_old_output(tmp_path):
     data = tmp_path / "data"
     fetch("cifar10", data, [subset], sources=cifar_table(subset, pin_files=True))
     before = {p.name: p.read_bytes() for p in (data / "cifar10/origin/cifar-10-batches-mat").iterdir()}
-    with pytest.raises(PipelineError, match="test_batch.mat"):
+    with pytest.raises(WorkbenchError, match="test_batch.mat"):
         fetch("cifar10", data, [mirror], allow_unverified=True, sources=cifar_table(subset))
     after = {p.name: p.read_bytes() for p in (data / "cifar10/origin/cifar-10-batches-mat").iterdir()}
     assert after == before
@@ -462,14 +462,14 @@ def test_corrupt_cifar_inputs_name_the_file_and_keep_the_old_output(tmp_path):
     tarball.parent.mkdir()
     raw = make_tarball(subset, tarball)
     tarball.write_bytes(raw[: len(raw) // 3])
-    with pytest.raises(PipelineError, match=r"cifar-10-matlab.tar.gz: corrupt or truncated archive"):
+    with pytest.raises(WorkbenchError, match=r"cifar-10-matlab.tar.gz: corrupt or truncated archive"):
         fetch("cifar10", data, [tarball.parent], allow_unverified=True, sources=cifar_table(subset))
 
 
 def test_cifar_offline_message(tmp_path):
     url = f"http://127.0.0.1:{closed_port()}/"
     table = Sources(cifar10=CifarRelease("cifar-10-matlab.tar.gz", (url + "cifar-10-matlab.tar.gz",), None), params={})
-    with pytest.raises(PipelineError, match=r"(?s)cannot download cifar-10-matlab.tar.gz.*cifar-10-batches-mat/ folder.*--mirror FOLDER"):
+    with pytest.raises(WorkbenchError, match=r"(?s)cannot download cifar-10-matlab.tar.gz.*cifar-10-batches-mat/ folder.*--mirror FOLDER"):
         fetch("cifar10", tmp_path / "data", sources=table)
 
 

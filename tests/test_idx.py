@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.data.idx import decompress, parse_idx, read_idx
-from pipeline.errors import PipelineError
+from workbench.data.idx import decompress, parse_idx, read_idx
+from workbench.errors import WorkbenchError
 from tests.shared import shared_path
 
 
@@ -58,7 +58,7 @@ def test_real_mnist_test_labels_and_first_image():
     ],
 )
 def test_corrupt_idx_is_refused_with_the_file_named(content, message):
-    with pytest.raises(PipelineError, match=message) as err:
+    with pytest.raises(WorkbenchError, match=message) as err:
         parse_idx(content, "some/file-idx1-ubyte")
     assert "some/file-idx1-ubyte" in str(err.value)
 
@@ -67,7 +67,7 @@ def test_truncated_gzip_is_refused(tmp_path):
     packed = gzip.compress(idx_bytes(np.zeros((100, 28, 28), dtype=np.uint8)) + bytes(range(256)) * 50)
     path = tmp_path / "cut.gz"
     path.write_bytes(packed[: len(packed) // 2])
-    with pytest.raises(PipelineError, match=r"cut\.gz: corrupt or truncated gzip"):
+    with pytest.raises(WorkbenchError, match=r"cut\.gz: corrupt or truncated gzip"):
         read_idx(path)
 
 

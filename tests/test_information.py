@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from pipeline.data.datasets import ImageShape, dataset_spec
+from workbench.data.datasets import ImageShape, dataset_spec
 from pipeline.errors import PipelineError
 from pipeline.evaluate.information import (
     DistanceWeight,

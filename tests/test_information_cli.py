@@ -10,7 +10,7 @@ from PIL import Image
 
 from matlab_compat import savemat
 from matlab_compat.rng import rng
-from pipeline.data.datasets import (
+from workbench.data.datasets import (
     dataset_spec,
     onehot,
     picture_sources_to_rows_map,
@@ -24,7 +24,7 @@ from pipeline.encrypt.permutation import (
     permute_pictures,
     random_permutations,
 )
-from pipeline.encrypt.registry import get_scheme
+from pipeline.encrypt.registry import SCHEMES
 from pipeline.encrypt.scheme import KeyOptions
 from pipeline.errors import PipelineError
 from pipeline.evaluate.information import encrypt_rows
@@ -98,7 +98,7 @@ def test_random_encryption_reproduces_pipeline_random_draws(data_dir):
     pictures = pictures_from_rows(x, spec)
     want_train = rows_from_pictures(permute_pictures(pictures[:4], random_permutations(4, 784, stream, column_major_order(spec))), spec)
     want_test = rows_from_pictures(permute_pictures(pictures[4:], random_permutations(3, 784, stream, column_major_order(spec))), spec)
-    scheme = get_scheme("random")
+    scheme = SCHEMES.get("random")
     got = encrypt_rows(scheme, scheme.key(spec, KeyOptions(seed=0)), spec, {"train": x[:4], "test": x[4:]})
     np.testing.assert_array_equal(got["train"], want_train)
     np.testing.assert_array_equal(got["test"], want_test)
@@ -122,7 +122,7 @@ def test_etc_sample_map_is_the_encryption(data_dir):
     spec = dataset_spec("cifar10")
     key = derive_key(SECRET, (32, 32, 3), 8)
     x = np.random.default_rng(0).integers(0, 256, (3, 3072)).astype(np.uint8)
-    sources = picture_sources_to_rows_map(get_scheme("etc").sample_map(key).source, spec)
+    sources = picture_sources_to_rows_map(SCHEMES.get("etc").sample_map(key).source, spec)
     encrypted = rows_from_pictures(encrypt(pictures_from_rows(x, spec), key), spec)
     negated = encrypted != x[:, sources]
     np.testing.assert_array_equal(np.where(negated, 255 - encrypted, encrypted), x[:, sources])

@@ -9,8 +9,8 @@ import yaml
 from scipy import stats
 
 from matlab_compat import savemat
-from pipeline.data.datasets import dataset_spec, onehot
-from pipeline.encrypt.registry import get_scheme
+from workbench.data.datasets import dataset_spec, onehot
+from pipeline.encrypt.registry import SCHEMES
 from pipeline.evaluate import information_study as study_module
 from pipeline.evaluate.information import DistanceWeight, measure
 from pipeline.evaluate.information_study import bootstrap, correlations, draw_params, study_run
@@ -63,8 +63,8 @@ def test_the_weight_reorders_total_loss_but_not_neighbouring_loss(tmp_path):
     spec = dataset_spec("mnist")
     rows = smooth_images(16, 28, 28, seed=3)
     path, count = draw_params({"seed": 6, "vortices": 20, "scale": 3200}, spec, tmp_path, "test")
-    vortex = study_run(get_scheme("vor"), spec, tmp_path, {"params": path, "vortices": count})
-    baseline = study_run(get_scheme("random"), spec, tmp_path, {})
+    vortex = study_run(SCHEMES.get("vor"), spec, tmp_path, {"params": path, "vortices": count})
+    baseline = study_run(SCHEMES.get("random"), spec, tmp_path, {})
 
     def rates(one, weight):
         out = measure(one.scheme, one.key, spec, {"train": rows}, weight, exact_sample=0)

@@ -13,8 +13,8 @@ import pytest
 import torch
 from scipy.ndimage import gaussian_filter
 
-from pipeline.data.datasets import dataset_spec
-from pipeline.encrypt.registry import get_scheme
+from workbench.data.datasets import dataset_spec
+from pipeline.encrypt.registry import SCHEMES
 from pipeline.encrypt.etc_key import SECRET_ENV
 from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.errors import PipelineError
@@ -63,12 +63,12 @@ def mean_image_ssim() -> float:
 @pytest.fixture(scope="module")
 def itn_with_pairs() -> dict[str, float]:
     """ITN (own keys, then 300 known victim pairs) SSIM against the vortex and the per-image permutation."""
-    return {name: run_attack("itn", victim_data(get_scheme(name)), get_scheme(name), OPTIONS, TINY).record["ssim"]
+    return {name: run_attack("itn", victim_data(SCHEMES.get(name)), SCHEMES.get(name), OPTIONS, TINY).record["ssim"]
             for name in ("vor", "random")}
 
 
 def test_itn_learns_the_fixed_vortex_map_from_known_pairs(itn_with_pairs):
-    data = victim_data(get_scheme("vor"))
+    data = victim_data(SCHEMES.get("vor"))
     encrypted = float(ssim(data.enc_test, PLAIN_TEST).mean())
     assert itn_with_pairs["vor"] > mean_image_ssim() + 0.3
     assert itn_with_pairs["vor"] > encrypted + 0.05
@@ -81,7 +81,7 @@ def test_itn_stays_near_the_mean_image_under_per_image_permutations(itn_with_pai
 
 
 def test_itn_is_deterministic_and_a_longer_run_resumes_a_shorter_one_exactly(tmp_path):
-    scheme = get_scheme("vor")
+    scheme = SCHEMES.get("vor")
     data = victim_data(scheme)
     own = TINY.with_(known_pairs=0, itn_steps=4)
     straight = run_attack("itn", data, scheme, OPTIONS, own)
@@ -130,7 +130,7 @@ def test_training_time_is_kept_in_the_checkpoint_and_reported_on_resume(tmp_path
 
 
 def test_gan_trains_unpaired_and_is_deterministic():
-    scheme = get_scheme("block")
+    scheme = SCHEMES.get("block")
     data = victim_data(scheme)
     first, second = (run_attack("gan", data, scheme, OPTIONS, TINY) for _ in range(2))
     assert first.recovered.shape == PLAIN_TEST.shape and first.recovered.dtype == np.uint8
@@ -161,7 +161,7 @@ class Negation(Scheme):
 
 
 def test_fr_features_do_not_depend_on_the_key():
-    random_scheme, negation = get_scheme("random"), Negation()
+    random_scheme, negation = SCHEMES.get("random"), Negation()
     a, b = (random_scheme.encrypt(random_scheme.adversary_key(SPEC, OPTIONS, i), PLAIN_TEST) for i in (0, 1))
     assert not np.array_equal(a, b)
     assert np.array_equal(fr.render(random_scheme, a, PLAIN_TRAIN)[0], fr.render(random_scheme, b, PLAIN_TRAIN)[0])
@@ -172,7 +172,7 @@ def test_fr_features_do_not_depend_on_the_key():
     # black background folds to the extreme; the polarity the public images prefer brings it back to black
     assert how["polarity_inverted"] and rendered.shape == PLAIN_TEST.shape
     assert ssim(rendered, PLAIN_TEST).mean() > ssim(c, PLAIN_TEST).mean() + 0.3
-    vortex = get_scheme("vor")  # declares no value transform and no per-image key: FR renders it unchanged
+    vortex = SCHEMES.get("vor")  # declares no value transform and no per-image key: FR renders it unchanged
     enc = vortex.encrypt(vortex.adversary_key(SPEC, OPTIONS, 0), PLAIN_TEST)
     assert np.array_equal(fr.render(vortex, enc, PLAIN_TRAIN)[0], enc)
 
@@ -207,7 +207,7 @@ def test_lpips_from_user_weight_files(tmp_path):
 def test_result_files_feed_the_report_and_the_figures(tmp_path):
     outcomes = {}
     for name in ("random", "etc"):
-        scheme = get_scheme(name)
+        scheme = SCHEMES.get(name)
         data = victim_data(scheme)
         outcome = run_attack("fr", data, scheme, OPTIONS, TINY)
         base = {"plain": {"psnr": None, "ssim": 1.0, "accuracy": None}, "encrypted": {"psnr": 5.0, "ssim": 0.0, "accuracy": None}}
@@ -236,7 +236,7 @@ def test_result_files_feed_the_report_and_the_figures(tmp_path):
 
 
 def test_baselines_score_the_victims_true_key_and_refuse_a_key_that_did_not_make_the_data(monkeypatch):
-    scheme = get_scheme("block")  # one fixed secret-keyed position map: its true key restores every pixel
+    scheme = SCHEMES.get("block")  # one fixed secret-keyed position map: its true key restores every pixel
     monkeypatch.setenv(SECRET_ENV, "the victim's secret")
     key = scheme.key(SPEC, OPTIONS)
     enc = scheme.encrypt_splits(key, {"train": PLAIN_TRAIN, "test": PLAIN_TEST})

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.encrypt.registry import get_scheme
+from pipeline.encrypt.registry import SCHEMES
 from pipeline.errors import PipelineError
 from pipeline.evaluate.attack import AttackData, summary_rows
 from pipeline.evaluate.learned import figures, gan, itn, table, training
@@ -62,7 +62,7 @@ def test_the_rule_runs_to_the_cap_while_the_score_improves():
 
 
 def test_a_short_real_attack_records_its_curve_and_why_it_stopped(tmp_path):
-    scheme = get_scheme("vor")
+    scheme = SCHEMES.get("vor")
     data = victim_data(scheme)
     settings = TINY.with_(known_pairs=0, itn_steps=400, eval_every=5, patience=3, min_delta=0.002, checkpoint_every=5)
     outcome = run_attack("itn", data, scheme, OPTIONS, settings, checkpoint_dir=tmp_path)
@@ -95,7 +95,7 @@ def rows_of(pictures: np.ndarray) -> set[bytes]:
 
 
 def test_held_out_data_is_the_adversarys_own_never_an_attacked_test_image():
-    scheme = get_scheme("le")
+    scheme = SCHEMES.get("le")
     data = victim_data(scheme)
     test_plain, test_enc, train_plain = rows_of(data.plain_test), rows_of(data.enc_test), rows_of(data.plain_train)
     assert len(test_plain) == len(PLAIN_TEST) and not test_plain & train_plain  # the generated splits share no picture
@@ -121,7 +121,7 @@ def test_settings_refuse_a_rule_they_cannot_apply():
 
 
 def test_a_run_stopped_at_its_cap_is_marked_not_converged_in_the_report_table_and_figures(tmp_path):
-    scheme = get_scheme("vor")
+    scheme = SCHEMES.get("vor")
     data = victim_data(scheme)
     capped = run_attack("itn", data, scheme, OPTIONS, TINY.with_(known_pairs=0, itn_steps=4))  # 2 evaluations < patience 3
     assert capped.record["stopped"] == "cap"

@@ -1,10 +1,10 @@
-"""``pipeline.data.cifar``: the port of ``load_cifar()`` on the real subset and on generated batches of several sizes."""
+"""``workbench.data.cifar``: the port of ``load_cifar()`` on the real subset and on generated batches of several sizes."""
 import numpy as np
 import pytest
 
 from matlab_compat import loadmat, savemat
-from pipeline.data.cifar import load_cifar, read_cifar_split, train_batch_paths
-from pipeline.errors import PipelineError
+from workbench.data.cifar import load_cifar, read_cifar_split, train_batch_paths
+from workbench.errors import WorkbenchError
 from tests.shared import shared_path
 
 
@@ -57,27 +57,27 @@ def test_other_files_in_the_folder_are_ignored(tmp_path):
 
 
 def test_bad_folders_and_files(tmp_path):
-    with pytest.raises(PipelineError, match="not a folder"):
+    with pytest.raises(WorkbenchError, match="not a folder"):
         load_cifar(tmp_path / "missing")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(PipelineError, match="no data_batch_<k>.mat files"):
+    with pytest.raises(WorkbenchError, match="no data_batch_<k>.mat files"):
         load_cifar(tmp_path / "empty")
     write_batches(tmp_path / "c", [2])
     (tmp_path / "c" / "test_batch.mat").unlink()
-    with pytest.raises(PipelineError, match="test_batch.mat is missing"):
+    with pytest.raises(WorkbenchError, match="test_batch.mat is missing"):
         load_cifar(tmp_path / "c")
     savemat(tmp_path / "c" / "test_batch.mat", {"data": np.zeros((2, 3071), np.uint8), "labels": np.zeros((2, 1), np.uint8)})
-    with pytest.raises(PipelineError, match=r"data must be uint8 N x 3072, got uint8 \(2, 3071\)"):
+    with pytest.raises(WorkbenchError, match=r"data must be uint8 N x 3072, got uint8 \(2, 3071\)"):
         load_cifar(tmp_path / "c")
     savemat(tmp_path / "c" / "test_batch.mat", {"data": np.zeros((2, 3072)), "labels": np.zeros((2, 1), np.uint8)})
-    with pytest.raises(PipelineError, match="data must be uint8"):
+    with pytest.raises(WorkbenchError, match="data must be uint8"):
         load_cifar(tmp_path / "c")
     savemat(tmp_path / "c" / "test_batch.mat", {"data": np.zeros((2, 3072), np.uint8), "labels": np.zeros((3, 1), np.uint8)})
-    with pytest.raises(PipelineError, match=r"labels must be 2 x 1, got \(3, 1\)"):
+    with pytest.raises(WorkbenchError, match=r"labels must be 2 x 1, got \(3, 1\)"):
         load_cifar(tmp_path / "c")
     savemat(tmp_path / "c" / "test_batch.mat", {"labels": np.zeros((3, 1), np.uint8)})
-    with pytest.raises(PipelineError, match="variable 'data' is missing"):
+    with pytest.raises(WorkbenchError, match="variable 'data' is missing"):
         load_cifar(tmp_path / "c")
     (tmp_path / "c" / "test_batch.mat").write_bytes(b"not a mat file at all" * 10)
-    with pytest.raises(PipelineError, match="test_batch.mat"):
+    with pytest.raises(WorkbenchError, match="test_batch.mat"):
         load_cifar(tmp_path / "c")

@@ -11,10 +11,10 @@ import textwrap
 import numpy as np
 import pytest
 
-from pipeline.data.datasets import load_split, onehot
-from pipeline.data.matfiles import write_mat
-from pipeline.data.outputs import RECORD, sha256_file
-from pipeline.errors import PipelineError
+from workbench.data.datasets import load_split, onehot
+from workbench.data.matfiles import write_mat
+from workbench.outputs import RECORD, sha256_file
+from workbench.errors import WorkbenchError
 from tests.shared import ROOT
 from train.data import load_dataset
 from train.errors import TrainError
@@ -23,7 +23,7 @@ from train.errors import TrainError
 #: output unit (a written file, an fsync, a rename or the atomic exchange), counted from the start.
 KILLER = textwrap.dedent("""
     import os, runpy, signal, sys
-    from pipeline.data import outputs
+    from workbench import outputs
     limit, steps = int(sys.argv[1]), [0]
     def step(function):
         def wrapped(*args, **kwargs):
@@ -99,7 +99,7 @@ def test_train_and_test_files_of_different_runs_are_refused(data_dir, tmp_path):
     first_train = (folder / "mnist_train_random_v1.mat").read_bytes()
     assert run_random(data_dir, seed=2).returncode == 0
     (folder / "mnist_train_random_v1.mat").write_bytes(first_train)  # a train file of seed 1 beside the test file of seed 2
-    with pytest.raises(PipelineError, match="does not belong to the set recorded in .*params.json"):
+    with pytest.raises(WorkbenchError, match="does not belong to the set recorded in .*params.json"):
         load_split(data_dir, "mnist", "random", "train")
     with pytest.raises(TrainError, match="does not belong to the set"):  # training refuses the pair
         load_dataset(data_dir, "mnist_random", "cpu")

@@ -14,12 +14,12 @@ import yaml
 from PIL import Image
 
 from matlab_compat import RowChunks, RowReader, loadmat, read_header, savemat
-from pipeline.data.datasets import DatasetSpec, dataset_spec, load_split, spec_record
-from pipeline.data.declared import parse_declaration
-from pipeline.data.fetch import fetch_declared
-from pipeline.data.images import decode, plan_images
+from workbench.data.datasets import DatasetSpec, dataset_spec, load_split, spec_record
+from workbench.data.declared import parse_declaration
+from workbench.data.fetch import fetch_declared
+from workbench.data.images import decode, plan_images
 from pipeline.encrypt.command import encrypt_app
-from pipeline.errors import PipelineError
+from workbench.errors import WorkbenchError
 from pipeline.evaluate.report import Run
 from pipeline.fetch import app as fetch_app
 from tests.cli import invoke
@@ -60,13 +60,13 @@ def folder(tmp_path):
     ({"source": "svhn"}, "datasets.shapes.source: choose one of"),
 ])
 def test_a_bad_declaration_is_one_line_naming_its_key(entry, words):
-    with pytest.raises(PipelineError, match=None) as err:
+    with pytest.raises(WorkbenchError, match=None) as err:
         parse_declaration("shapes", entry)
     assert words in str(err.value) and "\n" not in str(err.value)
 
 
 def test_a_dataset_name_holds_no_underscore():
-    with pytest.raises(PipelineError, match="no '_'"):
+    with pytest.raises(WorkbenchError, match="no '_'"):
         parse_declaration("my_set", {"source": "folder", "path": "x"})
 
 
@@ -121,7 +121,7 @@ def test_a_declared_block_size_must_divide_the_images(tmp_path, folder):
 
 
 def test_an_undeclared_dataset_is_named_with_the_fix(tmp_path):
-    with pytest.raises(PipelineError, match="declare it under `datasets:`"):
+    with pytest.raises(WorkbenchError, match="declare it under `datasets:`"):
         dataset_spec("leaves", tmp_path)
 
 

@@ -10,10 +10,10 @@ import pytest
 import yaml
 
 from pipeline.attack import app as attack_app
-from pipeline.data.datasets import DATASETS, dataset_spec
+from workbench.data.datasets import DATASETS, dataset_spec
 from pipeline.encrypt.command import encrypt_app
 from pipeline.encrypt.pe import derive_key
-from pipeline.encrypt.registry import get_scheme
+from pipeline.encrypt.registry import SCHEMES
 from pipeline.encrypt.scheme import KeyOptions
 from pipeline.encrypt.stage import key_of_data
 from pipeline.errors import PipelineError
@@ -85,7 +85,7 @@ def test_block_statistics_in_blocks_are_the_pictures_per_block():
 
 @pytest.mark.parametrize("scheme, options", [("etc", []), ("random", ["--seed", "2"])])
 def test_a_v73_set_s_attack_statistics_are_read_in_blocks_and_equal_the_whole_set_s(tmp_path, scheme, options, monkeypatch):
-    monkeypatch.setattr("pipeline.data.stored.CHUNK_IMAGES", 5)  # several blocks, the last one short
+    monkeypatch.setattr("workbench.data.stored.CHUNK_IMAGES", 5)  # several blocks, the last one short
     monkeypatch.setattr(core, "CORRELATION_ROWS", 8)
     monkeypatch.setenv("VORTEX_ETC_SECRET", "a secret of this test")
     folder = make_image_folder(tmp_path / "images", {"train": 5, "test": 3})
@@ -114,7 +114,7 @@ def test_a_v73_set_s_attack_statistics_are_read_in_blocks_and_equal_the_whole_se
 @pytest.mark.parametrize("scheme", ["etc", "vor"])
 def test_a_map_attack_whose_statistics_cannot_fit_is_refused_with_one_line(scheme):
     spec = replace(DATASETS["cifar10"], height=224, width=224, name="big")
-    chosen = get_scheme(scheme)
+    chosen = SCHEMES.get(scheme)
     with pytest.raises(PipelineError) as err:
         attack_methods(spec, chosen, 16 if scheme == "etc" else None)
     message = str(err.value)

@@ -1,10 +1,10 @@
-"""``pipeline.data.preview``: the PNG grid of original / encrypted pictures."""
+"""``workbench.data.preview``: the PNG grid of original / encrypted pictures."""
 import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.data.preview import preview_grid, save_preview
-from pipeline.errors import PipelineError
+from workbench.data.preview import preview_grid, save_preview
+from workbench.errors import WorkbenchError
 
 
 def test_grid_places_each_row_and_tile():
@@ -39,6 +39,6 @@ def test_save_preview_writes_a_png_with_labels(tmp_path):
     ids=["no-rows", "two-channels", "unequal", "label-count"],
 )
 def test_bad_previews_are_pipeline_errors(tmp_path, rows, labels):
-    with pytest.raises(PipelineError):
+    with pytest.raises(WorkbenchError):
         save_preview(tmp_path / "p.png", rows, labels)
     assert not (tmp_path / "p.png").exists()

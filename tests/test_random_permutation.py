@@ -7,14 +7,15 @@ from hypothesis import strategies as st
 from matlab_compat import loadmat, savemat
 from matlab_compat.rng import rng
 from pipeline import PipelineError
-from pipeline.data.datasets import DATASETS, pictures_from_rows, rows_from_pictures
-from pipeline.data.outputs import RECORD, read_record
+from workbench.data.datasets import DATASETS, pictures_from_rows, rows_from_pictures
+from workbench.errors import WorkbenchError
+from workbench.outputs import RECORD, read_record
 from pipeline.encrypt.permutation import (
     column_major_order,
     permute_pictures,
     random_permutations,
 )
-from pipeline.encrypt.registry import get_scheme
+from pipeline.encrypt.registry import SCHEMES
 from pipeline.encrypt.scheme import KeyOptions
 from pipeline.encrypt.stage import recorded_options
 from pipeline.random import app
@@ -146,7 +147,7 @@ def test_cli_cifar_names_and_seed(tmp_path):
 
 
 def test_later_stages_take_the_recorded_seed_and_refuse_a_bad_record(tmp_path):
-    scheme, spec = get_scheme("random"), DATASETS["mnist"]
+    scheme, spec = SCHEMES.get("random"), DATASETS["mnist"]
     folder = tmp_path / "mnist" / "random"
     folder.mkdir(parents=True)
     assert recorded_options(scheme, spec, KeyOptions(data_dir=tmp_path)).seed is None  # nothing recorded: nothing filled
@@ -155,7 +156,7 @@ def test_later_stages_take_the_recorded_seed_and_refuse_a_bad_record(tmp_path):
     assert recorded_options(scheme, spec, KeyOptions(data_dir=tmp_path, seed=3)).seed == 3  # given beats recorded
     for text, problem in (("{", "not a readable record"), ("[1]", "not a record"), ('{"scheme": "vor"}', "records vor")):
         (folder / RECORD).write_text(text)
-        with pytest.raises(PipelineError, match=problem):
+        with pytest.raises(WorkbenchError, match=problem):
             recorded_options(scheme, spec, KeyOptions(data_dir=tmp_path))
 
 

@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from pipeline.data.datasets import DATASETS
-from pipeline.encrypt.registry import SCHEMES, get_scheme
+from workbench.data.datasets import DATASETS
+from pipeline.encrypt.registry import SCHEMES
 from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.errors import PipelineError
 from tests.shared import ROOT, shared_path
@@ -28,7 +28,7 @@ def options_for(scheme: Scheme) -> KeyOptions:
 
 @pytest.mark.parametrize("name", sorted(SCHEMES))
 def test_every_scheme_keeps_the_contract(name):
-    scheme = get_scheme(name)
+    scheme = SCHEMES.get(name)
     spec = DATASETS["cifar10"]
     pictures = np.random.default_rng(0).integers(0, 256, (5, 32, 32, 3), dtype=np.uint8)
     key = scheme.key(spec, options_for(scheme))

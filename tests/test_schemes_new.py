@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.data.cifar import read_cifar_split
-from pipeline.data.datasets import dataset_spec, pictures_from_rows
-from pipeline.data.idx import read_idx
+from workbench.data.cifar import read_cifar_split
+from workbench.data.datasets import dataset_spec, pictures_from_rows
+from workbench.data.idx import read_idx
 from pipeline.encrypt.registry import SCHEMES
 from pipeline.encrypt.scheme import KeyOptions
 from pipeline.errors import PipelineError

@@ -19,7 +19,7 @@ import random
 import numpy as np
 import pytest
 
-from pipeline.data.datasets import dataset_spec
+from workbench.data.datasets import dataset_spec
 from pipeline.encrypt.etc import encrypt as etc_encrypt
 from pipeline.encrypt.etc_key import EtcKey, reference_transform
 from pipeline.encrypt.registry import SCHEMES

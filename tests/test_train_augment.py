@@ -8,7 +8,7 @@ import torchvision.transforms as T
 import torchvision.transforms.functional as TF
 from PIL import Image
 
-from pipeline.data.datasets import DATASETS
+from workbench.data.datasets import DATASETS
 from train import augment as A
 
 RNG = np.random.default_rng(7)

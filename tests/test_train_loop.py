@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from matlab_compat import savemat
-from pipeline.data.datasets import (
+from workbench.data.datasets import (
     dataset_spec,
     onehot,
     rows_from_pictures,
@@ -134,7 +134,7 @@ def test_api_learns_brightness_classes():
 
 
 def write_variant(data_dir, dataset: str, variant: str, pictures, labels, test_pictures, test_labels) -> None:
-    """Write one variant in the pipeline's MAT layout (the names of pipeline.data.datasets.variant_files)."""
+    """Write one variant in the pipeline's MAT layout (the names of workbench.data.datasets.variant_files)."""
     spec = dataset_spec(dataset)
     by_file: dict[str, dict] = {}
     for split, (pics, labs) in {"train": (pictures, labels), "test": (test_pictures, test_labels)}.items():
@@ -264,7 +264,7 @@ def test_colour_pictures_with_the_full_reference_augmentation_train():
 
 def test_jpeg_quality_trains_and_tests_on_compressed_pictures(tmp_path):
     """The data path of the EtC paper's Table III: both splits JPEG-compressed (Pillow, the codec module's settings)."""
-    from pipeline.data.codecs import jpeg_roundtrip
+    from workbench.data.codecs import jpeg_roundtrip
 
     train_x, train_y = level_pictures(12, 5)
     test_x, test_y = level_pictures(6, 6)

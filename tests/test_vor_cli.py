@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from matlab_compat import loadmat, savemat
-from pipeline.data.datasets import DATASETS
+from workbench.data.datasets import DATASETS
 from pipeline.encrypt.vortex import vortex_map
 from pipeline.encrypt.vortex_params import load_vor_params
-from pipeline.errors import PipelineError
+from workbench.errors import WorkbenchError
 from pipeline.vor import main as vor
 from tests.cli import invoke
 from tests.shared import shared_path
@@ -115,7 +115,7 @@ def test_corrupt_files_are_pipeline_errors(tmp_path):
     origin = tmp_path / "mnist" / "origin" / "mnist.mat"
     origin.write_bytes(origin.read_bytes()[:300])  # truncated
     _expect_error(tmp_path, [], f"{origin}: not a readable MAT-file")
-    with pytest.raises(PipelineError, match="not a readable MAT-file"):
+    with pytest.raises(WorkbenchError, match="not a readable MAT-file"):
         load_vor_params(bad)
 
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matlab_compat.rng import rng
-from pipeline.data.datasets import DATASETS, pictures_from_rows, rows_from_pictures
+from workbench.data.datasets import DATASETS, pictures_from_rows, rows_from_pictures
 from pipeline.encrypt.vortex import (
     apply_row_map,
     channel_map,

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from matlab_compat import loadmat, savemat
-from pipeline.data.datasets import DATASETS
+from workbench.data.datasets import DATASETS
 from pipeline.encrypt.vortex import (
     apply_row_map,
     channel_map,

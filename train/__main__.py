@@ -16,8 +16,8 @@ from typing import Optional
 
 import typer
 
-from pipeline.cli import check_input, check_writable, run, typer_app
-from pipeline.errors import PipelineError
+from workbench.cli import run, typer_app
+from workbench.paths import check_input, check_writable
 from train.config import resolve_config
 from train.data import load_dataset
 from train.distributed import distributed
@@ -116,7 +116,7 @@ def main(
 
 def main_entry(argv: list[str] | None = None) -> None:
     """``python -m train``: any refusal is one line ``error: <option>: <problem>`` on stderr, exit code 1."""
-    run(app, errors=(TrainError, PipelineError), argv=argv)
+    run(app, argv=argv)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ classifier that learns to undo each block's shuffle and negation:
    instead of the papers' ShakeDrop PyramidNet, which this project does not have.
 
 Input: (N, C, H, W) floats: pixel values 0..255, or, given the ``mean`` and ``std`` of the
-training's normalisation (the dataset's ``mean`` and ``std``, :class:`pipeline.data.datasets.DatasetSpec`), normalised pixels, which the plane
+training's normalisation (the dataset's ``mean`` and ``std``, :class:`workbench.data.datasets.DatasetSpec`), normalised pixels, which the plane
 split maps back to 0..255 first (the bits are the input). Crops, flips and colour jitter cut
 across the blocks and bits: train these models without augmentation.
 """

@@ -1,12 +1,12 @@
 """Train and score a classifier from Python: a thin layer over the command line's training loop.
 
-    from pipeline.data.datasets import dataset_spec, pictures_from_rows
+    from workbench.data.datasets import dataset_spec, pictures_from_rows
     from train.api import train_classifier, accuracy
 
     clf = train_classifier(train_pictures, train_labels, model="smallcnn", epochs=3, dataset="fashion")
     print(accuracy(clf, test_pictures, test_labels))
 
-Images are (N, H, W, C) uint8 pictures (``pipeline.data.datasets.pictures_from_rows``), labels
+Images are (N, H, W, C) uint8 pictures (``workbench.data.datasets.pictures_from_rows``), labels
 int64 class indices. ``dataset`` only chooses the normalisation and the number of classes
 (``mnist``, ``fashion``, ``cifar10``); the recipe is that of the ``*_smallcnn_quick`` presets
 (:data:`API_DEFAULTS`: a minute or two per Fashion-MNIST training, for the attacks) unless overridden by keyword (any :class:`train.config.TrainConfig` field).

@@ -2,7 +2,7 @@
 
 A dataset name is ``<dataset>[_<variant>]``: ``fashion`` is the plain (``origin``) Fashion-MNIST,
 ``fashion_vor`` its vortex version, ``cifar10_etc`` the EtC-encrypted CIFAR-10; the files are the
-ones :func:`pipeline.data.datasets.variant_files` names under ``data/<dataset>/<variant>/``.
+ones :func:`workbench.data.datasets.variant_files` names under ``data/<dataset>/<variant>/``.
 
 A split stored as v7.3 (HDF5) that does not fit in memory (more than half of the memory
 available, :func:`memory_budget`) stays on disk: :class:`StoredImages` reads each batch's rows
@@ -17,15 +17,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipeline.data.codecs import jpeg_roundtrip
-from pipeline.data.datasets import (
+from workbench.data.codecs import jpeg_roundtrip
+from workbench.data.datasets import (
     DatasetSpec,
     dataset_spec,
     load_split,
     pictures_from_rows,
 )
-from pipeline.data.stored import split_rows
-from pipeline.errors import PipelineError
+from workbench.data.stored import split_rows
+from workbench.errors import WorkbenchError
 from train.errors import TrainError
 
 
@@ -86,12 +86,12 @@ def parse_dataset(name: str, data_dir: str | Path = "data") -> tuple[DatasetSpec
     base, variant = split_name(name)
     try:
         return dataset_spec(base, data_dir), variant
-    except PipelineError as err:
+    except WorkbenchError as err:
         raise TrainError(f"dataset {name!r}: {err}") from None
 
 
 def split_from_pictures(pictures: np.ndarray, labels: np.ndarray, device: torch.device | str) -> Split:
-    """(N, H, W, C) uint8 pictures and int labels (``pipeline.data.datasets.pictures_from_rows``) -> a :class:`Split`."""
+    """(N, H, W, C) uint8 pictures and int labels (``workbench.data.datasets.pictures_from_rows``) -> a :class:`Split`."""
     pictures = np.asarray(pictures)
     labels = np.asarray(labels)
     if pictures.dtype != np.uint8 or pictures.ndim != 4:
@@ -123,7 +123,7 @@ def load_dataset(data_dir: str | Path, name: str, device: torch.device | str,
             if stored is not None:
                 stored[0].close()
             rows, labels = load_split(data_dir, spec, variant, split)
-        except PipelineError as err:
+        except WorkbenchError as err:
             raise TrainError(f"dataset {name} ({split}): {err}") from None
         pictures = pictures_from_rows(rows, spec)
         if jpeg_quality is not None:

@@ -1,8 +1,10 @@
 """The one exception type of the package."""
 from __future__ import annotations
 
+from workbench.errors import WorkbenchError
 
-class TrainError(ValueError):
+
+class TrainError(WorkbenchError):
     """Bad input to training or evaluation (missing data, bad preset, bad weights); the message says which.
 
     ``option`` names the setting at fault (a :class:`train.config.TrainConfig` field such as

@@ -16,8 +16,8 @@ import sys
 
 import typer
 
-from pipeline.cli import run, typer_app
-from pipeline.errors import PipelineError
+from train.errors import TrainError
+from workbench.cli import run, typer_app
 
 app = typer_app(__doc__)
 
@@ -27,9 +27,9 @@ LAUNCHERS = ("python", "torchrun")
 def command(launcher: str, nproc: int, args: list[str]) -> list[str]:
     """The command line that runs training ``args`` with ``launcher`` on ``nproc`` processes."""
     if launcher not in LAUNCHERS:
-        raise PipelineError(f"--launcher: must be one of {', '.join(LAUNCHERS)}, got {launcher!r}")
+        raise TrainError(f"--launcher: must be one of {', '.join(LAUNCHERS)}, got {launcher!r}")
     if nproc < 1:
-        raise PipelineError(f"--nproc: must be a whole number >= 1, got {nproc}")
+        raise TrainError(f"--nproc: must be a whole number >= 1, got {nproc}")
     if launcher == "python" and nproc == 1:
         return [sys.executable, "-m", "train", *args]
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",

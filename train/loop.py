@@ -23,8 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from matlab_compat.atomic import atomic_output
-from pipeline.cli import path_problem
+from workbench.outputs import atomic_output
+from workbench.paths import path_problem
 from train import distributed as dist
 from train.augment import BatchAugment, ricap
 from train.config import TrainConfig

@@ -1,5 +1,5 @@
 """``python -m pipeline.encrypt``: see :mod:`pipeline.encrypt.command`."""
-from pipeline.cli import run
+from workbench.cli import run
 from pipeline.encrypt.command import encrypt_app
 
 app = encrypt_app()

@@ -16,9 +16,10 @@ from typing import Optional
 
 import typer
 
-from pipeline.cli import alias, check_input, check_writable, typer_app
-from pipeline.data.datasets import dataset_spec
-from pipeline.data.layouts import default_input
+from workbench.cli import alias, typer_app
+from workbench.paths import check_input, check_writable
+from workbench.data.datasets import dataset_spec
+from workbench.data.layouts import default_input
 from pipeline.encrypt.options import (
     DATA_DIR,
     DATASET,
@@ -28,7 +29,7 @@ from pipeline.encrypt.options import (
     key_options,
     with_key_options,
 )
-from pipeline.encrypt.registry import get_scheme
+from pipeline.encrypt.registry import SCHEMES
 from pipeline.encrypt.stage import encrypt_dataset
 
 
@@ -50,7 +51,7 @@ def encrypt_app(fixed_scheme: str | None = None, help_text: str | None = None) -
         key_given: dict = None,
     ) -> None:
         """Encrypt the train and test images of DATASET with SCHEME; write the scheme's files."""
-        chosen = get_scheme(scheme)
+        chosen = SCHEMES.get(scheme)
         spec = dataset_spec(dataset, data_dir)
         options = key_options(chosen, data_dir, **key_given)
         check_input(data_dir, "--data-dir", folder=True, optional=True)

@@ -17,7 +17,7 @@ relabelled: a published key for plain block i is row j where ``block_perm[j] = i
 """
 from __future__ import annotations
 
-from pipeline.data.datasets import DatasetSpec
+from workbench.data.datasets import DatasetSpec
 from pipeline.encrypt.keystream import log2_factorial
 from pipeline.encrypt.le import LeScheme, block_key_space_log2
 from pipeline.encrypt.scheme import KeyOptions

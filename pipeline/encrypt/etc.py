@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from pipeline.data.datasets import DatasetSpec
+from workbench.data.datasets import DatasetSpec
 from pipeline.encrypt.etc_key import TRANSFORMS, EtcKey, check_block_size, derive_key
 from pipeline.encrypt.keystream import fingerprint, log2_choose, log2_factorial, shape_context
 from pipeline.encrypt.sample_map import SampleMap, probe_sample_map

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.cli import path_problem
+from workbench.paths import path_problem
 from pipeline.encrypt.keystream import (
     MIN_SECRET_BYTES,
     Stream,

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from matlab_compat.atomic import atomic_output
+from workbench.outputs import atomic_output
 from pipeline.errors import PipelineError
 
 FORMAT = "vortex-key-tables-1"

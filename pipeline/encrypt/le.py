@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.data.datasets import DatasetSpec
+from workbench.data.datasets import DatasetSpec
 from pipeline.encrypt.etc import from_blocks, to_blocks
 from pipeline.encrypt.etc_key import check_block_size
 from pipeline.encrypt.key_tables import check_table, read_tables

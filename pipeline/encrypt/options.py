@@ -14,14 +14,15 @@ from typing import Callable, Optional
 
 import typer
 
-from pipeline.cli import alias, at_least, check_input, choices
-from pipeline.data.datasets import DatasetSpec, dataset_spec
-from pipeline.encrypt.registry import SCHEMES, get_scheme
+from workbench.cli import alias, at_least, choices
+from workbench.paths import check_input
+from workbench.data.datasets import DatasetSpec, dataset_spec
+from pipeline.encrypt.registry import SCHEMES
 from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.encrypt.secret import KEY_DRAWS
 from pipeline.errors import PipelineError
 
-DatasetName = str  # a built-in or a fetched declared dataset (pipeline.data.datasets.dataset_spec checks it)
+DatasetName = str  # a built-in or a fetched declared dataset (workbench.data.datasets.dataset_spec checks it)
 SchemeName = choices("SchemeName", SCHEMES)
 DATASET = typer.Option(..., "--dataset", help="the dataset: mnist, fashion, cifar10 or one declared in params.yaml and fetched")
 SCHEME = typer.Option(..., "--scheme", help="the encryption scheme (python -m pipeline.schemes lists them)")
@@ -69,7 +70,7 @@ def chosen_scheme(scheme: str | None, old_spelling: str | None, dataset: str,
     name = alias(scheme, old_spelling, "--encryption", "--scheme")
     if name is None:
         raise PipelineError("--scheme is required")
-    return get_scheme(name), dataset_spec(dataset, data_dir)
+    return SCHEMES.get(name), dataset_spec(dataset, data_dir)
 
 
 def key_options(scheme: Scheme, data_dir: Path, **given) -> KeyOptions:

@@ -33,7 +33,7 @@ from typing import Mapping
 
 import numpy as np
 
-from pipeline.data.datasets import DatasetSpec
+from workbench.data.datasets import DatasetSpec
 from pipeline.encrypt.etc_key import PERMUTATIONS_3
 from pipeline.encrypt.key_tables import check_table, read_tables
 from pipeline.encrypt.keystream import Stream, draw_context, fingerprint, key_seed, log2_choose, shape_context

@@ -18,8 +18,8 @@ from typing import Mapping
 import numpy as np
 
 from matlab_compat.rng import MatlabStream, rng
-from pipeline.cli import progress_bar, progress_bars
-from pipeline.data.datasets import DatasetSpec
+from workbench.cli import progress_bar, progress_bars
+from workbench.data.datasets import DatasetSpec
 from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.encrypt.vortex import matlab_transposed
 from pipeline.errors import PipelineError

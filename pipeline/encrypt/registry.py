@@ -1,7 +1,7 @@
 """The registry of encryption schemes: one line per scheme; every stage looks schemes up here.
 
 Adding a scheme: write its module (a :class:`pipeline.encrypt.scheme.Scheme` subclass) and add
-one line to :data:`SCHEMES` (``docs/architecture.md``).
+one line to :data:`SCHEMES` (``docs/architecture.md``); the registry style is :mod:`workbench.registry`.
 """
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from pipeline.encrypt.permutation import RandomPermutationScheme
 from pipeline.encrypt.scheme import Scheme
 from pipeline.encrypt.vortex import VortexScheme
 from pipeline.errors import PipelineError
+from workbench.registry import Registry
 
-SCHEMES: dict[str, Scheme] = {scheme.name: scheme for scheme in (
+SCHEMES: Registry[Scheme] = Registry("scheme", (
     VortexScheme(),
     RandomPermutationScheme(),
     EtcScheme(),
@@ -22,15 +23,8 @@ SCHEMES: dict[str, Scheme] = {scheme.name: scheme for scheme in (
     LeScheme(),
     EleScheme(),
     BlockScrambleScheme(),
-)}
+), error=PipelineError)
 
 #: The plain images: a variant of every dataset, but no scheme.
 PLAIN = "origin"
 
-
-def get_scheme(name: str) -> Scheme:
-    """The scheme registered as ``name``, or a clear error listing the registered ones."""
-    try:
-        return SCHEMES[name]
-    except KeyError:
-        raise PipelineError(f"unknown scheme {name!r}; choose one of {', '.join(SCHEMES)}") from None

@@ -6,7 +6,7 @@ scheme is one module with one :class:`Scheme` subclass and one line in the regis
 (``docs/architecture.md`` walks through one).
 
 Images are pictures: uint8 arrays (N, H, W, C) as a person sees them (C = 1 grey, 3 RGB; see
-:func:`pipeline.data.datasets.pictures_from_rows`). A key is whatever object the scheme
+:func:`workbench.data.datasets.pictures_from_rows`). A key is whatever object the scheme
 needs; outside the scheme only :meth:`Scheme.record` (what may be written beside outputs,
 never a secret) and the views below are looked at.
 """
@@ -19,7 +19,7 @@ from typing import Any, Callable, ClassVar, Mapping
 
 import numpy as np
 
-from pipeline.data.datasets import DatasetSpec
+from workbench.data.datasets import DatasetSpec
 from pipeline.encrypt.sample_map import SampleMap
 from pipeline.errors import PipelineError
 

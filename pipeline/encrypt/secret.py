@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from pipeline.data.datasets import DatasetSpec
+from workbench.data.datasets import DatasetSpec
 from pipeline.encrypt.etc_key import check_block_size, read_secret
 from pipeline.encrypt.key_tables import TABLE_SUFFIX, is_table_file
 from pipeline.encrypt.scheme import KeyOptions, Scheme

@@ -1,7 +1,7 @@
 """The encrypt stage, the same for every scheme: plain splits in, the scheme's files out as one unit.
 
 ``data/<dataset>/<scheme>/`` receives the split files under the names of
-:func:`pipeline.data.datasets.variant_files` (the MATLAB scripts' names for ``vor`` and
+:func:`workbench.data.datasets.variant_files` (the MATLAB scripts' names for ``vor`` and
 ``random``) in the MATLAB classes the scheme stores, and ``params.json``: the scheme, its
 public key record (never a secret), the image counts and the SHA-256 of every file. Later
 stages read the record to rebuild the key (a recorded seed, block size or parameter file) and
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.data.datasets import (
+from workbench.data.datasets import (
     SPLITS,
     DatasetSpec,
     load_split,
@@ -22,11 +22,11 @@ from pipeline.data.datasets import (
     rows_from_pictures,
     variant_files,
 )
-from pipeline.data.layouts import read_origin, write_variant
-from pipeline.data.matfiles import read_mat
-from pipeline.data.outputs import read_record, write_unit
-from pipeline.data.preview import save_preview
-from pipeline.encrypt.registry import get_scheme
+from workbench.data.layouts import read_origin, write_variant
+from workbench.data.matfiles import read_mat
+from workbench.outputs import read_record, write_unit
+from workbench.data.preview import save_preview
+from pipeline.encrypt.registry import SCHEMES
 from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.encrypt.streamed import encrypt_streamed, streams
 from pipeline.errors import PipelineError
@@ -89,7 +89,7 @@ def recorded_options(scheme: Scheme, spec: DatasetSpec, options: KeyOptions) -> 
 
 def key_of_data(scheme_name: str, spec: DatasetSpec, options: KeyOptions):
     """(scheme, key) that made ``data/<dataset>/<scheme>``: the given options, completed from the stage's record."""
-    scheme = get_scheme(scheme_name)
+    scheme = SCHEMES.get(scheme_name)
     return scheme, scheme.key(spec, recorded_options(scheme, spec, options))
 
 

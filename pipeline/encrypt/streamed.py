@@ -17,11 +17,11 @@ from typing import Iterator
 import numpy as np
 
 from matlab_compat import RowChunks
-from pipeline.data.datasets import SPLITS, DatasetSpec, pictures_from_rows, rows_from_pictures
-from pipeline.data.layouts import write_variant
-from pipeline.data.outputs import write_unit
-from pipeline.data.preview import save_preview
-from pipeline.data.stored import CHUNK_IMAGES, chunk_rows, is_v73, open_rows, read_rows
+from workbench.data.datasets import SPLITS, DatasetSpec, pictures_from_rows, rows_from_pictures
+from workbench.data.layouts import write_variant
+from workbench.outputs import write_unit
+from workbench.data.preview import save_preview
+from workbench.data.stored import CHUNK_IMAGES, chunk_rows, is_v73, open_rows, read_rows
 from pipeline.encrypt.scheme import Scheme
 from pipeline.errors import PipelineError
 

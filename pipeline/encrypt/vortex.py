@@ -9,7 +9,7 @@ indexing step (:func:`vortex_transform`, :func:`apply_row_map`).
 Orientation: the scripts work on ``reshape(row, 28, 28)'`` for MNIST / Fashion (the picture
 itself) but on ``reshape(row, [32 32 3])`` for CIFAR-10, which is the TRANSPOSE of the
 picture. :func:`vortex_map` works in MATLAB's orientation; :func:`row_gather_map` expresses
-the same map over the stored-row pixel order of :mod:`pipeline.data.datasets`.
+the same map over the stored-row pixel order of :mod:`workbench.data.datasets`.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import numpy as np
 
 from matlab_compat.rng import rng
 from matlab_compat.semantics import mround
-from pipeline.data.datasets import DatasetSpec, rows_map_to_picture_sources
+from workbench.data.datasets import DatasetSpec, rows_map_to_picture_sources
 from pipeline.encrypt.sample_map import SampleMap
 from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.encrypt.vortex_params import (
@@ -110,7 +110,7 @@ def vortex_transform(images: np.ndarray, vor_par, *, num_vortices: int | None = 
 
 
 def row_gather_map(spec: DatasetSpec, vor_par, *, num_vortices: int | None = None) -> np.ndarray:
-    """:func:`vortex_map` over the STORED-ROW pixel order of :mod:`pipeline.data.datasets`.
+    """:func:`vortex_map` over the STORED-ROW pixel order of :mod:`workbench.data.datasets`.
 
     Returns ``m``, int64 of shape (H * W,), such that ``rows_out[:, c*P + p] = rows_in[:, c*P + m[p]]``
     for every channel c (P = H * W, p = picture row-major index). For CIFAR-10 this accounts

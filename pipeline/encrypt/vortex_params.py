@@ -14,7 +14,7 @@ import numpy as np
 
 from matlab_compat.rng import MatlabStream
 from matlab_compat.semantics import mround
-from pipeline.data.matfiles import read_mat, write_mat
+from workbench.data.matfiles import read_mat, write_mat
 from pipeline.errors import PipelineError
 
 

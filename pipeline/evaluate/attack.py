@@ -34,10 +34,10 @@ import numpy as np
 
 import train
 from matlab_compat import atomic_output
-from pipeline.data.datasets import DatasetSpec, load_split, pictures_from_rows
-from pipeline.data.outputs import read_json
-from pipeline.data.preview import save_preview
-from pipeline.data.stored import row_blocks
+from workbench.data.datasets import DatasetSpec, load_split, pictures_from_rows
+from workbench.outputs import read_json
+from workbench.data.preview import save_preview
+from workbench.data.stored import row_blocks
 from pipeline.encrypt.scheme import Scheme
 from pipeline.encrypt.stage import load_encrypted
 from pipeline.errors import PipelineError

@@ -2,7 +2,7 @@
 
 The plain train and test images are encrypted in memory with each scheme's key (nothing is
 written but the report), and every image -- plain and encrypted -- is compressed on its own
-with each codec of :mod:`pipeline.data.codecs`: JPEG at each quality and the lossless codecs
+with each codec of :mod:`workbench.data.codecs`: JPEG at each quality and the lossless codecs
 this environment provides. A row gives each codec's total bytes and their ratio to plain; for
 the invertible schemes also the PSNR of decrypt(JPEG(encrypted)) against the plain images (for
 plain: JPEG(plain) against plain), i.e. what a user gets back from compressed ciphertext.
@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from pipeline.data.codecs import jpeg_roundtrip, lossless_sizes, psnr
+from workbench.data.codecs import jpeg_roundtrip, lossless_sizes, psnr
 from pipeline.encrypt.registry import PLAIN
 from pipeline.encrypt.scheme import Scheme
 

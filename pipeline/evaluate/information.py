@@ -2,7 +2,7 @@
 
 The vortex paper's measure, defined from its description (formulas, reasons and the proof of
 the swap theorem: ``docs/information.md``). An image ``x`` has S = C * P samples (C channel
-planes of P = H * W pixels, in the stored-row order of :mod:`pipeline.data.datasets`). Relative
+planes of P = H * W pixels, in the stored-row order of :mod:`workbench.data.datasets`). Relative
 to a transformation ``T``, its information content is
 
     I_T(x) = V_T(x) + N_T(x)
@@ -36,7 +36,7 @@ from typing import Optional
 
 import numpy as np
 
-from pipeline.data.datasets import (
+from workbench.data.datasets import (
     DatasetSpec,
     ImageShape,
     load_split,

@@ -33,13 +33,13 @@ from scipy import stats
 
 from matlab_compat import atomic_output
 from matlab_compat.rng import rng
-from pipeline.cli import check_input
-from pipeline.data.datasets import DatasetSpec, dataset_spec, pictures_from_rows
-from pipeline.data.outputs import read_json, write_json
+from workbench.paths import check_input
+from workbench.data.datasets import DatasetSpec, dataset_spec, pictures_from_rows
+from workbench.outputs import read_json, write_json
 from pipeline.encrypt.etc_key import SECRET_ENV
-from pipeline.encrypt.registry import get_scheme
+from pipeline.encrypt.registry import SCHEMES
 from pipeline.encrypt.scheme import KeyOptions, Scheme
-from pipeline.data.matfiles import write_mat
+from workbench.data.matfiles import write_mat
 from pipeline.encrypt.vortex_params import new_vor_params
 from pipeline.errors import PipelineError
 from pipeline.evaluate.information import DistanceWeight, default_label, encrypt_rows, measure
@@ -75,7 +75,7 @@ def parse_run(run: str, spec: DatasetSpec, data_dir: Path, key_file: Optional[Pa
     Secret-keyed schemes use ``key_file`` or ``$VORTEX_ETC_SECRET``, else the study's public
     experiment secret; ``random`` uses MATLAB's default stream (seed 0)."""
     name, _, arg = run.partition(":")
-    scheme = get_scheme(name)
+    scheme = SCHEMES.get(name)
     given: dict = {}
     if "params" in scheme.options and arg:
         given["params"] = Path(data_dir) / spec.name / "params" / f"{arg}.mat"
@@ -356,7 +356,7 @@ def study_encryptions(study: StudyDefinition, spec: DatasetSpec, data_dir: Path,
 def _check_entry(where: str, entry: dict) -> tuple[Scheme, dict, Optional[dict]]:
     """(scheme, key options, draw) of one encryption entry, or an error naming it."""
     try:
-        scheme = get_scheme(str(entry["scheme"]))
+        scheme = SCHEMES.get(str(entry["scheme"]))
     except PipelineError as err:
         raise PipelineError(f"{where}: {err}") from None
     allowed = set(scheme.options) - {"key_file"} | ({"draw"} if "params" in scheme.options else set())

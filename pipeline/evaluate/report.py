@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from pipeline.data.outputs import read_json
+from workbench.outputs import read_json
 from pipeline.encrypt.registry import PLAIN, SCHEMES
 from pipeline.errors import PipelineError
 from pipeline.evaluate.information import DistanceWeight

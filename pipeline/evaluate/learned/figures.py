@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from matlab_compat import atomic_output
-from pipeline.data.preview import preview_grid
+from workbench.data.preview import preview_grid
 from pipeline.encrypt.registry import SCHEMES
 from pipeline.errors import PipelineError
 from pipeline.evaluate.learned.results import read_side_file

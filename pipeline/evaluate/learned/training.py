@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from pipeline.cli import progress_bar
+from workbench.cli import progress_bar
 from pipeline.errors import PipelineError
 from pipeline.evaluate.metrics import ssim
 from train.errors import TrainError

@@ -1,7 +1,7 @@
 """Stored image rows read in blocks: datasets larger than memory are v7.3 (HDF5) MAT-files.
 
 A split stored as v7.3 (``storage: v7.3`` of a declaration, and every encryption of it) can be
-read a block of rows at a time (:func:`open_rows`) instead of whole (:func:`pipeline.data.datasets.load_split`).
+read a block of rows at a time (:func:`open_rows`) instead of whole (:func:`workbench.data.datasets.load_split`).
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Callable, Iterator
 import numpy as np
 
 from matlab_compat import MatFileError, RowReader, read_header
-from pipeline.data.datasets import DatasetSpec, images_as_uint8, labels_as_indices, variant_files
-from pipeline.errors import PipelineError
+from workbench.data.datasets import DatasetSpec, images_as_uint8, labels_as_indices, variant_files
+from workbench.errors import WorkbenchError
 
 #: Images decoded, encrypted or read per block (the memory bound is a block of pictures and rows).
 CHUNK_IMAGES = 256
@@ -38,21 +38,21 @@ def open_rows(path: Path, name: str, row_length: int, *, any_class: bool = False
     try:
         reader = RowReader(path, name)
     except MatFileError as err:
-        raise PipelineError(str(err)) from None
+        raise WorkbenchError(str(err)) from None
     if (reader.dtype != np.uint8 and not any_class) or reader.shape[1] != row_length:
         reader.close()
-        raise PipelineError(f"{path}:{name}: expected uint8 N x {row_length} images, got {reader.dtype} {reader.shape}")
+        raise WorkbenchError(f"{path}:{name}: expected uint8 N x {row_length} images, got {reader.dtype} {reader.shape}")
     return reader
 
 
 def read_rows(path: Path, name: str) -> np.ndarray:
     """A whole (small) matrix of a v7.3 file, e.g. the labels beside images read in blocks; unlike
-    :func:`pipeline.data.matfiles.read_mat` it maps nothing of the rest of the file."""
+    :func:`workbench.data.matfiles.read_mat` it maps nothing of the rest of the file."""
     try:
         with RowReader(path, name) as reader:
             return reader.rows(0, reader.shape[0])
     except MatFileError as err:
-        raise PipelineError(str(err)) from None
+        raise WorkbenchError(str(err)) from None
 
 
 def split_rows(data_dir: Path, spec: DatasetSpec, variant: str, split: str, *,
@@ -68,7 +68,7 @@ def split_rows(data_dir: Path, spec: DatasetSpec, variant: str, split: str, *,
     reader = open_rows(path, entry.x, spec.row_length, any_class=any_class)
     if reader.shape[0] != len(labels):
         reader.close()
-        raise PipelineError(f"{path}: {reader.shape[0]} images but {len(labels)} labels")
+        raise WorkbenchError(f"{path}: {reader.shape[0]} images but {len(labels)} labels")
     return reader, labels
 
 

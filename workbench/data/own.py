@@ -1,9 +1,9 @@
-"""A declared image dataset (:mod:`pipeline.data.declared`) in the stored layout of the built-ins.
+"""A declared image dataset (:mod:`workbench.data.declared`) in the stored layout of the built-ins.
 
 ``data/<name>/origin/`` receives, as one unit (a staging folder swapped in whole):
 
 * ``<name>.mat``: ``train_x``, ``test_x`` uint8 N x H*W*C rows (channel planes, each row by row:
-  :func:`pipeline.data.datasets.rows_from_pictures`), one-hot uint8 ``train_y``, ``test_y``:
+  :func:`workbench.data.datasets.rows_from_pictures`), one-hot uint8 ``train_y``, ``test_y``:
   the ``mnist.mat`` layout; ``storage: v7.3`` writes it as HDF5, chunks of whole images;
 * ``dataset.json``: the dataset's description (geometry, classes, layout, training's
   normalisation, how images were resized, the split), which every later stage reads;
@@ -11,7 +11,7 @@
   SHA-256 of the input file, its path relative to the source (the seeded split is recorded here);
 * ``SOURCE.json``: the declaration, the listing's SHA-256 and the outputs' SHA-256.
 
-Images are decoded once, in blocks of :data:`pipeline.data.stored.CHUNK_IMAGES` (the train
+Images are decoded once, in blocks of :data:`workbench.data.stored.CHUNK_IMAGES` (the train
 split's per-channel statistics are gathered on the way); with ``v7.3`` only one block is held at
 a time (the bound: one block of pictures plus its rows), with ``v7`` the whole set is (MAT v7
 variables are written whole).
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from matlab_compat import RowChunks
-from pipeline.data.datasets import (
+from workbench.data.datasets import (
     SPLITS,
     DatasetSpec,
     onehot,
@@ -33,12 +33,12 @@ from pipeline.data.datasets import (
     spec_record,
     variant_files,
 )
-from pipeline.data.declared import Declaration
-from pipeline.data.images import ImagePlan, decode_chunks
-from pipeline.data.matfiles import write_mat
-from pipeline.data.outputs import sha256_file, staged_folder
-from pipeline.data.stored import CHUNK_IMAGES, chunk_rows
-from pipeline.errors import PipelineError
+from workbench.data.declared import Declaration
+from workbench.data.images import ImagePlan, decode_chunks
+from workbench.data.matfiles import write_mat
+from workbench.outputs import sha256_file, staged_folder
+from workbench.data.stored import CHUNK_IMAGES, chunk_rows
+from workbench.errors import WorkbenchError
 
 LISTING = "images.tsv"
 SOURCE_RECORD = "SOURCE.json"
@@ -93,7 +93,7 @@ def write_own(decl: Declaration, plan: ImagePlan, data_dir: Path, archive: dict 
     the record of the archive the images came from, when they did)."""
     target = Path(data_dir) / decl.name / "origin"
     if decl.block_size and (plan.height % decl.block_size or plan.width % decl.block_size):
-        raise PipelineError(f"datasets.{decl.name}.block-size: {decl.block_size} does not divide the "
+        raise WorkbenchError(f"datasets.{decl.name}.block-size: {decl.block_size} does not divide the "
                             f"{plan.height} x {plan.width} images")
     with staged_folder(target) as staging:
         statistics = _Statistics(decl.channels)

@@ -11,7 +11,7 @@ Images are stored as rows, exactly as the MATLAB scripts store them:
 sees them (C = 1 for grey). The vortex works in MATLAB's orientation instead; see
 ``pipeline.vor``.
 
-* a declared dataset (``datasets:`` in params.yaml, :mod:`pipeline.data.declared`): the
+* a declared dataset (``datasets:`` in params.yaml, :mod:`workbench.data.declared`): the
   ``mnist.mat`` layout (uint8 N x H*W*C rows, one-hot labels), its description recorded by the
   fetch stage in ``data/<dataset>/origin/dataset.json``.
 
@@ -30,10 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.data.cifar import read_cifar_split
-from pipeline.data.matfiles import read_mat
-from pipeline.data.outputs import check_member
-from pipeline.errors import PipelineError
+from workbench.data.cifar import read_cifar_split
+from workbench.data.matfiles import read_mat
+from workbench.outputs import check_member
+from workbench.errors import WorkbenchError
 
 SPLITS = ("train", "test")
 
@@ -76,7 +76,7 @@ class DatasetSpec(ImageShape):
     std: tuple[float, ...] = (0.5,)
 
 
-#: The built-in datasets (their declaration is this table and pipeline.data.sources).
+#: The built-in datasets (their declaration is this table and workbench.data.sources).
 DATASETS: dict[str, DatasetSpec] = {
     "mnist": DatasetSpec(28, 28, 1, "mnist", "mnist", 1000.0, 800.0, 10, "vor_params_mnist_result.mat", 7),
     "fashion": DatasetSpec(28, 28, 1, "fashion", "fashion", 1000.0, 800.0, 10, "vor_params_fashion.mat", 7),
@@ -104,7 +104,7 @@ def dataset_spec(name: "str | DatasetSpec", data_dir: str | Path = "data") -> Da
         return spec_from_record(path)
     if name in DATASETS:
         return DATASETS[name]
-    raise PipelineError(f"unknown dataset {name!r}: neither built in ({', '.join(DATASETS)}) nor fetched "
+    raise WorkbenchError(f"unknown dataset {name!r}: neither built in ({', '.join(DATASETS)}) nor fetched "
                         f"({Path(data_dir) / name / 'origin' / SPEC_RECORD} is missing); declare it under "
                         f"`datasets:` in params.yaml and run `python -m pipeline.fetch --dataset {name}`")
 
@@ -125,9 +125,9 @@ def spec_from_record(path: Path) -> DatasetSpec:
                   for k in ("height", "width", "channels", "num_classes", "block_size"))
               and spec.layout == "mat" and len(spec.mean) == len(spec.std) == spec.channels)
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise PipelineError(f"{path}: not a dataset description written by pipeline.fetch ({err})") from None
+        raise WorkbenchError(f"{path}: not a dataset description written by pipeline.fetch ({err})") from None
     if not ok:
-        raise PipelineError(f"{path}: not a dataset description written by pipeline.fetch")
+        raise WorkbenchError(f"{path}: not a dataset description written by pipeline.fetch")
     return spec
 
 
@@ -153,11 +153,11 @@ def variant_files(dataset: "str | DatasetSpec", variant: str) -> dict[str, Split
     spec = dataset_spec(dataset)
     p = spec.prefix
     if not _VARIANT_NAME.match(variant):
-        raise PipelineError(f"bad variant name {variant!r}: lower-case letters and digits only")
+        raise WorkbenchError(f"bad variant name {variant!r}: lower-case letters and digits only")
     cifar = spec.layout == "cifar"
     if variant == "origin":
         if cifar:
-            raise PipelineError(f"{spec.name} origin is the CIFAR-10 batch folder; read it with pipeline.data.cifar")
+            raise WorkbenchError(f"{spec.name} origin is the CIFAR-10 batch folder; read it with workbench.data.cifar")
         return {s: SplitFile(f"origin/{p}.mat", f"{s}_x", f"{s}_y") for s in SPLITS}
     if variant == "vor":
         if cifar:
@@ -179,7 +179,7 @@ def pictures_from_rows(rows: np.ndarray, spec: DatasetSpec) -> np.ndarray:
     """Stored rows (N x H*W*C) -> pictures (N, H, W, C), as a person sees them."""
     rows = np.asarray(rows)
     if rows.ndim != 2 or rows.shape[1] != spec.row_length:
-        raise PipelineError(f"{spec.name} images must be N x {spec.row_length}, got {rows.shape}")
+        raise WorkbenchError(f"{spec.name} images must be N x {spec.row_length}, got {rows.shape}")
     n = rows.shape[0]
     if spec.channels == 1:
         return rows.reshape(n, spec.height, spec.width, 1)
@@ -191,7 +191,7 @@ def rows_from_pictures(pictures: np.ndarray, spec: DatasetSpec) -> np.ndarray:
     pictures = np.asarray(pictures)
     want = (spec.height, spec.width, spec.channels)
     if pictures.ndim != 4 or pictures.shape[1:] != want:
-        raise PipelineError(f"{spec.name} pictures must be (N, {want[0]}, {want[1]}, {want[2]}), got {pictures.shape}")
+        raise WorkbenchError(f"{spec.name} pictures must be (N, {want[0]}, {want[1]}, {want[2]}), got {pictures.shape}")
     n = pictures.shape[0]
     return pictures.transpose(0, 3, 1, 2).reshape(n, spec.row_length)
 
@@ -224,9 +224,9 @@ def images_as_uint8(values: np.ndarray, where: str) -> np.ndarray:
     if values.dtype == np.uint8:
         return values
     if values.dtype.kind not in "fiu":
-        raise PipelineError(f"{where}: images must be numeric, got {values.dtype}")
+        raise WorkbenchError(f"{where}: images must be numeric, got {values.dtype}")
     if values.size and (values.min() < 0 or values.max() > 255 or not np.array_equal(values, np.round(values))):
-        raise PipelineError(f"{where}: images must hold integers 0..255")
+        raise WorkbenchError(f"{where}: images must hold integers 0..255")
     return values.astype(np.uint8)
 
 
@@ -236,15 +236,15 @@ def labels_as_indices(values: np.ndarray, num_classes: int, where: str) -> np.nd
     if values.ndim == 2 and values.shape[1] == num_classes and values.shape[0] != 1:
         onehot = values.astype(np.float64)
         if not np.all(onehot.sum(axis=1) == 1) or not np.all((onehot == 0) | (onehot == 1)):
-            raise PipelineError(f"{where}: one-hot labels must have exactly one 1 per row")
+            raise WorkbenchError(f"{where}: one-hot labels must have exactly one 1 per row")
         return onehot.argmax(axis=1).astype(np.int64)
     if values.ndim == 2 and 1 in values.shape:
         values = values.reshape(-1)
     if values.ndim != 1:
-        raise PipelineError(f"{where}: labels must be N x {num_classes} one-hot or N x 1, got {values.shape}")
+        raise WorkbenchError(f"{where}: labels must be N x {num_classes} one-hot or N x 1, got {values.shape}")
     labels = values.astype(np.float64)
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes or not np.array_equal(labels, np.round(labels))):
-        raise PipelineError(f"{where}: labels must be integers 0..{num_classes - 1}")
+        raise WorkbenchError(f"{where}: labels must be integers 0..{num_classes - 1}")
     return labels.astype(np.int64)
 
 
@@ -262,7 +262,7 @@ def load_split(data_dir: str | Path, dataset: "str | DatasetSpec", variant: str,
     """
     spec = dataset_spec(dataset, data_dir)
     if split not in SPLITS:
-        raise PipelineError(f"unknown split {split!r}; choose train or test")
+        raise WorkbenchError(f"unknown split {split!r}; choose train or test")
     root = Path(data_dir) / spec.name
     if spec.layout == "cifar" and variant == "origin":
         rows, labels = read_cifar_split(root / CIFAR_ORIGIN_DIR, split)
@@ -270,15 +270,15 @@ def load_split(data_dir: str | Path, dataset: "str | DatasetSpec", variant: str,
     entry = variant_files(spec, variant)[split]
     path = root / entry.path
     if not path.exists():
-        raise PipelineError(f"{path} is missing; {make_command(spec.name, variant)} writes it")
+        raise WorkbenchError(f"{path} is missing; {make_command(spec.name, variant)} writes it")
     check_member(path)
     variables = read_mat(path, required=(entry.x, entry.y))
     rows = images_as_uint8(variables[entry.x], f"{path}:{entry.x}")
     if rows.ndim != 2 or rows.shape[1] != spec.row_length:
-        raise PipelineError(f"{path}:{entry.x}: expected N x {spec.row_length} images, got {rows.shape}")
+        raise WorkbenchError(f"{path}:{entry.x}: expected N x {spec.row_length} images, got {rows.shape}")
     labels = labels_as_indices(variables[entry.y], spec.num_classes, f"{path}:{entry.y}")
     if len(labels) != len(rows):
-        raise PipelineError(f"{path}: {len(rows)} images but {len(labels)} labels")
+        raise WorkbenchError(f"{path}: {len(rows)} images but {len(labels)} labels")
     return rows, labels
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.data.matfiles import read_mat
-from pipeline.errors import PipelineError
+from workbench.data.matfiles import read_mat
+from workbench.errors import WorkbenchError
 
 ROW_LENGTH = 3072
 _BATCH = re.compile(r"^data_batch_(\d+)\.mat$")
@@ -22,10 +22,10 @@ def train_batch_paths(folder: str | Path) -> list[Path]:
     """``data_batch_<k>.mat`` files of ``folder`` in ascending k (1, 2, ..., 10, ...)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise PipelineError(f"{folder} is not a folder in the MATLAB CIFAR-10 layout; `python -m pipeline.fetch --dataset cifar10` writes it")
+        raise WorkbenchError(f"{folder} is not a folder in the MATLAB CIFAR-10 layout; `python -m pipeline.fetch --dataset cifar10` writes it")
     found = sorted((int(m.group(1)), p) for p in folder.iterdir() if (m := _BATCH.match(p.name)))
     if not found:
-        raise PipelineError(f"{folder}: no data_batch_<k>.mat files")
+        raise WorkbenchError(f"{folder}: no data_batch_<k>.mat files")
     return [p for _, p in found]
 
 
@@ -33,13 +33,13 @@ def read_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """(data uint8 N x 3072, labels uint8 N x 1) of one batch file, checked."""
     path = Path(path)
     if not path.exists():
-        raise PipelineError(f"{path} is missing; `python -m pipeline.fetch --dataset cifar10` writes it")
+        raise WorkbenchError(f"{path} is missing; `python -m pipeline.fetch --dataset cifar10` writes it")
     variables = read_mat(path, required=("data", "labels"))
     data, labels = np.asarray(variables["data"]), np.asarray(variables["labels"])
     if data.ndim != 2 or data.shape[1] != ROW_LENGTH or data.dtype != np.uint8:
-        raise PipelineError(f"{path}: data must be uint8 N x {ROW_LENGTH}, got {data.dtype} {data.shape}")
+        raise WorkbenchError(f"{path}: data must be uint8 N x {ROW_LENGTH}, got {data.dtype} {data.shape}")
     if labels.shape != (data.shape[0], 1):
-        raise PipelineError(f"{path}: labels must be {data.shape[0]} x 1, got {labels.shape}")
+        raise WorkbenchError(f"{path}: labels must be {data.shape[0]} x 1, got {labels.shape}")
     return data, labels
 
 

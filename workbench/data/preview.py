@@ -1,7 +1,7 @@
 """PNG previews: a grid of pictures, one row per variant (original / encrypted, like the paper's figure).
 
 Generic over (N, H, W, C) uint8 picture arrays (C = 1 grey or 3 colour, as
-:func:`pipeline.data.datasets.pictures_from_rows` gives them), so every encryption reuses it.
+:func:`workbench.data.datasets.pictures_from_rows` gives them), so every encryption reuses it.
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from matlab_compat.atomic import atomic_output
-from pipeline.errors import PipelineError
+from workbench.outputs import atomic_output
+from workbench.errors import WorkbenchError
 
 _GAP = 2  # pixels between tiles, before scaling
 _LABEL_WIDTH = 64  # pixels left of the grid for the row labels (after scaling)
@@ -22,16 +22,16 @@ _BACKGROUND = 255
 def preview_grid(image_rows: Sequence[np.ndarray], scale: int = 3) -> np.ndarray:
     """The tiles of ``image_rows`` (each (N, H, W, C) uint8, same N, H, W; C = 1 or 3) as one RGB uint8 array."""
     if len(image_rows) == 0:
-        raise PipelineError("a preview needs at least one row of images")
+        raise WorkbenchError("a preview needs at least one row of images")
     arrays = [np.asarray(a) for a in image_rows]
     first = arrays[0]
     for a in arrays:
         if a.ndim != 4 or a.shape[-1] not in (1, 3) or a.shape[0] == 0:
-            raise PipelineError(f"preview images must be (N, H, W, 1 or 3) with N >= 1, got {a.shape}")
+            raise WorkbenchError(f"preview images must be (N, H, W, 1 or 3) with N >= 1, got {a.shape}")
         if a.shape[:3] != first.shape[:3]:
-            raise PipelineError(f"preview rows must hold as many pictures of one size, got {first.shape} and {a.shape}")
+            raise WorkbenchError(f"preview rows must hold as many pictures of one size, got {first.shape} and {a.shape}")
     if scale < 1:
-        raise PipelineError(f"preview scale must be >= 1, got {scale}")
+        raise WorkbenchError(f"preview scale must be >= 1, got {scale}")
     n, h, w, _ = first.shape
     grid = np.full((len(arrays) * (h + _GAP) + _GAP, n * (w + _GAP) + _GAP, 3), _BACKGROUND, dtype=np.uint8)
     for i, a in enumerate(arrays):
@@ -51,7 +51,7 @@ def save_preview(path: str | Path, image_rows: Sequence[np.ndarray], row_labels:
     """
     grid = preview_grid(image_rows, scale)
     if row_labels is not None and len(row_labels) != len(image_rows):
-        raise PipelineError(f"{len(image_rows)} preview rows but {len(row_labels)} labels")
+        raise WorkbenchError(f"{len(image_rows)} preview rows but {len(row_labels)} labels")
     picture = Image.fromarray(grid, "RGB")
     if row_labels:
         canvas = Image.new("RGB", (picture.width + _LABEL_WIDTH, picture.height), (_BACKGROUND,) * 3)

@@ -1,5 +1,7 @@
 """The one command-line convention of every ``python -m pipeline.*`` and ``python -m train`` command.
 
+(The path checks themselves live in :mod:`workbench.paths`, which needs no typer.)
+
 * The same option name for the same thing everywhere (:data:`OPTION_NAMES`), defaults shown
   in ``--help`` as plain text (no rich markup that would swallow ``[default: ...]``).
 * One error path (:func:`run`): a known error (the package's own exception, an unreadable or
@@ -14,19 +16,16 @@
 from __future__ import annotations
 
 import enum
-import os
-import stat
 import sys
-import tempfile
-from pathlib import Path
 from typing import Iterable, Sequence
 
 import typer
 from tqdm import tqdm
 from typer.exceptions import Abort, Exit, TyperException
 
-from matlab_compat.source import file_kind
-from pipeline.errors import PipelineError
+from matlab_compat import MatFileError
+from workbench.errors import WorkbenchError
+from workbench.paths import check_input, check_writable, os_error, path_problem  # noqa: F401  the commands' input and output checks
 
 #: What each shared option means; commands take these spellings and no others.
 OPTION_NAMES = {
@@ -47,7 +46,7 @@ def typer_app(help_text: str | None) -> typer.Typer:
     return typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False, help=help_text)
 
 
-def run(application: typer.Typer, errors: tuple[type[Exception], ...] = (PipelineError,), argv: Sequence[str] | None = None) -> None:
+def run(application: typer.Typer, argv: Sequence[str] | None = None) -> None:
     """Run ``application`` as a command: known errors become one line on stderr and exit code 1."""
     try:
         code = application(args=list(argv) if argv is not None else None, standalone_mode=False)
@@ -63,7 +62,7 @@ def run(application: typer.Typer, errors: tuple[type[Exception], ...] = (Pipelin
         _fail(f"{option}: no such option" if option else err.format_message())
     except KeyboardInterrupt:
         _fail("interrupted")
-    except errors as err:
+    except (WorkbenchError, MatFileError) as err:  # every package's one exception, and the MAT library's
         _fail(str(err))
     except OSError as err:
         _fail(os_error(err))
@@ -73,57 +72,6 @@ def run(application: typer.Typer, errors: tuple[type[Exception], ...] = (Pipelin
 def _fail(message: str) -> None:
     typer.echo(f"error: {' '.join(message.split())}", err=True)
     sys.exit(1)
-
-
-def os_error(err: OSError) -> str:
-    """An OSError as one line naming the file: ``<file>: <reason>``."""
-    reason = err.strerror or str(err)
-    return f"{err.filename}: {reason}" if err.filename else reason
-
-
-def check_writable(path: Path, *, folder: bool, option: str = "--out") -> Path:
-    """Refuse an output path before any work starts: a folder where a file is wanted (or the
-    reverse, or a FIFO, device or socket), or a place that cannot be created or written (tried, since root passes permission
-    bits and some file systems refuse everyone). Nothing is left behind."""
-    path = Path(path)
-    problem = path.exists() and path_problem(path, folder=folder)  # a file where a folder is wanted, the reverse, a FIFO...
-    if problem:
-        raise PipelineError(f"{option}: {problem}")
-    existing = next(p for p in (path if folder else path.parent, *path.parents) if p.exists())
-    if not existing.is_dir():
-        raise PipelineError(f"{option}: {existing} is a file, so {path} cannot be made")
-    try:
-        with tempfile.TemporaryFile(dir=existing):
-            pass
-    except OSError:
-        raise PipelineError(f"{option}: cannot write in {existing}") from None
-    return path
-
-
-def path_problem(path: str | Path, *, folder: bool = False) -> str | None:
-    """Why ``path`` cannot be read as an input (None: it can): it is missing, or it is not a regular
-    file (not a folder, with ``folder``). Looked at with ``stat``, which never opens it, so a FIFO,
-    device or socket is refused before a read could block on it or never end."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        return f"{path} does not exist"
-    except OSError as err:
-        return f"{path}: {err.strerror or err}"
-    if (stat.S_ISDIR if folder else stat.S_ISREG)(mode):
-        return None
-    return f"{path} is {file_kind(mode)}; {'a folder' if folder else 'a regular file'} is needed"
-
-
-def check_input(path: str | Path | None, option: str, *, folder: bool = False, optional: bool = False) -> Path | None:
-    """``path`` (None passes) once :func:`path_problem` finds nothing wrong, else a clean error naming
-    ``option``; ``optional``: a missing path passes too (the command says later what writes it)."""
-    if path is None or (optional and not os.path.lexists(path)):
-        return path
-    problem = path_problem(path, folder=folder)
-    if problem:
-        raise PipelineError(f"{option}: {problem}")
-    return Path(path)
 
 
 def given(context: typer.Context, *names: str) -> list[str]:
@@ -140,7 +88,7 @@ def refuse_given(context: typer.Context, names: Iterable[str], why: str) -> None
     """Refuse an option the command line gave that the run would not use (``why``: what it is for)."""
     unused = given(context, *names)
     if unused:
-        raise PipelineError(f"{unused[0]}: {why}")
+        raise WorkbenchError(f"{unused[0]}: {why}")
 
 
 def alias(value, old_value, old_name: str, new_name: str):
@@ -148,7 +96,7 @@ def alias(value, old_value, old_name: str, new_name: str):
     if old_value is None:
         return value
     if value is not None and value != old_value:
-        raise PipelineError(f"{old_name} is the old spelling of {new_name}; give one of them")
+        raise WorkbenchError(f"{old_name} is the old spelling of {new_name}; give one of them")
     return old_value
 
 
@@ -177,13 +125,13 @@ def finite(value: float, option: str, *, low: float | None = None, high: float |
     if not ok:
         bounds = "" if low is None else f" {'>' if low_open else '>='} {low:g}"
         bounds += "" if high is None else f" and <= {high:g}"
-        raise PipelineError(f"{option} must be a finite number{bounds}, got {value}")
+        raise WorkbenchError(f"{option} must be a finite number{bounds}, got {value}")
     return value
 
 
 def at_least(value: int | None, option: str, low: int) -> int | None:
     """``value`` (or None) if it is at least ``low``, else a clean error naming ``option``."""
     if value is not None and value < low:
-        raise PipelineError(f"{option} must be at least {low}, got {value}")
+        raise WorkbenchError(f"{option} must be at least {low}, got {value}")
     return value
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.errors import PipelineError
+from workbench.errors import WorkbenchError
 
 UBYTE = 0x08
 GZIP_MAGIC = b"\x1f\x8b"
@@ -26,7 +26,7 @@ def decompress(raw: bytes, where: str) -> bytes:
     try:
         return gzip.decompress(raw)
     except (OSError, EOFError, zlib.error) as err:
-        raise PipelineError(f"{where}: corrupt or truncated gzip data ({err})") from err
+        raise WorkbenchError(f"{where}: corrupt or truncated gzip data ({err})") from err
 
 
 def read_content(path: str | Path) -> bytes:
@@ -35,26 +35,26 @@ def read_content(path: str | Path) -> bytes:
     try:
         raw = path.read_bytes()
     except OSError as err:
-        raise PipelineError(f"{path}: cannot read ({err.strerror or err})") from err
+        raise WorkbenchError(f"{path}: cannot read ({err.strerror or err})") from err
     return decompress(raw, str(path))
 
 
 def parse_idx(content: bytes, where: str) -> np.ndarray:
     """The uint8 array held by IDX ``content``; ``where`` names the file in error messages."""
     if len(content) < 4:
-        raise PipelineError(f"{where}: not an IDX file (only {len(content)} bytes)")
+        raise WorkbenchError(f"{where}: not an IDX file (only {len(content)} bytes)")
     zero, dtype_code, ndim = content[:2], content[2], content[3]
     if zero != b"\x00\x00" or ndim == 0:
-        raise PipelineError(f"{where}: not an IDX file (magic {content[:4].hex()})")
+        raise WorkbenchError(f"{where}: not an IDX file (magic {content[:4].hex()})")
     if dtype_code != UBYTE:
-        raise PipelineError(f"{where}: IDX type code 0x{dtype_code:02x}, expected 0x08 (unsigned byte)")
+        raise WorkbenchError(f"{where}: IDX type code 0x{dtype_code:02x}, expected 0x08 (unsigned byte)")
     header_end = 4 + 4 * ndim
     if len(content) < header_end:
-        raise PipelineError(f"{where}: IDX header truncated ({len(content)} bytes, {ndim} dimensions)")
+        raise WorkbenchError(f"{where}: IDX header truncated ({len(content)} bytes, {ndim} dimensions)")
     shape = tuple(int(d) for d in np.frombuffer(content, dtype=">u4", count=ndim, offset=4))
     expected = header_end + int(np.prod(shape, dtype=np.int64))
     if len(content) != expected:
-        raise PipelineError(
+        raise WorkbenchError(
             f"{where}: IDX header says shape {shape} ({expected} bytes) but the file holds {len(content)} bytes"
         )
     return np.frombuffer(content, dtype=np.uint8, offset=header_end).reshape(shape)

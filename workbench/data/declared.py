@@ -22,7 +22,7 @@
   in chunks of images with bounded memory: for sets larger than memory).
 
 The declaration is checked (:func:`parse_declaration`) before any file is read: a bad entry is one
-:class:`PipelineError` naming ``datasets.<name>.<key>``.
+:class:`WorkbenchError` naming ``datasets.<name>.<key>``.
 """
 from __future__ import annotations
 
@@ -31,13 +31,13 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.data.datasets import DATASET_NAME, DATASETS
-from pipeline.errors import PipelineError
+from workbench.data.datasets import DATASET_NAME, DATASETS
+from workbench.errors import WorkbenchError
 
 COLOURS = {"grey": 1, "rgb": 3}
 STORAGES = ("v7", "v7.3")
 FILE_SOURCES = ("folder", "csv")
-ARCHIVE_SOURCES = ("imagenette",)  # image-folder archives of pipeline.data.sources
+ARCHIVE_SOURCES = ("imagenette",)  # image-folder archives of workbench.data.sources
 _KEYS = {"source", "path", "size", "colour", "split", "classes", "block-size", "storage", "vortex-seed"}
 
 
@@ -74,42 +74,42 @@ def _where(name: str, key: str | None = None) -> str:
 
 def _whole(value, name: str, key: str, low: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise PipelineError(f"{_where(name, key)}: must be a whole number >= {low}, got {value!r}")
+        raise WorkbenchError(f"{_where(name, key)}: must be a whole number >= {low}, got {value!r}")
     return value
 
 
 def parse_declaration(name: str, entry, base: Path = Path(".")) -> Declaration:
     """The checked declaration of ``name`` (``entry``: its mapping); relative paths are taken from ``base``."""
     if not DATASET_NAME.match(str(name)):
-        raise PipelineError(f"{_where(name)}: a dataset name is lower-case letters, digits and '-' (no '_'), got {name!r}")
+        raise WorkbenchError(f"{_where(name)}: a dataset name is lower-case letters, digits and '-' (no '_'), got {name!r}")
     if not isinstance(entry, dict):
-        raise PipelineError(f"{_where(name)}: must be a mapping with a `source`, got {entry!r}")
+        raise WorkbenchError(f"{_where(name)}: must be a mapping with a `source`, got {entry!r}")
     unknown = sorted(set(entry) - _KEYS)
     if unknown:
-        raise PipelineError(f"{_where(name, unknown[0])}: unknown key; a declaration takes {', '.join(sorted(_KEYS))}")
+        raise WorkbenchError(f"{_where(name, unknown[0])}: unknown key; a declaration takes {', '.join(sorted(_KEYS))}")
     source = entry.get("source")
     known = (*DATASETS, *FILE_SOURCES, *ARCHIVE_SOURCES)
     if source not in known:
-        raise PipelineError(f"{_where(name, 'source')}: choose one of {', '.join(known)}, got {source!r}")
+        raise WorkbenchError(f"{_where(name, 'source')}: choose one of {', '.join(known)}, got {source!r}")
     if source in DATASETS:
         if name != source or set(entry) != {"source"}:
-            raise PipelineError(f"{_where(name)}: a built-in dataset is declared as `{source}: {{source: {source}}}` alone")
+            raise WorkbenchError(f"{_where(name)}: a built-in dataset is declared as `{source}: {{source: {source}}}` alone")
         return Declaration(name, source)
     values: dict = {"name": name, "source": source}
     if source in ARCHIVE_SOURCES:  # the archive's own folders, size and colour unless declared otherwise
         values.update(size=224, colour="rgb", train_folder="train", test_folder="val", storage="v7.3")
     if source in FILE_SOURCES:
         if not isinstance(entry.get("path"), str) or not entry["path"]:
-            raise PipelineError(f"{_where(name, 'path')}: a {source} source needs the path of its "
+            raise WorkbenchError(f"{_where(name, 'path')}: a {source} source needs the path of its "
                                 f"{'folder' if source == 'folder' else 'CSV file'}")
         values["path"] = (base / Path(entry["path"]).expanduser())
     elif "path" in entry:
-        raise PipelineError(f"{_where(name, 'path')}: the {source} source is fetched (downloads or $VORTEX_MIRROR), not read from a path")
+        raise WorkbenchError(f"{_where(name, 'path')}: the {source} source is fetched (downloads or $VORTEX_MIRROR), not read from a path")
     if "size" in entry:
         values["size"] = _whole(entry["size"], name, "size", 2)
     if "colour" in entry:
         if entry["colour"] not in COLOURS:
-            raise PipelineError(f"{_where(name, 'colour')}: choose grey or rgb, got {entry['colour']!r}")
+            raise WorkbenchError(f"{_where(name, 'colour')}: choose grey or rgb, got {entry['colour']!r}")
         values["colour"] = entry["colour"]
     if "block-size" in entry:
         values["block_size"] = _whole(entry["block-size"], name, "block-size", 1)
@@ -117,13 +117,13 @@ def parse_declaration(name: str, entry, base: Path = Path(".")) -> Declaration:
         values["vortex_seed"] = _whole(entry["vortex-seed"], name, "vortex-seed", 0)
     if "storage" in entry:
         if entry["storage"] not in STORAGES:
-            raise PipelineError(f"{_where(name, 'storage')}: choose {' or '.join(STORAGES)}, got {entry['storage']!r}")
+            raise WorkbenchError(f"{_where(name, 'storage')}: choose {' or '.join(STORAGES)}, got {entry['storage']!r}")
         values["storage"] = entry["storage"]
     values.update(_split(name, source, entry.get("split")))
     if source == "csv":
         values["classes"] = _classes(name, entry.get("classes"))
     elif "classes" in entry:
-        raise PipelineError(f"{_where(name, 'classes')}: only a csv source takes it (a folder's classes are its sub-folders)")
+        raise WorkbenchError(f"{_where(name, 'classes')}: only a csv source takes it (a folder's classes are its sub-folders)")
     return Declaration(**values)
 
 
@@ -131,21 +131,21 @@ def _split(name: str, source: str, split) -> dict:
     where = _where(name, "split")
     if split is None:
         if source == "csv":
-            raise PipelineError(f"{where}: a csv source needs a seeded split, e.g. {{test: 0.2, seed: 0}}")
+            raise WorkbenchError(f"{where}: a csv source needs a seeded split, e.g. {{test: 0.2, seed: 0}}")
         return {}
     if not isinstance(split, dict) or not split:
-        raise PipelineError(f"{where}: {{test: FRACTION, seed: N}} or {{train: FOLDER, test: FOLDER}}, got {split!r}")
+        raise WorkbenchError(f"{where}: {{test: FRACTION, seed: N}} or {{train: FOLDER, test: FOLDER}}, got {split!r}")
     if isinstance(split.get("test"), float) or set(split) == {"seed"}:
         if set(split) - {"test", "seed"}:
-            raise PipelineError(f"{where}: a seeded split takes `test` (a fraction) and `seed` only")
+            raise WorkbenchError(f"{where}: a seeded split takes `test` (a fraction) and `seed` only")
         fraction = split.get("test")
         if not isinstance(fraction, float) or not 0 < fraction < 1:
-            raise PipelineError(f"{where}.test: the test fraction must be a number strictly between 0 and 1, got {fraction!r}")
+            raise WorkbenchError(f"{where}.test: the test fraction must be a number strictly between 0 and 1, got {fraction!r}")
         return {"test_fraction": fraction, "seed": _whole(split.get("seed", 0), name, "split.seed", 0)}
     if source == "csv":
-        raise PipelineError(f"{where}: a csv source takes a seeded split {{test: FRACTION, seed: N}}")
+        raise WorkbenchError(f"{where}: a csv source takes a seeded split {{test: FRACTION, seed: N}}")
     if set(split) - {"train", "test"} or not all(isinstance(v, str) and v and "/" not in v for v in split.values()):
-        raise PipelineError(f"{where}: given folders are {{train: NAME, test: NAME}} (folder names under path), got {split!r}")
+        raise WorkbenchError(f"{where}: given folders are {{train: NAME, test: NAME}} (folder names under path), got {split!r}")
     return {"train_folder": split.get("train", "train"), "test_folder": split.get("test", "test")}
 
 
@@ -156,7 +156,7 @@ def _classes(name: str, classes) -> tuple[str, ...] | int:
     if isinstance(classes, list) and len(classes) >= 2 and all(isinstance(c, str) and c for c in classes) \
             and len(set(classes)) == len(classes):
         return tuple(classes)
-    raise PipelineError(f"{where}: a csv source needs its classes: a count >= 2 or a list of distinct names, got {classes!r}")
+    raise WorkbenchError(f"{where}: a csv source needs its classes: a count >= 2 or a list of distinct names, got {classes!r}")
 
 
 def load_declaration(params_file: Path, name: str) -> Declaration | None:
@@ -167,7 +167,7 @@ def load_declaration(params_file: Path, name: str) -> Declaration | None:
     try:
         params = yaml.safe_load(params_file.read_text()) or {}
     except (OSError, yaml.YAMLError) as err:
-        raise PipelineError(f"{params_file}: not a readable params file ({err})") from None
+        raise WorkbenchError(f"{params_file}: not a readable params file ({err})") from None
     datasets = params.get("datasets") if isinstance(params, dict) else None
     if isinstance(datasets, list):  # the earlier spelling: built-in names only
         datasets = {d: {"source": d} for d in datasets}

@@ -8,12 +8,12 @@
 * ``data/<dataset>/params/vor_params_*.mat``: the authors' parameter files, byte for byte;
 * ``SOURCE.json`` beside them: where each input came from, its checksums, whether it was verified;
 * a declared dataset (:func:`fetch_declared`): an image folder, a CSV or an image archive
-  (Imagenette), checked and stored by :mod:`pipeline.data.images` and :mod:`pipeline.data.own`.
+  (Imagenette), checked and stored by :mod:`workbench.data.images` and :mod:`workbench.data.own`.
 
 Inputs come from local mirror folders (``--mirror``, ``$VORTEX_MIRROR``) when they hold them,
 else from the download cache ``data/downloads/``, else from the internet. Nothing is
 written until every input of a dataset has been read and checked; a file that fails its
-checksum stops the run unless ``--allow-unverified`` is given (see :mod:`pipeline.data.sources`).
+checksum stops the run unless ``--allow-unverified`` is given (see :mod:`workbench.data.sources`).
 """
 from __future__ import annotations
 
@@ -34,17 +34,18 @@ from typing import Callable, TypeVar
 
 import numpy as np
 
-from matlab_compat.atomic import atomic_output
-from pipeline.cli import path_problem, progress_bar
-from pipeline.data.cifar import read_batch
-from pipeline.data.datasets import CIFAR_ORIGIN_DIR, dataset_spec, onehot, variant_files
-from pipeline.data.declared import Declaration
-from pipeline.data.idx import decompress, parse_idx
-from pipeline.data.images import plan_images
-from pipeline.data.matfiles import read_mat, write_mat
-from pipeline.data.outputs import replace_folder
-from pipeline.data.own import write_own
-from pipeline.data.sources import (
+from workbench.outputs import atomic_output
+from workbench.cli import progress_bar
+from workbench.paths import path_problem
+from workbench.data.cifar import read_batch
+from workbench.data.datasets import CIFAR_ORIGIN_DIR, dataset_spec, onehot, variant_files
+from workbench.data.declared import Declaration
+from workbench.data.idx import decompress, parse_idx
+from workbench.data.images import plan_images
+from workbench.data.matfiles import read_mat, write_mat
+from workbench.outputs import replace_folder
+from workbench.data.own import write_own
+from workbench.data.sources import (
     MIRROR_ENV,
     OFFICIAL,
     CifarRelease,
@@ -54,7 +55,7 @@ from pipeline.data.sources import (
     ParamFile,
     Sources,
 )
-from pipeline.errors import PipelineError
+from workbench.errors import WorkbenchError
 
 T = TypeVar("T")
 DATASET_NAMES = ("mnist", "fashion", "cifar10")
@@ -124,7 +125,7 @@ class Pending:
 
 
 class DownloadFailed(Exception):
-    """Every URL of a file failed (the message says how); callers turn it into a PipelineError with a hint."""
+    """Every URL of a file failed (the message says how); callers turn it into a WorkbenchError with a hint."""
 
     def __init__(self, name: str, reasons: list[str]):
         super().__init__(f"cannot download {name}: " + "; ".join(reasons))
@@ -140,7 +141,7 @@ def mirror_dirs(cli_mirrors: list[Path] | tuple[Path, ...] = ()) -> list[Path]:
     for i, d in enumerate(dirs):
         problem = path_problem(d, folder=True)
         if problem:
-            raise PipelineError(f"{'--mirror' if i < len(cli_mirrors) else '$' + MIRROR_ENV}: {problem}")
+            raise WorkbenchError(f"{'--mirror' if i < len(cli_mirrors) else '$' + MIRROR_ENV}: {problem}")
     return dirs
 
 
@@ -217,7 +218,7 @@ def read_best(mirrored: list[Path], urls: tuple[str, ...], cache: Path,
         found = cached_or_downloaded(urls, cache)
         try:
             return (found, *read(found))
-        except PipelineError:
+        except WorkbenchError:
             _forget_download(found)
             raise
     first = None
@@ -225,7 +226,7 @@ def read_best(mirrored: list[Path], urls: tuple[str, ...], cache: Path,
         found = Found(path, mirror_source(path))
         try:
             value, record = read(found)
-        except PipelineError as err:
+        except WorkbenchError as err:
             value, record = err, None
         if record is not None and record.verified:
             return found, value, record
@@ -247,11 +248,11 @@ def _forget_download(found: Found) -> None:
 
 
 def require_verified(dataset: str, records: list[FileRecord], allow_unverified: bool) -> None:
-    """Stop (PipelineError naming each file and its mismatch) unless all verified or allowed."""
+    """Stop (WorkbenchError naming each file and its mismatch) unless all verified or allowed."""
     bad = [r for r in records if not r.verified]
     if bad and not allow_unverified:
         lines = [f"  {r.name} from {r.source}: {'; '.join(r.reasons())}" for r in bad]
-        raise PipelineError(
+        raise WorkbenchError(
             f"{dataset}: {len(bad)} input file(s) failed verification:\n" + "\n".join(lines)
             + "\nPass --allow-unverified to use them anyway (the outputs then record that they are unverified)."
         )
@@ -281,7 +282,7 @@ def read_idx_input(file: IdxFile, found: Found) -> tuple[np.ndarray, FileRecord]
     try:
         raw = found.path.read_bytes()
     except OSError as err:
-        raise PipelineError(f"{where}: cannot read ({err.strerror or err})") from err
+        raise WorkbenchError(f"{where}: cannot read ({err.strerror or err})") from err
     content = decompress(raw, where)
     array = parse_idx(content, where)
     record = FileRecord(file.name, found.source, _md5(raw), _sha256(content))
@@ -289,7 +290,7 @@ def read_idx_input(file: IdxFile, found: Found) -> tuple[np.ndarray, FileRecord]
         _check(record, "md5 of the .gz", record.md5, file.gz_md5)
     _check(record, "sha256 of the content", record.sha256, file.content_sha256)
     if array.shape[1:] != file.shape[1:]:
-        raise PipelineError(f"{where}: items of shape {array.shape[1:]}, expected {file.shape[1:]}")
+        raise WorkbenchError(f"{where}: items of shape {array.shape[1:]}, expected {file.shape[1:]}")
     if array.shape[0] != file.shape[0]:
         record.problems.append(f"{array.shape[0]} items, the official file has {file.shape[0]}")
     return array, record
@@ -307,18 +308,18 @@ def prepare_idx_dataset(dataset: str, table: IdxDataset, mirrors: list[Path], da
                 _mirrored_idx(file, mirrors), file.urls, cache / file.name, lambda f, file=file: read_idx_input(file, f))
         except DownloadFailed as err:
             names = [f.name for f in table.files]
-            raise PipelineError(_offline_hint(dataset, str(err), names, file.urls[0].rsplit("/", 1)[0] + "/")) from None
+            raise WorkbenchError(_offline_hint(dataset, str(err), names, file.urls[0].rsplit("/", 1)[0] + "/")) from None
         records.append(record)
     for split in ("train", "test"):
         images, labels = arrays[f"{split}_x"], arrays[f"{split}_y"]
         images_at, labels_at = found[f"{split}_x"].path, found[f"{split}_y"].path
         if len(images) != len(labels):
-            raise PipelineError(f"{dataset} {split}: {len(images)} images in {images_at} but {len(labels)} labels in {labels_at}")
+            raise WorkbenchError(f"{dataset} {split}: {len(images)} images in {images_at} but {len(labels)} labels in {labels_at}")
         if labels.size and labels.max() >= spec.num_classes:
-            raise PipelineError(f"{labels_at}: label {labels.max()} outside 0..{spec.num_classes - 1}")
+            raise WorkbenchError(f"{labels_at}: label {labels.max()} outside 0..{spec.num_classes - 1}")
     try:
         require_verified(dataset, records, allow_unverified)
-    except PipelineError:
+    except WorkbenchError:
         for f, r in zip(found.values(), records):
             if not r.verified:
                 _forget_download(f)
@@ -358,9 +359,9 @@ def _read_tarball(path: Path) -> dict[str, bytes]:
                 if member.isfile() and len(parts) == 2 and parts[0] == "cifar-10-batches-mat" and _CIFAR_FILE.match(parts[1]):
                     files[parts[1]] = tar.extractfile(member).read()
     except (tarfile.TarError, EOFError, OSError, zlib.error) as err:
-        raise PipelineError(f"{path}: corrupt or truncated archive ({err})") from err
+        raise WorkbenchError(f"{path}: corrupt or truncated archive ({err})") from err
     if not files:
-        raise PipelineError(f"{path}: no cifar-10-batches-mat/ folder inside")
+        raise WorkbenchError(f"{path}: no cifar-10-batches-mat/ folder inside")
     return files
 
 
@@ -372,10 +373,10 @@ def _cifar_problems(files: dict[str, bytes], release: CifarRelease, folder: Path
     """Departures from the documented release: (for the whole release, per file); every file must read."""
     for needed in ("test_batch.mat", "batches.meta.mat"):
         if needed not in files:
-            raise PipelineError(f"{folder}: {needed} is missing")
+            raise WorkbenchError(f"{folder}: {needed} is missing")
     batches = sorted(int(m.group(1)) for n in files if (m := _CIFAR_BATCH.match(n)))
     if not batches:
-        raise PipelineError(f"{folder}: no data_batch_<k>.mat files")
+        raise WorkbenchError(f"{folder}: no data_batch_<k>.mat files")
     overall = []
     if batches != list(range(1, release.train_batches + 1)):
         overall.append(f"training batches {batches}, the release has 1..{release.train_batches}")
@@ -384,7 +385,7 @@ def _cifar_problems(files: dict[str, bytes], release: CifarRelease, folder: Path
         if name.endswith(".mat") and name != "batches.meta.mat":
             data, labels = read_batch(folder / name)
             if labels.size and labels.max() > 9:
-                raise PipelineError(f"{folder / name}: label {labels.max()} outside 0..9")
+                raise WorkbenchError(f"{folder / name}: label {labels.max()} outside 0..9")
             if len(data) != release.batch_rows:
                 per_file[name] = [f"{len(data)} images, the release has {release.batch_rows}"]
     _check_meta(folder / "batches.meta.mat")
@@ -394,7 +395,7 @@ def _cifar_problems(files: dict[str, bytes], release: CifarRelease, folder: Path
 def _check_meta(path: Path) -> None:
     names = read_mat(path).get("label_names")
     if names is None or np.size(names) != 10:
-        raise PipelineError(f"{path}: expected 10 label_names")
+        raise WorkbenchError(f"{path}: expected 10 label_names")
 
 
 def prepare_cifar(release: CifarRelease, mirrors: list[Path], data_dir: Path, allow_unverified: bool) -> Pending:
@@ -411,10 +412,10 @@ def prepare_cifar(release: CifarRelease, mirrors: list[Path], data_dir: Path, al
         try:
             tarball = cached_or_downloaded(release.urls, data_dir / DOWNLOADS / "cifar10" / release.name)
         except DownloadFailed as err:
-            raise PipelineError(_offline_hint("cifar10", str(err), [release.name, "or its unpacked cifar-10-batches-mat/ folder"], release.urls[0])) from None
+            raise WorkbenchError(_offline_hint("cifar10", str(err), [release.name, "or its unpacked cifar-10-batches-mat/ folder"], release.urls[0])) from None
     try:
         files = _read_tarball(tarball.path) if tarball else _read_folder(folder)
-    except PipelineError:
+    except WorkbenchError:
         if tarball:
             _forget_download(tarball)
         raise
@@ -476,7 +477,7 @@ def read_param(param: ParamFile, found: Found) -> tuple[bytes, FileRecord]:
     try:
         data = found.path.read_bytes()
     except OSError as err:
-        raise PipelineError(f"{found.path}: cannot read ({err.strerror or err})") from err
+        raise WorkbenchError(f"{found.path}: cannot read ({err.strerror or err})") from err
     record = FileRecord(param.name, found.source, _md5(data), _sha256(data))
     _check(record, "sha256 of the content", record.sha256, param.sha256)
     return data, record
@@ -494,13 +495,13 @@ def prepare_params(dataset: str, params: tuple[ParamFile, ...], mirrors: list[Pa
                                         lambda f, param=param: read_param(param, f))
         except DownloadFailed as err:
             hint = _offline_hint(dataset, str(err), [p.name for p in params], url.rsplit("/", 2)[0] + "/")
-            raise PipelineError(hint + "\nWithout them, --no-params fetches the dataset alone.") from None
+            raise WorkbenchError(hint + "\nWithout them, --no-params fetches the dataset alone.") from None
         found.append(f)
         contents.append(data)
         records.append(record)
     try:
         require_verified(f"{dataset} parameters", records, allow_unverified)
-    except PipelineError:
+    except WorkbenchError:
         for f, r in zip(found, records):
             if not r.verified:
                 _forget_download(f)
@@ -560,7 +561,7 @@ def fetch(dataset: str, data_dir: str | Path = "data", mirrors: list[Path] | tup
     dirs = mirror_dirs(mirrors)
     table = getattr(sources, spec.name, None)
     if not isinstance(table, (CifarRelease, IdxDataset)):
-        raise PipelineError(f"{dataset}: not a built-in dataset; fetch a declared one with fetch_declared")
+        raise WorkbenchError(f"{dataset}: not a built-in dataset; fetch a declared one with fetch_declared")
     if isinstance(table, CifarRelease):
         pending = {"origin": prepare_cifar(table, dirs, data_dir, allow_unverified)}
     else:
@@ -578,7 +579,7 @@ def fetch(dataset: str, data_dir: str | Path = "data", mirrors: list[Path] | tup
 def fetch_declared(decl: Declaration, data_dir: str | Path = "data", mirrors: list[Path] | tuple[Path, ...] = (),
                    allow_unverified: bool = False, params: bool = True, sources: Sources = OFFICIAL) -> dict:
     """Fetch a declared dataset: a built-in one as :func:`fetch`; an image folder, CSV or image archive
-    checked whole (:func:`pipeline.data.images.plan_images`) and then written (:mod:`pipeline.data.own`)."""
+    checked whole (:func:`workbench.data.images.plan_images`) and then written (:mod:`workbench.data.own`)."""
     if decl.builtin:
         return fetch(decl.name, data_dir, mirrors, allow_unverified, params, sources)
     data_dir = Path(data_dir)
@@ -608,14 +609,14 @@ def archive_folder(archive: ImageArchive, mirrors: list[Path], data_dir: Path,
     try:
         found = Found(mirrored[0], mirror_source(mirrored[0])) if mirrored else cached_or_downloaded(archive.urls, cache / archive.name)
     except DownloadFailed as err:
-        raise PipelineError(_offline_hint(archive.folder, str(err), [archive.name, f"or its unpacked {archive.folder}/ folder"],
+        raise WorkbenchError(_offline_hint(archive.folder, str(err), [archive.name, f"or its unpacked {archive.folder}/ folder"],
                                           archive.urls[0])) from None
     md5 = _file_digest(found.path, "md5")
     record = FileRecord(archive.name, found.source, md5, None)
     _check(record, "md5 of the archive", md5, archive.md5)
     try:
         require_verified(archive.folder, [record], allow_unverified)
-    except PipelineError:
+    except WorkbenchError:
         _forget_download(found)
         raise
     unpacked = cache / "unpacked"
@@ -628,8 +629,8 @@ def archive_folder(archive: ImageArchive, mirrors: list[Path], data_dir: Path,
                 tar.extractall(unpacked, filter="data")
         except (tarfile.TarError, EOFError, OSError, zlib.error) as err:
             shutil.rmtree(unpacked, ignore_errors=True)
-            raise PipelineError(f"{found.path}: corrupt or truncated archive ({err})") from err
+            raise WorkbenchError(f"{found.path}: corrupt or truncated archive ({err})") from err
         marker.write_text(found.source + "\n")
     if not (unpacked / archive.folder).is_dir():
-        raise PipelineError(f"{found.path}: no {archive.folder}/ folder inside")
+        raise WorkbenchError(f"{found.path}: no {archive.folder}/ folder inside")
     return unpacked / archive.folder, record

@@ -4,7 +4,7 @@
 ``path,label``, draws the seeded split where one is declared, and reads every file's header
 (Pillow reads only the header here): a non-image file, an empty class folder, a class missing
 from one split, a CSV label out of range or mixed image sizes without a declared ``size`` is one
-:class:`PipelineError` naming the file, before a single image is decoded.
+:class:`WorkbenchError` naming the file, before a single image is decoded.
 
 :func:`decode_chunks` then decodes the images in chunks (bounded memory): converted to grey
 (Pillow's ``L``) or RGB, resized so the shorter side is ``size`` (bilinear, antialiased:
@@ -22,8 +22,8 @@ from typing import Iterator
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from pipeline.data.declared import Declaration
-from pipeline.errors import PipelineError
+from workbench.data.declared import Declaration
+from workbench.errors import WorkbenchError
 
 EXTENSIONS = (".png", ".jpg", ".jpeg")
 FORMATS = ("PNG", "JPEG")
@@ -62,7 +62,7 @@ def plan_images(decl: Declaration, path: Path | None = None) -> ImagePlan:
     else:
         root = path
         if not path.is_dir():
-            raise PipelineError(f"{path}: the image folder of dataset {decl.name} does not exist")
+            raise WorkbenchError(f"{path}: the image folder of dataset {decl.name} does not exist")
         if decl.test_fraction is None:
             classes, train = _class_folders(path / decl.train_folder, None)
             _, test = _class_folders(path / decl.test_folder, classes)
@@ -80,7 +80,7 @@ def _image_files(folder: Path) -> list[Path]:
         if p.name.startswith("."):
             continue
         if p.is_dir() or p.suffix.lower() not in EXTENSIONS:
-            raise PipelineError(f"{p}: not a PNG/JPEG image file (a class folder holds only {', '.join(EXTENSIONS)} files)")
+            raise WorkbenchError(f"{p}: not a PNG/JPEG image file (a class folder holds only {', '.join(EXTENSIONS)} files)")
         files.append(p)
     return files
 
@@ -88,25 +88,25 @@ def _image_files(folder: Path) -> list[Path]:
 def _class_folders(folder: Path, expected: tuple[str, ...] | None) -> tuple[tuple[str, ...], list[Item]]:
     """The classes (sorted sub-folder names) under ``folder`` and their images; ``expected``: the train split's classes."""
     if not folder.is_dir():
-        raise PipelineError(f"{folder}: missing; an image folder holds one sub-folder of images per class"
+        raise WorkbenchError(f"{folder}: missing; an image folder holds one sub-folder of images per class"
                             + ("" if expected is None else " (declare `split: {test: FRACTION, seed: N}` for a seeded split)"))
     names = tuple(sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")))
     stray = [p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")]
     if stray:
-        raise PipelineError(f"{stray[0]}: a file beside the class folders (images belong in {folder}/<class>/)")
+        raise WorkbenchError(f"{stray[0]}: a file beside the class folders (images belong in {folder}/<class>/)")
     if expected is None and len(names) < 2:
-        raise PipelineError(f"{folder}: {len(names)} class folder(s); a dataset needs at least 2")
+        raise WorkbenchError(f"{folder}: {len(names)} class folder(s); a dataset needs at least 2")
     if expected is not None and names != expected:
         missing = sorted(set(expected) - set(names))
         if missing:
-            raise PipelineError(f"{folder / missing[0]}: class {missing[0]!r} has train images but no test folder")
+            raise WorkbenchError(f"{folder / missing[0]}: class {missing[0]!r} has train images but no test folder")
         extra = sorted(set(names) - set(expected))[0]
-        raise PipelineError(f"{folder / extra}: class {extra!r} is not among the train classes")
+        raise WorkbenchError(f"{folder / extra}: class {extra!r} is not among the train classes")
     items = []
     for label, name in enumerate(names):
         files = _image_files(folder / name)
         if not files:
-            raise PipelineError(f"{folder / name}: empty class folder (no PNG/JPEG image)")
+            raise WorkbenchError(f"{folder / name}: empty class folder (no PNG/JPEG image)")
         items += [Item(p, label, "") for p in files]
     return names, items
 
@@ -119,7 +119,7 @@ def _read_csv(path: Path, decl: Declaration) -> tuple[Path, tuple[str, ...], lis
         with open(path, newline="") as f:
             rows = list(csv.reader(f))
     except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise PipelineError(f"{path}: not a readable CSV of path,label lines ({err})") from None
+        raise WorkbenchError(f"{path}: not a readable CSV of path,label lines ({err})") from None
     items = []
     for number, row in enumerate(rows, start=1):
         if number == 1 and [c.strip().lower() for c in row] == ["path", "label"]:
@@ -127,18 +127,18 @@ def _read_csv(path: Path, decl: Declaration) -> tuple[Path, tuple[str, ...], lis
         if not row:
             continue
         if len(row) != 2:
-            raise PipelineError(f"{path}:{number}: expected path,label, got {len(row)} field(s)")
+            raise WorkbenchError(f"{path}:{number}: expected path,label, got {len(row)} field(s)")
         text = row[1].strip()
         if not text.isdigit() or int(text) >= len(names):
-            raise PipelineError(f"{path}:{number}: label {text!r} out of range: labels are 0..{len(names) - 1}")
+            raise WorkbenchError(f"{path}:{number}: label {text!r} out of range: labels are 0..{len(names) - 1}")
         image = path.parent / row[0].strip()
         if not image.is_file():
-            raise PipelineError(f"{path}:{number}: {image} does not exist")
+            raise WorkbenchError(f"{path}:{number}: {image} does not exist")
         if image.suffix.lower() not in EXTENSIONS:
-            raise PipelineError(f"{image}: not a PNG/JPEG image file ({path}:{number})")
+            raise WorkbenchError(f"{image}: not a PNG/JPEG image file ({path}:{number})")
         items.append(Item(image, int(text), ""))
     if not items:
-        raise PipelineError(f"{path}: no path,label lines")
+        raise WorkbenchError(f"{path}: no path,label lines")
     return path.parent, names, items
 
 
@@ -149,7 +149,7 @@ def _seeded(items: list[Item], classes: tuple[str, ...], decl: Declaration) -> d
     for label, name in enumerate(classes):
         members = sorted((i for i in items if i.label == label), key=lambda i: str(i.path))
         if len(members) < 2:
-            raise PipelineError(f"datasets.{decl.name}.split: class {name!r} has {len(members)} image(s); "
+            raise WorkbenchError(f"datasets.{decl.name}.split: class {name!r} has {len(members)} image(s); "
                                 "a seeded split needs at least 2 per class")
         n_test = min(max(int(round(decl.test_fraction * len(members))), 1), len(members) - 1)
         test = set(rng.permutation(len(members))[:n_test].tolist())
@@ -167,14 +167,14 @@ def _check_headers(items: list[Item], decl: Declaration) -> tuple[int, int]:
             with Image.open(item.path) as image:
                 kind, size = image.format, image.size
         except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as err:
-            raise PipelineError(f"{item.path}: not a readable PNG/JPEG image ({err})") from None
+            raise WorkbenchError(f"{item.path}: not a readable PNG/JPEG image ({err})") from None
         if kind not in FORMATS:
-            raise PipelineError(f"{item.path}: a {kind} image; only PNG and JPEG are read")
+            raise WorkbenchError(f"{item.path}: a {kind} image; only PNG and JPEG are read")
         if decl.size is None:
             if first is None:
                 first = (item.path, size)
             elif size != first[1]:
-                raise PipelineError(f"{item.path}: {size[0]} x {size[1]} pixels, but {first[0]} is {first[1][0]} x "
+                raise WorkbenchError(f"{item.path}: {size[0]} x {size[1]} pixels, but {first[0]} is {first[1][0]} x "
                                     f"{first[1][1]}; declare `size:` to resize and centre-crop them to one size")
     if decl.size is not None:
         return decl.size, decl.size
@@ -192,10 +192,10 @@ def decode(item: Item, decl: Declaration, height: int, width: int) -> tuple[np.n
                 image = _resize_crop(image, decl.size)
             picture = np.asarray(image, dtype=np.uint8)
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as err:
-        raise PipelineError(f"{item.path}: cannot decode ({err})") from None
+        raise WorkbenchError(f"{item.path}: cannot decode ({err})") from None
     picture = picture.reshape(picture.shape[0], picture.shape[1], -1)
     if picture.shape != (height, width, decl.channels):
-        raise PipelineError(f"{item.path}: decoded to {picture.shape}, expected {(height, width, decl.channels)}")
+        raise WorkbenchError(f"{item.path}: decoded to {picture.shape}, expected {(height, width, decl.channels)}")
     return picture, hashlib.sha256(data).hexdigest()
 
 

@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image, features
 
-from pipeline.errors import PipelineError
+from workbench.errors import WorkbenchError
 
 #: Chroma subsampling -> Pillow's code.
 SUBSAMPLINGS = {"4:4:4": 0, "4:2:0": 2}
@@ -49,7 +49,7 @@ def _save(picture: np.ndarray, **options) -> bytes:
 def check_subsampling(subsampling: str) -> int:
     """Pillow's code of a chroma subsampling named as in :data:`SUBSAMPLINGS`, else an error naming the option."""
     if subsampling not in SUBSAMPLINGS:
-        raise PipelineError(f"--subsampling: choose {' or '.join(SUBSAMPLINGS)}, got {subsampling!r}")
+        raise WorkbenchError(f"--subsampling: choose {' or '.join(SUBSAMPLINGS)}, got {subsampling!r}")
     return SUBSAMPLINGS[subsampling]
 
 
@@ -61,7 +61,7 @@ def jpeg_bytes(picture: np.ndarray, quality: int, subsampling: str = "4:4:4") ->
 def check_quality(quality: int, option: str = "--jpeg-quality") -> int:
     """``quality`` if Pillow's JPEG encoder uses it as given (1..95), else an error naming ``option``."""
     if not 1 <= quality <= 95:
-        raise PipelineError(f"{option}: JPEG quality must be 1..95 (Pillow's useful range), got {quality}")
+        raise WorkbenchError(f"{option}: JPEG quality must be 1..95 (Pillow's useful range), got {quality}")
     return quality
 
 
@@ -106,7 +106,7 @@ def lossless_bytes(picture: np.ndarray, codec: str) -> bytes:
     """One picture as a file of lossless ``codec``."""
     encode, present = LOSSLESS.get(codec, (None, False))
     if not present:
-        raise PipelineError(f"lossless codec {codec!r} is not available here; available: {', '.join(available_lossless())}")
+        raise WorkbenchError(f"lossless codec {codec!r} is not available here; available: {', '.join(available_lossless())}")
     return encode(picture)
 
 

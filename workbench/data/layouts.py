@@ -2,7 +2,7 @@
 
 Inputs: ``mnist.mat`` / ``fashion.mat`` / a declared dataset's ``<name>.mat`` (``train_x``,
 ``test_x`` uint8 N x H*W*C, one-hot ``train_y``, ``test_y``) or the CIFAR-10 batch folder read like ``load_cifar``. Outputs: the
-files and variable names of :func:`pipeline.data.datasets.variant_files`, written with the fixed
+files and variable names of :func:`workbench.data.datasets.variant_files`, written with the fixed
 pipeline header (same inputs, same bytes) and atomically.
 
 Images stay in the MAT-file's column-major layout (Fortran-ordered N x L arrays) from reading
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.data.cifar import read_cifar_split
-from pipeline.data.datasets import (
+from workbench.data.cifar import read_cifar_split
+from workbench.data.datasets import (
     CIFAR_ORIGIN_DIR,
     SPLITS,
     DatasetSpec,
@@ -23,8 +23,8 @@ from pipeline.data.datasets import (
     labels_as_indices,
     variant_files,
 )
-from pipeline.data.matfiles import read_mat, write_mat
-from pipeline.errors import PipelineError
+from workbench.data.matfiles import read_mat, write_mat
+from workbench.errors import WorkbenchError
 
 Split = tuple[np.ndarray, np.ndarray]  # (images N x L, labels as stored)
 
@@ -47,17 +47,17 @@ def read_origin(spec: DatasetSpec, source: str | Path) -> dict[str, Split]:
 
 def _read_gray(spec: DatasetSpec, path: Path) -> dict[str, Split]:
     if path.is_dir() or not path.exists():
-        raise PipelineError(f"{path}: expected a MAT-file in the mnist.mat layout; `python -m pipeline.fetch --dataset {spec.name}` writes it")
+        raise WorkbenchError(f"{path}: expected a MAT-file in the mnist.mat layout; `python -m pipeline.fetch --dataset {spec.name}` writes it")
     variables = read_mat(path, required=tuple(f"{split}_{v}" for split in SPLITS for v in "xy"))
     splits = {}
     for split in SPLITS:
         x_name, y_name = f"{split}_x", f"{split}_y"
         x = images_as_uint8(variables[x_name], f"{path}:{x_name}")
         if x.ndim != 2 or x.shape[1] != spec.row_length:
-            raise PipelineError(f"{path}:{x_name}: expected N x {spec.row_length} images, got {x.shape}")
+            raise WorkbenchError(f"{path}:{x_name}: expected N x {spec.row_length} images, got {x.shape}")
         y = np.asarray(variables[y_name])
         if y.ndim != 2 or y.shape != (x.shape[0], spec.num_classes):
-            raise PipelineError(f"{path}:{y_name}: expected {x.shape[0]} x {spec.num_classes} one-hot labels, got {y.shape}")
+            raise WorkbenchError(f"{path}:{y_name}: expected {x.shape[0]} x {spec.num_classes} one-hot labels, got {y.shape}")
         labels_as_indices(y, spec.num_classes, f"{path}:{y_name}")
         splits[split] = (x, y)
     return splits

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from matlab_compat.atomic import atomic_output, fsync_path
-from pipeline.cli import path_problem
-from pipeline.errors import PipelineError
+from workbench.paths import path_problem
+from workbench.errors import WorkbenchError
 
 RECORD = "params.json"
 _RENAME_EXCHANGE = 2
@@ -37,7 +37,7 @@ def sha256_file(path: Path) -> str:
     """SHA-256 of a regular file (anything else is refused before it is opened: a FIFO would block)."""
     problem = path_problem(path)
     if problem:
-        raise PipelineError(f"cannot read: {problem}")
+        raise WorkbenchError(f"cannot read: {problem}")
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -129,7 +129,7 @@ def write_unit(target: Path, write_files: Callable[[Path], list[Path]], record: 
     """
     target = Path(target)
     if target.exists() and not target.is_dir():
-        raise PipelineError(f"{target} is a file; the output must be a folder")
+        raise WorkbenchError(f"{target} is a file; the output must be a folder")
     with staged_folder(target) as staging:
         written = write_files(staging)
         files = {p.name: sha256_file(p) for p in written}
@@ -139,9 +139,9 @@ def write_unit(target: Path, write_files: Callable[[Path], list[Path]], record: 
 
 def read_json(path: str | Path):
     """The JSON of a file a command wrote. Anything but a regular file is refused before it is opened
-    (a FIFO would block the read) with a :class:`PipelineError`, which is a ValueError like bad JSON."""
+    (a FIFO would block the read) with a :class:`WorkbenchError`, which is a ValueError like bad JSON."""
     if os.path.lexists(path) and path_problem(path):
-        raise PipelineError(path_problem(path))
+        raise WorkbenchError(path_problem(path))
     return json.loads(Path(path).read_text())
 
 
@@ -153,9 +153,9 @@ def read_record(folder: Path) -> dict | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as err:
-        raise PipelineError(f"{path}: not a readable record ({err})") from None
+        raise WorkbenchError(f"{path}: not a readable record ({err})") from None
     if not isinstance(record, dict):
-        raise PipelineError(f"{path}: not a record of a pipeline command")
+        raise WorkbenchError(f"{path}: not a record of a pipeline command")
     return record
 
 
@@ -167,7 +167,7 @@ def check_member(path: Path) -> None:
     if not isinstance(files, dict) or path.name not in files:
         return
     if sha256_file(path) != files[path.name]:
-        raise PipelineError(f"{path} does not belong to the set recorded in {path.parent / RECORD} (written by another run); "
+        raise WorkbenchError(f"{path} does not belong to the set recorded in {path.parent / RECORD} (written by another run); "
                             f"re-run the command that writes {path.parent}")
 
 
