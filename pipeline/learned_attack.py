@@ -24,7 +24,8 @@ from pipeline.encrypt.options import DATA_DIR, DATASET, DatasetName, SchemeName,
 from pipeline.encrypt.scheme import Scheme
 from pipeline.encrypt.stage import recorded_options
 from pipeline.errors import PipelineError
-from pipeline.evaluate.attack import check_device, load_attack_data, make_accuracy
+from pipeline.evaluate.attack_data import load_attack_data
+from pipeline.evaluate.recognisability import check_device, make_accuracy
 from pipeline.evaluate.learned import figures, table
 from pipeline.evaluate.learned.results import baselines, write_learned
 from pipeline.evaluate.learned.run import LEARNED, run_attack

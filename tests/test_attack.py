@@ -18,7 +18,7 @@ from workbench.data.datasets import (
 from pipeline.encrypt.command import encrypt_app
 from pipeline.encrypt.sample_map import SampleMap
 from pipeline.errors import PipelineError
-from pipeline.evaluate.attack import summary_rows
+from pipeline.evaluate.attack_summary import summary_rows
 from tests.cli import invoke
 from tests.shared import shared_path
 

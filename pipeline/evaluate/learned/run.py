@@ -17,7 +17,8 @@ import numpy as np
 
 from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.errors import PipelineError
-from pipeline.evaluate.attack import AccuracyFn, AttackData
+from pipeline.evaluate.attack_data import AttackData
+from pipeline.evaluate.recognisability import AccuracyFn
 from pipeline.evaluate.learned.fr import fr_attack
 from pipeline.evaluate.learned.gan import gan_attack
 from pipeline.evaluate.learned.itn import NotApplicable, itn_attack
