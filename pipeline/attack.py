@@ -90,7 +90,7 @@ def main(
     data = load_attack_data(data_dir, spec, chosen, key, stream=True)  # v7.3 splits stay in their files
     truth = true_key(chosen, key, data) if key_share else None
     epochs = epochs or default_epochs(data)
-    accuracy, info = (make_accuracy(data, epochs=epochs, seed=classifier_seed, device=device, cache=classifier_cache)
+    accuracy, info = (make_accuracy(data, epochs=epochs, seed=classifier_seed, device=device, cache=classifier_cache, data_dir=data_dir)
                       if recognisability else (None, None))
     evaluation = Evaluation(data, chosen, truth=truth, block_size=chosen.public_block_size(spec, options), accuracy=accuracy)
     baselines = evaluation.baselines()

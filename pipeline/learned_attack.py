@@ -118,7 +118,8 @@ def attack(dataset: str, chosen: Scheme, options, kind: list[str], settings: Lea
         known_pairs = min(KNOWN_PAIRS, len(data.plain_train))
     accuracy, info = (None, None)
     if classifier is not None:
-        accuracy, info = make_accuracy(data, epochs=classifier[0], seed=settings.seed, device=device, cache=classifier[1])
+        accuracy, info = make_accuracy(data, epochs=classifier[0], seed=settings.seed, device=device, cache=classifier[1],
+                                       data_dir=options.data_dir)
     base = baselines(data, chosen, options, accuracy)
     for k in kind:
         start = time.perf_counter()

@@ -57,20 +57,22 @@ def check_device(device: str) -> str:
     return device
 
 
-def make_accuracy(data: AttackData, *, epochs: int, seed: int, device: str, cache: Path | None = None) -> tuple[AccuracyFn, dict[str, object]]:
+def make_accuracy(data: AttackData, *, epochs: int, seed: int, device: str, cache: Path | None = None,
+                  data_dir: Path = Path("data")) -> tuple[AccuracyFn, dict[str, object]]:
     """Train a classifier on the plain train split (its first :func:`classifier_images`); return accuracy as a function.
 
     With ``cache`` (a folder), the classifier is kept there as a training run (weights-only
     checkpoints, checked on load) under the SHA-256 of the plain training data, the whole
     training recipe and the training code, so the attacks on several encryptions of one
-    dataset train it once, and a changed recipe or code never reuses an old classifier."""
+    dataset train it once, and a changed recipe or code never reuses an old classifier. ``data_dir``
+    holds the dataset (where training finds a declared dataset's description)."""
     count = classifier_images(data)
     pictures, labels = np.asarray(data.plain_train[:count]), data.train_labels[:count]
     recipe = json.dumps({**API_DEFAULTS, "model": "smallcnn", "epochs": epochs, "seed": seed}, sort_keys=True)
     digest = hashlib.sha256(pictures.tobytes() + labels.astype("<i8").tobytes() + recipe.encode()).hexdigest()[:16]
     run = None if cache is None else Path(cache) / f"{data.spec.name}_smallcnn_e{epochs}_s{seed}_{digest}_{code_digest()}"
     fitted = fit_classifier(pictures, labels, model="smallcnn", epochs=epochs, seed=seed, device=device,
-                            dataset=data.spec.name, out=run, resume=run is not None, resume_option="classifier_cache")
+                            dataset=data.spec.name, data_dir=str(data_dir), out=run, resume=run is not None, resume_option="classifier_cache")
     model = fitted.classifier
     # the epochs' own seconds, kept in the run: a classifier reloaded from the cache reports its training, not the reload
     info = {"model": "smallcnn", "epochs": epochs, "seed": seed, "trained_on": "plain train split", "images": count,
