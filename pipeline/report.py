@@ -55,7 +55,7 @@ def main(
     information_dir = check_input(information_dir or results / "information", "--information-dir", folder=True, optional=True)
     readme = check_input(readme, "--readme")
     if readme is not None:
-        check_writable(readme)
+        check_writable(readme, folder=False, option="--readme")
     runs = find_runs(runs_dir)
     if not runs:
         raise PipelineError(f"{runs_dir}: no runs found (python -m train writes <run>/metrics.json there)")
@@ -69,7 +69,7 @@ def main(
     studies = study_markdown(information_dir) if information_dir.is_dir() else ""
     if studies:
         table += "\n## Does information loss track accuracy loss?\n\n" + studies
-    rendered = blocks(runs, attacks, information)
+    rendered = blocks(runs, attacks, information, studies)
     text = None if readme is None else readme.read_text()
     filled = None if readme is None else fill(text, rendered, str(readme))  # refused before anything is written
     with atomic_output(out / "table.md") as tmp:

@@ -55,7 +55,21 @@ def accuracy_table(runs: list[Run]) -> str:
         lines.append(f"| {cell.dataset} | {cell.model} | {cell.recipe} | {cell.variant} | **{cell.accuracy.text()}** | "
                      f"{cell.accuracy.n} | {'' if fall is None else f'{fall:.2f}'} | {published} | {cell.seconds:.0f} | "
                      f"{cell.repetitions} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n\n" + rerun_spread(table) + "\n"
+
+
+def rerun_spread(table: list) -> str:
+    """How far a re-run may move an accuracy: the largest sd over the cells with several runs, or, where no
+    cell has any, that the files record no spread yet and what will produce it."""
+    spread_cells = [c for c in table if c.accuracy.sd is not None]
+    if not spread_cells:
+        return ("Every cell holds one run (n = 1), so these files record no run-to-run spread: how far a re-run "
+                "moves an accuracy will be the ± of the `train` stages once they run over several seeds (and "
+                "benchmark keys). Until then no difference between two variants is tested against that spread.")
+    widest = max(spread_cells, key=lambda c: c.accuracy.sd)
+    return (f"A re-run may move an accuracy by about its sd: up to {widest.accuracy.sd:.2f} pp between the runs of "
+            f"one cell here ({widest.dataset} {widest.model} {widest.recipe} {widest.variant}, n = {widest.accuracy.n}); "
+            f"{len(table) - len(spread_cells)} of {len(table)} cells hold one run and show no spread.")
 
 
 def _recovered(attack: Attack | None, pairs: bool) -> list[str]:
@@ -124,9 +138,11 @@ def information_table(information: dict[str, dict[tuple[str, str], Spread]]) -> 
     return "\n".join(lines) + "\n"
 
 
-def blocks(runs: list[Run], attack_rows: list[dict], information: dict[str, dict[tuple[str, str], Spread]]) -> dict[str, str]:
-    """Every README block by name: accuracy, statistical and learned attacks, information loss (a table
-    whose results are absent is left out)."""
+def blocks(runs: list[Run], attack_rows: list[dict], information: dict[str, dict[tuple[str, str], Spread]],
+           study: str = "") -> dict[str, str]:
+    """Every README block by name: accuracy, statistical and learned attacks, information loss and the graded
+    study (``study``: :func:`pipeline.evaluate.report.study_markdown`'s text); a block whose results are
+    absent is left out."""
     out = {"accuracy": accuracy_table(runs)}
     if any(r["kind"] in STATISTICAL for r in attack_rows):
         out["attacks"] = statistical_table(attack_rows)
@@ -134,6 +150,8 @@ def blocks(runs: list[Run], attack_rows: list[dict], information: dict[str, dict
         out["learned"] = learned_table(attack_rows)
     if information.get("total"):
         out["information"] = information_table(information)
+    if study:
+        out["study"] = study
     return out
 
 
