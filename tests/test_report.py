@@ -224,6 +224,8 @@ def test_runs_over_seeds_and_keys_are_one_cell_of_mean_and_sd(tmp_path):
     readme = (tmp_path / "results" / "readme_tables.md").read_text()
     cells = _row(readme, "| fashion | smallcnn | cpu | etc |")
     assert cells[4] == f"**{np.mean(100 * np.array(etc)):.2f} ± {np.std(100 * np.array(etc), ddof=1):.2f}**" and cells[5] == "4"
+    widest = max(np.std(100 * np.array(plain), ddof=1), np.std(100 * np.array(etc), ddof=1))  # how far a re-run may move
+    assert f"A re-run may move an accuracy by about its sd: up to {widest:.2f} pp" in readme
 
 
 def test_one_run_is_n_1_without_an_invented_spread(tmp_path):
@@ -233,6 +235,8 @@ def test_one_run_is_n_1_without_an_invented_spread(tmp_path):
     for name in ("table.md", "readme_tables.md"):
         cells = _row((tmp_path / "results" / name).read_text(), "| fashion | smallcnn | cpu | origin |")
         assert cells[4].strip("*") == "90.00" and cells[5] == "1" and not any("±" in c for c in cells), name
+    assert "Every cell holds one run (n = 1), so these files record no run-to-run spread" in \
+        (tmp_path / "results" / "readme_tables.md").read_text()
 
 
 def test_a_cell_mixing_recipes_or_repeating_a_seed_is_refused(tmp_path):
