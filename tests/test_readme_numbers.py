@@ -6,7 +6,9 @@
   (json + numpy, not the report's code).
 - A region ``<!-- numbers-from: FILE... -->`` ... ``<!-- /numbers-from -->`` of the README or a doc
   quotes only numbers those files hold: every decimal number in it equals a number of the files
-  (as stored or as a percentage, rounded to the digits shown).
+  (as stored or as a percentage, rounded to the digits shown; ``FILE#/key/...`` narrows the check
+  to that part of a large file). A number of a large file can match by chance, so a region is
+  kept to the text that quotes its files.
 - Every image a doc shows exists.
 """
 from __future__ import annotations
@@ -118,9 +120,13 @@ def test_numbers_in_marked_regions_are_numbers_of_the_files_they_name():
     for doc, files, body in regions:
         numbers = []
         for name in files.split():
+            name, _, pointer = name.partition("#")  # FILE#/key/key: only the numbers under that part of the file
             path = ROOT / name
             assert path.is_file(), f"{doc.name}: numbers-from names {name}, which does not exist"
-            numbers += _leaves(json.loads(path.read_text()))
+            part = json.loads(path.read_text())
+            for key in filter(None, pointer.split("/")):
+                part = part[int(key)] if isinstance(part, list) else part[key]
+            numbers += _leaves(part)
         shown = {d: _shown(numbers, d) for d in range(1, 5)}
         for match in NUMBER.finditer(body):
             text = match.group(1)
