@@ -21,7 +21,7 @@ STATISTICAL = ("ciphertext-only", "known-plaintext")
 @dataclass(frozen=True)
 class Attack:
     """One attack (kind, method, pairs) on one dataset x scheme, over the benchmark keys it ran under:
-    each score a :class:`Spread` with one value per key (the rows of :func:`attack_rows`)."""
+    each score a :class:`Spread` with one value per key (rows of :func:`pipeline.evaluate.attack.summary_rows`)."""
 
     rows: tuple[dict, ...]
 

@@ -28,14 +28,18 @@ def in_order(variant: str) -> tuple[int, str]:
     """Sort key of a variant: its place in :data:`ORDER` (unknown ones last, by name)."""
     return (ORDER.index(variant) if variant in ORDER else len(ORDER), variant)
 
+
 #: The EtC paper's CIFAR-10 and Imagenette (224 x 224) figures (%), for runs of the ``*_etc`` presets.
 PUBLISHED_ETC = {("cifar10", "convmixer"): {"origin": 96.07, "etc": 92.72},
                  ("cifar10", "vit_b_16"): {"origin": 99.06, "etc": 87.89},
                  ("imagenette", "convmixer"): {"origin": 96.10, "etc": 90.11},
                  ("imagenette", "vit_b_16"): {"origin": 99.64, "etc": 90.62}}
 
+
 @dataclass(frozen=True)
 class Run:
+    """One training run as its metrics.json records it."""
+
     dataset: str  # mnist, fashion, cifar10
     model: str
     recipe: str  # "published", the preset's suffix ("cpu", "etc"), or "custom"
@@ -152,7 +156,7 @@ def cells(runs: list[Run]) -> list[Cell]:
                 differ = sorted({k for k, _ in set(run.setup) ^ set(first.setup)})
                 raise PipelineError(f"runs {first.folder} and {run.folder}: the same {first.dataset} {first.model} "
                                     f"{first.recipe} {first.variant} cell with different {', '.join(differ)}; "
-                                    "give one of them another preset or results folder")
+                                    "report them from separate --runs-dir folders or give one of them another preset")
         seen = {}
         for run in members:
             if (run.seed, run.key_seed) in seen:
@@ -163,18 +167,20 @@ def cells(runs: list[Run]) -> list[Cell]:
     return out
 
 
-def plain_cell(table: list[Cell], cell: Cell) -> Cell | None:
+def _plain_cell(table: list[Cell], cell: Cell) -> Cell | None:
+    """The cell of the plain images with the same dataset, model and recipe, if any."""
     return next((c for c in table if (c.dataset, c.model, c.recipe, c.variant) ==
                  (cell.dataset, cell.model, cell.recipe, PLAIN)), None)
 
 
 def drop(table: list[Cell], cell: Cell) -> float | None:
     """Accuracy drop against the plain cell of the same recipe, in points: the difference of the means."""
-    plain = plain_cell(table, cell)
+    plain = _plain_cell(table, cell)
     return None if plain is None or cell.variant == PLAIN else plain.accuracy.mean - cell.accuracy.mean
 
 
 def plain_published(cell: Cell | Run) -> float | None:
+    """The published figure of the plain images for the cell's dataset, model and recipe, if any."""
     plain = Run(cell.dataset, cell.model, cell.recipe, PLAIN, 0, 0, 0, "")
     return plain.published
 
