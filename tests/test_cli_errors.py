@@ -222,6 +222,7 @@ FIFO_CASES = {
                            "--attacks-dir: " + FIFO_NOT_FOLDER),
     "report-information-dir": ("pipeline.report", ["--profile", "cpu", "--runs-dir", FOLDER, "--information-dir", FIFO],
                                "--information-dir: " + FIFO_NOT_FOLDER),
+    "report-readme": ("pipeline.report", ["--profile", "cpu", "--runs-dir", FOLDER, "--readme", FIFO], "--readme: " + IS_A_FIFO),
     "report-out": ("pipeline.report", ["--profile", "cpu", "--out", "results/fifo"],
                    "--out: results/fifo is a FIFO (named pipe); a folder is needed"),
     "report-metrics-file": ("pipeline.report", ["--profile", "cpu", "--runs-dir", "{tmp}/fifo-runs"],

@@ -20,7 +20,7 @@ from workbench.data.fetch import fetch_declared
 from workbench.data.images import decode, plan_images
 from pipeline.encrypt.command import encrypt_app
 from workbench.errors import WorkbenchError
-from pipeline.evaluate.report import Run
+from pipeline.evaluate.runs import Run
 from pipeline.fetch import app as fetch_app
 from tests.cli import invoke
 from tests.shared import ROOT

@@ -19,7 +19,7 @@ from tests.cli import invoke
 from train.__main__ import app
 from train.api import accuracy, predict, train_classifier
 from train.config import resolve_config
-from train.data import load_dataset, split_from_pictures
+from train.data import load_dataset, run_identity, split_from_pictures
 from train.loop import HISTORY_COLUMNS, fit, latest_checkpoint
 from train.presets import PRESETS
 
@@ -156,6 +156,15 @@ def data_dir(tmp_path_factory):
     return root
 
 
+def test_a_run_records_the_scheme_and_benchmark_key_its_data_folder_records(tmp_path):
+    folder = tmp_path / "fashion" / "etc-k2"
+    folder.mkdir(parents=True)
+    (folder / "params.json").write_text(json.dumps({"scheme": "etc", "dataset": "fashion", "key": {"key_seed": 2, "block_size": 7}}))
+    assert run_identity("fashion_etc-k2", "smallcnn", 1, tmp_path) == {
+        "dataset": "fashion", "scheme": "etc", "model": "smallcnn", "seed": 1, "key_seed": 2}
+    assert run_identity("fashion", "smallcnn", 0, tmp_path)["scheme"] == "origin"
+
+
 def test_load_dataset_reads_every_variant_layout(data_dir):
     for name in ("fashion", "fashion_vor", "fashion_random", "fashion_etc"):
         train, test = load_dataset(data_dir, name, "cpu")
@@ -176,6 +185,8 @@ def test_cli_trains_from_mat_files_and_writes_results(data_dir, tmp_path):
     assert metrics["config"]["preset"] == "fashion_smallcnn_cpu"
     assert metrics["config"]["dataset"] == "fashion_vor" and metrics["config"]["model_options"] == {"width": 4}
     assert metrics["epochs"] == 1 and 0 <= metrics["test_acc_best"] <= 1
+    identity = {k: metrics[k] for k in ("dataset", "scheme", "model", "seed", "key_seed")}  # what the report groups by
+    assert identity == {"dataset": "fashion", "scheme": "vor", "model": "smallcnn", "seed": 3407, "key_seed": None}
     code, _, err = cli(args + ["--epochs", "2", "--resume"])  # other settings: refused, named
     last = err.splitlines()[-1]
     assert code == 1 and last.startswith("error: --resume: found ") and "other settings (epochs)" in last

@@ -26,6 +26,7 @@ from workbench.data.datasets import (
 )
 from workbench.data.stored import split_rows
 from workbench.errors import WorkbenchError
+from workbench.outputs import read_record
 from train.errors import TrainError
 
 
@@ -100,6 +101,17 @@ def split_from_pictures(pictures: np.ndarray, labels: np.ndarray, device: torch.
         raise TrainError(f"labels must be a vector of {len(pictures)} class indices, got shape {labels.shape}")
     images = torch.from_numpy(np.ascontiguousarray(pictures.transpose(0, 3, 1, 2)))
     return Split(images.to(device), torch.from_numpy(labels.astype(np.int64)).to(device))
+
+
+def run_identity(dataset: str, model: str, seed: int, data_dir: str | Path) -> dict:
+    """What a run trained, as metrics.json records it for the report to group runs by (never by folder
+    names): dataset, scheme (``origin`` for the plain images), model, seed and the benchmark key seed of
+    a keyed scheme (``key_seed``, as the encrypt stage recorded it in ``params.json``; None otherwise)."""
+    base, variant = split_name(dataset)
+    record = (None if variant == "origin" else read_record(Path(data_dir) / base / variant)) or {}
+    key = record.get("key") if isinstance(record.get("key"), dict) else {}
+    return {"dataset": base, "scheme": record.get("scheme", variant), "model": model, "seed": seed,
+            "key_seed": key.get("key_seed")}
 
 
 def load_dataset(data_dir: str | Path, name: str, device: torch.device | str,

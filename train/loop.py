@@ -28,7 +28,7 @@ from workbench.paths import path_problem
 from train import distributed as dist
 from train.augment import BatchAugment, ricap
 from train.config import TrainConfig
-from train.data import Split, parse_dataset
+from train.data import Split, parse_dataset, run_identity
 from train.distributed import resolve_device
 from train.errors import TrainError
 from train.models import create_model, load_weights
@@ -319,9 +319,11 @@ def _write_outputs(out: Path, history: list[dict[str, float]], metrics: dict[str
 
 def summarise(history: list[dict[str, float]], config: TrainConfig, weights_note: str, device: torch.device,
               train_size: int) -> dict[str, Any]:
-    """metrics.json: best and final test accuracy (fractions), epochs, time, speed, processes, the configuration."""
+    """metrics.json: what was trained (:func:`train.data.run_identity`), best and final test accuracy
+    (fractions), epochs, time, speed, processes, the configuration."""
     train_seconds = sum(row["train_seconds"] for row in history)
     return {
+        **run_identity(config.dataset, config.model, config.seed, config.data_dir),
         "test_acc_best": max((row["test_acc"] for row in history), default=float("nan")),
         "test_acc_final": history[-1]["test_acc"] if history else float("nan"),
         "epochs": len(history),

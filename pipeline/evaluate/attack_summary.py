@@ -23,6 +23,8 @@ def summary_rows(results_dir: str | Path) -> list[dict]:
                 rows.append({
                     "dataset": result["dataset"],
                     "encryption": result["encryption"],
+                    "scheme": result.get("scheme", result["encryption"]),  # as recorded, for the report's grouping
+                    "key_seed": result.get("key_seed"),  # the benchmark key of a keyed scheme (None: unkeyed or older files)
                     "kind": result["kind"],
                     "method": a["method"],
                     "pairs": a["pairs"],
