@@ -31,6 +31,7 @@ from train.config import TrainConfig
 from train.data import Split, parse_dataset
 from train.distributed import resolve_device
 from train.errors import TrainError
+from train.model_registry import MODELS
 from train.models import create_model, load_weights
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds")
@@ -85,14 +86,12 @@ def build_model(config: TrainConfig, in_channels: int, num_classes: int) -> tupl
     """The run's network (seeded by ``config.seed``) and a line saying where its weights come from."""
     torch.manual_seed(config.seed)
     opts = config.model_kwargs
-    build_opts = {k: v for k, v in opts.items() if k != "fresh_patch_embedding"}
     spec, _ = parse_dataset(config.dataset, config.data_dir)
-    model = create_model(config.model, in_channels, num_classes, config.crop, (spec.mean, spec.std), **build_opts)
+    model = create_model(config.model, in_channels, num_classes, config.crop, (spec.mean, spec.std), **opts)
     if config.weights:
-        note = load_weights(model, config.model, config.weights, crop=config.crop, patch=int(opts.get("patch", 16)),
-                            fresh_patch_embedding=bool(opts.get("fresh_patch_embedding", True)))
+        note = load_weights(model, config.model, config.weights, crop=config.crop, **opts)
     else:
-        note = "from scratch (no --weights given)" if config.model == "vit_b_16" else "from scratch"
+        note = "from scratch (no --weights given)" if MODELS.get(config.model).pretrained else "from scratch"
     return model, note
 
 

@@ -21,9 +21,9 @@ from pipeline.encrypt.registry import PLAIN, SCHEMES
 from pipeline.errors import PipelineError
 from pipeline.evaluate.information import DistanceWeight
 from pipeline.evaluate.information_study import PARTS, at_weight, describe
-from train.data import split_name
 from train.errors import TrainError
-from train.models import MODEL_TAGS
+from train.model_registry import tag
+from train.naming import split_name
 from train.presets import PUBLISHED_ACCURACY, VARIANTS, published_preset
 
 #: The EtC paper's CIFAR-10 and Imagenette (224 x 224) figures (%), for runs of the ``*_etc`` presets.
@@ -58,7 +58,7 @@ def _recipe(config: dict, dataset: str, variant: str) -> str:
         return "custom"
     if preset == published_preset(dataset, config["model"], variant):
         return "published"
-    cell = f"{dataset}_{MODEL_TAGS.get(config['model'], config['model'])}_"
+    cell = f"{dataset}_{tag(config['model'])}_"
     return preset[len(cell):] if preset.startswith(cell) else preset
 
 
@@ -143,7 +143,7 @@ def chart(runs: list[Run]) -> Image.Image:
                 draw.line([(x - 2, py), (x + bar - 4, py)], fill="black", width=3)
             x += bar
         draw.text((x - len(members) * bar, top + height + 22), f"{dataset}", fill="black", font=font)
-        draw.text((x - len(members) * bar, top + height + 38), f"{MODEL_TAGS.get(model, model)}", fill="black", font=font)
+        draw.text((x - len(members) * bar, top + height + 38), f"{tag(model)}", fill="black", font=font)
         draw.text((x - len(members) * bar, top + height + 54), recipe, fill="black", font=font)
         x += gap
     return img
@@ -199,7 +199,7 @@ def security_markdown(runs: list[Run], attacks: list[dict], information: dict[tu
         for run in runs:
             plain = _plain(runs, run)
             if (run.dataset, run.variant) == (dataset, encryption) and plain:
-                drops.append(f"{plain.final - run.final:.2f} ({MODEL_TAGS.get(run.model, run.model)}, {run.recipe})")
+                drops.append(f"{plain.final - run.final:.2f} ({tag(run.model)}, {run.recipe})")
         mine = [r for r in attacks if (r["dataset"], r["encryption"]) == (dataset, encryption)]
         blind = _strongest([r for r in mine if r["kind"] == "ciphertext-only"])
         known = [r for r in mine if r["kind"] == "known-plaintext" and not r["uses_statistics"]]
