@@ -20,7 +20,7 @@ from workbench.outputs import read_json
 from pipeline.encrypt.registry import PLAIN, SCHEMES
 from pipeline.errors import PipelineError
 from pipeline.evaluate.information import DistanceWeight
-from pipeline.evaluate.information_study import PARTS, at_weight, describe
+from pipeline.evaluate.study_stats import PARTS, at_weight, describe
 from train.errors import TrainError
 from train.model_registry import tag
 from train.naming import split_name
