@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 from PIL import Image
 
@@ -184,3 +187,14 @@ def test_report_writes_only_in_its_profiles_results_folder(tmp_path, profile, ou
     lines = result.stderr.splitlines()
     assert result.exit_code == 1 and len(lines) == 1 and lines[0].startswith("error: ") and problem in lines[0], result.stderr
     assert sorted(p for p in tmp_path.rglob("*")) == before  # nothing written
+
+
+@pytest.mark.parametrize("module", ["pipeline.evaluate.report", "pipeline.report"])
+def test_the_report_loads_no_torch(module):
+    """The report reads model tags, published figures and run records from torch-free modules: a fresh
+    interpreter that imports it has no torch (nor torchvision) loaded."""
+    code = f"import sys, {module}; print(sorted(m for m in ('torch', 'torchvision', 'timm') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
