@@ -3,7 +3,7 @@
     python -m pipeline.attack --dataset fashion --scheme vor --kind ciphertext-only --kind known-plaintext
 
 writes ``<out>/<dataset>_<scheme>_<kind>.json`` and a ``.png`` strip per kind (threat model,
-methods and scores: :mod:`pipeline.evaluate.attack`). The true key is used only to score (key
+methods and scores: :mod:`pipeline.evaluate.evaluation`). The true key is used only to score (key
 share); it comes from the same options as for encrypting, completed from what the encrypt
 stage recorded (``--no-key-share`` attacks without it).
 """
@@ -30,20 +30,11 @@ from pipeline.encrypt.options import (
 )
 from pipeline.encrypt.stage import recorded_options
 from pipeline.errors import PipelineError
-from pipeline.evaluate.attack import (
-    DEFAULT_PAIRS,
-    KINDS,
-    RECOGNISABILITY_SAMPLES,
-    Evaluation,
-    attack_methods,
-    check_device,
-    load_attack_data,
-    make_accuracy,
-    run_attacks,
-    true_key,
-    write_results,
-    write_strip,
-)
+from pipeline.evaluate.attack_data import load_attack_data, true_key
+from pipeline.evaluate.attack_files import write_results, write_strip
+from pipeline.evaluate.attack_methods.method import KINDS
+from pipeline.evaluate.evaluation import DEFAULT_PAIRS, Evaluation, attack_methods, run_attacks
+from pipeline.evaluate.recognisability import check_device, default_epochs, make_accuracy
 
 app = typer_app(__doc__)
 
@@ -96,10 +87,10 @@ def main(
     attack_methods(spec, chosen, chosen.public_block_size(spec, options))  # statistics too large: refused before any work
     start = time.perf_counter()
     key = chosen.key(spec, options) if key_share else None
-    data = load_attack_data(data_dir, spec, chosen, key)
+    data = load_attack_data(data_dir, spec, chosen, key, stream=True)  # v7.3 splits stay in their files
     truth = true_key(chosen, key, data) if key_share else None
-    epochs = epochs or max(2, -(-RECOGNISABILITY_SAMPLES // len(data.plain_train)))
-    accuracy, info = (make_accuracy(data, epochs=epochs, seed=classifier_seed, device=device, cache=classifier_cache)
+    epochs = epochs or default_epochs(data)
+    accuracy, info = (make_accuracy(data, epochs=epochs, seed=classifier_seed, device=device, cache=classifier_cache, data_dir=data_dir)
                       if recognisability else (None, None))
     evaluation = Evaluation(data, chosen, truth=truth, block_size=chosen.public_block_size(spec, options), accuracy=accuracy)
     baselines = evaluation.baselines()

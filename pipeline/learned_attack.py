@@ -24,7 +24,8 @@ from pipeline.encrypt.options import DATA_DIR, DATASET, DatasetName, SchemeName,
 from pipeline.encrypt.scheme import Scheme
 from pipeline.encrypt.stage import recorded_options
 from pipeline.errors import PipelineError
-from pipeline.evaluate.attack import check_device, load_attack_data, make_accuracy
+from pipeline.evaluate.attack_data import load_attack_data
+from pipeline.evaluate.recognisability import check_device, make_accuracy
 from pipeline.evaluate.learned import figures, table
 from pipeline.evaluate.learned.results import baselines, write_learned
 from pipeline.evaluate.learned.registry import LEARNED
@@ -119,7 +120,8 @@ def attack(dataset: str, chosen: Scheme, options, kind: list[str], settings: Lea
         known_pairs = min(KNOWN_PAIRS, len(data.plain_train))
     accuracy, info = (None, None)
     if classifier is not None:
-        accuracy, info = make_accuracy(data, epochs=classifier[0], seed=settings.seed, device=device, cache=classifier[1])
+        accuracy, info = make_accuracy(data, epochs=classifier[0], seed=settings.seed, device=device, cache=classifier[1],
+                                       data_dir=options.data_dir)
     base = baselines(data, chosen, options, accuracy)
     for k in kind:
         start = time.perf_counter()

@@ -19,7 +19,7 @@ from workbench.outputs import atomic_output
 from workbench.cli import run, typer_app
 from workbench.paths import check_input, check_writable
 from pipeline.errors import PipelineError
-from pipeline.evaluate.attack import summary_rows
+from pipeline.evaluate.attack_summary import summary_rows
 from pipeline.evaluate.report import (
     chart,
     find_runs,

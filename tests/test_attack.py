@@ -3,6 +3,9 @@ import hashlib
 import json
 import os
 import pickle
+import subprocess
+import sys
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -11,16 +14,23 @@ from matlab_compat import savemat
 from pipeline.attack import app
 from workbench.data.datasets import (
     dataset_spec,
+    load_split,
     onehot,
     pictures_from_rows,
     rows_map_to_picture_sources,
 )
 from pipeline.encrypt.command import encrypt_app
 from pipeline.encrypt.sample_map import SampleMap
+from pipeline.encrypt.scheme import KeyOptions
+from pipeline.encrypt.stage import key_of_data
 from pipeline.errors import PipelineError
-from pipeline.evaluate.attack import summary_rows
+from pipeline.evaluate.attack_data import load_attack_data
+from pipeline.evaluate.attack_methods.method import AttackMethod
+from pipeline.evaluate.attack_methods.registry import METHODS
+from pipeline.evaluate.attack_summary import summary_rows
+from pipeline.evaluate.evaluation import Evaluation
 from tests.cli import invoke
-from tests.shared import shared_path
+from tests.shared import ROOT, shared_path
 
 SECRET = "attack-cli-test-secret-0123"
 
@@ -164,3 +174,74 @@ def test_a_planted_pickle_in_the_classifier_cache_is_refused(data_dir, tmp_path)
     assert refused.stderr.startswith("error: --classifier-cache: found ") and "--resume" not in refused.stderr
     assert "or use another --classifier-cache" in refused.stderr
     assert not marker.exists()  # nothing was unpickled
+
+
+# ----------------------------------------------------------------------------------------------
+# Adding a statistical attack method (the worked example of docs/architecture.md)
+
+
+@dataclass(frozen=True)
+class NearestMean(AttackMethod):
+    """Ciphertext-only only: each encrypted position takes the public plain position whose mean over the
+    classes' means is nearest to its own (a deliberately weak method)."""
+
+    kinds: tuple[str, ...] = ("ciphertext-only",)
+
+    def ciphertext_only(self, adversary):
+        observed, public, _ = adversary.statistics()
+        distance = np.abs(observed.means.mean(axis=1)[:, None] - public.means.mean(axis=1)[None, :])
+        return SampleMap(distance.argmin(axis=1), np.zeros(len(distance), bool)), None
+
+
+def _class_mean_of_means(pictures: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The oracle's statistic, straight from the pictures: numpy's float32 mean of each class, averaged over the classes."""
+    rows = pictures.reshape(len(pictures), -1)
+    return np.stack([rows[labels == k].astype(np.float32).mean(axis=0).astype(np.float64) for k in range(10)], axis=1).mean(axis=1)
+
+
+def test_a_method_added_in_a_test_runs_through_the_attack_command(data_dir, tmp_path):
+    with METHODS.added(NearestMean("nearest-mean")):
+        results = _attack(data_dir, tmp_path, "vor", "--no-recognisability")
+    assert "nearest-mean" not in METHODS
+    assert all(a["method"] != "nearest-mean" for a in results["known-plaintext"]["attacks"])  # it declares ciphertext-only only
+    found = _entry(results["ciphertext-only"], "nearest-mean", None, True)
+    # oracle: the same estimate with numpy from the files (the adversary's halves of the train split), scored
+    # against the true sources read off the files too: the vortex copies plain sample t to encrypted sample s
+    spec = dataset_spec("fashion", data_dir)
+    (plain, labels), (encrypted, _) = (load_split(data_dir, spec, variant, "train") for variant in ("origin", "vor"))
+    plain, encrypted = (pictures_from_rows(rows, spec).reshape(len(rows), -1) for rows in (plain, encrypted))
+    half = len(plain) // 2
+    guess = np.abs(_class_mean_of_means(encrypted[:half], labels[:half])[:, None]
+                   - _class_mean_of_means(plain[half:], labels[half:])[None, :]).argmin(axis=1)
+    source_of = {plain[:, t].tobytes(): t for t in range(plain.shape[1])}  # 300 noisy values: every column differs
+    truth = np.array([source_of[encrypted[:, s].tobytes()] for s in range(encrypted.shape[1])])
+    expected = float(np.mean(guess == truth))
+    assert 10 / 784 < expected < 0.5  # a real, partial recovery (chance: 1 / 784)
+    assert found["key_share"]["exact"] == expected
+
+
+@pytest.mark.parametrize("scheme, options", [("vor", {}), ("etc", {"key_file": "key"})])
+def test_ciphertext_only_keys_come_from_the_training_split_whatever_the_test_split_holds(data_dir, scheme, options):
+    """The adversary's statistics are the encrypted training split's (and the public plain images'): other test
+    images and labels change the scores, never the recovered key."""
+    spec = dataset_spec("fashion", data_dir)
+    chosen, key = key_of_data(scheme, spec, KeyOptions(data_dir=data_dir, **{k: data_dir / v for k, v in options.items()}))
+    data = load_attack_data(data_dir, spec, chosen, key)
+    rng = np.random.default_rng(9)
+    other = replace(data, plain_test=rng.integers(0, 256, data.plain_test.shape, dtype=np.uint8),
+                    enc_test=rng.integers(0, 256, data.enc_test.shape, dtype=np.uint8), test_labels=rng.permutation(data.test_labels))
+    block_size = chosen.public_block_size(spec, KeyOptions(data_dir=data_dir))
+    one, two = (Evaluation(d, chosen, block_size=block_size) for d in (data, other))
+    for method in one.methods():
+        first, second = (method.as_map(method.ciphertext_only(e)[0], e.shape) for e in (one, two))
+        assert np.array_equal(first.source, second.source) and np.array_equal(first.negate, second.negate), method.name
+    assert one.statistics_source() == {"encrypted": {"split": "train", "images": [0, 150]},
+                                       "public_plain": {"split": "train", "images": [150, 300]},
+                                       "attacked": {"split": "test", "images": [0, 120]}}
+
+
+def test_the_summary_rows_import_no_torch():
+    """The report reads attack results without torch: the summary rows' module imports none of it."""
+    code = "import sys, pipeline.evaluate.attack_summary; print('torch' in sys.modules, 'train' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.stdout.split() == ["False", "False"], done.stderr

@@ -18,7 +18,8 @@ from pipeline.encrypt.registry import SCHEMES
 from pipeline.encrypt.etc_key import SECRET_ENV
 from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.errors import PipelineError
-from pipeline.evaluate.attack import AttackData, summary_rows
+from pipeline.evaluate.attack_data import AttackData
+from pipeline.evaluate.attack_summary import summary_rows
 from pipeline.evaluate.learned import figures, fr, training
 from pipeline.evaluate.learned.lpips import CHANNELS, Lpips, load_lpips, lpips
 from pipeline.evaluate.learned.results import baselines, read_side_file, write_learned

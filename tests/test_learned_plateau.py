@@ -14,7 +14,8 @@ import torch
 
 from pipeline.encrypt.registry import SCHEMES
 from pipeline.errors import PipelineError
-from pipeline.evaluate.attack import AttackData, summary_rows
+from pipeline.evaluate.attack_data import AttackData
+from pipeline.evaluate.attack_summary import summary_rows
 from pipeline.evaluate.learned import figures, gan, itn, table, training
 from pipeline.evaluate.learned.results import baselines, write_learned
 from pipeline.evaluate.learned.run import run_attack

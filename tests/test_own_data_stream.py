@@ -18,7 +18,8 @@ from pipeline.encrypt.scheme import KeyOptions
 from pipeline.encrypt.stage import key_of_data
 from pipeline.errors import PipelineError
 from pipeline.evaluate import sample_map_attack as core
-from pipeline.evaluate.attack import Evaluation, attack_methods, load_attack_data
+from pipeline.evaluate.attack_data import StoredPictures, load_attack_data
+from pipeline.evaluate.evaluation import Evaluation, attack_methods
 from pipeline.evaluate.etc_attack import block_statistics, block_statistics_of
 from pipeline.fetch import app as fetch_app
 from tests.cli import invoke
@@ -95,10 +96,11 @@ def test_a_v73_set_s_attack_statistics_are_read_in_blocks_and_equal_the_whole_se
         assert invoke(encrypt_app(), ["--scheme", scheme, "--dataset", name, "--data-dir", data, *options]).exit_code == 0
         spec = dataset_spec(name, data)
         chosen, key = key_of_data(scheme, spec, KeyOptions(data_dir=data))
-        attack_data = load_attack_data(data, spec, chosen, key)
-        assert sorted(attack_data.stored) == ([] if name == "small" else ["enc_test", "plain_train"])
+        attack_data = load_attack_data(data, spec, chosen, key, stream=True)
+        in_files = [side for side in ("plain_train", "enc_train", "plain_test", "enc_test") if isinstance(getattr(attack_data, side), StoredPictures)]
+        assert in_files == ([] if name == "small" else ["plain_train", "enc_train", "plain_test", "enc_test"])
         evaluations[name] = Evaluation(attack_data, chosen, block_size=chosen.public_block_size(spec, KeyOptions(data_dir=data)))
-    blocks = list(evaluations["big"].data.stored["enc_test"]())
+    blocks = list(evaluations["big"].data.blocks("enc_test")())
     assert [len(rows) for rows, _ in blocks] == [5, 4]  # 3 classes x 3 test images, read 5 at a time
     assert np.array_equal(np.concatenate([rows for rows, _ in blocks]), evaluations["small"].data.enc_test.reshape(9, -1))
     small, big = (evaluations[name].statistics()[:2] for name in ("small", "big"))
@@ -121,7 +123,7 @@ def test_a_map_attack_whose_statistics_cannot_fit_is_refused_with_one_line(schem
     assert "attack method sample-map: 150528 sample positions (224 x 224 x 3)" in message and "\n" not in message
     assert "169 GiB" in message and str(core.MAX_POSITIONS) in message
     small = replace(DATASETS["cifar10"], height=64, width=64, name="fits")  # 12288 positions: run
-    assert attack_methods(small, chosen, 16 if scheme == "etc" else None)[0] == "sample-map"
+    assert attack_methods(small, chosen, 16 if scheme == "etc" else None)[0].name == "sample-map"
 
 
 def test_the_attack_command_refuses_images_too_large_for_its_statistics_before_any_work(tmp_path):

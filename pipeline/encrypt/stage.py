@@ -93,12 +93,17 @@ def key_of_data(scheme_name: str, spec: DatasetSpec, options: KeyOptions):
     return scheme, scheme.key(spec, recorded_options(scheme, spec, options))
 
 
+def check_encrypted_files(data_dir: Path, spec: DatasetSpec, scheme: Scheme, split: str, key) -> None:
+    """Refuse one split's files where they can tell that ``key`` did not make them (reads only the key's variables)."""
+    path = Path(data_dir) / spec.name / variant_files(spec, scheme.name)[split].path
+    names = tuple(scheme.file_variables(key))
+    if names:
+        scheme.check_files(key, read_mat(path, variable_names=names), str(path))
+
+
 def load_encrypted(data_dir: Path, spec: DatasetSpec, scheme: Scheme, split: str, key=None) -> tuple[np.ndarray, np.ndarray]:
     """(encrypted pictures, labels) of one split; with ``key``, files that key did not make are refused."""
     rows, labels = load_split(data_dir, spec, scheme.name, split)
     if key is not None:
-        path = Path(data_dir) / spec.name / variant_files(spec, scheme.name)[split].path
-        names = tuple(scheme.file_variables(key))
-        if names:
-            scheme.check_files(key, read_mat(path, variable_names=names), str(path))
+        check_encrypted_files(data_dir, spec, scheme, split, key)
     return pictures_from_rows(rows, spec), labels

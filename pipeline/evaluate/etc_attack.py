@@ -14,7 +14,7 @@ method (``scipy.optimize.linear_sum_assignment``).
   deviation of every sample of encrypted block j (over the encrypted dataset, whose labels
   the trainer sees) and those of plain block i under operation o (over public plain data).
   This uses that one key encrypts the whole dataset. Then a few rounds add the pixel-pixel
-  correlation structure read through the current estimate (``attack_core.profile_cost``):
+  correlation structure read through the current estimate (``sample_map_attack.profile_cost``):
   samples on either side of a block border are correlated, which is edge continuity measured
   over the dataset. Last, a local search (swaps of block sources, other operations of a block)
   keeps every change that makes the block borders of the decrypted images smoother: edge

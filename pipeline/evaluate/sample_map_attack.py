@@ -50,16 +50,18 @@ def pixel_to_sample_map(pixels: SampleMap, channels: int) -> SampleMap:
     return SampleMap(source, np.repeat(pixels.negate, channels))
 
 
-def key_share(estimate: SampleMap, truth: SampleMap, public: np.ndarray | None = None) -> dict[str, float]:
+def key_share(estimate: SampleMap, truth: SampleMap, public: Blocks | None = None) -> dict[str, float]:
     """Share of encrypted sample positions whose source and negation the estimate got exactly.
 
-    With ``public`` (N, S) plain data also the share got *equivalently*: a wrong source that
-    holds the same value as the true one in every public image (e.g. two always-black corner
+    With ``public`` plain data (:data:`Blocks` of (n, S) rows) also the share got *equivalently*: a wrong
+    source that holds the same value as the true one in every public image (e.g. two always-black corner
     pixels) decrypts every image of that kind identically, and no attacker can tell them apart."""
     right = (estimate.source == truth.source) & (estimate.negate == truth.negate)
     share = {"exact": float(right.mean())}
     if public is not None:
-        same = np.all(public[:, estimate.source] == public[:, truth.source], axis=0)
+        same = np.ones(estimate.size, bool)
+        for rows, _ in public():
+            same &= np.all(rows[:, estimate.source] == rows[:, truth.source], axis=0)
         share["equivalent"] = float((right | (same & (estimate.negate == truth.negate))).mean())
     return share
 

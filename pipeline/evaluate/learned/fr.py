@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.encrypt.scheme import KeyOptions, Scheme
-from pipeline.evaluate.attack import AttackData
+from pipeline.evaluate.attack_data import AttackData
 from pipeline.evaluate.learned.kind import LearnedAttack
 from pipeline.evaluate.learned.settings import LearnedSettings
 from pipeline.evaluate.metrics import psnr

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from pipeline.encrypt.scheme import KeyOptions, Scheme
-from pipeline.evaluate.attack import AttackData
+from pipeline.evaluate.attack_data import AttackData
 from pipeline.evaluate.learned import training
 from pipeline.evaluate.learned.itn import heldout_count
 from pipeline.evaluate.learned.networks import Discriminator, Translator

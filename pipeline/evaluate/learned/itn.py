@@ -20,7 +20,7 @@ import torch
 
 from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.errors import PipelineError
-from pipeline.evaluate.attack import AttackData
+from pipeline.evaluate.attack_data import AttackData
 from pipeline.evaluate.learned import training
 from pipeline.evaluate.learned.networks import Translator
 from pipeline.evaluate.learned.kind import LearnedAttack

@@ -1,6 +1,6 @@
 """The learned attacks' files: ``<dataset>_<scheme>_<kind>.json`` (the attack results schema) and its ``.npz`` side file.
 
-The JSON file has the fields :func:`pipeline.evaluate.attack.summary_rows` reads (``baselines``,
+The JSON file has the fields :func:`pipeline.evaluate.attack_summary.summary_rows` reads (``baselines``,
 ``attacks`` with ``method``, ``pairs``, ``psnr``, ``ssim``, ``accuracy``), plus each attack's
 ``threat_model``, ``held`` and ``settings``. The side file holds, per method, the per-image
 ``<method>/psnr``, ``<method>/ssim`` (and ``<method>/lpips`` when measured) and the first
@@ -26,7 +26,9 @@ import numpy as np
 from matlab_compat import atomic_output
 from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.errors import PipelineError
-from pipeline.evaluate.attack import AccuracyFn, AttackData, Evaluation, true_key
+from pipeline.evaluate.attack_data import AttackData, true_key
+from pipeline.evaluate.evaluation import Evaluation
+from pipeline.evaluate.recognisability import AccuracyFn
 from pipeline.evaluate.learned.run import LearnedOutcome, per_image_scores
 
 EXAMPLES = 8

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.encrypt.scheme import KeyOptions, Scheme
-from pipeline.evaluate.attack import AccuracyFn, AttackData
+from pipeline.evaluate.attack_data import AttackData
+from pipeline.evaluate.recognisability import AccuracyFn
 from pipeline.evaluate.learned.itn import NotApplicable
 from pipeline.evaluate.learned.kind import LearnedAttack
 from pipeline.evaluate.learned.lpips import load_lpips, lpips

@@ -1,0 +1,1 @@
+"""The statistical attack methods: one module per method, registered in :mod:`.registry`."""

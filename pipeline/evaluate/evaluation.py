@@ -1,0 +1,209 @@
+"""Running the statistical attacks of one (dataset, scheme): what the adversary holds, the methods, the scores.
+
+Threat model (as in the EtC paper): the adversary holds the encrypted training data with its labels
+(as an untrusted trainer does), knows the algorithm and the data distribution (public plain images of
+the same kind), but not the key; the stronger adversary also holds k plain/encrypted pairs.
+
+* ciphertext-only statistics: the encrypted training images ``0:half`` against the public plain
+  training images ``half:N`` (other images; ``half = N // 2``) — never the attacked test split;
+* known pairs: the first k images of the plain and the encrypted training split;
+* attacked: the encrypted test split, decrypted with each estimate and scored against the plain test
+  split in blocks: key share (where the true key is known), PSNR, SSIM and recognisability.
+
+Methods come from :data:`~pipeline.evaluate.attack_methods.registry.METHODS`, chosen by what they declare.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.encrypt.sample_map import SampleMap
+from pipeline.encrypt.scheme import Scheme
+from pipeline.errors import PipelineError
+from pipeline.evaluate import sample_map_attack as core
+from pipeline.evaluate.attack_data import AttackData, Truth, flat
+from pipeline.evaluate.attack_methods.method import KINDS, AttackMethod
+from pipeline.evaluate.attack_methods.registry import METHODS
+from pipeline.evaluate.metrics import psnr, ssim
+from pipeline.evaluate.recognisability import AccuracyFn
+from workbench.data import stored
+from workbench.data.datasets import DatasetSpec
+
+DEFAULT_PAIRS = (1, 2, 4, 8)
+PREVIEW_IMAGES = 8  # recovered test pictures kept per estimate, for the strip
+
+
+def attack_methods(spec: DatasetSpec, scheme: Scheme, block_size: int | None) -> list[AttackMethod]:
+    """The registered methods whose declarations admit ``scheme``'s images of ``spec`` (``block_size``: the
+    public block edge where the key is block tables, else None). Refused before any work where a method's
+    S x S statistics are too large (:data:`~pipeline.evaluate.sample_map_attack.MAX_POSITIONS`)."""
+    chosen = METHODS.where(lambda method: method.applies(spec, scheme, block_size))
+    for method in chosen:
+        core.check_positions(method.name, *method.positions(spec))
+    return chosen
+
+
+@dataclass
+class Outcome:
+    """One attack's record for the JSON file, with the first recovered test pictures (for the strip)."""
+
+    record: dict
+    recovered: np.ndarray
+
+
+class Evaluation:
+    """The attacks of one (dataset, scheme) with what they share: the adversary's statistics, the truth, scoring.
+
+    ``block_size`` is the public block edge where the scheme's key is block tables (else None);
+    ``truth`` the victim's key for scoring only (None: no key share). It is the methods'
+    :class:`~pipeline.evaluate.attack_methods.method.Adversary`.
+    """
+
+    def __init__(self, data: AttackData, scheme: Scheme, *, truth: Truth | None = None, block_size: int | None = None,
+                 accuracy: AccuracyFn | None = None) -> None:
+        self.data, self.encryption, self.block_size, self.accuracy = data, scheme.name, block_size, accuracy
+        self.truth = truth or Truth()
+        self.negation = scheme.negates
+        self.shape, self.num_classes = data.shape, data.spec.num_classes
+        n = len(data.plain_train)
+        self.half = n // 2  # encrypted statistics from images 0:half, public plain images half:n
+        self.fill = self._public_mean()
+        self._scheme = scheme
+        self._statistics: tuple[core.Statistics, core.Statistics, float] | None = None
+        self._coa: dict[str, tuple[object, np.ndarray | None, float]] = {}
+        self._scored: dict[tuple[bytes, bytes], tuple[dict, np.ndarray]] = {}
+
+    # -- what the adversary holds (the Adversary protocol)
+    def encrypted_blocks(self) -> core.Blocks:
+        return self.data.blocks("enc_train", 0, self.half)
+
+    def public_blocks(self) -> core.Blocks:
+        return self.data.blocks("plain_train", self.half)
+
+    def encrypted_images(self, count: int) -> np.ndarray:
+        return np.asarray(self.data.enc_train[: min(count, self.half)])
+
+    def pairs(self, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        d = self.data
+        if count > len(d.plain_train):
+            raise PipelineError(f"{count} known pairs asked for, but the train split holds {len(d.plain_train)} images")
+        return np.asarray(d.plain_train[:count]), np.asarray(d.enc_train[:count]), d.train_labels[:count]
+
+    def statistics(self) -> tuple[core.Statistics, core.Statistics, float]:
+        """(encrypted training, public plain) statistics of the sample positions and the seconds they took:
+        computed once, on first use, in blocks."""
+        if self._statistics is None:
+            if self.half == 0:
+                raise PipelineError(f"the train split of {self.data.spec.name} holds {len(self.data.plain_train)} image; "
+                                    "the ciphertext-only statistics need at least 2")
+            start, size = time.perf_counter(), int(np.prod(self.shape))
+            observed = core.statistics_of(self.encrypted_blocks(), self.num_classes, size)
+            public = core.statistics_of(self.public_blocks(), self.num_classes, size)
+            self._statistics = (observed, public, time.perf_counter() - start)
+        return self._statistics
+
+    def statistics_source(self) -> dict:
+        """What the ciphertext-only statistics come from (for the JSON file)."""
+        n = len(self.data.plain_train)
+        return {"encrypted": {"split": "train", "images": [0, self.half]}, "public_plain": {"split": "train", "images": [self.half, n]},
+                "attacked": {"split": "test", "images": [0, len(self.data.plain_test)]}}
+
+    def _public_mean(self) -> np.ndarray:
+        """The public plain images' mean picture (S,) float32: sums of uint8 in float64 are exact in any order."""
+        total, count = np.zeros(int(np.prod(self.shape))), 0
+        for rows, _ in self.public_blocks()():
+            total, count = total + rows.sum(axis=0, dtype=np.float64), count + len(rows)
+        return (total / max(count, 1)).astype(np.float32)
+
+    # -- the methods
+    def methods(self) -> list[AttackMethod]:
+        """:func:`attack_methods` of this dataset and scheme."""
+        return attack_methods(self.data.spec, self._scheme, self.block_size)
+
+    def _ciphertext_only(self, method: AttackMethod) -> tuple[object, np.ndarray | None, float]:
+        """(estimate, cost, seconds) of a method's ciphertext-only attack, computed once."""
+        if method.name not in self._coa:
+            statistics_seconds = self.statistics()[2]
+            start = time.perf_counter()
+            estimate, cost = method.ciphertext_only(self)
+            self._coa[method.name] = (estimate, cost, time.perf_counter() - start + statistics_seconds)
+        return self._coa[method.name]
+
+    def ciphertext_only(self, method: AttackMethod) -> Outcome:
+        estimate, _, seconds = self._ciphertext_only(method)
+        return self._outcome(method, None, True, estimate, seconds)
+
+    def known_plaintext(self, method: AttackMethod, pairs: int, *, with_statistics: bool) -> Outcome:
+        prior, prior_seconds = self._ciphertext_only(method)[1:] if with_statistics else (None, 0.0)
+        start = time.perf_counter()
+        estimate = method.known_plaintext(self, pairs, prior)
+        return self._outcome(method, pairs, with_statistics, estimate, time.perf_counter() - start + prior_seconds)
+
+    # -- scoring
+    def _outcome(self, method: AttackMethod, pairs: int | None, prior: bool, estimate, seconds: float) -> Outcome:
+        record = {"method": method.name, "pairs": pairs, "uses_statistics": prior, "seconds": round(seconds, 3)}
+        tables = method.key_tables(estimate, self.truth.tables)
+        if tables is not None:
+            record["key_tables"] = tables
+        smap = method.as_map(estimate, self.shape)
+        found = (smap.source.tobytes(), smap.negate.tobytes())
+        if found not in self._scored:  # attacks often reach the same estimate: decrypt and score it once
+            scores, recovered = self._score(lambda enc, _: core.recover(flat(enc), smap, self.shape, self.fill))
+            self._scored[found] = ({"key_share": self._key_share(smap), **scores}, recovered)
+        scores, recovered = self._scored[found]
+        record.update(scores)
+        return Outcome(record, recovered)
+
+    def _key_share(self, smap: SampleMap) -> dict | None:
+        if self.truth.per_image is not None:
+            return {"per_image_exact": float((smap.source[None, :] == self.truth.per_image).mean()), "chance": 1.0 / self.data.spec.pixels}
+        if self.truth.fixed is None:
+            return None
+        return core.key_share(smap, self.truth.fixed, self.public_blocks())
+
+    def _score(self, decrypt, *, quality: bool = True) -> tuple[dict, np.ndarray]:
+        """Means over the test split of PSNR, SSIM (``quality``) and recognisability of ``decrypt(encrypted, plain)``
+        block by block; and the first :data:`PREVIEW_IMAGES` pictures it made."""
+        d, n = self.data, len(self.data.plain_test)
+        sums, preview = np.zeros(3), []
+        for start in range(0, n, stored.CHUNK_IMAGES):
+            stop = min(start + stored.CHUNK_IMAGES, n)
+            plain, enc = np.asarray(d.plain_test[start:stop]), np.asarray(d.enc_test[start:stop])
+            made = decrypt(enc, plain)
+            right = 0.0 if self.accuracy is None else self.accuracy(made, d.test_labels[start:stop]) * (stop - start)
+            sums += (psnr(made, plain).sum(), ssim(made, plain).sum(), right) if quality else (0.0, 0.0, right)
+            if start < PREVIEW_IMAGES:
+                preview.append(made[: PREVIEW_IMAGES - start])
+        scores = {"psnr": float(sums[0] / n), "ssim": float(sums[1] / n), "accuracy": None if self.accuracy is None else float(sums[2] / n)}
+        return scores, np.concatenate(preview) if preview else np.zeros((0, *self.shape), np.uint8)
+
+    def baselines(self) -> dict[str, dict]:
+        """Scores of doing nothing (the encrypted images), of the public mean image, and of the true key
+        (the best any attacker can do: a gather's lost pixels are filled the same way)."""
+        mean_image = np.clip(np.rint(self.fill), 0, 255).astype(np.uint8).reshape(self.shape)
+        plain = None if self.accuracy is None else self._score(lambda _, plain: plain, quality=False)[0]["accuracy"]
+        out = {
+            "plain": {"psnr": None, "ssim": 1.0, "accuracy": plain},
+            "encrypted": self._score(lambda enc, _: enc)[0],
+            "mean_image": self._score(lambda _, plain: np.broadcast_to(mean_image, plain.shape))[0],
+        }
+        if self.truth.fixed is not None:
+            out["true_key"] = self._score(lambda enc, _: core.recover(flat(enc), self.truth.fixed, self.shape, self.fill))[0]
+        return out
+
+
+def run_attacks(evaluation: Evaluation, kind: str, pairs: tuple[int, ...]) -> list[Outcome]:
+    """Every chosen method that runs ``kind``: ciphertext-only once; known-plaintext for each k, from the
+    pairs alone and (methods that also run ciphertext-only) with the statistics breaking ties."""
+    if kind not in KINDS:
+        raise PipelineError(f"unknown attack kind {kind!r}; choose {' or '.join(KINDS)}")
+    outcomes = []
+    for method in (m for m in evaluation.methods() if kind in m.kinds):
+        if kind == "ciphertext-only":
+            outcomes.append(evaluation.ciphertext_only(method))
+            continue
+        for with_statistics in (False, True) if "ciphertext-only" in method.kinds else (False,):
+            outcomes += [evaluation.known_plaintext(method, k, with_statistics=with_statistics) for k in pairs]
+    return outcomes
