@@ -21,7 +21,9 @@ import typer
 import yaml
 
 from workbench.data.datasets import dataset_spec
-from pipeline.evaluate.information_study import load_study, run_study, study_encryptions
+from pipeline.evaluate.information_study import run_study
+from pipeline.evaluate.study_definition import load_study
+from pipeline.evaluate.study_runs import study_encryptions
 
 
 def timed_study(folder: Path, jobs: int, images: int, epochs: int) -> float:

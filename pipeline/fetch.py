@@ -34,7 +34,8 @@ from workbench.cli import run, typer_app
 from workbench.paths import check_writable
 from workbench.data.datasets import dataset_spec
 from workbench.data.declared import Declaration, load_declaration, parse_declaration
-from workbench.data.fetch import DATASET_NAMES, SOURCE_RECORD, fetch_declared
+from workbench.data.fetch import DATASET_NAMES, fetch_declared
+from workbench.data.fetch_inputs import SOURCE_RECORD
 from workbench.data.sources import MIRROR_ENV
 from pipeline.encrypt.vortex_params import new_vor_params, save_vor_params
 from pipeline.errors import PipelineError

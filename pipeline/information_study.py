@@ -21,10 +21,11 @@ from workbench.outputs import write_json
 from pipeline.encrypt.options import DATA_DIR, KEY_FILE, DatasetName
 from pipeline.errors import PipelineError
 from pipeline.evaluate.information import encrypt_rows
-from pipeline.evaluate.information_study import (
-    DEFAULT_RUNS, RESULTS, at_weight, collect_points, correlation, describe, load_study, parse_run, run_study, scatter_png,
-    study_config, study_encryptions, study_png, train_and_score,
-)
+from pipeline.evaluate.information_study import RESULTS, run_study, study_config, train_and_score
+from pipeline.evaluate.study_definition import load_study
+from pipeline.evaluate.study_plots import scatter_png, study_png
+from pipeline.evaluate.study_runs import DEFAULT_RUNS, parse_run, study_encryptions
+from pipeline.evaluate.study_stats import at_weight, collect_points, correlation, describe
 from pipeline.evaluate.information import DistanceWeight
 from train.errors import TrainError
 

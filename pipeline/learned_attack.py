@@ -28,7 +28,8 @@ from pipeline.evaluate.attack_data import load_attack_data
 from pipeline.evaluate.recognisability import check_device, make_accuracy
 from pipeline.evaluate.learned import figures, table
 from pipeline.evaluate.learned.results import baselines, write_learned
-from pipeline.evaluate.learned.run import LEARNED, run_attack
+from pipeline.evaluate.learned.registry import LEARNED
+from pipeline.evaluate.learned.run import run_attack
 from pipeline.evaluate.learned.settings import LearnedSettings
 from pipeline.evaluate.learned.settings import profile as profile_settings
 
@@ -63,12 +64,13 @@ def main(
     for k in kind:
         if k not in LEARNED:
             raise PipelineError(f"--kind {k!r}: choose one of {', '.join(LEARNED)}")
+    with_pairs = " or ".join(a.name for a in LEARNED.where(lambda a: a.known_pairs))
     if not kind:  # only the figures are redrawn
         refuse_given(context, ["scheme", "data_dir", "profile", "known_pairs", "attack_seed", "threads", "device", "checkpoints",
                                "lpips_weights", "recognisability", "epochs", "classifier_cache", *key_given],
                      "it sets an attack, and no --kind is given (only the figures are redrawn)")
-    if "itn" not in kind:
-        refuse_given(context, ["known_pairs"], "only --kind itn takes it")
+    if not any(LEARNED[k].known_pairs for k in kind):
+        refuse_given(context, ["known_pairs"], f"only --kind {with_pairs} takes it")
     if not recognisability:
         refuse_given(context, ["epochs", "classifier_cache"],
                      "it sets the recognisability classifier, which --no-recognisability switches off")
@@ -123,7 +125,7 @@ def attack(dataset: str, chosen: Scheme, options, kind: list[str], settings: Lea
     base = baselines(data, chosen, options, accuracy)
     for k in kind:
         start = time.perf_counter()
-        variants = [settings] + ([settings.with_(known_pairs=known_pairs)] if k == "itn" and known_pairs else [])
+        variants = [settings] + ([settings.with_(known_pairs=known_pairs)] if LEARNED[k].known_pairs and known_pairs else [])
         outcomes = [run_attack(k, data, chosen, options, variant, device=device, checkpoint_dir=checkpoints,
                                progress=True, accuracy=accuracy) for variant in variants]
         json_path, _ = write_learned(out, data, chosen, k, outcomes, base, info, time.perf_counter() - start, settings.lpips_weights)

@@ -153,3 +153,14 @@ def test_dvc_stage_deps_cover_every_module_its_command_imports(stage):
     assert files, f"{stage}: {entry} is not a project module"
     missing = [f for f in files if not any(f == d or f.startswith(d.rstrip("/") + "/") for d in deps)]
     assert missing == [], f"dvc.yaml stage {stage} runs {entry}, which imports {missing} outside its deps"
+
+
+#: The largest a module of the packages below may grow: past it, it holds more than one concern.
+MAX_LINES = 400
+
+
+def test_no_module_is_a_hub():
+    hubs = [f"{path.relative_to(ROOT)}: {n} lines" for name, path in sorted(modules().items())
+            if name.split(".")[0] in ("pipeline", "train", "workbench")
+            and (n := len(path.read_text().splitlines())) > MAX_LINES]
+    assert hubs == [], f"split by concern (at most {MAX_LINES} lines): {hubs}"

@@ -28,13 +28,8 @@ from pipeline.encrypt.registry import SCHEMES
 from pipeline.encrypt.scheme import KeyOptions
 from pipeline.errors import PipelineError
 from pipeline.evaluate.information import encrypt_rows
-from pipeline.evaluate.information_study import (
-    PUBLIC_EXPERIMENT_SECRET,
-    Point,
-    collect_points,
-    correlation,
-    parse_run,
-)
+from pipeline.evaluate.study_runs import PUBLIC_EXPERIMENT_SECRET, parse_run
+from pipeline.evaluate.study_stats import Point, collect_points, correlation
 from pipeline.information import app as info_app
 from pipeline.information_study import app as report_app
 from tests.cli import invoke

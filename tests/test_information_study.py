@@ -13,7 +13,8 @@ from workbench.data.datasets import dataset_spec, onehot
 from pipeline.encrypt.registry import SCHEMES
 from pipeline.evaluate import information_study as study_module
 from pipeline.evaluate.information import DistanceWeight, measure
-from pipeline.evaluate.information_study import bootstrap, correlations, draw_params, study_run
+from pipeline.evaluate.study_runs import draw_params, study_run
+from pipeline.evaluate.study_stats import bootstrap, correlations
 from pipeline.information_study import app
 from tests.cli import invoke
 from tests.test_information import smooth_images

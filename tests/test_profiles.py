@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from pipeline.encrypt.registry import SCHEMES
-from pipeline.evaluate.information_study import load_study
+from pipeline.evaluate.study_definition import load_study
 from tests.shared import ROOT
 from train.config import resolve_config
 

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 from PIL import Image
 
@@ -293,3 +296,12 @@ def test_the_same_key_measured_twice_is_refused(tmp_path):
                                                       "total_loss_rate": 0.1, "value_loss_rate": 0, "neighbour_loss_rate": 0.2}))
     result = invoke(app, ["--profile", "cpu", "--runs-dir", str(runs), "--out", "results", "--information-dir", str(info)])
     assert result.exit_code == 1 and "two measurements of etc on fashion under key 1" in result.stderr
+@pytest.mark.parametrize("module", ["pipeline.evaluate.report", "pipeline.report"])
+def test_the_report_loads_no_torch(module):
+    """The report reads model tags, published figures and run records from torch-free modules: a fresh
+    interpreter that imports it has no torch (nor torchvision) loaded."""
+    code = f"import sys, {module}; print(sorted(m for m in ('torch', 'torchvision', 'timm') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

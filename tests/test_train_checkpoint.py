@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from train import TrainError
-from train.loop import digest_path, fit, latest_checkpoint
+from train.checkpoints import digest_path, latest_checkpoint
+from train.loop import fit
 from tests.test_train_loop import cli, level_pictures, tiny_config, write_variant
 
 

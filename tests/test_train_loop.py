@@ -20,7 +20,9 @@ from train.__main__ import app
 from train.api import accuracy, predict, train_classifier
 from train.config import resolve_config
 from train.data import load_dataset, run_identity, split_from_pictures
-from train.loop import HISTORY_COLUMNS, fit, latest_checkpoint
+from train.checkpoints import latest_checkpoint
+from train.history import HISTORY_COLUMNS
+from train.loop import fit
 from train.presets import PRESETS
 
 

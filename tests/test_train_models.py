@@ -5,7 +5,9 @@ import pytest
 import torch
 
 from train import TrainError
+from train.model_registry import MODELS, tag
 from train.models import create_model, load_weights
+from train.presets import PRESETS
 
 
 @pytest.mark.parametrize("crop, kernel, stride", [(28, 3, 1), (32, 3, 1), (224, 7, 2)])
@@ -64,3 +66,24 @@ def test_imagenet_shaped_vit_weights_load_into_a_grey_small_vit(tmp_path):
     model.eval()
     with torch.no_grad():
         assert model(torch.zeros(2, 1, 32, 32)).shape == (2, 10)
+
+
+def test_every_model_declares_a_network_module_of_train_nets_and_a_unique_tag():
+    """The registry's one edge that is not an import statement (``network``) still obeys the layers."""
+    for model in MODELS.values():
+        assert model.network == f"train.nets.{model.network.rsplit('.', 1)[1]}"
+        assert callable(model.net().build) and callable(model.net().check)
+    tags = [model.tag for model in MODELS.values()]
+    assert len(set(tags)) == len(tags)
+    # every preset name starts with its dataset and its model's declared tag
+    assert all(name.split("_")[1] == tag(preset["model"]) for name, preset in PRESETS.items() if "dataset" in preset)
+    assert tag("resnet50") == "resnet50"  # a run of a model not registered keeps its own name
+
+
+def test_options_and_crop_are_checked_by_the_declarations():
+    with pytest.raises(TrainError, match="not a multiple of the patch size 16"):
+        create_model("vit_b_16", 3, 10, 40)
+    with pytest.raises(TrainError, match="patch 8 is larger than the crop 4"):
+        create_model("convmixer", 3, 10, 4, patch=8)
+    with pytest.raises(TrainError, match="at least 4"):
+        create_model("smallcnn", 1, 10, 3)

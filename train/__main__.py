@@ -18,13 +18,14 @@ import typer
 
 from workbench.cli import run, typer_app
 from workbench.paths import check_input, check_writable
+from train.checkpoints import check_resumable
 from train.config import resolve_config
 from train.data import load_dataset
 from train.distributed import distributed
 from train.errors import (
     TrainError,  # train/__init__.py sets OMP_WAIT_POLICY before torch loads
 )
-from train.loop import check_resumable, fit
+from train.loop import fit
 
 app = typer_app(__doc__)
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from train.augment import REFERENCE_JITTER
-from train.data import parse_dataset, split_name
+from train.data import parse_dataset
 from train.errors import TrainError
-from train.models import MODEL_DEFAULTS, MODEL_TAGS, MODELS, check_geometry
+from train.model_registry import MODELS
+from train.naming import split_name
 from train.presets import PROFILES, get_preset, profile_preset
 
 OPTIMIZERS = ("sgd", "adamw")
@@ -59,15 +60,14 @@ class TrainConfig:
         parse_dataset(self.dataset, self.data_dir)
         if self.model not in MODELS:
             raise TrainError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}", "model")
-        unknown = set(self.model_options) - set(MODEL_DEFAULTS[self.model])
-        if unknown:
-            raise TrainError(f"model {self.model} takes no option(s) {', '.join(sorted(unknown))}", "model")
+        model = MODELS.get(self.model)
+        model.with_defaults(self.model_options)
         for name, value in self.model_options.items():
-            if not isinstance(MODEL_DEFAULTS[self.model][name], bool):
+            if not isinstance(model.options[name], bool):
                 _check(name, value, "a whole number >= 1", _is_int(value) and value >= 1)
         for name in ("epochs", "batch", "crop", "checkpoint_every", "eval_batch"):
             _check(name, getattr(self, name), "a whole number >= 1", _is_int(getattr(self, name)) and getattr(self, name) >= 1)
-        check_geometry(self.model, self.crop, self.model_options)
+        model.check(self.crop, self.model_options)
         _check("seed", self.seed, "a whole number >= 0", _is_int(self.seed) and self.seed >= 0)
         _check("jpeg_quality", self.jpeg_quality, "a whole number 1..95 (or none)",
                self.jpeg_quality is None or (_is_int(self.jpeg_quality) and 1 <= self.jpeg_quality <= 95))
@@ -104,11 +104,11 @@ class TrainConfig:
     @property
     def model_kwargs(self) -> dict[str, Any]:
         """The model's options with its defaults filled in."""
-        return {**MODEL_DEFAULTS[self.model], **self.model_options}
+        return MODELS.get(self.model).with_defaults(self.model_options)
 
     def default_out(self) -> str:
         """``results/runs/<dataset>_<model>_<variant>``, plus the preset's own suffix when it names another cell."""
-        cell = f"{self.base_dataset}_{MODEL_TAGS[self.model]}"
+        cell = f"{self.base_dataset}_{MODELS.get(self.model).tag}"
         name = f"{cell}_{self.variant}"
         if self.preset and self.preset != name:
             suffix = self.preset[len(cell) + 1:] if self.preset.startswith(cell + "_") else self.preset

@@ -28,6 +28,7 @@ from workbench.data.stored import split_rows
 from workbench.errors import WorkbenchError
 from workbench.outputs import read_record
 from train.errors import TrainError
+from train.naming import split_name
 
 
 class StoredImages:
@@ -73,12 +74,6 @@ class Split:
 
     def __len__(self) -> int:
         return len(self.labels)
-
-
-def split_name(name: str) -> tuple[str, str]:
-    """``fashion_vor`` -> (``fashion``, ``vor``); a bare ``fashion`` -> ``origin`` (dataset names hold no ``_``)."""
-    base, _, variant = name.partition("_")
-    return base, variant or "origin"
 
 
 def parse_dataset(name: str, data_dir: str | Path = "data") -> tuple[DatasetSpec, str]:

@@ -1,8 +1,8 @@
 """Named training recipes: the 18 published cells, the EtC recipes, and fast CPU recipes.
 
 A preset is a partial :class:`train.config.TrainConfig`; values given on the command line
-override it. Names read ``<dataset>_<model>_<variant>`` (model tags: ``resnet18``, ``vit``,
-``convmixer``, ``smallcnn``).
+override it. Names read ``<dataset>_<model tag>_<variant>`` (each model declares its tag in
+:mod:`train.model_registry`: ``resnet18``, ``vit``, ``convmixer``, ``smallcnn``).
 
 Published (``experiments.md``): SGD with Nesterov momentum 0.9, cosine annealing over the
 epochs, seed 3407, and RICAP with beta 0.3 in every cell: the reference script's default for
@@ -33,29 +33,30 @@ from __future__ import annotations
 from typing import Any
 
 from train.errors import TrainError
+from train.model_registry import tag
+from train.naming import join_name
 
-# dataset, model tag, variant, epochs, batch, crop, lr, wd (the table of experiments.md)
+# dataset, model, variant, epochs, batch, crop, lr, wd (the table of experiments.md)
 _PUBLISHED = [
     ("cifar10", "resnet18", "origin", 100, 256, 32, 0.1, 1e-4),
     ("cifar10", "resnet18", "vor", 100, 32, 224, 0.1, 1e-4),
     ("cifar10", "resnet18", "random", 100, 256, 224, 0.1, 1e-4),
-    ("cifar10", "vit", "origin", 70, 128, 224, 0.005, 1e-4),
-    ("cifar10", "vit", "vor", 70, 128, 224, 0.005, 1e-3),
-    ("cifar10", "vit", "random", 70, 128, 224, 0.005, 1e-4),
+    ("cifar10", "vit_b_16", "origin", 70, 128, 224, 0.005, 1e-4),
+    ("cifar10", "vit_b_16", "vor", 70, 128, 224, 0.005, 1e-3),
+    ("cifar10", "vit_b_16", "random", 70, 128, 224, 0.005, 1e-4),
     ("mnist", "resnet18", "origin", 30, 256, 28, 0.1, 1e-4),
     ("mnist", "resnet18", "vor", 30, 256, 224, 0.1, 1e-4),
     ("mnist", "resnet18", "random", 30, 256, 28, 0.1, 1e-4),
-    ("mnist", "vit", "origin", 30, 128, 224, 0.1, 1e-4),
-    ("mnist", "vit", "vor", 30, 128, 224, 0.005, 2e-4),
-    ("mnist", "vit", "random", 30, 128, 224, 0.1, 1e-4),
+    ("mnist", "vit_b_16", "origin", 30, 128, 224, 0.1, 1e-4),
+    ("mnist", "vit_b_16", "vor", 30, 128, 224, 0.005, 2e-4),
+    ("mnist", "vit_b_16", "random", 30, 128, 224, 0.1, 1e-4),
     ("fashion", "resnet18", "origin", 50, 256, 32, 0.1, 1e-4),
     ("fashion", "resnet18", "vor", 50, 256, 224, 0.1, 5e-4),
     ("fashion", "resnet18", "random", 50, 256, 224, 0.1, 1e-4),
-    ("fashion", "vit", "origin", 50, 128, 224, 0.005, 2e-4),
-    ("fashion", "vit", "vor", 50, 128, 224, 0.005, 5e-4),
-    ("fashion", "vit", "random", 50, 128, 224, 0.005, 2e-4),
+    ("fashion", "vit_b_16", "origin", 50, 128, 224, 0.005, 2e-4),
+    ("fashion", "vit_b_16", "vor", 50, 128, 224, 0.005, 5e-4),
+    ("fashion", "vit_b_16", "random", 50, 128, 224, 0.005, 2e-4),
 ]
-_MODEL_OF_TAG = {"resnet18": "resnet18", "vit": "vit_b_16", "convmixer": "convmixer", "smallcnn": "smallcnn"}
 
 #: The accuracy (%) the paper reports for each published preset (test set, best epoch).
 PUBLISHED_ACCURACY = {
@@ -66,15 +67,11 @@ PUBLISHED_ACCURACY = {
 VARIANTS = ("origin", "vor", "random")
 
 
-def _dataset_name(dataset: str, variant: str) -> str:
-    return dataset if variant == "origin" else f"{dataset}_{variant}"
-
-
 def _published() -> dict[str, dict[str, Any]]:
     return {
-        f"{d}_{tag}_{v}": dict(dataset=_dataset_name(d, v), model=_MODEL_OF_TAG[tag], epochs=e, batch=b,
-                               crop=c, lr=lr, wd=wd, ricap=0.3, optimizer="sgd", schedule="cosine")
-        for d, tag, v, e, b, c, lr, wd in _PUBLISHED
+        f"{d}_{tag(m)}_{v}": dict(dataset=join_name(d, v), model=m, epochs=e, batch=b,
+                                  crop=c, lr=lr, wd=wd, ricap=0.3, optimizer="sgd", schedule="cosine")
+        for d, m, v, e, b, c, lr, wd in _PUBLISHED
     }
 
 
@@ -127,7 +124,7 @@ def profile_preset(profile: str, dataset: str, model: str, variant: str) -> str:
     """The preset that ``profile`` means for one cell: ``cpu`` -> ``<dataset>_<model>_cpu``,
     ``paper`` -> the published recipe of that dataset, model and variant."""
     if profile == "cpu":
-        for name in (f"{dataset}_{model}_cpu", f"{model}_cpu"):  # the built-ins' named recipes, else the one for any dataset
+        for name in (f"{dataset}_{tag(model)}_cpu", f"{tag(model)}_cpu"):  # the built-ins' named recipes, else the one for any dataset
             if name in _CPU or name in _ANY_CPU:
                 return name
         raise TrainError(f"no CPU preset for {dataset} / {model}; CPU presets: {', '.join(sorted({**_CPU, **_ANY_CPU}))}")
@@ -140,6 +137,5 @@ def profile_preset(profile: str, dataset: str, model: str, variant: str) -> str:
 
 def published_preset(dataset: str, model: str, variant: str) -> str | None:
     """The name of the published preset for one cell of the paper's table, if there is one."""
-    tag = next((t for t, m in _MODEL_OF_TAG.items() if m == model), model)
-    name = f"{dataset}_{tag}_{variant}"
+    name = f"{dataset}_{tag(model)}_{variant}"
     return name if name in _published() else None

@@ -18,10 +18,10 @@ from PIL import Image, ImageDraw, ImageFont
 from workbench.outputs import read_json
 from pipeline.evaluate.aggregate import Spread, grouped
 from pipeline.evaluate.information import DistanceWeight
-from pipeline.evaluate.information_study import PARTS, at_weight, describe
+from pipeline.evaluate.study_stats import PARTS, at_weight, describe
 from pipeline.evaluate.recoverability import Attack, attacks_by_cell, blind, learned, paired
 from pipeline.evaluate.runs import ORDER, PLAIN, Run, cells, drop, in_order, plain_published
-from train.models import MODEL_TAGS
+from train.model_registry import tag
 
 
 def markdown(runs: list[Run]) -> str:
@@ -80,7 +80,7 @@ def chart(runs: list[Run]) -> Image.Image:
                 draw.line([(x - 2, py), (x + bar - 4, py)], fill="black", width=3)
             x += bar
         draw.text((x - len(members) * bar, top + height + 22), f"{dataset}", fill="black", font=font)
-        draw.text((x - len(members) * bar, top + height + 38), f"{MODEL_TAGS.get(model, model)}", fill="black", font=font)
+        draw.text((x - len(members) * bar, top + height + 38), f"{tag(model)}", fill="black", font=font)
         draw.text((x - len(members) * bar, top + height + 54), recipe, fill="black", font=font)
         x += gap
     return img
@@ -135,7 +135,7 @@ def security_markdown(runs: list[Run], attacks: list[dict], information: dict[tu
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     table = cells(runs)
     for dataset, encryption in found:
-        drops = [f"{drop(table, c):.2f} ({MODEL_TAGS.get(c.model, c.model)}, {c.recipe})" for c in table
+        drops = [f"{drop(table, c):.2f} ({tag(c.model)}, {c.recipe})" for c in table
                  if (c.dataset, c.variant) == (dataset, encryption) and drop(table, c) is not None]
         mine = by_cell.get((dataset, encryption), [])
         loss = information.get((dataset, encryption))

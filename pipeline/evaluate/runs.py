@@ -15,9 +15,9 @@ from workbench.outputs import read_json
 from pipeline.encrypt.registry import PLAIN, SCHEMES
 from pipeline.errors import PipelineError
 from pipeline.evaluate.aggregate import Spread, grouped, spread
-from train.data import split_name
+from train.naming import split_name
 from train.errors import TrainError
-from train.models import MODEL_TAGS
+from train.model_registry import tag
 from train.presets import PUBLISHED_ACCURACY, VARIANTS, published_preset
 
 #: Variants in table order: the plain images, then the schemes in registry order.
@@ -71,7 +71,7 @@ def _recipe(config: dict, dataset: str, variant: str) -> str:
         return "custom"
     if preset == published_preset(dataset, config["model"], variant):
         return "published"
-    cell = f"{dataset}_{MODEL_TAGS.get(config['model'], config['model'])}_"
+    cell = f"{dataset}_{tag(config['model'])}_"
     return preset[len(cell):] if preset.startswith(cell) else preset
 
 

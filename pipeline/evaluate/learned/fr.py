@@ -22,6 +22,7 @@ import numpy as np
 
 from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.evaluate.attack_data import AttackData
+from pipeline.evaluate.learned.kind import LearnedAttack
 from pipeline.evaluate.learned.settings import LearnedSettings
 from pipeline.evaluate.metrics import psnr
 
@@ -68,3 +69,9 @@ def fr_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: L
     held = {"public_plain_images": len(public), "scheme_properties": ["negates", "moves_whole_pixels", "per_image"],
             "victim_pairs": 0, "own_keys": 0, "victim_key": "never used (scored against plain test images)", "rendered": rendered}
     return recovered, held, []
+
+
+ATTACK = LearnedAttack(
+    "fr", fr_attack,
+    threat_model="knows the algorithm's declared properties (negation, channel shuffling, per-image keys) and public plain "
+                 "images; renders the key-independent features")

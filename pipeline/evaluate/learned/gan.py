@@ -27,6 +27,7 @@ from pipeline.evaluate.attack_data import AttackData
 from pipeline.evaluate.learned import training
 from pipeline.evaluate.learned.itn import heldout_count
 from pipeline.evaluate.learned.networks import Discriminator, Translator
+from pipeline.evaluate.learned.kind import LearnedAttack
 from pipeline.evaluate.learned.settings import LearnedSettings
 
 SCORE = "cycle SSIM on held-out images of both domains: mean of SSIM(F(G(e)), e) and SSIM(G(F(p)), p)"
@@ -92,3 +93,9 @@ def gan_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: 
                 "victim_key": "never used (scored against plain test images)"}
         trainings = [run.record(settings.stopping(), SCORE)]
         return training.apply(g, data.enc_test, device), held, trainings
+
+
+ATTACK = LearnedAttack(
+    "gan", gan_attack,
+    threat_model="unpaired: public plain images and the victim's encrypted train images (disjoint halves of the train split, "
+                 "no labels, no pairs); a CycleGAN-style translation")

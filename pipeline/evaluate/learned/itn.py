@@ -23,6 +23,7 @@ from pipeline.errors import PipelineError
 from pipeline.evaluate.attack_data import AttackData
 from pipeline.evaluate.learned import training
 from pipeline.evaluate.learned.networks import Translator
+from pipeline.evaluate.learned.kind import LearnedAttack
 from pipeline.evaluate.learned.settings import LearnedSettings
 
 
@@ -119,3 +120,9 @@ def itn_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: 
                                  checkpoint=None if checkpoint_dir is None else Path(checkpoint_dir) / f"{stem}_pairs{k}.pt", progress=progress, device=device)
             trainings.append(run.record(rule, PAIRS_SCORE))
         return training.apply(net, data.enc_test, device), held, trainings
+
+
+ATTACK = LearnedAttack(
+    "itn", itn_attack, known_pairs=True,
+    threat_model="knows the algorithm, not the key: encrypts public plain images with keys it draws itself and trains an "
+                 "encrypted-to-plain network; with k > 0 it also fine-tunes on k known victim (encrypted, plain) train pairs")

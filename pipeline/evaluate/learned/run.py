@@ -1,8 +1,7 @@
 """One entry for every learned attack: train (or render), recover the victim's test images, score them per image.
 
-``LEARNED`` maps an attack kind (``itn``, ``gan``, ``fr``) to its function; :func:`run_attack`
-runs one and returns a :class:`LearnedOutcome`: the recovered test pictures, a JSON-ready
-record for ``results/attacks/<dataset>_<scheme>_<kind>.json`` and the per-image values for
+:func:`run_attack` runs one kind of the registry (``registry.LEARNED``: ``itn``, ``gan``, ``fr``)
+and returns a :class:`LearnedOutcome`: the recovered test pictures, a JSON-ready record for ``results/attacks/<dataset>_<scheme>_<kind>.json`` and the per-image values for
 its side file (``.npz``). The victim's key is never passed in: only the scoring looks at the
 plain test images.
 """
@@ -11,35 +10,18 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from pipeline.encrypt.scheme import KeyOptions, Scheme
-from pipeline.errors import PipelineError
 from pipeline.evaluate.attack_data import AttackData
 from pipeline.evaluate.recognisability import AccuracyFn
-from pipeline.evaluate.learned.fr import fr_attack
-from pipeline.evaluate.learned.gan import gan_attack
-from pipeline.evaluate.learned.itn import NotApplicable, itn_attack
+from pipeline.evaluate.learned.itn import NotApplicable
+from pipeline.evaluate.learned.kind import LearnedAttack
 from pipeline.evaluate.learned.lpips import load_lpips, lpips
+from pipeline.evaluate.learned.registry import LEARNED
 from pipeline.evaluate.learned.settings import LearnedSettings
 from pipeline.evaluate.metrics import psnr, ssim
-
-# (data, scheme, options, settings, *, checkpoint_dir, progress, device) -> (recovered, held, the trainings' records)
-AttackFn = Callable[..., tuple[np.ndarray, dict, list[dict]]]
-
-LEARNED: dict[str, AttackFn] = {"itn": itn_attack, "gan": gan_attack, "fr": fr_attack}
-
-#: What each kind's adversary holds, in words (the record's ``threat_model``; ``held`` gives the counts).
-THREAT_MODELS = {
-    "itn": "knows the algorithm, not the key: encrypts public plain images with keys it draws itself and trains an "
-           "encrypted-to-plain network; with k > 0 it also fine-tunes on k known victim (encrypted, plain) train pairs",
-    "gan": "unpaired: public plain images and the victim's encrypted train images (disjoint halves of the train split, "
-           "no labels, no pairs); a CycleGAN-style translation",
-    "fr": "knows the algorithm's declared properties (negation, channel shuffling, per-image keys) and public plain images; "
-          "renders the key-independent features",
-}
 
 
 @dataclass
@@ -65,8 +47,9 @@ def stopped(trainings: list[dict]) -> str:
     return "plateau" if all(t["stopped"] == "plateau" for t in trainings) else "cap"
 
 
-def method_name(kind: str, settings: LearnedSettings) -> str:
-    return f"itn+{settings.known_pairs}pairs" if kind == "itn" and settings.known_pairs else kind
+def method_name(attack: LearnedAttack, settings: LearnedSettings) -> str:
+    """The attack's name, with the known pairs where it fine-tuned on some (``itn+1000pairs``)."""
+    return f"{attack.name}+{settings.known_pairs}pairs" if attack.known_pairs and settings.known_pairs else attack.name
 
 
 def per_image_scores(recovered: np.ndarray, plain: np.ndarray, lpips_weights: tuple[Path, ...] = ()) -> dict[str, np.ndarray | None]:
@@ -87,13 +70,13 @@ def run_attack(kind: str, data: AttackData, scheme: Scheme, options: KeyOptions,
     fills the record's ``accuracy`` when given. ``device``: a torch device (the ``paper``
     profile is meant for a GPU).
     """
-    if kind not in LEARNED:
-        raise PipelineError(f"unknown learned attack kind {kind!r}; choose one of {', '.join(LEARNED)}")
-    record = {"method": method_name(kind, settings), "pairs": settings.known_pairs if kind == "itn" and settings.known_pairs else None,
-              "uses_statistics": False, "key_share": None, "threat_model": THREAT_MODELS[kind], "settings": settings.record()}
+    attack = LEARNED.get(kind)
+    pairs = settings.known_pairs if attack.known_pairs and settings.known_pairs else None
+    record = {"method": method_name(attack, settings), "pairs": pairs,
+              "uses_statistics": False, "key_share": None, "threat_model": attack.threat_model, "settings": settings.record()}
     start = time.perf_counter()
     try:
-        recovered, held, trainings = LEARNED[kind](data, scheme, options, settings, checkpoint_dir=checkpoint_dir, progress=progress, device=device)
+        recovered, held, trainings = attack.run(data, scheme, options, settings, checkpoint_dir=checkpoint_dir, progress=progress, device=device)
     except NotApplicable as err:
         return LearnedOutcome(None, {**record, "not_applicable": str(err), "stopped": "not applicable", "psnr": None, "ssim": None, "lpips": None, "accuracy": None}, {})
     # the whole cost: training resumed from checkpoints included

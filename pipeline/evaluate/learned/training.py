@@ -31,7 +31,7 @@ from workbench.cli import progress_bar
 from pipeline.errors import PipelineError
 from pipeline.evaluate.metrics import ssim
 from train.errors import TrainError
-from train.loop import read_verified, write_verified
+from train.checkpoints import read_verified, write_verified
 
 StepFn = Callable[[np.random.Generator], dict[str, float]]  # one optimisation step -> its losses ("loss": the one minimised)
 ScoreFn = Callable[[], float]  # the held-out score of the current weights (higher is better)
