@@ -11,8 +11,11 @@ from workbench.data.datasets import DATASETS, dataset_spec
 from pipeline.encrypt.command import encrypt_app
 from pipeline.encrypt.registry import SCHEMES
 from pipeline.errors import PipelineError
-from pipeline.evaluate.attack import load_attack_data
+from pipeline.encrypt.scheme import KeyOptions
+from pipeline.evaluate.attack import AttackData, load_attack_data
 from pipeline.evaluate.information import check_size, load_splits
+from pipeline.evaluate.learned.networks import Translator
+from pipeline.evaluate.learned.run import run_attack
 from pipeline.evaluate.learned.sample import drawn_rows, load_capped, sized_for
 from pipeline.evaluate.learned.settings import LearnedSettings, profile
 from tests.cli import invoke
@@ -75,3 +78,18 @@ def test_the_information_measure_refuses_224_px_images_before_reading_any():
     assert str(err.value) == ("the information measure on big: 224 x 224 images have 50176 pixels; its pixel-pair matrices "
                               "(50176 x 50176, 19 GiB each) take at most 4096 pixels (64 x 64)")
     check_size(replace(spec, height=64, width=64))
+
+
+@pytest.mark.parametrize("kind", ["itn", "gan"])
+def test_a_translator_too_large_for_the_image_makes_itn_and_gan_not_applicable_before_any_work(kind):
+    rng = np.random.default_rng(0)
+    pictures = rng.integers(0, 256, (4, 224, 224, 3), dtype=np.uint8)
+    labels = np.zeros(4, np.int64)
+    data = AttackData(replace(DATASETS["cifar10"], height=224, width=224, name="big"), pictures, labels, pictures, pictures, labels, pictures)
+    outcome = run_attack(kind, data, SCHEMES.get("etc"), KeyOptions(), LearnedSettings())
+    assert outcome.recovered is None and outcome.record["stopped"] == "not applicable"
+    assert outcome.record["not_applicable"] == (
+        "the translator's global linear map over the 150528 samples of a 224 x 224 x 3 image would hold 150528^2 weights "
+        "(84 GiB); it takes at most 12288 samples (64 x 64 x 3)")
+    with pytest.raises(PipelineError, match="at most 12288 samples"):
+        Translator((224, 224, 3))
