@@ -1,6 +1,6 @@
 """Encrypting a dataset larger than the memory the process may use, beside a plain copy of the same file.
 
-    python benchmarks/own_data.py [--gib 4] [--budget-gib 1] [--scheme etc] [--folder DIR]
+    python benchmarks/own_data.py [--gib 4] [--budget-gib 1] [--scheme etc ...] [--folder DIR]
 
 Generates a 224 x 224 colour dataset of ``--gib`` GiB (random pixels; its train split ~86 %, test
 ~14 %) stored as a declared dataset with ``storage: v7.3`` (``data/bench/origin/bench.mat``,
@@ -9,7 +9,8 @@ at ``--budget-gib`` (RLIMIT_AS):
 
 * ``copy``: ``shutil.copyfile`` of ``bench.mat`` (the same bytes as the encryption reads), then
   ``fsync`` (the encrypt stage syncs its outputs before swapping them in);
-* ``encrypt``: ``python -m pipeline.encrypt --scheme SCHEME --dataset bench`` (block by block,
+* ``encrypt``: ``python -m pipeline.encrypt --scheme SCHEME --dataset bench`` for each ``--scheme`` given
+  (repeatable: the set is generated once; block by block,
   :mod:`pipeline.encrypt.streamed`; any scheme, the per-image ones too: ``--scheme random`` draws a
   permutation per image and stores MATLAB doubles, 8 bytes a sample).
 
@@ -32,6 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from matlab_compat import RowChunks
+from matlab_compat.rng import rng as matlab_rng
+from pipeline.encrypt.vortex_params import new_vor_params, save_vor_params
 from workbench.data.datasets import DatasetSpec, spec_record
 from workbench.data.matfiles import write_mat
 from workbench.outputs import write_json
@@ -43,7 +46,8 @@ GIB = 1 << 30
 
 
 def generate(data: Path, gib: float, seed: int = 0) -> tuple[Path, int]:
-    """``data/bench/origin/bench.mat`` (v7.3) of ``gib`` GiB of images and its ``dataset.json``; (file, images)."""
+    """``data/bench/origin/bench.mat`` (v7.3) of ``gib`` GiB of images, its ``dataset.json`` and vortex
+    parameters; (file, images)."""
     total = int(gib * GIB) // ROW
     counts = {"train": total - total // 7, "test": total // 7}
     rng = np.random.default_rng(seed)
@@ -65,6 +69,9 @@ def generate(data: Path, gib: float, seed: int = 0) -> tuple[Path, int]:
                        CLASSES, layout="mat", matlab_transposed=False, vor_double=False,
                        mean=(0.5,) * CHANNELS, std=(0.29,) * CHANNELS)
     write_json(origin / "dataset.json", spec_record(spec, classes=[str(k) for k in range(CLASSES)]))
+    # the vortex scheme's parameters, drawn as the fetch stage draws them for a declared set (rng(0))
+    save_vor_params(data / "bench" / "params" / spec.published_params,
+                    new_vor_params(spec.script_vortices, SIDE, SIDE, spec.degree_scale, matlab_rng(0)))
     return origin / "bench.mat", total
 
 
@@ -89,9 +96,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gib", type=float, default=4.0, help="dataset size in GiB")
     parser.add_argument("--budget-gib", type=float, default=1.0, help="address-space limit of each child (RLIMIT_AS)")
-    parser.add_argument("--scheme", default="etc", help="the scheme (random: a permutation per image)")
+    parser.add_argument("--scheme", action="append", help="a scheme, repeatable [default: etc] (random: a permutation per image)")
     parser.add_argument("--folder", type=Path, default=None, help="where the data go [default: a temporary folder]")
     args = parser.parse_args()
+    schemes = args.scheme or ["etc"]
     folder = args.folder or Path(tempfile.mkdtemp(prefix="own-data-bench."))
     data = folder / "data"
     root = Path(__file__).resolve().parents[1]
@@ -107,8 +115,8 @@ def main() -> None:
         runs = {
             "copy + fsync": [sys.executable, "-c", "import os, shutil, sys; shutil.copyfile(sys.argv[1], sys.argv[2]); "
                              "f = os.open(sys.argv[2], os.O_RDONLY); os.fsync(f)", str(source), str(folder / "copy.mat")],
-            f"encrypt ({args.scheme})": [sys.executable, "-m", "pipeline.encrypt", "--scheme", args.scheme,
-                                         "--dataset", "bench", "--data-dir", str(data)],
+            **{f"encrypt ({scheme})": [sys.executable, "-m", "pipeline.encrypt", "--scheme", scheme,
+                                       "--dataset", "bench", "--data-dir", str(data)] for scheme in schemes},
         }
         print(f"{'run':16s} {'seconds':>8s} {'GiB/s':>6s} {'peak RSS MiB':>13s}  exit")
         for name, cmd in runs.items():

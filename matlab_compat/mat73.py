@@ -19,11 +19,10 @@ budget (:mod:`matlab_compat.budget`) before it is read.
 """
 from __future__ import annotations
 
-import mmap
 import os
 import struct
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import h5py
 import numpy as np
@@ -560,27 +559,48 @@ class _Reader:
         return scipy.sparse.csc_matrix((data[:nnz], ir[:nnz], jc), shape=(rows, cols))
 
 
+#: An HDF5 global heap collection's signature, version 1 and reserved bytes (no shift of it matches itself).
+GCOL = b"GCOL\x01\x00\x00\x00"
+#: Bytes of the file scanned for collection signatures at a time.
+SCAN_BYTES = 16 << 20
+
+
+def _signatures(fh, size: int) -> Iterator[int]:
+    """Offsets of every :data:`GCOL` in the file, read :data:`SCAN_BYTES` at a time (pieces overlap by
+    one byte less than the signature, so one across a boundary is found, and once)."""
+    for start in range(0, size, SCAN_BYTES):
+        fh.seek(start)
+        piece = fh.read(SCAN_BYTES + len(GCOL) - 1)
+        at = piece.find(GCOL)
+        while 0 <= at < SCAN_BYTES:
+            yield start + at
+            at = piece.find(GCOL, at + 1)
+
+
 def check_global_heaps(path: str | os.PathLike) -> None:
     """Refuse HDF5 global heap collections whose objects do not tile them exactly.
 
     Struct field names (``MATLAB_fields``) live in global heaps; a corrupt collection size
     sends libhdf5 into an endless loop, so each collection is walked here first. (Collections
     are found by their signature; array data that happened to contain one would be checked too.)
+    Memory: one piece of :data:`SCAN_BYTES` and the reader's buffer; the objects' headers are read
+    one by one where a collection's walk reaches them.
     """
-    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        size = len(mm)
-        at = mm.find(b"GCOL\x01\x00\x00\x00")   # signature, version 1, reserved bytes
-        while at >= 0:
+    with open(path, "rb") as scan, open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        for at in _signatures(scan, size):
             if at + 16 > size:
                 raise MatFileError(f"{path}: offset {at}: truncated HDF5 global heap")
-            (length,) = struct.unpack_from("<Q", mm, at + 8)
+            fh.seek(at + 8)
+            (length,) = struct.unpack("<Q", fh.read(8))
             end = at + length
             if length < 4096 or end > size:
                 raise MatFileError(f"{path}: offset {at}: HDF5 global heap of {length} bytes "
                                    f"does not fit the file")
             pos = at + 16
             while pos + 16 <= end:
-                index, _, _, obj = struct.unpack_from("<HHIQ", mm, pos)
+                fh.seek(pos)
+                index, _, _, obj = struct.unpack("<HHIQ", fh.read(16))
                 if index == 0:               # free space: must run exactly to the end
                     if pos + obj != end:
                         raise MatFileError(f"{path}: offset {pos}: HDF5 global heap free space "
@@ -591,7 +611,6 @@ def check_global_heaps(path: str | os.PathLike) -> None:
                 if pos > end:
                     raise MatFileError(f"{path}: offset {at}: HDF5 global heap objects overrun "
                                        f"their collection")
-            at = mm.find(b"GCOL\x01\x00\x00\x00", at + 4)
 
 
 def load(path: str | os.PathLike, variable_names: Iterable[str] | None = None,

@@ -33,6 +33,7 @@ from pipeline.errors import PipelineError
 from pipeline.evaluate.information import (
     DistanceWeight,
     check_measurable,
+    check_size,
     default_label,
     load_splits,
     measure,
@@ -76,6 +77,7 @@ def main(
     options = recorded_options(chosen, spec, key_options(chosen, data_dir, **key_given))
     key = chosen.key(spec, options)
     check_measurable(chosen, key)
+    check_size(spec)
     if not chosen.key_per_image(key):
         refuse_given(context, ["exact_sample"], f"only per-image keys take it; {chosen.name}'s key is one map for every image")
     splits = load_splits(data_dir, spec.name, split, max_images)

@@ -24,12 +24,12 @@ from pipeline.encrypt.options import DATA_DIR, DATASET, DatasetName, SchemeName,
 from pipeline.encrypt.scheme import Scheme
 from pipeline.encrypt.stage import recorded_options
 from pipeline.errors import PipelineError
-from pipeline.evaluate.attack_data import load_attack_data
 from pipeline.evaluate.recognisability import check_device, make_accuracy
 from pipeline.evaluate.learned import figures, table
 from pipeline.evaluate.learned.results import baselines, write_learned
 from pipeline.evaluate.learned.registry import LEARNED
 from pipeline.evaluate.learned.run import run_attack
+from pipeline.evaluate.learned.sample import load_capped, sized_for
 from pipeline.evaluate.learned.settings import LearnedSettings
 from pipeline.evaluate.learned.settings import profile as profile_settings
 
@@ -114,8 +114,12 @@ def attack(dataset: str, chosen: Scheme, options, kind: list[str], settings: Lea
            checkpoints: Path, classifier: tuple[int, Path] | None, out: Path) -> None:
     """Run the kinds on one scheme's variant and write their result and side files (``classifier``: epochs and cache, or None).
 
-    The victim's key (from ``options``) is used only for the true-key baseline of the scores."""
-    data = load_attack_data(options.data_dir, dataset_spec(dataset, options.data_dir), chosen)
+    The victim's key (from ``options``) is used only for the true-key baseline of the scores. On images
+    larger than the profile is sized for, the settings are scaled and the images read capped
+    (:mod:`pipeline.evaluate.learned.sample`)."""
+    spec = dataset_spec(dataset, options.data_dir)
+    settings = sized_for(settings, (spec.height, spec.width, spec.channels))
+    data = load_capped(options.data_dir, spec, chosen, settings)
     if known_pairs is None:  # the default: 1000 pairs, fewer on a small (declared) dataset
         known_pairs = min(KNOWN_PAIRS, len(data.plain_train))
     accuracy, info = (None, None)

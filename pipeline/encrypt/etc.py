@@ -22,7 +22,7 @@ import numpy as np
 from workbench.data.datasets import DatasetSpec
 from pipeline.encrypt.etc_key import TRANSFORMS, EtcKey, check_block_size, derive_key
 from pipeline.encrypt.keystream import fingerprint, log2_choose, log2_factorial, shape_context
-from pipeline.encrypt.sample_map import SampleMap, probe_sample_map
+from pipeline.encrypt.sample_map import SampleMap
 from pipeline.encrypt.scheme import KeyOptions
 from pipeline.encrypt.secret import SecretScheme, block_count, block_size_of, draw_of, secret_of
 from pipeline.errors import PipelineError
@@ -99,8 +99,9 @@ def decrypt(images: np.ndarray, key: EtcKey, fingerprint: str | None = None) -> 
 
 
 def etc_sample_map(key: EtcKey) -> SampleMap:
-    """The key as a sample map over flattened (H, W, C) pictures."""
-    return probe_sample_map(lambda pictures: encrypt(pictures, key), key.image_shape)
+    """The key as a sample map over flattened (H, W, C) pictures (read from its tables: any image size)."""
+    gather, mask = _maps(key)
+    return SampleMap(gather.astype(np.int64), mask == 255)
 
 
 def block_key(spec: DatasetSpec, options: KeyOptions) -> EtcKey:

@@ -39,11 +39,13 @@ import numpy as np
 from workbench.data.datasets import (
     DatasetSpec,
     ImageShape,
+    dataset_spec,
     load_split,
     picture_sources_to_rows_map,
     pictures_from_rows,
     rows_from_pictures,
 )
+from workbench.data.stored import split_rows
 from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.errors import PipelineError
 
@@ -288,6 +290,7 @@ def measure(scheme: Scheme, key, spec: DatasetSpec, splits: dict[str, np.ndarray
     value for the actual draws of the first ``exact_sample`` images of the first split.
     """
     check_measurable(scheme, key)
+    check_size(spec)
     layout = spec
     rows = np.concatenate([np.asarray(splits[s]) for s in splits])
     started = time.perf_counter()
@@ -328,8 +331,32 @@ def measure(scheme: Scheme, key, spec: DatasetSpec, splits: dict[str, np.ndarray
 
 
 def load_splits(data_dir: Path, dataset: str, split: str, max_images: int | None = None) -> dict[str, np.ndarray]:
-    """The plain rows of ``split`` (train, test or all), the first ``max_images`` of each."""
+    """The plain rows of ``split`` (train, test or all), the first ``max_images`` of each: only those
+    read where the split is stored v7.3 (others are read whole, then cut)."""
     if split not in ("train", "test", "all"):
         raise PipelineError(f"unknown split {split!r}; choose train, test or all")
     names = ("train", "test") if split == "all" else (split,)
-    return {s: load_split(data_dir, dataset, "origin", s)[0][:max_images] for s in names}
+    spec = dataset_spec(dataset, data_dir)
+    out = {}
+    for name in names:
+        stored = split_rows(Path(data_dir), spec, "origin", name)
+        if stored is None:
+            out[name] = load_split(data_dir, spec, "origin", name)[0][:max_images]
+        else:
+            with stored[0] as reader:
+                out[name] = reader.rows(0, min(reader.shape[0], max_images or reader.shape[0]))
+    return out
+
+
+#: Most pixels an image may have: the measure holds (C, P, P) pixel-pair matrices and a few P x P
+#: temporaries while building one (about 10 x 8 P^2 bytes: 1.3 GiB at 64 x 64).
+MAX_PIXELS = 64 * 64
+
+
+def check_size(spec: DatasetSpec) -> None:
+    """Refuse, before any image is read, images whose P x P pixel-pair matrices would not fit."""
+    pixels = spec.height * spec.width
+    if pixels > MAX_PIXELS:
+        raise PipelineError(f"the information measure on {spec.name}: {spec.height} x {spec.width} images have {pixels} pixels; "
+                            f"its pixel-pair matrices ({pixels} x {pixels}, {8 * pixels**2 / 2**30:.0f} GiB each) "
+                            f"take at most {MAX_PIXELS} pixels (64 x 64)")

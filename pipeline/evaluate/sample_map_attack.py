@@ -113,13 +113,26 @@ Blocks = Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]
 CORRELATION_ROWS = 8192
 
 #: Most sample positions the map attacks take: their S x S statistics (correlations, float64: 8 S^2 bytes,
-#: 2 GiB here) and (V, S, S) costs grow with the square of the image.
+#: 2 GiB here) and (V, S, S) costs grow with the square of the image. EtC's block attack bounds its own
+#: (:func:`~pipeline.evaluate.etc_attack.refinement_positions`).
 MAX_POSITIONS = 16384
+
+#: The methods whose statistics are S x S over every sample position (S = H x W for pixel-map).
+MAP_METHODS = ("sample-map", "pixel-map")
+
+#: Most bytes of one piece of rows the per-class moments convert to floats (64 MiB: 55 rows of 224 x 224 x 3 doubles).
+MOMENT_BYTES = 64 << 20
+
+
+def fits(positions: int) -> bool:
+    """Whether a map method's S x S statistics over ``positions`` sample positions fit (:data:`MAX_POSITIONS`)."""
+    return positions <= MAX_POSITIONS
 
 
 def check_positions(method: str, positions: int, what: str) -> None:
-    """Refuse, before any work, a map attack whose S x S statistics would not fit (S = ``positions``)."""
-    if positions > MAX_POSITIONS:
+    """Refuse, before any work, a map method (:data:`MAP_METHODS`) whose S x S statistics would not fit
+    (S = ``positions``); other methods bound their own statistics and pass."""
+    if method in MAP_METHODS and not fits(positions):
         gib = 8 * positions**2 / 2**30
         raise PipelineError(f"attack method {method}: {positions} sample positions ({what}) need a {positions} x {positions} "
                             f"correlation matrix ({gib:.0f} GiB); it takes at most {MAX_POSITIONS} positions")
@@ -135,15 +148,23 @@ def _running_sum(total: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return np.add.reduce(np.concatenate([total[None], rows]), axis=0)
 
 
+def _pieces(blocks: Iterable[tuple[np.ndarray, np.ndarray]], rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The blocks cut into pieces of at most ``rows`` rows (with their labels), in order."""
+    for flat, labels in blocks:
+        for i in range(0, len(flat), rows):
+            yield flat[i : i + rows], labels[i : i + rows]
+
+
 def class_moments(blocks: Blocks, num_classes: int, size: int, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
     """Per-class mean and standard deviation of every sample position: two (S, K) float64 arrays.
 
     Computed in ``dtype`` as ``x.mean(axis=0)`` and ``x.std(axis=0)`` of each class's rows, in two
     passes over the blocks (the sums, then the squared deviations from the means), each a running
-    sum row after row: any blocking gives the whole array's numbers bit for bit, holding one block
-    and 2 K S sums."""
+    sum row after row: any blocking gives the whole array's numbers bit for bit, holding one block,
+    pieces of it of at most :data:`MOMENT_BYTES` as floats, and 2 K S sums."""
+    rows = max(1, MOMENT_BYTES // (np.dtype(dtype).itemsize * size))
     sums, counts = np.zeros((num_classes, size), dtype), np.zeros(num_classes, np.int64)
-    for flat, labels in blocks():
+    for flat, labels in _pieces(blocks(), rows):
         for k in range(num_classes):
             chosen = flat[labels == k]
             if len(chosen):
@@ -152,7 +173,7 @@ def class_moments(blocks: Blocks, num_classes: int, size: int, dtype=np.float32)
     means = np.zeros_like(sums)
     means[seen] = (sums[seen] / counts[seen, None]).astype(dtype)
     squares = np.zeros_like(sums)
-    for flat, labels in blocks():
+    for flat, labels in _pieces(blocks(), rows):
         for k in range(num_classes):
             chosen = flat[labels == k]
             if len(chosen):
@@ -182,23 +203,34 @@ def _rechunked(blocks: Iterable[tuple[np.ndarray, np.ndarray]], rows: int) -> It
         yield np.concatenate(pending)
 
 
-def correlations(blocks: Blocks, size: int) -> np.ndarray:
+def correlations(blocks: Blocks, size: int, columns: np.ndarray | None = None) -> np.ndarray:
     """Pearson correlation matrix (S, S) float32 of the sample positions (0 for constant ones), from
-    float32 products of :data:`CORRELATION_ROWS` rows at a time summed in float64."""
+    float32 products of :data:`CORRELATION_ROWS` rows at a time summed in float64; with ``columns``
+    (Q,) only those positions', (Q, Q), the same numbers as the whole matrix's rows and columns there.
+    Memory: one block, :data:`CORRELATION_ROWS` x Q floats, and 12 Q^2 bytes (the float64 sums, the result)."""
+    picked = blocks() if columns is None else ((flat[:, columns], labels) for flat, labels in blocks())
+    width = size if columns is None else len(columns)
     n = 0
-    total = np.zeros(size)
-    gram = np.zeros((size, size), dtype=np.float64)
-    for rows in _rechunked(blocks(), CORRELATION_ROWS):
+    total = np.zeros(width)
+    gram = np.zeros((width, width), dtype=np.float64)
+    for rows in _rechunked(picked, CORRELATION_ROWS):
         x = rows.astype(np.float32)
         n += len(x)
         total += x.sum(axis=0, dtype=np.float64)
         gram += (x.T @ x).astype(np.float64)
     mean = total / n
-    cov = gram / n - np.outer(mean, mean)
-    std = np.sqrt(np.clip(np.diag(cov), 0, None))
+    gram /= n
+    for i in range(0, width, CORRELATION_ROWS):  # covariance in place, a band of rows at a time: no second Q x Q array
+        gram[i : i + CORRELATION_ROWS] -= np.outer(mean[i : i + CORRELATION_ROWS], mean)
+    std = np.sqrt(np.clip(np.diag(gram), 0, None))
     scale = np.where(std > 1e-6, std, np.inf)
-    corr = cov / scale[:, None] / scale[None, :]
-    return corr.astype(np.float32)
+    corr = np.empty((width, width), dtype=np.float32)
+    for i in range(0, width, CORRELATION_ROWS):
+        band = gram[i : i + CORRELATION_ROWS]
+        band /= scale[i : i + CORRELATION_ROWS, None]
+        band /= scale[None, :]
+        corr[i : i + CORRELATION_ROWS] = band
+    return corr
 
 
 def _sq_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -241,22 +273,28 @@ def ciphertext_only_map(observed: Statistics, public: Statistics, *, negation: b
     cost = feature_cost
     estimate = _argmin_map(cost)
     for _ in range(rounds):
-        cost = feature_cost + profile_cost(observed, public, estimate, negation=negation)
+        cost = feature_cost + profile_cost(observed.corr, public.corr, estimate, negation=negation)
         estimate = _argmin_map(cost)
     return estimate, cost / (cost.max() + 1.0)
 
 
-def profile_cost(observed: Statistics, public: Statistics, estimate: SampleMap, *, negation: bool) -> np.ndarray:
-    """Correlation-structure cost (V, S, S), median 1: how far the correlations of encrypted
-    position s with all others are from those of plain position t with the estimated sources
-    of all others (a negation flips the sign of a correlation)."""
+def profile_cost(observed: np.ndarray, public: np.ndarray, estimate: SampleMap, *, negation: bool) -> np.ndarray:
+    """Correlation-structure cost (V, S, S) float32, median 1, from the (S, S) correlations of the encrypted
+    and the public positions: how far the correlations of encrypted position s with all others are from
+    those of plain position t with the estimated sources of all others (a negation flips the sign of a
+    correlation). Memory: 24 S^2 bytes and the median's copy."""
     signs = np.where(estimate.negate, -1.0, 1.0).astype(np.float32)
-    through = public.corr[:, estimate.source] * signs[None, :]  # (t, s'): corr of plain t with the source of s'
-    cross = observed.corr @ through.T  # (s, t)
-    norm_e = (observed.corr.astype(np.float64) ** 2).sum(1)
+    through = public[:, estimate.source] * signs[None, :]  # (t, s'): corr of plain t with the source of s'
+    cross = observed @ through.T  # (s, t)
+    norm_e = (observed.astype(np.float64) ** 2).sum(1)
     norm_t = (through.astype(np.float64) ** 2).sum(1)
+    del through
     variants = (False, True) if negation else (False,)
-    profile = np.stack([np.maximum(norm_e[:, None] + norm_t[None, :] - 2.0 * (-cross if neg else cross), 0) for neg in variants]).astype(np.float32)
+    profile = np.empty((len(variants), len(cross), len(cross)), dtype=np.float32)
+    for v, neg in enumerate(variants):
+        summed = norm_e[:, None] + norm_t[None, :]
+        summed -= 2.0 * (-cross if neg else cross)
+        profile[v] = np.maximum(summed, 0, out=summed)
     return profile / max(float(np.median(profile)), 1e-9)
 
 

@@ -25,8 +25,8 @@ from torch import nn
 from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.evaluate.attack_data import AttackData
 from pipeline.evaluate.learned import training
-from pipeline.evaluate.learned.itn import heldout_count
-from pipeline.evaluate.learned.networks import Discriminator, Translator
+from pipeline.evaluate.learned.itn import NotApplicable, heldout_count
+from pipeline.evaluate.learned.networks import Discriminator, Translator, mixing_problem
 from pipeline.evaluate.learned.kind import LearnedAttack
 from pipeline.evaluate.learned.settings import LearnedSettings
 
@@ -53,6 +53,8 @@ def gan_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: 
                progress: bool, device: str = "cpu") -> tuple[np.ndarray, dict, list[dict]]:
     """Recovered test pictures, what the adversary held (unpaired public plain and victim encrypted
     images) and the record of its training."""
+    if mixing_problem(data.shape) is not None:
+        raise NotApplicable(mixing_problem(data.shape))
     plain, held_plain, encrypted, held_enc = unpaired_sets(data, settings)
     p, e = training.to_tensor(plain, device), training.to_tensor(encrypted, device)
     c = data.shape[2]

@@ -22,7 +22,7 @@ from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.errors import PipelineError
 from pipeline.evaluate.attack_data import AttackData
 from pipeline.evaluate.learned import training
-from pipeline.evaluate.learned.networks import Translator
+from pipeline.evaluate.learned.networks import Translator, mixing_problem
 from pipeline.evaluate.learned.kind import LearnedAttack
 from pipeline.evaluate.learned.settings import LearnedSettings
 
@@ -91,6 +91,8 @@ def itn_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: 
                progress: bool, device: str = "cpu") -> tuple[np.ndarray, dict, list[dict]]:
     """Recovered test pictures, what the adversary held (own keys, and k victim pairs when
     ``known_pairs``) and the record of each training (own keys, then pairs)."""
+    if mixing_problem(data.shape) is not None:
+        raise NotApplicable(mixing_problem(data.shape))
     k = settings.known_pairs
     if k > len(data.plain_train):
         raise PipelineError(f"--known-pairs {k} asked for, but the train split holds {len(data.plain_train)} images")

@@ -13,6 +13,19 @@ from torch import nn
 
 from pipeline.errors import PipelineError
 
+#: Most samples an image may have for a translator: its global linear map holds S^2 weights (4 S^2
+#: bytes, as much again for the gradient and twice for Adam): 12,288 (64 x 64 x 3) are 0.56 GiB of weights.
+MAX_MIXED_SAMPLES = 64 * 64 * 3
+
+
+def mixing_problem(shape: tuple[int, int, int]) -> str | None:
+    """Why no translator is built for (H, W, C) images (its S x S map would not fit), else None."""
+    size = shape[0] * shape[1] * shape[2]
+    if size <= MAX_MIXED_SAMPLES:
+        return None
+    return (f"the translator's global linear map over the {size} samples of a {shape[0]} x {shape[1]} x {shape[2]} image would hold "
+            f"{size}^2 weights ({4 * size**2 / 2**30:.0f} GiB); it takes at most {MAX_MIXED_SAMPLES} samples (64 x 64 x 3)")
+
 
 def _block(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.GroupNorm(1, cout), nn.LeakyReLU(0.2),
@@ -27,6 +40,9 @@ class Translator(nn.Module):
         h, w, c = shape
         if h % 4 or w % 4:
             raise PipelineError(f"the learned attacks need image sides that are multiples of 4, got {h} x {w}")
+        problem = mixing_problem(shape)
+        if problem is not None:
+            raise PipelineError(problem)
         self.shape = (c, h, w)
         size = h * w * c
         self.mix = nn.Linear(size, size)

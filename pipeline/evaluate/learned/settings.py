@@ -4,8 +4,8 @@ Every training runs until a held-out score stops improving (the plateau rule of
 :func:`pipeline.evaluate.learned.training.plateaued`: no evaluation among the last ``patience``
 beats the best before them by more than ``min_delta`` SSIM), evaluated every ``eval_every``
 steps, or until its cap (``itn_steps``, ``pairs_steps``, ``gan_steps``). The ``cpu`` profile is
-sized for 28 x 28 and 32 x 32 data on one CPU core (width 8, batch 64); ``paper`` is the
-GPU-sized run. The settings are written into every result file.
+sized for 28 x 28 and 32 x 32 data on one CPU core (width 8, batch 64), and scaled down for larger
+images (:mod:`pipeline.evaluate.learned.sample`); ``paper`` is the GPU-sized run, on every image. The settings are written into every result file.
 """
 from __future__ import annotations
 
@@ -36,11 +36,17 @@ class LearnedSettings:
     min_delta: float = 0.001  # SSIM
     checkpoint_every: int = 500  # steps; a multiple of eval_every
     lpips_weights: tuple[Path, ...] = ()  # LPIPS v0.1 files (pipeline.evaluate.learned.lpips); none: no LPIPS
+    sized_samples: int | None = 32 * 32 * 3  # samples an image the sizes above are for (learned.sample.sized_for); None: any
+    train_images: int | None = None  # images drawn from the train split (None: all; learned.sample.load_capped)
+    test_images: int | None = None  # images drawn from the test split (None: all)
 
     def __post_init__(self) -> None:
         for name in ("threads", "width", "batch", "public_images", "adversary_keys", "itn_steps", "pairs_steps", "gan_steps",
                      "gan_batch", "holdout", "eval_every", "patience", "checkpoint_every"):
             if getattr(self, name) < 1:
+                raise PipelineError(f"learned attack setting {name} must be at least 1, got {getattr(self, name)}")
+        for name in ("sized_samples", "train_images", "test_images"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise PipelineError(f"learned attack setting {name} must be at least 1, got {getattr(self, name)}")
         if self.known_pairs < 0 or self.known_pairs == 1:
             raise PipelineError(f"--known-pairs must be 0 or at least 2 (a tenth of the pairs is held out to score the training), "
@@ -75,7 +81,7 @@ PROFILES: dict[str, LearnedSettings] = {
     "cpu": LearnedSettings(),
     "paper": LearnedSettings(width=32, batch=128, public_images=50_000, adversary_keys=10, itn_steps=20_000,
                              pairs_steps=5_000, gan_steps=20_000, gan_batch=64, threads=16, holdout=2_000, eval_every=500,
-                             patience=6, min_delta=0.001, checkpoint_every=1_000),
+                             patience=6, min_delta=0.001, checkpoint_every=1_000, sized_samples=None),
 }
 
 

@@ -1,0 +1,95 @@
+"""The learned attacks and the information measure on large sets: settings scaled to the image, the images
+read capped (drawn by seed; the first N for the measure), and what cannot fit refused before any image is read."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from workbench.data.datasets import DATASETS, dataset_spec
+from pipeline.encrypt.command import encrypt_app
+from pipeline.encrypt.registry import SCHEMES
+from pipeline.errors import PipelineError
+from pipeline.encrypt.scheme import KeyOptions
+from pipeline.evaluate.attack_data import AttackData, load_attack_data
+from pipeline.evaluate.information import check_size, load_splits
+from pipeline.evaluate.learned.networks import Translator
+from pipeline.evaluate.learned.run import run_attack
+from pipeline.evaluate.learned.sample import drawn_rows, load_capped, sized_for
+from pipeline.evaluate.learned.settings import LearnedSettings, profile
+from tests.cli import invoke
+from tests.test_own_data import _twin_sets
+from tests.test_own_data_dvc import make_image_folder
+
+
+def test_the_cpu_profile_is_scaled_to_224_px_images_and_unchanged_on_small_ones():
+    cpu = profile("cpu")
+    assert sized_for(cpu, (32, 32, 3)) == cpu and sized_for(cpu, (28, 28, 1)) == cpu
+    big = sized_for(cpu, (224, 224, 3))  # 49 times the samples of a 32 x 32 x 3 image
+    assert (big.public_images, big.holdout, big.batch, big.gan_batch) == (12_000 // 49, 20, 4, 4)
+    assert (big.train_images, big.test_images) == (2 * 244, 10_000 // 49)
+    assert big.record()["train_images"] == 488  # what the result file records
+    assert sized_for(profile("paper"), (224, 224, 3)) == profile("paper")  # GPU-sized: every image
+    with pytest.raises(PipelineError, match="setting test_images must be at least 1, got 0"):
+        LearnedSettings(test_images=0)
+
+
+def test_drawn_rows_are_all_in_order_under_the_cap_else_a_seeded_draw():
+    assert np.array_equal(drawn_rows(5, None, 0), np.arange(5)) and np.array_equal(drawn_rows(5, 5, 0), np.arange(5))
+    rows = drawn_rows(100, 10, 3)
+    assert np.array_equal(rows, np.random.default_rng(3).permutation(100)[:10]) and len(set(rows.tolist())) == 10
+
+
+@pytest.mark.parametrize("scheme", ["etc", "random"])
+def test_capped_images_are_the_whole_split_s_drawn_rows_read_alone_or_cut(tmp_path, scheme, monkeypatch):
+    monkeypatch.setenv("VORTEX_ETC_SECRET", "a secret of this test")
+    folder = make_image_folder(tmp_path / "images", {"train": 5, "test": 3})
+    data = _twin_sets(tmp_path, folder)
+    settings = LearnedSettings(seed=4, train_images=7, test_images=4)
+    for name in ("small", "big"):  # v7: read whole, then cut; v7.3: only the drawn rows read
+        assert invoke(encrypt_app(), ["--scheme", scheme, "--dataset", name, "--data-dir", data]).exit_code == 0
+        spec = dataset_spec(name, data)
+        whole = load_attack_data(data, spec, SCHEMES.get(scheme))
+        capped = load_capped(data, spec, SCHEMES.get(scheme), settings)
+        train = np.random.default_rng(4).permutation(len(whole.plain_train))[:7]
+        test = np.random.default_rng(4).permutation(len(whole.plain_test))[:4]
+        for field, rows in [("plain_train", train), ("train_labels", train), ("enc_train", train),
+                            ("plain_test", test), ("test_labels", test), ("enc_test", test)]:
+            assert np.array_equal(getattr(capped, field), getattr(whole, field)[rows]), (name, field)
+        uncapped = load_capped(data, spec, SCHEMES.get(scheme), LearnedSettings())
+        assert np.array_equal(uncapped.enc_test, whole.enc_test)
+
+
+def test_the_information_measure_reads_only_max_images_of_a_v73_split(tmp_path):
+    folder = make_image_folder(tmp_path / "images", {"train": 5, "test": 3})
+    data = _twin_sets(tmp_path, folder)
+    for max_images in (None, 4):
+        small, big = (load_splits(data, name, "all", max_images) for name in ("small", "big"))
+        assert list(big) == ["train", "test"]
+        for split in big:
+            assert np.array_equal(big[split], small[split]) and (max_images is None or len(big[split]) == 4)
+
+
+def test_the_information_measure_refuses_224_px_images_before_reading_any():
+    spec = replace(DATASETS["cifar10"], height=224, width=224, name="big")
+    with pytest.raises(PipelineError) as err:
+        check_size(spec)
+    assert str(err.value) == ("the information measure on big: 224 x 224 images have 50176 pixels; its pixel-pair matrices "
+                              "(50176 x 50176, 19 GiB each) take at most 4096 pixels (64 x 64)")
+    check_size(replace(spec, height=64, width=64))
+
+
+@pytest.mark.parametrize("kind", ["itn", "gan"])
+def test_a_translator_too_large_for_the_image_makes_itn_and_gan_not_applicable_before_any_work(kind):
+    rng = np.random.default_rng(0)
+    pictures = rng.integers(0, 256, (4, 224, 224, 3), dtype=np.uint8)
+    labels = np.zeros(4, np.int64)
+    data = AttackData(replace(DATASETS["cifar10"], height=224, width=224, name="big"), pictures, labels, pictures, pictures, labels, pictures)
+    outcome = run_attack(kind, data, SCHEMES.get("etc"), KeyOptions(), LearnedSettings())
+    assert outcome.recovered is None and outcome.record["stopped"] == "not applicable"
+    assert outcome.record["not_applicable"] == (
+        "the translator's global linear map over the 150528 samples of a 224 x 224 x 3 image would hold 150528^2 weights "
+        "(84 GiB); it takes at most 12288 samples (64 x 64 x 3)")
+    with pytest.raises(PipelineError, match="at most 12288 samples"):
+        Translator((224, 224, 3))
