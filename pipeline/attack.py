@@ -15,13 +15,11 @@ from typing import List, Optional
 
 import typer
 
-from workbench.cli import alias, at_least, refuse_given, run, typer_app
+from workbench.cli import at_least, refuse_given, run, typer_app
 from workbench.paths import check_input, check_writable
 from pipeline.encrypt.options import (
     DATA_DIR,
     DATASET,
-    OLD_SCHEME,
-    OLD_VORTICES,
     DatasetName,
     SchemeName,
     chosen_scheme,
@@ -64,14 +62,10 @@ def main(
     device: str = typer.Option("cpu", "--device", help="recognisability classifier: torch device (auto, cpu, cuda)"),
     classifier_cache: Optional[Path] = typer.Option(Path("results/attacks/classifiers"), "--classifier-cache", help="folder keeping the plain classifier between runs"),
     key_share: bool = typer.Option(True, "--key-share/--no-key-share", help="score the key share against the true key"),
-    encryption: Optional[SchemeName] = OLD_SCHEME,
-    vor_params: Optional[Path] = typer.Option(None, "--vor-params", hidden=True),
-    num_vortices: Optional[int] = OLD_VORTICES,
-    random_seed: Optional[int] = typer.Option(None, "--random-seed", hidden=True),
     key_given: dict = None,
 ) -> None:
     """Attack DATASET's SCHEME variant; write <out>/<dataset>_<scheme>_<kind>.json and .png."""
-    chosen, spec = chosen_scheme(scheme, encryption, dataset, data_dir)
+    chosen, spec = chosen_scheme(scheme, dataset, data_dir)
     for k in kind:
         if k not in KINDS:
             raise PipelineError(f"--kind: unknown attack kind {k!r}; choose {' or '.join(KINDS)}")
@@ -89,9 +83,6 @@ def main(
     check_writable(out, folder=True)
     if recognisability and classifier_cache is not None:
         check_writable(classifier_cache, folder=True, option="--classifier-cache")
-    key_given.update(params=alias(key_given["params"], vor_params, "--vor-params", "--params"),
-                     vortices=alias(key_given["vortices"], num_vortices, "--num-vortices", "--vortices"),
-                     seed=alias(key_given["seed"], random_seed, "--random-seed", "--seed"))
     options = recorded_options(chosen, spec, key_options(chosen, data_dir, **key_given))
     attack_methods(spec, chosen, chosen.public_block_size(spec, options))  # statistics too large: refused before any work
     start = time.perf_counter()

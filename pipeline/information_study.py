@@ -34,7 +34,7 @@ app = typer_app(__doc__)
 @app.command()
 def accuracy(
     dataset: DatasetName = typer.Option("mnist", "--dataset", help="the dataset"),
-    run_list: Optional[list[str]] = typer.Option(None, "--run", help="scheme[:arg], repeatable: vor:<params stem>, random, etc:<block>, block:<block> [default: the MNIST list of the docs]"),
+    run_list: Optional[list[str]] = typer.Option(None, "--run", help="scheme[:option=value,...], repeatable, key options spelled as in study entries: vor:params=<file in data/<dataset>/params>, random:key-seed=0, etc:block-size=7 [default: the MNIST list of the docs]"),
     preset: Optional[str] = typer.Option(None, "--preset", help="training preset [default: <dataset>_smallcnn_cpu]"),
     key_file: Optional[Path] = KEY_FILE,
     train_images: Optional[int] = typer.Option(None, "--train-images", help="train on the first N training images only [default: all]"),

@@ -29,7 +29,7 @@ from pipeline.evaluate.learned import figures, table
 from pipeline.evaluate.learned.results import baselines, write_learned
 from pipeline.evaluate.learned.run import LEARNED, run_attack
 from pipeline.evaluate.learned.settings import LearnedSettings
-from pipeline.evaluate.learned.settings import profile as profile_settings
+from pipeline.evaluate.learned.settings import profile as named_settings
 
 app = typer_app(__doc__)
 KNOWN_PAIRS = 1000  # --known-pairs' default
@@ -44,10 +44,10 @@ def main(
     kind: List[str] = typer.Option([], "--kind", help="itn, gan or fr (repeat for several); none: only redraw the figures from <out>"),
     data_dir: Path = DATA_DIR,
     out: Path = typer.Option(Path("results/learned"), "--out", help="output folder"),
-    profile: str = typer.Option("cpu", "--profile", help="settings: cpu (minutes on 2 cores) or paper (GPU-sized)"),
+    settings_name: str = typer.Option("cpu", "--settings", help="the attacks' training budget: cpu (minutes on 2 cores) or paper (GPU-sized)"),
     known_pairs: Optional[int] = typer.Option(None, "--known-pairs", help="itn: also run the variant fine-tuned on the first k victim train pairs (0: own keys only) [default: 1000, or the whole train split where it holds fewer]"),
     attack_seed: int = typer.Option(0, "--attack-seed", help="the attacks' seed"),
-    threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads [default: the profile's]"),
+    threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads [default: the settings' own]"),
     device: str = typer.Option("cpu", "--device", help="torch device of the attacks and the classifier"),
     checkpoints: Optional[Path] = typer.Option(None, "--checkpoints", help="folder of resumable checkpoints [default: <out>/checkpoints]"),
     lpips_weights: List[Path] = typer.Option([], "--lpips-weights", help="LPIPS v0.1 weight files: torchvision's AlexNet and lpips' alex.pth (repeat); none: no LPIPS"),
@@ -63,7 +63,7 @@ def main(
         if k not in LEARNED:
             raise PipelineError(f"--kind {k!r}: choose one of {', '.join(LEARNED)}")
     if not kind:  # only the figures are redrawn
-        refuse_given(context, ["scheme", "data_dir", "profile", "known_pairs", "attack_seed", "threads", "device", "checkpoints",
+        refuse_given(context, ["scheme", "data_dir", "settings_name", "known_pairs", "attack_seed", "threads", "device", "checkpoints",
                                "lpips_weights", "recognisability", "epochs", "classifier_cache", *key_given],
                      "it sets an attack, and no --kind is given (only the figures are redrawn)")
     if "itn" not in kind:
@@ -77,7 +77,7 @@ def main(
     at_least(threads, "--threads", 1)
     at_least(known_pairs, "--known-pairs", 0)
     at_least(attack_seed, "--attack-seed", 0)
-    base_settings = profile_settings(profile)
+    base_settings = named_settings(settings_name)
     if known_pairs is not None:
         base_settings.with_(known_pairs=known_pairs)  # refused here, before any work (1: nothing to hold out)
     check_device(device)
@@ -92,7 +92,7 @@ def main(
         check_writable(checkpoints or out / "checkpoints", folder=True, option="--checkpoints" if checkpoints else "--out")
         if recognisability:
             check_writable(classifier_cache, folder=True, option="--classifier-cache")
-        chosen, spec = chosen_scheme(scheme, None, dataset, data_dir)
+        chosen, spec = chosen_scheme(scheme, dataset, data_dir)
         options = recorded_options(chosen, spec, key_options(chosen, data_dir, **key_given))
         settings = base_settings.with_(seed=attack_seed, lpips_weights=tuple(lpips_weights),
                                        **({} if threads is None else {"threads": threads}))

@@ -16,7 +16,7 @@ import typer
 
 from workbench.cli import run, typer_app
 from workbench.data.datasets import dataset_spec
-from pipeline.encrypt.options import DatasetName
+from pipeline.encrypt.options import DatasetName, flag
 from pipeline.encrypt.registry import SCHEMES
 from pipeline.encrypt.scheme import KeyOptions
 from pipeline.encrypt.secret import block_size_of
@@ -45,7 +45,7 @@ def main(
         warn = "  (small: exhaustive search is feasible)" if sizes and min(sizes) < SMALL_KEY_SPACE_LOG2 else ""
         typer.echo(f"{scheme.name:8s} {str(scheme.invertible).lower():10s} {scheme.key_source:15s} {_bits(size):>10s} "
                    f"{_bits(reference) if 'key_draw' in scheme.options else _bits(size) if size is None else 'same':>10s}  "
-                   f"{scheme.key_kind}; {', '.join('--' + o.replace('_', '-') for o in scheme.options) or '-'}{warn}")
+                   f"{scheme.key_kind}; {', '.join(flag(o) for o in scheme.options) or '-'}{warn}")
     typer.echo("log2 keys: --key-draw project (the default); reference: --key-draw reference, the reference code's "
                "distribution ('same': the scheme has none of its own; docs/schemes.md)")
 

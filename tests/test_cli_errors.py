@@ -89,8 +89,8 @@ CASES = {  # id: (module, args, environment, expected words on stderr)
                                                          "--preview", FOLDER], {}, "is a folder"),
     "encrypt-zero-vortices": ("pipeline.encrypt", ["--scheme", "vor", "--dataset", "mnist", *DATA, "--vortices", "0"], {},
                               "--vortices must be at least 1"),
-    "encrypt-negative-seed": ("pipeline.random", ["--dataset", "mnist", *DATA, "--seed", "-1"], {}, "--seed must be at least 0"),
-    "encrypt-seed-too-large": ("pipeline.random", ["--dataset", "mnist", *DATA, "--seed", str(2**32)], {}, "--seed"),
+    "encrypt-negative-seed": ("pipeline.random", ["--dataset", "mnist", *DATA, "--key-seed", "-1"], {}, "--key-seed must be at least 0"),
+    "encrypt-seed-too-large": ("pipeline.random", ["--dataset", "mnist", *DATA, "--key-seed", str(2**32)], {}, "--key-seed"),
     "encrypt-option-of-another-scheme": ("pipeline.random", ["--dataset", "mnist", *DATA, "--params", FILE], {},
                                          "--params: the random scheme does not take it"),
     "encrypt-no-secret": ("pipeline.etc", ["--dataset", "mnist", *DATA], {"VORTEX_ETC_SECRET": None}, "no EtC secret"),
@@ -104,7 +104,7 @@ CASES = {  # id: (module, args, environment, expected words on stderr)
                               "--input: {tmp}/a-folder is a folder; a regular file is needed"),
     "new-params-too-many": ("pipeline.vor", ["new-params", "--dataset", "mnist", "--vortices", "10000000", "--out", "{tmp}/p.mat"], {},
                             "--vortices must be at most 1000"),
-    "new-params-bad-seed": ("pipeline.vor", ["new-params", "--dataset", "mnist", "--seed", "-3", "--out", "{tmp}/p.mat"], {},
+    "new-params-bad-seed": ("pipeline.vor", ["new-params", "--dataset", "mnist", "--key-seed", "-3", "--out", "{tmp}/p.mat"], {},
                             "MATLAB seeds"),
     "schemes-bad-block": ("pipeline.schemes", ["--dataset", "cifar10", "--block-size", "5"], {}, "block size 5 does not divide"),
     "attack-bad-device": ("pipeline.attack", ["--dataset", "mnist", "--scheme", "vor", "--kind", "ciphertext-only", *DATA,
@@ -140,7 +140,7 @@ CASES = {  # id: (module, args, environment, expected words on stderr)
     "learned-negative-threads": ("pipeline.learned_attack", [*LEARNED, "--threads", "-1"], {}, "--threads must be at least 1, got -1"),
     "learned-missing-lpips-weights": ("pipeline.learned_attack", [*LEARNED, "--lpips-weights", "/nonexistent"], {},
                                       "--lpips-weights: /nonexistent does not exist"),
-    "learned-unknown-profile": ("pipeline.learned_attack", [*LEARNED, "--profile", "gpu"], {}, "unknown --profile 'gpu'"),
+    "learned-unknown-settings": ("pipeline.learned_attack", [*LEARNED, "--settings", "gpu"], {}, "--settings: unknown settings 'gpu'"),
     "learned-bad-device": ("pipeline.learned_attack", [*LEARNED, "--device", "nonsense"], {}, "--device"),
     "learned-known-pairs-without-itn": ("pipeline.learned_attack", [*LEARNED[:-1], "gan", "--known-pairs", "5"], {},
                                         "--known-pairs: only --kind itn takes it"),
@@ -326,10 +326,7 @@ def test_a_full_disk_is_one_clean_line_and_leaves_no_partial_output(workspace):
     assert snapshot(workspace) == before
 
 
-def test_old_spellings_still_work(workspace, tmp_path):
+def test_old_spellings_are_refused(workspace, tmp_path):
     done = run("pipeline.vor", ["--dataset", "mnist", *DATA, "--output", str(tmp_path / "vor")], {}, workspace)
-    assert done.returncode == 0, done.stderr
-    record = json.loads((tmp_path / "vor" / "params.json").read_text())
-    assert record["scheme"] == "vor" and record["key"]["vortices"] == 10
-    help_text = run("pipeline.vor", ["--help"], {}, workspace).stdout
-    assert "--out" in help_text and "--output" not in help_text  # the old spelling is hidden
+    assert (done.returncode, done.stderr) == (1, "error: --output: no such option\n")  # no release was made: no aliases
+    assert not (tmp_path / "vor").exists()

@@ -207,7 +207,7 @@ def _twin_sets(tmp_path, folder):
     return data
 
 
-@pytest.mark.parametrize("scheme, options", [("etc", {}), ("vor", {}), ("random", {"seed": 3}),
+@pytest.mark.parametrize("scheme, options", [("etc", {}), ("vor", {}), ("random", {"key-seed": 3}),
                                              ("pe", {"key-mode": "image"}), ("pe", {"key-mode": "image", "key-draw": "reference"})])
 def test_a_v73_set_is_encrypted_block_by_block_to_the_same_images(tmp_path, folder, scheme, options, monkeypatch):
     monkeypatch.setattr("pipeline.encrypt.streamed.CHUNK_IMAGES", 5)  # blocks of 8 (the least): train in two, the last short

@@ -91,15 +91,6 @@ def refuse_given(context: typer.Context, names: Iterable[str], why: str) -> None
         raise WorkbenchError(f"{unused[0]}: {why}")
 
 
-def alias(value, old_value, old_name: str, new_name: str):
-    """The value of a renamed option, accepting its old spelling (a hidden alias kept for one release)."""
-    if old_value is None:
-        return value
-    if value is not None and value != old_value:
-        raise WorkbenchError(f"{old_name} is the old spelling of {new_name}; give one of them")
-    return old_value
-
-
 def choices(name: str, values: Iterable[str]) -> type[enum.StrEnum]:
     """An option type whose values are ``values`` (listed in ``--help`` and checked before work starts)."""
     return enum.StrEnum(name, {value: value for value in values})

@@ -14,11 +14,11 @@ from typing import Callable, Optional
 
 import typer
 
-from workbench.cli import alias, at_least, choices
+from workbench.cli import at_least, choices
 from workbench.paths import check_input
 from workbench.data.datasets import DatasetSpec, dataset_spec
 from pipeline.encrypt.registry import SCHEMES
-from pipeline.encrypt.scheme import KeyOptions, Scheme
+from pipeline.encrypt.scheme import KeyOptions, Scheme, spelled
 from pipeline.encrypt.secret import KEY_DRAWS
 from pipeline.errors import PipelineError
 
@@ -31,32 +31,39 @@ DATA_DIR = typer.Option(Path("data"), "--data-dir", help="the project's data fol
 KEY_OPTIONS = (
     ("params", Optional[Path], typer.Option(None, "--params", help="vor: vortex parameter file (vor_par) [default: <data-dir>/<dataset>/params/<published file>]")),
     ("vortices", Optional[int], typer.Option(None, "--vortices", help="vor: use the first N vortices [default: the script's v_num, or all the file holds if fewer]")),
-    ("seed", Optional[int], typer.Option(None, "--seed", help="random: MATLAB rng seed of the per-image permutations [encrypt: 0; later stages: the recorded one]")),
+    ("key_seed", Optional[int], typer.Option(None, "--key-seed", help="random: MATLAB rng seed of the per-image permutations, the key [encrypt: 0; later stages: the recorded one]")),
     ("block_size", Optional[int], typer.Option(None, "--block-size", help="block-wise schemes: block edge in pixels, dividing the image [default: 16 for CIFAR-10, 7 for 28 x 28; later stages: the recorded one]")),
     ("key_mode", Optional[str], typer.Option(None, "--key-mode", help="pe: dataset (one key for every image) or image (a fresh key per image, the paper's 'without key management') [default: dataset]")),
     ("key_draw", Optional[str], typer.Option(None, "--key-draw", help="le, ele, etc, pe: project (this project's key distribution) or reference (the reference code's: LE/ELE negation fixed by the shuffle, EtC's rotation x flip codes, PE's exactly-half negation); python -m pipeline.schemes lists both [default: project; later stages: the recorded one]")),
     ("key_file", Optional[Path], KEY_FILE := typer.Option(None, "--key-file", help="secret-keyed schemes: file holding the secret (>= 16 bytes) [default: $VORTEX_ETC_SECRET]")),
 )
-#: Old spellings, accepted for one release (hidden from --help).
-OLD_SCHEME = typer.Option(None, "--encryption", hidden=True)
-OLD_VORTICES = typer.Option(None, "--num-vortices", hidden=True)
-
-_FLAGS = {f.name: "--" + f.name.replace("_", "-") for f in fields(KeyOptions)}
 
 
-def with_key_options(command: Callable[..., None]) -> Callable[..., None]:
+def flag(name: str) -> str:
+    """The command-line spelling of a key option (a :class:`KeyOptions` field): ``block_size`` -> ``--block-size``."""
+    return "--" + spelled(name)
+
+
+_FLAGS = {f.name: flag(f.name) for f in fields(KeyOptions)}
+
+
+def with_key_options(command: Callable[..., None] | None = None, *, only: tuple[str, ...] | None = None):
     """Give a Typer command the key options of :data:`KEY_OPTIONS`; it receives their values as ``key_given: dict``.
 
     One declaration of the options for every command that takes a scheme (Typer reads the
-    signature this sets)."""
+    signature this sets). ``only``: the options one scheme's own command offers (those it reads),
+    so its ``--help`` lists no option it would refuse."""
+    if command is None:
+        return functools.partial(with_key_options, only=only)
+    offered = [(name, kind, option) for name, kind, option in KEY_OPTIONS if only is None or name in only]
     signature = inspect.signature(command)
     kept = [p for p in signature.parameters.values() if p.name != "key_given"]
     added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
-             for name, kind, option in KEY_OPTIONS]
+             for name, kind, option in offered]
 
     @functools.wraps(command)
     def wrapper(**values):
-        return command(key_given={name: values.pop(name) for name, _, _ in KEY_OPTIONS}, **values)
+        return command(key_given={name: values.pop(name) for name, _, _ in offered}, **values)
 
     wrapper.__signature__ = signature.replace(parameters=kept + added)
     wrapper.__annotations__ = {**{k: v for k, v in command.__annotations__.items() if k != "key_given"},
@@ -64,13 +71,11 @@ def with_key_options(command: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
-def chosen_scheme(scheme: str | None, old_spelling: str | None, dataset: str,
-                  data_dir: Path = Path("data")) -> tuple[Scheme, DatasetSpec]:
-    """The scheme of ``--scheme`` (or of its old spelling ``--encryption``) and the dataset's description."""
-    name = alias(scheme, old_spelling, "--encryption", "--scheme")
-    if name is None:
+def chosen_scheme(scheme: str | None, dataset: str, data_dir: Path = Path("data")) -> tuple[Scheme, DatasetSpec]:
+    """The scheme of ``--scheme`` and the dataset's description."""
+    if scheme is None:
         raise PipelineError("--scheme is required")
-    return SCHEMES.get(name), dataset_spec(dataset, data_dir)
+    return SCHEMES.get(scheme), dataset_spec(dataset, data_dir)
 
 
 def key_options(scheme: Scheme, data_dir: Path, **given) -> KeyOptions:
@@ -80,7 +85,7 @@ def key_options(scheme: Scheme, data_dir: Path, **given) -> KeyOptions:
             raise PipelineError(f"{_FLAGS[name]}: the {scheme.name} scheme does not take it (it reads: "
                                 f"{', '.join(_FLAGS[o] for o in scheme.options) or 'no key option'})")
     at_least(given.get("vortices"), "--vortices", 1)
-    at_least(given.get("seed"), "--seed", 0)
+    at_least(given.get("key_seed"), "--key-seed", 0)
     at_least(given.get("block_size"), "--block-size", 1)
     if given.get("key_draw") not in (None, *KEY_DRAWS):
         raise PipelineError(f"--key-draw: choose {' or '.join(KEY_DRAWS)}, got {given['key_draw']!r}")
