@@ -36,7 +36,7 @@ from train_throughput import (  # benchmarks/ is this script's folder
 )
 
 from train.config import resolve_config
-from train.data import Split
+from train.data import PLAIN, Split
 from train.distributed import resolve_device
 from train.loop import _autocast, _layout, build_model, fit
 from train.presets import PRESETS, published_preset
@@ -125,7 +125,7 @@ def recipes(device: torch.device, dry: bool) -> list[dict]:
     rows = []
     for name in sorted(n for n in PRESETS if published_preset(*_cell(n)) == n):
         config = _config(name, dry, device=str(device), epochs=1)
-        dataset = config.base_dataset
+        dataset = config.dataset
         if not dry:  # CUDA loads its kernels during the first steps
             fit(config, *[patterned(2 * config.batch, dataset, s) for s in (3, 4)], progress=False)
         timed = fit(config, patterned(steps * config.batch, dataset, 5), patterned(config.batch, dataset, 6),
@@ -141,8 +141,7 @@ def recipes(device: torch.device, dry: bool) -> list[dict]:
 
 def _cell(preset: str) -> tuple[str, str, str]:
     values = PRESETS[preset]
-    dataset, _, variant = values.get("dataset", "").partition("_")  # smallcnn_cpu names none: any dataset
-    return dataset, values["model"], variant or "origin"
+    return values.get("dataset", ""), values["model"], values.get("scheme", PLAIN)  # smallcnn_cpu names no dataset: any
 
 
 def determinism(device: torch.device, dry: bool) -> dict:

@@ -107,13 +107,14 @@ def main(device: str = typer.Option("auto", help="auto, cpu or cuda"),
          images: int = typer.Option(20480, help="training images in the timed epoch"),
          workers: int = typer.Option(min(8, os.cpu_count() or 1), help="DataLoader workers (reference: 8)"),
          warmup: int = typer.Option(3, help="untimed batches at the start"),
-         dataset: str = typer.Option("", help="pipeline dataset to read (e.g. fashion_vor); default: generated"),
+         dataset: str = typer.Option("", help="pipeline dataset to read (e.g. fashion); default: generated"),
+         scheme: str = typer.Option("origin", help="its scheme (origin: the plain images)"),
          data_dir: str = typer.Option("data")) -> None:
     dev = resolve_device(device)
     config = resolve_config(None, dict(dataset=dataset or "fashion", model=model, crop=crop, batch=batch, epochs=1,
                                        ricap=0.3, device=str(dev), out=None))
     if dataset:
-        split, _ = load_dataset(data_dir, dataset, "cpu")
+        split, _ = load_dataset(data_dir, dataset, scheme, "cpu")
         split = Split(split.images[:images], split.labels[:images])
     else:
         rng = np.random.default_rng(0)

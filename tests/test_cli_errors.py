@@ -227,9 +227,9 @@ FIFO_CASES = {
     "report-metrics-file": ("pipeline.report", ["--profile", "cpu", "--runs-dir", "{tmp}/fifo-runs"],
                             "{tmp}/fifo-runs/run/metrics.json: not a metrics file of python -m train "
                             "({tmp}/fifo-runs/run/metrics.json is a FIFO"),
-    "train-data-file": ("train", [*TRAIN[:3], "mnist_vor", *TRAIN[4:], "--data-dir", "{tmp}/fifo-data"],
+    "train-data-file": ("train", [*TRAIN, "--scheme", "vor", "--data-dir", "{tmp}/fifo-data"],
                         "cannot read a MAT-file: {tmp}/fifo-data/mnist/vor/mnist_vor.mat is a FIFO"),
-    "train-listed-data-file": ("train", [*TRAIN[:3], "mnist_vor", *TRAIN[4:], "--data-dir", "{tmp}/fifo-listed-data"],
+    "train-listed-data-file": ("train", [*TRAIN, "--scheme", "vor", "--data-dir", "{tmp}/fifo-listed-data"],
                                "cannot read: {tmp}/fifo-listed-data/mnist/vor/mnist_vor.mat is a FIFO"),
     "train-weights": ("train", [*TRAIN, "--weights", FIFO], "--weights: " + IS_A_FIFO),
     "train-data-dir": ("train", [*TRAIN, "--data-dir", FIFO], "--data-dir: " + FIFO_NOT_FOLDER),

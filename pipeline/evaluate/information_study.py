@@ -114,6 +114,7 @@ def study_config(spec, preset: str, **overrides) -> TrainConfig:
     such as seed, epochs, device), on the CPU unless they say otherwise; a bad preset is a TrainError."""
     values = {**get_preset(preset), "device": "cpu", **overrides}
     values.pop("dataset", None)
+    values.pop("scheme", None)  # the study encrypts its own copies in memory
     return TrainConfig(dataset=spec.name, preset=preset, out=None, **values)
 
 
@@ -295,7 +296,7 @@ def load_study(params_file: Path, name: str) -> StudyDefinition:
     except (TrainError, TypeError) as err:
         raise PipelineError(f"{where}.preset: {err}") from None
     train_options = raw.get("train_options") or {}
-    known_train = {f.name for f in fields(TrainConfig)} - {"dataset", "preset", "out", "seed"}
+    known_train = {f.name for f in fields(TrainConfig)} - {"dataset", "scheme", "preset", "out", "seed"}
     if not isinstance(train_options, dict) or set(train_options) - known_train:
         raise PipelineError(f"{where}.train_options: TrainConfig fields other than seed only, got {train_options!r}")
     bootstrap = raw.get("bootstrap") or {}

@@ -21,7 +21,7 @@ from pipeline.encrypt.registry import PLAIN, SCHEMES
 from pipeline.errors import PipelineError
 from pipeline.evaluate.information import DistanceWeight
 from pipeline.evaluate.information_study import PARTS, at_weight, describe
-from train.data import split_name
+from train.data import PLAIN
 from train.errors import TrainError
 from train.models import MODEL_TAGS
 from train.presets import PUBLISHED_ACCURACY, VARIANTS, published_preset
@@ -69,7 +69,7 @@ def find_runs(runs_dir: Path) -> list[Run]:
         try:
             m = read_json(path)
             config = m["config"]
-            dataset, variant = split_name(config["dataset"])
+            dataset, variant = config["dataset"], config.get("scheme", PLAIN)
             runs.append(Run(dataset, config["model"], _recipe(config, dataset, variant), variant,
                             100 * m["test_acc_final"], int(m["epochs"]),
                             float(m["train_seconds"]), path.parent.name))
