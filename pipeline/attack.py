@@ -15,7 +15,7 @@ from typing import List, Optional
 
 import typer
 
-from workbench.cli import at_least, refuse_given, run, typer_app
+from workbench.cli import at_least, meaning, refuse_given, run, typer_app
 from workbench.paths import check_input, check_writable
 from pipeline.encrypt.options import (
     DATA_DIR,
@@ -51,16 +51,16 @@ app = typer_app(__doc__)
 def main(
     context: typer.Context,
     dataset: DatasetName = DATASET,
-    scheme: Optional[SchemeName] = typer.Option(None, "--scheme", help="the encrypted variant data/<dataset>/<scheme> (python -m pipeline.schemes)"),
-    kind: List[str] = typer.Option(..., "--kind", help=f"{' and/or '.join(KINDS)} (repeat to run several on one loading)"),
+    scheme: Optional[SchemeName] = typer.Option(None, "--scheme", help=meaning("--scheme", "of the encrypted variant data/<dataset>/<scheme> (python -m pipeline.schemes)")),
+    kind: List[str] = typer.Option(..., "--kind", help=meaning("--kind", f"{' and/or '.join(KINDS)} (repeat to run several on one loading)")),
     pairs: List[int] = typer.Option(list(DEFAULT_PAIRS), "--pairs", help="known-plaintext: numbers k of known pairs (repeat)"),
     data_dir: Path = DATA_DIR,
-    out: Path = typer.Option(Path("results/attacks"), "--out", help="output folder"),
-    recognisability: bool = typer.Option(True, "--recognisability/--no-recognisability", help="train a classifier on plain images and score recovered ones"),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="recognisability classifier: training epochs [default: enough for ~30,000 samples, at least 2]"),
-    classifier_seed: int = typer.Option(0, "--classifier-seed", help="recognisability classifier: seed"),
-    device: str = typer.Option("cpu", "--device", help="recognisability classifier: torch device (auto, cpu, cuda)"),
-    classifier_cache: Optional[Path] = typer.Option(Path("results/attacks/classifiers"), "--classifier-cache", help="folder keeping the plain classifier between runs"),
+    out: Path = typer.Option(Path("results/attacks"), "--out", help=meaning("--out", "the results folder")),
+    recognisability: bool = typer.Option(True, "--recognisability/--no-recognisability", help=meaning("--recognisability")),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help=meaning("--epochs", "of the recognisability classifier [default: enough for ~30,000 samples, at least 2]")),
+    classifier_seed: int = typer.Option(0, "--classifier-seed", help=meaning("--classifier-seed")),
+    device: str = typer.Option("cpu", "--device", help=meaning("--device", "of the recognisability classifier (auto, cpu, cuda)")),
+    classifier_cache: Optional[Path] = typer.Option(Path("results/attacks/classifiers"), "--classifier-cache", help=meaning("--classifier-cache")),
     key_share: bool = typer.Option(True, "--key-share/--no-key-share", help="score the key share against the true key"),
     key_given: dict = None,
 ) -> None:

@@ -22,7 +22,7 @@ import PIL
 import typer
 
 from matlab_compat import atomic_output
-from workbench.cli import run, typer_app
+from workbench.cli import meaning, run, typer_app
 from workbench.paths import check_input, check_writable
 from workbench.data.codecs import (
     SUBSAMPLINGS,
@@ -53,10 +53,10 @@ app = typer_app(__doc__)
 def main(
     dataset: DatasetName = DATASET,
     data_dir: Path = DATA_DIR,
-    out: Path = typer.Option(Path("results/compress"), "--out", help="folder of <dataset>.json and <dataset>.md"),
+    out: Path = typer.Option(Path("results/compress"), "--out", help=meaning("--out", "the folder of <dataset>.json and <dataset>.md")),
     quality: list[int] = typer.Option([85, 80], "--quality", help="JPEG quality; repeat for several"),
     subsampling: str = typer.Option("4:4:4", "--subsampling", help=f"JPEG chroma subsampling: {' or '.join(SUBSAMPLINGS)} (4:4:4 reproduces the EtC paper's Table IV)"),
-    scheme: Optional[list[SchemeName]] = typer.Option(None, "--scheme", help="a scheme to measure; repeat [default: every registered one]"),
+    scheme: Optional[list[SchemeName]] = typer.Option(None, "--scheme", help=meaning("--scheme", "one to measure; repeat [default: every registered one]")),
     public_secret: bool = typer.Option(False, "--public-secret", help="key the secret-keyed schemes with a published study secret"),
     key_given: dict = None,
 ) -> None:

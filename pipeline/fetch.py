@@ -30,7 +30,7 @@ import typer
 
 from workbench.outputs import atomic_output
 from matlab_compat.rng import rng
-from workbench.cli import run, typer_app
+from workbench.cli import meaning, run, typer_app
 from workbench.paths import check_writable
 from workbench.data.datasets import dataset_spec
 from workbench.data.declared import Declaration, load_declaration, parse_declaration
@@ -69,12 +69,12 @@ def draw_vortex_params(decl: Declaration, data_dir: Path) -> dict:
 
 @app.command()
 def main(
-    dataset: str = typer.Option(..., "--dataset", help="a dataset declared in --params-file, a built-in (mnist, fashion, cifar10), or all (the built-ins)"),
-    params_file: Path = typer.Option(Path("params.yaml"), "--params-file", help="the profile whose `datasets:` declares the dataset"),
+    dataset: str = typer.Option(..., "--dataset", help=meaning("--dataset", "one declared in --params-file, a built-in (mnist, fashion, cifar10), or all (the built-ins)")),
+    params_file: Path = typer.Option(Path("params.yaml"), "--params-file", help=meaning("--params-file", "the one whose `datasets:` declares the dataset")),
     mirror: list[Path] = typer.Option([], "--mirror", help=f"folder holding local copies (repeatable); also ${MIRROR_ENV} (os.pathsep-separated)"),
-    data_dir: Path = typer.Option(Path("data"), "--data-dir", help="the project's data folder"),
+    data_dir: Path = typer.Option(Path("data"), "--data-dir", help=meaning("--data-dir")),
     allow_unverified: bool = typer.Option(False, "--allow-unverified", help="use inputs that fail their checksum (recorded in SOURCE.json)"),
-    params: bool = typer.Option(True, "--params/--no-params", help="also fetch (declared datasets: draw) the vortex parameters"),
+    params: bool = typer.Option(True, "--vortex-params/--no-vortex-params", help=meaning("--vortex-params", "declared datasets draw them")),
 ) -> None:
     """Download (or copy from mirrors, or read the declared images), verify and write the MATLAB-layout datasets."""
     check_writable(data_dir, folder=True, option="--data-dir")

@@ -14,7 +14,7 @@ from typing import Optional
 
 import typer
 
-from workbench.cli import at_least, finite, refuse_given, run, typer_app
+from workbench.cli import at_least, meaning, finite, refuse_given, run, typer_app
 from workbench.paths import check_input, check_writable
 from workbench.outputs import write_json
 from pipeline.encrypt.options import (
@@ -44,7 +44,7 @@ app = typer_app(__doc__)
 def main(
     context: typer.Context,
     dataset: DatasetName = DATASET,
-    scheme: Optional[SchemeName] = typer.Option(None, "--scheme", help="the encryption scheme (python -m pipeline.schemes)"),
+    scheme: Optional[SchemeName] = typer.Option(None, "--scheme", help=meaning("--scheme", "one of the registry (python -m pipeline.schemes)")),
     split: str = typer.Option("all", "--split", help="train, test or all"),
     max_images: Optional[int] = typer.Option(None, "--max-images", help="measure only the first N images of each split [default: all]"),
     exact_sample: int = typer.Option(500, "--exact-sample", help="per-image schemes: images measured exactly with their drawn keys"),
@@ -52,7 +52,7 @@ def main(
     weight_shape: float = typer.Option(DistanceWeight.shape, "--weight-shape", help="distance weight: shape (1 exponential, 2 Gaussian)"),
     label: Optional[str] = typer.Option(None, "--label", help="name of the result [default: vor-<parameter file tag>, <scheme>-b<block>, or the scheme's name]"),
     data_dir: Path = DATA_DIR,
-    out: Path = typer.Option(Path("results/information"), "--out", help="writes <dataset>_<label>.json here"),
+    out: Path = typer.Option(Path("results/information"), "--out", help=meaning("--out", "<dataset>_<label>.json in this folder")),
     key_given: dict = None,
 ) -> None:
     """Measure how much information SCHEME removes from the images of DATASET."""

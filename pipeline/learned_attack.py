@@ -17,7 +17,7 @@ from typing import List, Optional
 import typer
 
 from matlab_compat import atomic_output
-from workbench.cli import at_least, refuse_given, run, typer_app
+from workbench.cli import at_least, meaning, refuse_given, run, typer_app
 from workbench.paths import check_input, check_writable
 from workbench.data.datasets import dataset_spec
 from pipeline.encrypt.options import DATA_DIR, DATASET, DatasetName, SchemeName, chosen_scheme, key_options, with_key_options
@@ -40,20 +40,20 @@ KNOWN_PAIRS = 1000  # --known-pairs' default
 def main(
     context: typer.Context,
     dataset: DatasetName = DATASET,
-    scheme: Optional[SchemeName] = typer.Option(None, "--scheme", help="the encrypted variant data/<dataset>/<scheme> (needed with --kind)"),
-    kind: List[str] = typer.Option([], "--kind", help="itn, gan or fr (repeat for several); none: only redraw the figures from <out>"),
+    scheme: Optional[SchemeName] = typer.Option(None, "--scheme", help=meaning("--scheme", "of the encrypted variant data/<dataset>/<scheme> (needed with --kind)")),
+    kind: List[str] = typer.Option([], "--kind", help=meaning("--kind", "itn, gan or fr (repeat for several); none: only redraw the figures from <out>")),
     data_dir: Path = DATA_DIR,
-    out: Path = typer.Option(Path("results/learned"), "--out", help="output folder"),
+    out: Path = typer.Option(Path("results/learned"), "--out", help=meaning("--out", "the results folder")),
     settings_name: str = typer.Option("cpu", "--settings", help="the attacks' training budget: cpu (minutes on 2 cores) or paper (GPU-sized)"),
     known_pairs: Optional[int] = typer.Option(None, "--known-pairs", help="itn: also run the variant fine-tuned on the first k victim train pairs (0: own keys only) [default: 1000, or the whole train split where it holds fewer]"),
-    attack_seed: int = typer.Option(0, "--attack-seed", help="the attacks' seed"),
+    attack_seed: int = typer.Option(0, "--attack-seed", help=meaning("--attack-seed")),
     threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads [default: the settings' own]"),
-    device: str = typer.Option("cpu", "--device", help="torch device of the attacks and the classifier"),
+    device: str = typer.Option("cpu", "--device", help=meaning("--device", "of the attacks and the classifier")),
     checkpoints: Optional[Path] = typer.Option(None, "--checkpoints", help="folder of resumable checkpoints [default: <out>/checkpoints]"),
     lpips_weights: List[Path] = typer.Option([], "--lpips-weights", help="LPIPS v0.1 weight files: torchvision's AlexNet and lpips' alex.pth (repeat); none: no LPIPS"),
-    recognisability: bool = typer.Option(True, "--recognisability/--no-recognisability", help="score recovered images with a classifier trained on plain images"),
-    epochs: int = typer.Option(2, "--epochs", help="recognisability classifier: training epochs"),
-    classifier_cache: Path = typer.Option(Path("results/attacks/classifiers"), "--classifier-cache", help="folder keeping the plain classifier between runs"),
+    recognisability: bool = typer.Option(True, "--recognisability/--no-recognisability", help=meaning("--recognisability")),
+    epochs: int = typer.Option(2, "--epochs", help=meaning("--epochs", "of the recognisability classifier")),
+    classifier_cache: Path = typer.Option(Path("results/attacks/classifiers"), "--classifier-cache", help=meaning("--classifier-cache")),
     draw: bool = typer.Option(True, "--figures/--no-figures", help="redraw the dataset's figures from every side file in <out>"),
     figures_dir: Optional[Path] = typer.Option(None, "--figures-dir", help="folder of the figures [default: <out>]"),
     key_given: dict = None,

@@ -16,7 +16,7 @@ from typing import Optional
 import typer
 
 from workbench.outputs import atomic_output
-from workbench.cli import run, typer_app
+from workbench.cli import meaning, run, typer_app
 from workbench.paths import check_input, check_writable
 from pipeline.errors import PipelineError
 from pipeline.evaluate.attack import summary_rows
@@ -45,7 +45,7 @@ def main(
     information_dir: Optional[Path] = typer.Option(None, "--information-dir",
                                                    help="pipeline.information results, if any [default: <results>/information]"),
     out: Optional[Path] = typer.Option(None, "--out",
-                                       help="where table.md and table.png go: the profile's results folder or one in it [default: <results>]"),
+                                       help=meaning("--out", "table.md and table.png, in the profile's results folder or one in it [default: <results>]")),
 ) -> None:
     """Write <out>/table.md and <out>/table.png from every run, attack and information result found."""
     results = profile_results(profile)

@@ -14,7 +14,7 @@ from typing import Optional
 
 import typer
 
-from workbench.cli import run, typer_app
+from workbench.cli import meaning, run, typer_app
 from workbench.data.datasets import dataset_spec
 from pipeline.encrypt.options import DatasetName, flag
 from pipeline.encrypt.registry import SCHEMES
@@ -28,8 +28,8 @@ app = typer_app(__doc__)
 
 @app.command()
 def main(
-    dataset: DatasetName = typer.Option("cifar10", "--dataset", help="the images whose key space is counted"),
-    block_size: Optional[int] = typer.Option(None, "--block-size", help="block edge in pixels for block-wise schemes [default: 16 for CIFAR-10, 7 for 28 x 28]"),
+    dataset: DatasetName = typer.Option("cifar10", "--dataset", help=meaning("--dataset", "the images whose key space is counted")),
+    block_size: Optional[int] = typer.Option(None, "--block-size", help=meaning("--block-size", "block-wise schemes [default: 16 for CIFAR-10, 7 for 28 x 28]")),
 ) -> None:
     """List every scheme: name, key kind, where the key comes from, invertibility, options, key-space size."""
     spec = dataset_spec(dataset)

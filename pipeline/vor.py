@@ -17,7 +17,7 @@ from typing import Optional
 import typer
 
 from matlab_compat.rng import rng
-from workbench.cli import at_least, run, typer_app
+from workbench.cli import at_least, meaning, run, typer_app
 from workbench.paths import check_writable
 from workbench.data.datasets import dataset_spec
 from pipeline.encrypt.command import encrypt_app
@@ -34,10 +34,10 @@ params_app = typer_app("Draw fresh vortex parameters by Random_Function's rules 
 @params_app.command("new-params")
 def new_params(
     dataset: DatasetName = DATASET,
-    key_seed: int = typer.Option(0, "--key-seed", help="MATLAB rng seed of the draw, which makes the key (0: MATLAB's default stream, twister seed 5489)"),
-    vortices: Optional[int] = typer.Option(None, "--vortices", help="how many vortices [default: the script's v_num, 10; CIFAR-10 5]"),
+    key_seed: int = typer.Option(0, "--key-seed", help=meaning("--key-seed", "MATLAB rng seed of the vortex parameters' draw (0: MATLAB's default stream, twister seed 5489)")),
+    vortices: Optional[int] = typer.Option(None, "--vortices", help=meaning("--vortices", "how many to draw [default: the script's v_num, 10; CIFAR-10 5]")),
     data_dir: Path = DATA_DIR,
-    out: Optional[Path] = typer.Option(None, "--out", help="output file [default: <data-dir>/<dataset>/params/vor_params_<prefix>_seed<S>.mat]"),
+    out: Optional[Path] = typer.Option(None, "--out", help=meaning("--out", "the parameter file [default: <data-dir>/<dataset>/params/vor_params_<prefix>_seed<S>.mat]")),
 ) -> None:
     """Draw fresh vortex parameters on MATLAB's random stream rng(KEY_SEED) and write them as vor_par."""
     spec = dataset_spec(dataset, data_dir)

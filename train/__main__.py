@@ -17,7 +17,7 @@ from typing import Optional
 
 import typer
 
-from workbench.cli import run, typer_app
+from workbench.cli import meaning, run, typer_app
 from workbench.paths import check_input, check_writable
 from train.config import resolve_config
 from train.data import load_dataset
@@ -53,11 +53,11 @@ def _jitter(value: str) -> tuple[float, float, float, float]:
 
 @app.command()
 def main(
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="mnist, fashion, cifar10 or one declared in params.yaml and fetched"),
-    scheme: Optional[str] = typer.Option(None, "--scheme", help="the encrypted variant data/<dataset>/<scheme> (python -m pipeline.schemes lists the schemes), or origin: the plain images [default: the preset's, else origin]"),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help=meaning("--dataset", "mnist, fashion, cifar10 or one declared in params.yaml and fetched")),
+    scheme: Optional[str] = typer.Option(None, "--scheme", help=meaning("--scheme", "of the encrypted variant data/<dataset>/<scheme> (python -m pipeline.schemes lists them), or origin: the plain images [default: the preset's, else origin]")),
     model: Optional[str] = typer.Option(None, help="resnet18, vit_b_16, convmixer or smallcnn"),
-    preset: Optional[str] = typer.Option(None, help="a named recipe (see docs/train.md); options below override it"),
-    epochs: Optional[int] = typer.Option(None, help="training epochs"),
+    preset: Optional[str] = typer.Option(None, help=meaning("--preset", "a named one (docs/train.md) or a profile's (cpu, paper); the options below override it")),
+    epochs: Optional[int] = typer.Option(None, help=meaning("--epochs")),
     batch: Optional[int] = typer.Option(None, help="batch size"),
     crop: Optional[int] = typer.Option(None, help="image size the network sees (Resize + RandomCrop)"),
     lr: Optional[float] = typer.Option(None, help="learning rate"),
@@ -70,10 +70,10 @@ def main(
     depth: Optional[int] = typer.Option(None, help="convmixer depth"),
     patch: Optional[int] = typer.Option(None, help="convmixer / vit_b_16 patch size"),
     kernel: Optional[int] = typer.Option(None, help="convmixer kernel size"),
-    seed: Optional[int] = typer.Option(None, help="the training's random seed: initialisation, batch order, augmentation (reference: 3407)"),
-    device: Optional[str] = typer.Option(None, help="auto, cpu or cuda"),
-    data_dir: Optional[str] = typer.Option(None, help="the project's data folder [default: data]"),
-    out: Optional[str] = typer.Option(None, help="results folder"),
+    seed: Optional[int] = typer.Option(None, help=meaning("--seed", "the training's initialisation, batch order and augmentation (reference: 3407)")),
+    device: Optional[str] = typer.Option(None, help=meaning("--device", "auto, cpu, cuda or cuda:<index>")),
+    data_dir: Optional[str] = typer.Option(None, help=meaning("--data-dir", "[default: data]")),
+    out: Optional[str] = typer.Option(None, help=meaning("--out", "the run's folder [default: results/runs/<dataset>_<model>_<scheme>[_<preset>]]")),
     weights: Optional[str] = typer.Option(None, help="local torchvision state-dict file (pre-trained ViT)"),
     checkpoint_every: Optional[int] = typer.Option(None, help="keep a checkpoint every N epochs (reference: 10)"),
     resume: bool = typer.Option(False, "--resume", help="continue from the latest checkpoint in --out"),

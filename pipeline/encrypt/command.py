@@ -18,7 +18,7 @@ from typing import Callable, Optional
 
 import typer
 
-from workbench.cli import typer_app
+from workbench.cli import meaning, typer_app
 from workbench.paths import check_input, check_writable
 from workbench.data.datasets import dataset_spec
 from workbench.data.layouts import default_input
@@ -45,9 +45,9 @@ def encrypt_app(fixed_scheme: str | None = None, help_text: str | None = None) -
         dataset: DatasetName = DATASET,
         scheme: SchemeName = SCHEME,
         data_dir: Path = DATA_DIR,
-        input: Optional[Path] = typer.Option(None, "--input", help="mnist.mat-layout file or CIFAR-10 batch folder [default: <data-dir>/<dataset>/origin/...]"),
-        out: Optional[Path] = typer.Option(None, "--out", help="output folder [default: <data-dir>/<dataset>/<scheme>]"),
-        preview: Optional[Path] = typer.Option(None, "--preview", help="also write a PNG of original / encrypted test images"),
+        input: Optional[Path] = typer.Option(None, "--input", help=meaning("--input", "the plain images, a mnist.mat-layout file or CIFAR-10 batch folder [default: <data-dir>/<dataset>/origin/...]")),
+        out: Optional[Path] = typer.Option(None, "--out", help=meaning("--out", "the encrypted variant's folder [default: <data-dir>/<dataset>/<scheme>]")),
+        preview: Optional[Path] = typer.Option(None, "--preview", help=meaning("--preview")),
         key_given: dict = None,
     ) -> None:
         """Encrypt the train and test images of DATASET with SCHEME; write the scheme's files."""

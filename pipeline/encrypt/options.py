@@ -14,7 +14,7 @@ from typing import Callable, Optional
 
 import typer
 
-from workbench.cli import at_least, choices
+from workbench.cli import at_least, choices, meaning
 from workbench.paths import check_input
 from workbench.data.datasets import DatasetSpec, dataset_spec
 from pipeline.encrypt.registry import SCHEMES
@@ -24,18 +24,18 @@ from pipeline.errors import PipelineError
 
 DatasetName = str  # a built-in or a fetched declared dataset (workbench.data.datasets.dataset_spec checks it)
 SchemeName = choices("SchemeName", SCHEMES)
-DATASET = typer.Option(..., "--dataset", help="the dataset: mnist, fashion, cifar10 or one declared in params.yaml and fetched")
-SCHEME = typer.Option(..., "--scheme", help="the encryption scheme (python -m pipeline.schemes lists them)")
-DATA_DIR = typer.Option(Path("data"), "--data-dir", help="the project's data folder")
+DATASET = typer.Option(..., "--dataset", help=meaning("--dataset", "mnist, fashion, cifar10 or one declared in params.yaml and fetched"))
+SCHEME = typer.Option(..., "--scheme", help=meaning("--scheme", "one of the registry (python -m pipeline.schemes lists them)"))
+DATA_DIR = typer.Option(Path("data"), "--data-dir", help=meaning("--data-dir"))
 #: The key options, in the order --help lists them (name, type, option).
 KEY_OPTIONS = (
-    ("params", Optional[Path], typer.Option(None, "--params", help="vor: vortex parameter file (vor_par) [default: <data-dir>/<dataset>/params/<published file>]")),
-    ("vortices", Optional[int], typer.Option(None, "--vortices", help="vor: use the first N vortices [default: the script's v_num, or all the file holds if fewer]")),
-    ("key_seed", Optional[int], typer.Option(None, "--key-seed", help="random: MATLAB rng seed of the per-image permutations, the key [encrypt: 0; later stages: the recorded one]")),
-    ("block_size", Optional[int], typer.Option(None, "--block-size", help="block-wise schemes: block edge in pixels, dividing the image [default: 16 for CIFAR-10, 7 for 28 x 28; later stages: the recorded one]")),
-    ("key_mode", Optional[str], typer.Option(None, "--key-mode", help="pe: dataset (one key for every image) or image (a fresh key per image, the paper's 'without key management') [default: dataset]")),
-    ("key_draw", Optional[str], typer.Option(None, "--key-draw", help="le, ele, etc, pe: project (this project's key distribution) or reference (the reference code's: LE/ELE negation fixed by the shuffle, EtC's rotation x flip codes, PE's exactly-half negation); python -m pipeline.schemes lists both [default: project; later stages: the recorded one]")),
-    ("key_file", Optional[Path], KEY_FILE := typer.Option(None, "--key-file", help="secret-keyed schemes: file holding the secret (>= 16 bytes) [default: $VORTEX_ETC_SECRET]")),
+    ("params", Optional[Path], typer.Option(None, "--params", help=meaning("--params", "vor [default: <data-dir>/<dataset>/params/<published file>]"))),
+    ("vortices", Optional[int], typer.Option(None, "--vortices", help=meaning("--vortices", "vor uses the first N [default: the script's v_num, or all the file holds if fewer]"))),
+    ("key_seed", Optional[int], typer.Option(None, "--key-seed", help=meaning("--key-seed", "random: MATLAB rng seed of the per-image permutations [encrypt: 0; later stages: the recorded one]"))),
+    ("block_size", Optional[int], typer.Option(None, "--block-size", help=meaning("--block-size", "block-wise schemes; it divides the image [default: 16 for CIFAR-10, 7 for 28 x 28; later stages: the recorded one]"))),
+    ("key_mode", Optional[str], typer.Option(None, "--key-mode", help=meaning("--key-mode", "dataset (one key for every image) or image (a fresh key per image, the paper's 'without key management') [default: dataset]"))),
+    ("key_draw", Optional[str], typer.Option(None, "--key-draw", help=meaning("--key-draw", "le, ele, etc, pe: project (this project's key distribution) or reference (the reference code's: LE/ELE negation fixed by the shuffle, EtC's rotation x flip codes, PE's exactly-half negation); python -m pipeline.schemes lists both [default: project; later stages: the recorded one]"))),
+    ("key_file", Optional[Path], KEY_FILE := typer.Option(None, "--key-file", help=meaning("--key-file", "secret-keyed schemes (>= 16 bytes) [default: $VORTEX_ETC_SECRET]"))),
 )
 
 
