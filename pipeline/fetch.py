@@ -13,7 +13,7 @@ built-in (mnist, fashion, cifar10). It writes
   in the ``mnist.mat`` layout, ``dataset.json`` (its description, which later stages read) and
   ``images.tsv`` (each input's SHA-256, the split) (:mod:`workbench.data.own`);
 * ``data/<dataset>/params/vor_params_*.mat``: the authors' parameter files, byte for byte; for a
-  declared dataset, parameters drawn by ``Random_Function``'s rules on MATLAB's rng(vortex-seed);
+  declared dataset, parameters drawn by ``Random_Function``'s rules on MATLAB's rng(key-seed);
 * ``SOURCE.json`` beside them: where each input came from (mirror files by name), its
   checksums, whether it was verified.
 
@@ -54,12 +54,12 @@ def declaration(name: str, params_file: Path) -> Declaration:
 
 
 def draw_vortex_params(decl: Declaration, data_dir: Path) -> dict:
-    """``data/<name>/params/vor_params_<name>.mat``: the script's v_num vortices drawn on rng(vortex-seed)."""
+    """``data/<name>/params/vor_params_<name>.mat``: the script's v_num vortices drawn on rng(key-seed)."""
     spec = dataset_spec(decl.name, data_dir)
-    rows = new_vor_params(spec.script_vortices, spec.height, spec.width, spec.degree_scale, rng(decl.vortex_seed))
+    rows = new_vor_params(spec.script_vortices, spec.height, spec.width, spec.degree_scale, rng(decl.key_seed))
     folder = data_dir / decl.name / "params"
     save_vor_params(folder / spec.published_params, rows)
-    record = {"dataset": decl.name, "verified": None, "drawn": {"rng_seed": decl.vortex_seed, "vortices": len(rows),
+    record = {"dataset": decl.name, "verified": None, "drawn": {"rng_seed": decl.key_seed, "vortices": len(rows),
               "degree_scale": spec.degree_scale, "note": "no published parameters: drawn as Random_Function.m does"},
               "outputs": [spec.published_params]}
     with atomic_output(folder / SOURCE_RECORD) as tmp:
