@@ -102,5 +102,5 @@ def test_train_and_test_files_of_different_runs_are_refused(data_dir, tmp_path):
     with pytest.raises(WorkbenchError, match="does not belong to the set recorded in .*params.json"):
         load_split(data_dir, "mnist", "random", "train")
     with pytest.raises(TrainError, match="does not belong to the set"):  # training refuses the pair
-        load_dataset(data_dir, "mnist_random", "cpu")
+        load_dataset(data_dir, "mnist", "random", "cpu")
     load_split(data_dir, "mnist", "random", "test")  # the test file is its set's own

@@ -120,7 +120,9 @@ SHARED = ("--dataset", "--scheme", "--seed", "--key-seed", "--key-file", "--bloc
 
 def meaning(name: str, detail: str = "") -> str:
     """The ``--help`` text of option ``name``: its meaning from :data:`OPTION_NAMES`, then what this command adds."""
-    return f"{OPTION_NAMES[name]}: {detail}" if detail else OPTION_NAMES[name]
+    if not detail:
+        return OPTION_NAMES[name]
+    return f"{OPTION_NAMES[name]}{' ' if detail.startswith('[') else ': '}{detail}"
 
 
 def typer_app(help_text: str | None) -> typer.Typer:
