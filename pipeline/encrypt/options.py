@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-from dataclasses import fields
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -44,17 +43,12 @@ def flag(name: str) -> str:
     return "--" + spelled(name)
 
 
-_FLAGS = {f.name: flag(f.name) for f in fields(KeyOptions)}
-
-
-def with_key_options(command: Callable[..., None] | None = None, *, only: tuple[str, ...] | None = None):
+def with_key_options(command: Callable[..., None], only: tuple[str, ...] | None = None) -> Callable[..., None]:
     """Give a Typer command the key options of :data:`KEY_OPTIONS`; it receives their values as ``key_given: dict``.
 
     One declaration of the options for every command that takes a scheme (Typer reads the
     signature this sets). ``only``: the options one scheme's own command offers (those it reads),
     so its ``--help`` lists no option it would refuse."""
-    if command is None:
-        return functools.partial(with_key_options, only=only)
     offered = [(name, kind, option) for name, kind, option in KEY_OPTIONS if only is None or name in only]
     signature = inspect.signature(command)
     kept = [p for p in signature.parameters.values() if p.name != "key_given"]
@@ -82,8 +76,8 @@ def key_options(scheme: Scheme, data_dir: Path, **given) -> KeyOptions:
     """KeyOptions from command-line values; an option the scheme does not read is an error."""
     for name, value in given.items():
         if value is not None and name not in scheme.options:
-            raise PipelineError(f"{_FLAGS[name]}: the {scheme.name} scheme does not take it (it reads: "
-                                f"{', '.join(_FLAGS[o] for o in scheme.options) or 'no key option'})")
+            raise PipelineError(f"{flag(name)}: the {scheme.name} scheme does not take it (it reads: "
+                                f"{', '.join(flag(o) for o in scheme.options) or 'no key option'})")
     at_least(given.get("vortices"), "--vortices", 1)
     at_least(given.get("key_seed"), "--key-seed", 0)
     at_least(given.get("block_size"), "--block-size", 1)
