@@ -35,13 +35,14 @@ from train_throughput import (  # benchmarks/ is this script's folder
     pil_epoch,
 )
 
+from workbench.cli import meaning, typer_app
 from train.config import resolve_config
 from train.data import PLAIN, Split
 from train.distributed import resolve_device
 from train.loop import _autocast, _layout, build_model, fit
 from train.presets import PRESETS, published_preset
 
-app = typer.Typer(add_completion=False, help=__doc__)
+app = typer_app(__doc__)
 
 TRAIN_SIZES = {"mnist": 60000, "fashion": 60000, "cifar10": 50000}
 SHAPES = {"mnist": (1, 28), "fashion": (1, 28), "cifar10": (3, 32)}
@@ -184,10 +185,10 @@ def markdown(report: dict) -> str:
 
 
 @app.command()
-def main(dry_run: bool = typer.Option(False, "--dry-run", help="CPU, toy sizes: the same code in seconds"),
-         json_path: Path = typer.Option(Path("docs/gpu.json"), "--json", help="where the figures go"),
-         doc: Path = typer.Option(Path("docs/gpu.md"), help="where the Markdown report goes"),
-         device: str = typer.Option("cuda", help="the device of a real check (--dry-run: cpu)")) -> None:
+def main(dry_run: bool = typer.Option(False, "--dry-run", help=meaning("--dry-run")),
+         json_path: Path = typer.Option(Path("docs/gpu.json"), "--json", help=meaning("--json")),
+         doc: Path = typer.Option(Path("docs/gpu.md"), help=meaning("--doc")),
+         device: str = typer.Option("cuda", help=meaning("--device", "of a real check (--dry-run: cpu)"))) -> None:
     """Run the four parts and write the JSON and the Markdown report."""
     dev = resolve_device("cpu" if dry_run else device)
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"CPU ({platform.processor() or 'unknown'})"

@@ -47,7 +47,7 @@ def main(
     settings_name: str = typer.Option("cpu", "--settings", help="the attacks' training budget: cpu (minutes on 2 cores) or paper (GPU-sized)"),
     known_pairs: Optional[int] = typer.Option(None, "--known-pairs", help="itn: also run the variant fine-tuned on the first k victim train pairs (0: own keys only) [default: 1000, or the whole train split where it holds fewer]"),
     attack_seed: int = typer.Option(0, "--attack-seed", help=meaning("--attack-seed")),
-    threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads [default: the settings' own]"),
+    threads: Optional[int] = typer.Option(None, "--threads", help=meaning("--threads", "[default: the settings' own]")),
     device: str = typer.Option("cpu", "--device", help=meaning("--device", "of the attacks and the classifier")),
     checkpoints: Optional[Path] = typer.Option(None, "--checkpoints", help="folder of resumable checkpoints [default: <out>/checkpoints]"),
     lpips_weights: List[Path] = typer.Option([], "--lpips-weights", help="LPIPS v0.1 weight files: torchvision's AlexNet and lpips' alex.pth (repeat); none: no LPIPS"),

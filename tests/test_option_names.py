@@ -1,7 +1,8 @@
 """One meaning per option name: every command's ``--help`` checked against ``workbench.cli.OPTION_NAMES``.
 
-Every Typer app of the ``pipeline`` and ``train`` packages is found by importing their modules,
-and each command's help page (subcommands included) is rendered and read: an option name the table
+Every Typer app of the ``pipeline`` and ``train`` packages and of the ``benchmarks/`` scripts is
+found by importing their modules, and each command's help page (subcommands included) is rendered
+and read: an option name the table
 does not hold fails, and so does a name shared by commands (or decided for the whole project) whose
 help does not start with the table's meaning.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+import sys
 from collections import defaultdict
 
 import pytest
@@ -19,18 +21,32 @@ from typer.testing import CliRunner
 
 import pipeline
 import train
+from tests.shared import ROOT
 from workbench.cli import OPTION_NAMES, SHARED, typer_app
 
 
-def _apps() -> dict[str, typer.Typer]:
-    """``module:name`` -> every Typer app defined at the top level of a module of pipeline and train."""
-    apps = {}
+def _modules():
+    """Every module of pipeline and train, then every benchmark script (imported as the scripts import
+    each other: by file name, with benchmarks/ on the path while they load)."""
     for package in (pipeline, train):
         for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
-            loaded = importlib.import_module(module.name)
-            for name, value in vars(loaded).items():
-                if isinstance(value, typer.Typer) and all(value is not a for a in apps.values()):
-                    apps[f"{module.name}:{name}"] = value
+            yield module.name, importlib.import_module(module.name)
+    folder = str(ROOT / "benchmarks")
+    sys.path.insert(0, folder)
+    try:
+        for script in sorted((ROOT / "benchmarks").glob("*.py")):
+            yield f"benchmarks/{script.name}", importlib.import_module(script.stem)
+    finally:
+        sys.path.remove(folder)
+
+
+def _apps() -> dict[str, typer.Typer]:
+    """``module:name`` -> every Typer app defined at the top level of a module."""
+    apps = {}
+    for label, loaded in _modules():
+        for name, value in vars(loaded).items():
+            if isinstance(value, typer.Typer) and all(value is not a for a in apps.values()):
+                apps[f"{label}:{name}"] = value
     return apps
 
 
@@ -80,7 +96,9 @@ def test_every_command_of_the_project_is_walked():
     labels = {label.split(":")[0] for label in USES}
     assert {"pipeline.encrypt.__main__", "pipeline.vor", "pipeline.attack", "pipeline.information", "pipeline.compress",
             "pipeline.learned_attack", "pipeline.report", "pipeline.fetch", "pipeline.keys", "pipeline.schemes",
-            "pipeline.information_study", "pipeline.random", "pipeline.etc", "train.__main__", "train.launch"} <= labels
+            "pipeline.information_study", "pipeline.random", "pipeline.etc", "train.__main__", "train.launch",
+            "benchmarks/etc.py", "benchmarks/gpu_check.py", "benchmarks/learned.py", "benchmarks/matfile.py",
+            "benchmarks/schemes.py", "benchmarks/study_jobs.py", "benchmarks/train_throughput.py"} <= labels
     assert {"pipeline.information_study:app accuracy", "pipeline.information_study:app run",
             "pipeline.vor:params_app"} <= set(USES)
     assert all(USES.values()), [label for label, options in USES.items() if not options]

@@ -28,7 +28,7 @@ from workbench.errors import WorkbenchError
 from workbench.paths import check_input, check_writable, os_error, path_problem  # noqa: F401  the commands' input and output checks
 
 #: Every option name of every command (``python -m pipeline.*``, ``python -m train``, ``python -m train.launch``,
-#: subcommands included) and the ONE thing it means. A name used by more than one command (and each name
+#: subcommands included, and the ``benchmarks/`` scripts) and the ONE thing it means. A name used by more than one command (and each name
 #: of :data:`SHARED`) is described in each command's ``--help`` by :func:`meaning`, so its help starts with
 #: this text; tests/test_option_names.py walks every ``--help`` and checks both. A ``--no-X`` switch is
 #: ``--X``'s other half.
@@ -55,16 +55,20 @@ OPTION_NAMES = {
     "--recognisability": "score recovered images with a classifier trained on plain images",
     "--preset": "a training recipe (train/presets.py)",
     "--params-file": "the profile file (params.yaml or profiles/*.yaml)",
+    "--model": "the network",
+    "--crop": "image size the network sees",
+    "--batch": "batch size",
+    "--threads": "torch CPU threads",
+    "--images": "how many images",
+    "--repeats": "timed runs of each measurement",
     # One command's own.
     "--allow-unverified": "use inputs that fail their checksum",
     "--attack-seed": "the learned attacks' seed",
     "--attacks-dir": "folder of pipeline.attack results",
-    "--batch": "batch size",
     "--block-seed": "ele: the seed of the reference scripts' block order",
     "--checkpoint-every": "keep a checkpoint every N epochs",
     "--checkpoints": "folder of resumable checkpoints",
     "--classifier-seed": "the recognisability classifier's seed",
-    "--crop": "image size the network sees",
     "--depth": "convmixer depth",
     "--exact-sample": "per-image schemes: images measured exactly with their drawn keys",
     "--figures": "redraw the dataset's figures",
@@ -83,7 +87,6 @@ OPTION_NAMES = {
     "--lr": "learning rate",
     "--max-images": "measure only the first N images of each split",
     "--mirror": "folder holding local copies of inputs",
-    "--model": "the network",
     "--nproc": "processes on this machine",
     "--padding": "RandomCrop padding",
     "--pairs": "known-plaintext: numbers of known pairs",
@@ -105,10 +108,18 @@ OPTION_NAMES = {
     "--subsampling": "JPEG chroma subsampling",
     "--sync-bn": "under torchrun: BatchNorm statistics over the global batch",
     "--test-images": "score on the first N test images only",
-    "--threads": "torch CPU threads",
     "--train-images": "train on the first N training images only",
     "--vortex-params": "also fetch (or draw) the vortex parameters",
     "--wd": "weight decay",
+    # The benchmark scripts' own (python benchmarks/<script>.py).
+    "--doc": "where the Markdown report goes",
+    "--dry-run": "CPU, toy sizes: the same code in seconds",
+    "--jobs": "trainings at once",
+    "--json": "where the figures go (JSON)",
+    "--rows-scale": "fraction of the rows to use",
+    "--steps": "timed steps per run",
+    "--warmup": "untimed batches at the start",
+    "--workers": "DataLoader workers",
     "--weight-scale": "distance weight: scale",
     "--weight-shape": "distance weight: shape",
     "--weights": "local torchvision state-dict file",
