@@ -58,7 +58,7 @@ def main(
     out: Path = typer.Option(Path("results/attacks"), "--out", help=meaning("--out", "the results folder")),
     recognisability: bool = typer.Option(True, "--recognisability/--no-recognisability", help=meaning("--recognisability")),
     epochs: Optional[int] = typer.Option(None, "--epochs", help=meaning("--epochs", "of the recognisability classifier [default: enough for ~30,000 samples, at least 2]")),
-    classifier_seed: int = typer.Option(0, "--classifier-seed", help=meaning("--classifier-seed")),
+    seed: int = typer.Option(0, "--seed", help=meaning("--seed", "the recognisability classifier's training")),
     device: str = typer.Option("cpu", "--device", help=meaning("--device", "of the recognisability classifier (auto, cpu, cuda)")),
     classifier_cache: Optional[Path] = typer.Option(Path("results/attacks/classifiers"), "--classifier-cache", help=meaning("--classifier-cache")),
     key_share: bool = typer.Option(True, "--key-share/--no-key-share", help="score the key share against the true key"),
@@ -74,10 +74,10 @@ def main(
     for k in pairs:
         at_least(k, "--pairs", 1)
     if not recognisability:
-        refuse_given(context, ["epochs", "classifier_seed", "device", "classifier_cache"],
+        refuse_given(context, ["epochs", "seed", "device", "classifier_cache"],
                      "it sets the recognisability classifier, which --no-recognisability switches off")
     at_least(epochs, "--epochs", 1)
-    at_least(classifier_seed, "--classifier-seed", 0)
+    at_least(seed, "--seed", 0)
     check_device(device)
     check_input(data_dir, "--data-dir", folder=True, optional=True)
     check_writable(out, folder=True)
@@ -90,7 +90,7 @@ def main(
     data = load_attack_data(data_dir, spec, chosen, key)
     truth = true_key(chosen, key, data) if key_share else None
     epochs = epochs or max(2, -(-RECOGNISABILITY_SAMPLES // len(data.plain_train)))
-    accuracy, info = (make_accuracy(data, epochs=epochs, seed=classifier_seed, device=device, cache=classifier_cache)
+    accuracy, info = (make_accuracy(data, epochs=epochs, seed=seed, device=device, cache=classifier_cache)
                       if recognisability else (None, None))
     evaluation = Evaluation(data, chosen, truth=truth, block_size=chosen.public_block_size(spec, options), accuracy=accuracy)
     baselines = evaluation.baselines()

@@ -46,7 +46,7 @@ def main(
     out: Path = typer.Option(Path("results/learned"), "--out", help=meaning("--out", "the results folder")),
     settings_name: str = typer.Option("cpu", "--settings", help="the attacks' training budget: cpu (minutes on 2 cores) or paper (GPU-sized)"),
     known_pairs: Optional[int] = typer.Option(None, "--known-pairs", help="itn: also run the variant fine-tuned on the first k victim train pairs (0: own keys only) [default: 1000, or the whole train split where it holds fewer]"),
-    attack_seed: int = typer.Option(0, "--attack-seed", help=meaning("--attack-seed")),
+    seed: int = typer.Option(0, "--seed", help=meaning("--seed", "the attacks' trainings and the classifier's")),
     threads: Optional[int] = typer.Option(None, "--threads", help=meaning("--threads", "[default: the settings' own]")),
     device: str = typer.Option("cpu", "--device", help=meaning("--device", "of the attacks and the classifier")),
     checkpoints: Optional[Path] = typer.Option(None, "--checkpoints", help="folder of resumable checkpoints [default: <out>/checkpoints]"),
@@ -63,7 +63,7 @@ def main(
         if k not in LEARNED:
             raise PipelineError(f"--kind {k!r}: choose one of {', '.join(LEARNED)}")
     if not kind:  # only the figures are redrawn
-        refuse_given(context, ["scheme", "data_dir", "settings_name", "known_pairs", "attack_seed", "threads", "device", "checkpoints",
+        refuse_given(context, ["scheme", "data_dir", "settings_name", "known_pairs", "seed", "threads", "device", "checkpoints",
                                "lpips_weights", "recognisability", "epochs", "classifier_cache", *key_given],
                      "it sets an attack, and no --kind is given (only the figures are redrawn)")
     if "itn" not in kind:
@@ -76,7 +76,7 @@ def main(
     at_least(epochs, "--epochs", 1)
     at_least(threads, "--threads", 1)
     at_least(known_pairs, "--known-pairs", 0)
-    at_least(attack_seed, "--attack-seed", 0)
+    at_least(seed, "--seed", 0)
     base_settings = named_settings(settings_name)
     if known_pairs is not None:
         base_settings.with_(known_pairs=known_pairs)  # refused here, before any work (1: nothing to hold out)
@@ -94,7 +94,7 @@ def main(
             check_writable(classifier_cache, folder=True, option="--classifier-cache")
         chosen, spec = chosen_scheme(scheme, dataset, data_dir)
         options = recorded_options(chosen, spec, key_options(chosen, data_dir, **key_given))
-        settings = base_settings.with_(seed=attack_seed, lpips_weights=tuple(lpips_weights),
+        settings = base_settings.with_(seed=seed, lpips_weights=tuple(lpips_weights),
                                        **({} if threads is None else {"threads": threads}))
         attack(spec.name, chosen, options, kind, settings, known_pairs, device,
                checkpoints or out / "checkpoints", (epochs, classifier_cache) if recognisability else None, out)

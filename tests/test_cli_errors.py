@@ -172,8 +172,8 @@ CASES = {  # id: (module, args, environment, expected words on stderr)
                                                                            "--out", "{tmp}/inf"],  # no images there: a late check would say so
                                                   {"VORTEX_ETC_SECRET": b"a secret of enough bytes"},
                                                   "the information measure needs the key as a position map; le is not one"),
-    "attack-negative-classifier-seed": ("pipeline.attack", [*ATTACK, "--classifier-seed", "-1"], {}, "--classifier-seed must be at least 0"),
-    "learned-negative-attack-seed": ("pipeline.learned_attack", [*LEARNED, "--attack-seed", "-1"], {}, "--attack-seed must be at least 0"),
+    "attack-negative-seed": ("pipeline.attack", [*ATTACK, "--seed", "-1"], {}, "--seed must be at least 0"),
+    "learned-negative-seed": ("pipeline.learned_attack", [*LEARNED, "--seed", "-1"], {}, "--seed must be at least 0"),
     "compress-option-no-measured-scheme-takes": ("pipeline.compress", [*COMPRESS, "--scheme", "vor", "--block-size", "7"], {},
                                                  "--block-size: none of the measured schemes (vor) takes it"),
     "compress-public-secret-and-key-file": ("pipeline.compress", [*COMPRESS, "--public-secret", "--key-file", FILE], {},

@@ -63,12 +63,10 @@ OPTION_NAMES = {
     "--repeats": "timed runs of each measurement",
     # One command's own.
     "--allow-unverified": "use inputs that fail their checksum",
-    "--attack-seed": "the learned attacks' seed",
     "--attacks-dir": "folder of pipeline.attack results",
     "--block-seed": "ele: the seed of the reference scripts' block order",
     "--checkpoint-every": "keep a checkpoint every N epochs",
     "--checkpoints": "folder of resumable checkpoints",
-    "--classifier-seed": "the recognisability classifier's seed",
     "--depth": "convmixer depth",
     "--exact-sample": "per-image schemes: images measured exactly with their drawn keys",
     "--figures": "redraw the dataset's figures",
