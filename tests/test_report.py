@@ -210,7 +210,7 @@ def test_runs_over_seeds_and_keys_are_one_cell_of_mean_and_sd(tmp_path):
                   seconds=10.0 + seed)
     for i, acc in enumerate(etc):  # two seeds x two benchmark keys, in folders named for anything but the cell
         seed, key = divmod(i, 2)
-        write_run(runs, "fashion_smallcnn_cpu", {"seed": seed, "dataset": f"fashion_etc-key{key}"}, acc, folder=f"x{i}",
+        write_run(runs, "fashion_smallcnn_cpu", {"seed": seed, "scheme": f"etc-key{key}"}, acc, folder=f"x{i}",
                   recorded={"dataset": "fashion", "scheme": "etc", "model": "smallcnn", "seed": seed, "key_seed": key})
     result = invoke(app, ["--profile", "cpu", "--runs-dir", str(runs), "--out", "results"])
     assert result.exit_code == 0, result.output

@@ -162,9 +162,9 @@ def test_a_run_records_the_scheme_and_benchmark_key_its_data_folder_records(tmp_
     folder = tmp_path / "fashion" / "etc-k2"
     folder.mkdir(parents=True)
     (folder / "params.json").write_text(json.dumps({"scheme": "etc", "dataset": "fashion", "key": {"key_seed": 2, "block_size": 7}}))
-    assert run_identity("fashion_etc-k2", "smallcnn", 1, tmp_path) == {
+    assert run_identity("fashion", "etc-k2", "smallcnn", 1, tmp_path) == {
         "dataset": "fashion", "scheme": "etc", "model": "smallcnn", "seed": 1, "key_seed": 2}
-    assert run_identity("fashion", "smallcnn", 0, tmp_path)["scheme"] == "origin"
+    assert run_identity("fashion", "origin", "smallcnn", 0, tmp_path)["scheme"] == "origin"
 
 
 def test_load_dataset_reads_every_variant_layout(data_dir):

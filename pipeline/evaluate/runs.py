@@ -60,8 +60,10 @@ class Run:
         return None
 
 
-#: Configuration fields that may differ between the runs of one cell (repetitions of one recipe).
-PER_RUN = ("seed", "dataset", "out", "data_dir", "device")
+#: Configuration fields that may differ between the runs of one cell (repetitions of one recipe): the
+#: scheme's folder too, since each benchmark key of a scheme has its own (``data/fashion/etc-key1``);
+#: the cell is the scheme its encrypt stage recorded.
+PER_RUN = ("seed", "dataset", "scheme", "out", "data_dir", "device")
 
 
 def _recipe(config: dict, dataset: str, variant: str) -> str:
