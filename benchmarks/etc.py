@@ -13,16 +13,19 @@ import timeit
 import numpy as np
 import typer
 
+from workbench.cli import meaning, typer_app
 from pipeline.encrypt.etc import decrypt, encrypt
 from pipeline.encrypt.etc_key import derive_key
 
-app = typer.Typer(add_completion=False, help=__doc__.split("\n\n")[0])
+app = typer_app(__doc__.split("\n\n")[0])
 
 
 
 
 @app.command()
-def main(images: int = 60000, block_size: int = 16, repeats: int = 3) -> None:
+def main(images: int = typer.Option(60000, help=meaning("--images", "random 32 x 32 x 3 uint8 images")),
+         block_size: int = typer.Option(16, help=meaning("--block-size")),
+         repeats: int = typer.Option(3, help=meaning("--repeats", "the best is quoted"))) -> None:
     """Time encrypt / decrypt / np.copy over IMAGES random 32 x 32 x 3 uint8 images."""
     data = np.random.default_rng(0).integers(0, 256, (images, 32, 32, 3), dtype=np.uint8)
     key = derive_key(b"benchmark secret, not a real key", data.shape[1:], block_size)

@@ -35,13 +35,14 @@ from train_throughput import (  # benchmarks/ is this script's folder
     pil_epoch,
 )
 
+from workbench.cli import meaning, typer_app
 from train.config import resolve_config
-from train.data import Split
+from train.data import PLAIN, Split
 from train.distributed import resolve_device
 from train.loop import _autocast, _layout, build_model, fit
 from train.presets import PRESETS, published_preset
 
-app = typer.Typer(add_completion=False, help=__doc__)
+app = typer_app(__doc__)
 
 TRAIN_SIZES = {"mnist": 60000, "fashion": 60000, "cifar10": 50000}
 SHAPES = {"mnist": (1, 28), "fashion": (1, 28), "cifar10": (3, 32)}
@@ -125,7 +126,7 @@ def recipes(device: torch.device, dry: bool) -> list[dict]:
     rows = []
     for name in sorted(n for n in PRESETS if published_preset(*_cell(n)) == n):
         config = _config(name, dry, device=str(device), epochs=1)
-        dataset = config.base_dataset
+        dataset = config.dataset
         if not dry:  # CUDA loads its kernels during the first steps
             fit(config, *[patterned(2 * config.batch, dataset, s) for s in (3, 4)], progress=False)
         timed = fit(config, patterned(steps * config.batch, dataset, 5), patterned(config.batch, dataset, 6),
@@ -141,8 +142,7 @@ def recipes(device: torch.device, dry: bool) -> list[dict]:
 
 def _cell(preset: str) -> tuple[str, str, str]:
     values = PRESETS[preset]
-    dataset, _, variant = values.get("dataset", "").partition("_")  # smallcnn_cpu names none: any dataset
-    return dataset, values["model"], variant or "origin"
+    return values.get("dataset", ""), values["model"], values.get("scheme", PLAIN)  # smallcnn_cpu names no dataset: any
 
 
 def determinism(device: torch.device, dry: bool) -> dict:
@@ -185,10 +185,10 @@ def markdown(report: dict) -> str:
 
 
 @app.command()
-def main(dry_run: bool = typer.Option(False, "--dry-run", help="CPU, toy sizes: the same code in seconds"),
-         json_path: Path = typer.Option(Path("docs/gpu.json"), "--json", help="where the figures go"),
-         doc: Path = typer.Option(Path("docs/gpu.md"), help="where the Markdown report goes"),
-         device: str = typer.Option("cuda", help="the device of a real check (--dry-run: cpu)")) -> None:
+def main(dry_run: bool = typer.Option(False, "--dry-run", help=meaning("--dry-run")),
+         json_path: Path = typer.Option(Path("docs/gpu.json"), "--json", help=meaning("--json")),
+         doc: Path = typer.Option(Path("docs/gpu.md"), help=meaning("--doc")),
+         device: str = typer.Option("cuda", help=meaning("--device", "of a real check (--dry-run: cpu)"))) -> None:
     """Run the four parts and write the JSON and the Markdown report."""
     dev = resolve_device("cpu" if dry_run else device)
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"CPU ({platform.processor() or 'unknown'})"

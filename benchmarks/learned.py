@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import typer
 
+from workbench.cli import meaning, typer_app
 from pipeline.evaluate.learned import training
 from pipeline.evaluate.learned.networks import Discriminator, Translator
 from pipeline.evaluate.learned.settings import PROFILES
@@ -62,8 +63,12 @@ def _step_fn(kind: str, shape: tuple[int, int, int], after: bool, batch: int, im
     return step
 
 
-def main(steps: int = typer.Option(20, help="timed steps per run"), repeats: int = typer.Option(3, help="runs of each, alternating"),
-         threads: int = typer.Option(1, help="torch CPU threads")) -> None:
+app = typer_app(__doc__)
+
+
+@app.command()
+def main(steps: int = typer.Option(20, help=meaning("--steps")), repeats: int = typer.Option(3, help=meaning("--repeats", "of each, alternating")),
+         threads: int = typer.Option(1, help=meaning("--threads"))) -> None:
     torch.set_num_threads(threads)
     settings = PROFILES["cpu"]
     rng = np.random.default_rng(0)
@@ -87,4 +92,4 @@ def main(steps: int = typer.Option(20, help="timed steps per run"), repeats: int
 
 
 if __name__ == "__main__":
-    typer.run(main)
+    app()

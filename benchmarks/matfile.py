@@ -28,6 +28,7 @@ import scipy.io
 import typer
 
 from matlab_compat import loadmat, savemat
+from workbench.cli import meaning, typer_app
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 SHARED = Path(os.environ.get("VORTEX_SHARED", Path(__file__).resolve().parent.parent.parent / "shared"))
@@ -94,8 +95,12 @@ def one_core_write(path: Path, arr: np.ndarray, repeat: int) -> float:
                                                repeat=repeat))
 
 
-def main(repeat: int = typer.Option(5, help="runs per measurement (the median is quoted)"),
-         rows_scale: float = typer.Option(1.0, help="fraction of the rows to use (quick runs)")) -> None:
+app = typer_app(__doc__)
+
+
+@app.command()
+def main(repeat: int = typer.Option(5, "--repeats", help=meaning("--repeats", "the median is quoted")),
+         rows_scale: float = typer.Option(1.0, help=meaning("--rows-scale", "quick runs"))) -> None:
     fashion, cifar = fashion_70000(), cifar_60000()
     if rows_scale != 1.0:
         fashion, cifar = (np.asfortranarray(a[:int(len(a) * rows_scale)]) for a in (fashion, cifar))
@@ -129,4 +134,4 @@ def main(repeat: int = typer.Option(5, help="runs per measurement (the median is
 
 
 if __name__ == "__main__":
-    typer.run(main)
+    app()

@@ -13,15 +13,18 @@ import timeit
 import numpy as np
 import typer
 
+from workbench.cli import meaning, typer_app
 from workbench.data.datasets import dataset_spec
 from pipeline.encrypt.registry import SCHEMES
 from pipeline.encrypt.scheme import KeyOptions
 
-app = typer.Typer(add_completion=False, help=__doc__.split("\n\n")[0])
+app = typer_app(__doc__.split("\n\n")[0])
 
 
 @app.command()
-def main(images: int = 10000, repeats: int = 3, block_size: int = 16) -> None:
+def main(images: int = typer.Option(10000, help=meaning("--images", "random CIFAR-10-sized images")),
+         repeats: int = typer.Option(3, help=meaning("--repeats", "the best is quoted")),
+         block_size: int = typer.Option(16, help=meaning("--block-size"))) -> None:
     """Time key, encrypt and decrypt of each invertible scheme over IMAGES random CIFAR-10-sized images."""
     spec = dataset_spec("cifar10")
     data = {"train": np.random.default_rng(0).integers(0, 256, (images, 32, 32, 3), dtype=np.uint8)}

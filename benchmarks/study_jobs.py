@@ -20,6 +20,7 @@ import torch
 import typer
 import yaml
 
+from workbench.cli import meaning, typer_app
 from workbench.data.datasets import dataset_spec
 from pipeline.evaluate.information_study import run_study
 from pipeline.evaluate.study_definition import load_study
@@ -43,9 +44,13 @@ def timed_study(folder: Path, jobs: int, images: int, epochs: int) -> float:
     return time.perf_counter() - started
 
 
-def main(images: int = typer.Option(12000, help="training images (generated)"),
-         epochs: int = typer.Option(1, help="epochs per training"),
-         jobs: int = typer.Option(2, help="trainings at once in the parallel run")) -> None:
+app = typer_app(__doc__)
+
+
+@app.command()
+def main(images: int = typer.Option(12000, help=meaning("--images", "generated training images")),
+         epochs: int = typer.Option(1, help=meaning("--epochs", "per training")),
+         jobs: int = typer.Option(2, help=meaning("--jobs", "in the parallel run"))) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         one = timed_study(Path(tmp), 1, images, epochs)
         many = timed_study(Path(tmp), jobs, images, epochs)
@@ -55,4 +60,4 @@ def main(images: int = typer.Option(12000, help="training images (generated)"),
 
 
 if __name__ == "__main__":
-    typer.run(main)
+    app()

@@ -29,6 +29,7 @@ import typer
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
+from workbench.cli import meaning, typer_app
 from workbench.data.datasets import dataset_spec
 from train.augment import ricap
 from train.config import resolve_config
@@ -36,7 +37,7 @@ from train.data import Split, load_dataset
 from train.distributed import resolve_device
 from train.loop import _autocast, _layout, build_model, fit
 
-app = typer.Typer(add_completion=False, help=__doc__)
+app = typer_app(__doc__)
 
 
 class PilImages(Dataset):
@@ -101,19 +102,20 @@ def ours_epoch(config, split: Split, warmup: int) -> float:
 
 
 @app.command()
-def main(device: str = typer.Option("auto", help="auto, cpu or cuda"),
-         model: str = typer.Option("resnet18", help="resnet18 (the reference recipe) or smallcnn"),
-         crop: int = typer.Option(224), batch: int = typer.Option(256),
-         images: int = typer.Option(20480, help="training images in the timed epoch"),
-         workers: int = typer.Option(min(8, os.cpu_count() or 1), help="DataLoader workers (reference: 8)"),
-         warmup: int = typer.Option(3, help="untimed batches at the start"),
-         dataset: str = typer.Option("", help="pipeline dataset to read (e.g. fashion_vor); default: generated"),
-         data_dir: str = typer.Option("data")) -> None:
+def main(device: str = typer.Option("auto", help=meaning("--device", "auto, cpu or cuda")),
+         model: str = typer.Option("resnet18", help=meaning("--model", "resnet18 (the reference recipe) or smallcnn")),
+         crop: int = typer.Option(224, help=meaning("--crop")), batch: int = typer.Option(256, help=meaning("--batch")),
+         images: int = typer.Option(20480, help=meaning("--images", "training images in the timed epoch")),
+         workers: int = typer.Option(min(8, os.cpu_count() or 1), help=meaning("--workers", "reference: 8")),
+         warmup: int = typer.Option(3, help=meaning("--warmup")),
+         dataset: str = typer.Option("", help=meaning("--dataset", "one the pipeline wrote, read from --data-dir (e.g. fashion) [default: generated images]")),
+         scheme: str = typer.Option("origin", help=meaning("--scheme", "of the dataset read (origin: the plain images)")),
+         data_dir: str = typer.Option("data", help=meaning("--data-dir"))) -> None:
     dev = resolve_device(device)
     config = resolve_config(None, dict(dataset=dataset or "fashion", model=model, crop=crop, batch=batch, epochs=1,
                                        ricap=0.3, device=str(dev), out=None))
     if dataset:
-        split, _ = load_dataset(data_dir, dataset, "cpu")
+        split, _ = load_dataset(data_dir, dataset, scheme, "cpu")
         split = Split(split.images[:images], split.labels[:images])
     else:
         rng = np.random.default_rng(0)

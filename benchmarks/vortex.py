@@ -6,7 +6,7 @@
    ``np.copy`` of the same bytes (the array's contiguous buffer) in the same run (ratio =
    transform / copy), in two memory layouts: C-ordered (N, H, W[, C]) arrays and the MAT-file's
    pixel-major layout (what ``loadmat`` returns and ``pipeline.vor`` works on).
-2. The per-pixel transcription of the MATLAB loops (the tests' oracle) on a few hundred
+2. The per-pixel transcription of the MATLAB loops (``pipeline.encrypt.vortex_loops``, the tests' oracle) on a few hundred
    images, extrapolated to 70,000 for scale.
 3. ``python -m pipeline.vor --dataset <dataset>`` (each one given) end to end on ``<data-dir>``, split into
    read / transform / write as the command reports them (output to a temporary folder).
@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from matlab_compat.rng import rng  # noqa: E402
 from pipeline.encrypt.vortex import vortex_transform  # noqa: E402
+from pipeline.encrypt.vortex_loops import vortex_loops  # noqa: E402
 from pipeline.encrypt.vortex_params import new_vor_params  # noqa: E402
 
 
@@ -61,12 +62,10 @@ def bench_gather(repeat: int) -> None:
 
 
 def bench_oracle(count: int) -> None:
-    from tests.test_vor_map import oracle
-
     params = new_vor_params(10, 28, 28, 800.0, rng(1))
     images = np.random.default_rng(1).integers(0, 256, (count, 28, 28), dtype=np.uint8)
     start = time.perf_counter()
-    looped = np.stack([oracle(img, params, 1000.0) for img in images])
+    looped = np.stack([vortex_loops(img, params, 1000.0) for img in images])
     loops_s = time.perf_counter() - start
     start = time.perf_counter()
     gathered = vortex_transform(images, params)

@@ -15,13 +15,11 @@ from typing import List, Optional
 
 import typer
 
-from workbench.cli import alias, at_least, refuse_given, run, typer_app
+from workbench.cli import at_least, meaning, refuse_given, run, typer_app
 from workbench.paths import check_input, check_writable
 from pipeline.encrypt.options import (
     DATA_DIR,
     DATASET,
-    OLD_SCHEME,
-    OLD_VORTICES,
     DatasetName,
     SchemeName,
     chosen_scheme,
@@ -44,25 +42,21 @@ app = typer_app(__doc__)
 def main(
     context: typer.Context,
     dataset: DatasetName = DATASET,
-    scheme: Optional[SchemeName] = typer.Option(None, "--scheme", help="the encrypted variant data/<dataset>/<scheme> (python -m pipeline.schemes)"),
-    kind: List[str] = typer.Option(..., "--kind", help=f"{' and/or '.join(KINDS)} (repeat to run several on one loading)"),
+    scheme: Optional[SchemeName] = typer.Option(None, "--scheme", help=meaning("--scheme", "of the encrypted variant data/<dataset>/<scheme> (python -m pipeline.schemes)")),
+    kind: List[str] = typer.Option(..., "--kind", help=meaning("--kind", f"{' and/or '.join(KINDS)} (repeat to run several on one loading)")),
     pairs: List[int] = typer.Option(list(DEFAULT_PAIRS), "--pairs", help="known-plaintext: numbers k of known pairs (repeat)"),
     data_dir: Path = DATA_DIR,
-    out: Path = typer.Option(Path("results/attacks"), "--out", help="output folder"),
-    recognisability: bool = typer.Option(True, "--recognisability/--no-recognisability", help="train a classifier on plain images and score recovered ones"),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="recognisability classifier: training epochs [default: enough for ~30,000 samples, at least 2]"),
-    classifier_seed: int = typer.Option(0, "--classifier-seed", help="recognisability classifier: seed"),
-    device: str = typer.Option("cpu", "--device", help="recognisability classifier: torch device (auto, cpu, cuda)"),
-    classifier_cache: Optional[Path] = typer.Option(Path("results/attacks/classifiers"), "--classifier-cache", help="folder keeping the plain classifier between runs"),
+    out: Path = typer.Option(Path("results/attacks"), "--out", help=meaning("--out", "the results folder")),
+    recognisability: bool = typer.Option(True, "--recognisability/--no-recognisability", help=meaning("--recognisability")),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help=meaning("--epochs", "of the recognisability classifier [default: enough for ~30,000 samples, at least 2]")),
+    seed: int = typer.Option(0, "--seed", help=meaning("--seed", "the recognisability classifier's training")),
+    device: str = typer.Option("cpu", "--device", help=meaning("--device", "of the recognisability classifier (auto, cpu, cuda)")),
+    classifier_cache: Optional[Path] = typer.Option(Path("results/attacks/classifiers"), "--classifier-cache", help=meaning("--classifier-cache")),
     key_share: bool = typer.Option(True, "--key-share/--no-key-share", help="score the key share against the true key"),
-    encryption: Optional[SchemeName] = OLD_SCHEME,
-    vor_params: Optional[Path] = typer.Option(None, "--vor-params", hidden=True),
-    num_vortices: Optional[int] = OLD_VORTICES,
-    random_seed: Optional[int] = typer.Option(None, "--random-seed", hidden=True),
     key_given: dict = None,
 ) -> None:
     """Attack DATASET's SCHEME variant; write <out>/<dataset>_<scheme>_<kind>.json and .png."""
-    chosen, spec = chosen_scheme(scheme, encryption, dataset, data_dir)
+    chosen, spec = chosen_scheme(scheme, dataset, data_dir)
     for k in kind:
         if k not in KINDS:
             raise PipelineError(f"--kind: unknown attack kind {k!r}; choose {' or '.join(KINDS)}")
@@ -71,18 +65,15 @@ def main(
     for k in pairs:
         at_least(k, "--pairs", 1)
     if not recognisability:
-        refuse_given(context, ["epochs", "classifier_seed", "device", "classifier_cache"],
+        refuse_given(context, ["epochs", "seed", "device", "classifier_cache"],
                      "it sets the recognisability classifier, which --no-recognisability switches off")
     at_least(epochs, "--epochs", 1)
-    at_least(classifier_seed, "--classifier-seed", 0)
+    at_least(seed, "--seed", 0)
     check_device(device)
     check_input(data_dir, "--data-dir", folder=True, optional=True)
     check_writable(out, folder=True)
     if recognisability and classifier_cache is not None:
         check_writable(classifier_cache, folder=True, option="--classifier-cache")
-    key_given.update(params=alias(key_given["params"], vor_params, "--vor-params", "--params"),
-                     vortices=alias(key_given["vortices"], num_vortices, "--num-vortices", "--vortices"),
-                     seed=alias(key_given["seed"], random_seed, "--random-seed", "--seed"))
     options = recorded_options(chosen, spec, key_options(chosen, data_dir, **key_given))
     attack_methods(spec, chosen, chosen.public_block_size(spec, options))  # statistics too large: refused before any work
     start = time.perf_counter()
@@ -90,7 +81,7 @@ def main(
     data = load_attack_data(data_dir, spec, chosen, key, stream=True)  # v7.3 splits stay in their files
     truth = true_key(chosen, key, data) if key_share else None
     epochs = epochs or default_epochs(data)
-    accuracy, info = (make_accuracy(data, epochs=epochs, seed=classifier_seed, device=device, cache=classifier_cache, data_dir=data_dir)
+    accuracy, info = (make_accuracy(data, epochs=epochs, seed=seed, device=device, cache=classifier_cache, data_dir=data_dir)
                       if recognisability else (None, None))
     evaluation = Evaluation(data, chosen, truth=truth, block_size=chosen.public_block_size(spec, options), accuracy=accuracy)
     baselines = evaluation.baselines()

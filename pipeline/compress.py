@@ -22,7 +22,7 @@ import PIL
 import typer
 
 from matlab_compat import atomic_output
-from workbench.cli import run, typer_app
+from workbench.cli import meaning, run, typer_app
 from workbench.paths import check_input, check_writable
 from workbench.data.codecs import (
     SUBSAMPLINGS,
@@ -37,6 +37,7 @@ from pipeline.encrypt.options import (
     DATASET,
     DatasetName,
     SchemeName,
+    flag,
     with_key_options,
 )
 from pipeline.encrypt.registry import SCHEMES
@@ -52,27 +53,26 @@ app = typer_app(__doc__)
 def main(
     dataset: DatasetName = DATASET,
     data_dir: Path = DATA_DIR,
-    out: Path = typer.Option(Path("results/compress"), "--out", help="folder of <dataset>.json and <dataset>.md"),
+    out: Path = typer.Option(Path("results/compress"), "--out", help=meaning("--out", "the folder of <dataset>.json and <dataset>.md")),
     quality: list[int] = typer.Option([85, 80], "--quality", help="JPEG quality; repeat for several"),
     subsampling: str = typer.Option("4:4:4", "--subsampling", help=f"JPEG chroma subsampling: {' or '.join(SUBSAMPLINGS)} (4:4:4 reproduces the EtC paper's Table IV)"),
-    scheme: Optional[list[SchemeName]] = typer.Option(None, "--scheme", help="a scheme to measure; repeat [default: every registered one]"),
+    scheme: Optional[list[SchemeName]] = typer.Option(None, "--scheme", help=meaning("--scheme", "one to measure; repeat [default: every registered one]")),
     public_secret: bool = typer.Option(False, "--public-secret", help="key the secret-keyed schemes with a published study secret"),
-    results_dir: Optional[Path] = typer.Option(None, "--results-dir", hidden=True),  # python -m pipeline.jpeg's spelling
     key_given: dict = None,
 ) -> None:
     """Compress the plain and encrypted images of DATASET with every codec; write the Table IV report."""
-    out = check_writable(results_dir or out, folder=True)
+    out = check_writable(out, folder=True)
     spec = dataset_spec(dataset, data_dir)
     for q in quality:
         check_quality(q, "--quality")
     check_subsampling(subsampling)
     chosen = [SCHEMES.get(s) for s in scheme] if scheme else list(SCHEMES.values())
     for name, value in key_given.items():  # an option no measured scheme reads would be silently ignored
-        flag = "--" + name.replace("_", "-")
+        option = flag(name)
         if value is not None and not any(name in s.options for s in chosen):
-            raise PipelineError(f"{flag}: none of the measured schemes ({', '.join(s.name for s in chosen)}) takes it")
+            raise PipelineError(f"{option}: none of the measured schemes ({', '.join(s.name for s in chosen)}) takes it")
         if value is not None and name == "key_file" and public_secret:
-            raise PipelineError(f"{flag}: --public-secret keys the secret-keyed schemes instead; give one of them")
+            raise PipelineError(f"{option}: --public-secret keys the secret-keyed schemes instead; give one of them")
     check_input(data_dir, "--data-dir", folder=True, optional=True)
     check_input(key_given["params"], "--params")
     check_input(key_given["key_file"], "--key-file")

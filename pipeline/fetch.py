@@ -13,7 +13,7 @@ built-in (mnist, fashion, cifar10). It writes
   in the ``mnist.mat`` layout, ``dataset.json`` (its description, which later stages read) and
   ``images.tsv`` (each input's SHA-256, the split) (:mod:`workbench.data.own`);
 * ``data/<dataset>/params/vor_params_*.mat``: the authors' parameter files, byte for byte; for a
-  declared dataset, parameters drawn by ``Random_Function``'s rules on MATLAB's rng(vortex-seed);
+  declared dataset, parameters drawn by ``Random_Function``'s rules on MATLAB's rng(key-seed);
 * ``SOURCE.json`` beside them: where each input came from (mirror files by name), its
   checksums, whether it was verified.
 
@@ -30,7 +30,7 @@ import typer
 
 from workbench.outputs import atomic_output
 from matlab_compat.rng import rng
-from workbench.cli import run, typer_app
+from workbench.cli import meaning, run, typer_app
 from workbench.paths import check_writable
 from workbench.data.datasets import dataset_spec
 from workbench.data.declared import Declaration, load_declaration, parse_declaration
@@ -55,12 +55,12 @@ def declaration(name: str, params_file: Path) -> Declaration:
 
 
 def draw_vortex_params(decl: Declaration, data_dir: Path) -> dict:
-    """``data/<name>/params/vor_params_<name>.mat``: the script's v_num vortices drawn on rng(vortex-seed)."""
+    """``data/<name>/params/vor_params_<name>.mat``: the script's v_num vortices drawn on rng(key-seed)."""
     spec = dataset_spec(decl.name, data_dir)
-    rows = new_vor_params(spec.script_vortices, spec.height, spec.width, spec.degree_scale, rng(decl.vortex_seed))
+    rows = new_vor_params(spec.script_vortices, spec.height, spec.width, spec.degree_scale, rng(decl.key_seed))
     folder = data_dir / decl.name / "params"
     save_vor_params(folder / spec.published_params, rows)
-    record = {"dataset": decl.name, "verified": None, "drawn": {"rng_seed": decl.vortex_seed, "vortices": len(rows),
+    record = {"dataset": decl.name, "verified": None, "drawn": {"rng_seed": decl.key_seed, "vortices": len(rows),
               "degree_scale": spec.degree_scale, "note": "no published parameters: drawn as Random_Function.m does"},
               "outputs": [spec.published_params]}
     with atomic_output(folder / SOURCE_RECORD) as tmp:
@@ -70,12 +70,12 @@ def draw_vortex_params(decl: Declaration, data_dir: Path) -> dict:
 
 @app.command()
 def main(
-    dataset: str = typer.Option(..., "--dataset", help="a dataset declared in --params-file, a built-in (mnist, fashion, cifar10), or all (the built-ins)"),
-    params_file: Path = typer.Option(Path("params.yaml"), "--params-file", help="the profile whose `datasets:` declares the dataset"),
+    dataset: str = typer.Option(..., "--dataset", help=meaning("--dataset", "one declared in --params-file, a built-in (mnist, fashion, cifar10), or all (the built-ins)")),
+    params_file: Path = typer.Option(Path("params.yaml"), "--params-file", help=meaning("--params-file", "the one whose `datasets:` declares the dataset")),
     mirror: list[Path] = typer.Option([], "--mirror", help=f"folder holding local copies (repeatable); also ${MIRROR_ENV} (os.pathsep-separated)"),
-    data_dir: Path = typer.Option(Path("data"), "--data-dir", help="the project's data folder"),
+    data_dir: Path = typer.Option(Path("data"), "--data-dir", help=meaning("--data-dir")),
     allow_unverified: bool = typer.Option(False, "--allow-unverified", help="use inputs that fail their checksum (recorded in SOURCE.json)"),
-    params: bool = typer.Option(True, "--params/--no-params", help="also fetch (declared datasets: draw) the vortex parameters"),
+    params: bool = typer.Option(True, "--vortex-params/--no-vortex-params", help=meaning("--vortex-params", "declared datasets draw them")),
 ) -> None:
     """Download (or copy from mirrors, or read the declared images), verify and write the MATLAB-layout datasets."""
     check_writable(data_dir, folder=True, option="--data-dir")

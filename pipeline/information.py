@@ -14,14 +14,12 @@ from typing import Optional
 
 import typer
 
-from workbench.cli import alias, at_least, finite, refuse_given, run, typer_app
+from workbench.cli import at_least, meaning, finite, refuse_given, run, typer_app
 from workbench.paths import check_input, check_writable
 from workbench.outputs import write_json
 from pipeline.encrypt.options import (
     DATA_DIR,
     DATASET,
-    OLD_SCHEME,
-    OLD_VORTICES,
     DatasetName,
     SchemeName,
     chosen_scheme,
@@ -47,7 +45,7 @@ app = typer_app(__doc__)
 def main(
     context: typer.Context,
     dataset: DatasetName = DATASET,
-    scheme: Optional[SchemeName] = typer.Option(None, "--scheme", help="the encryption scheme (python -m pipeline.schemes)"),
+    scheme: Optional[SchemeName] = typer.Option(None, "--scheme", help=meaning("--scheme", "one of the registry (python -m pipeline.schemes)")),
     split: str = typer.Option("all", "--split", help="train, test or all"),
     max_images: Optional[int] = typer.Option(None, "--max-images", help="measure only the first N images of each split [default: all]"),
     exact_sample: int = typer.Option(500, "--exact-sample", help="per-image schemes: images measured exactly with their drawn keys"),
@@ -55,14 +53,11 @@ def main(
     weight_shape: float = typer.Option(DistanceWeight.shape, "--weight-shape", help="distance weight: shape (1 exponential, 2 Gaussian)"),
     label: Optional[str] = typer.Option(None, "--label", help="name of the result [default: vor-<parameter file tag>, <scheme>-b<block>, or the scheme's name]"),
     data_dir: Path = DATA_DIR,
-    out: Path = typer.Option(Path("results/information"), "--out", help="writes <dataset>_<label>.json here"),
-    encryption: Optional[SchemeName] = OLD_SCHEME,
-    num_vortices: Optional[int] = OLD_VORTICES,
-    output_dir: Optional[Path] = typer.Option(None, "--output-dir", hidden=True),
+    out: Path = typer.Option(Path("results/information"), "--out", help=meaning("--out", "<dataset>_<label>.json in this folder")),
     key_given: dict = None,
 ) -> None:
     """Measure how much information SCHEME removes from the images of DATASET."""
-    chosen, spec = chosen_scheme(scheme, encryption, dataset, data_dir)
+    chosen, spec = chosen_scheme(scheme, dataset, data_dir)
     if split not in ("train", "test", "all"):
         raise PipelineError(f"--split must be train, test or all, got {split!r}")
     at_least(max_images, "--max-images", 1)
@@ -72,8 +67,7 @@ def main(
     if label is not None and (not label or "/" in label or label.startswith(".")):
         raise PipelineError(f"--label must be a plain name (no '/', not starting with '.'), got {label!r}")
     check_input(data_dir, "--data-dir", folder=True, optional=True)
-    out = check_writable(alias(out, output_dir, "--output-dir", "--out"), folder=True)
-    key_given["vortices"] = alias(key_given["vortices"], num_vortices, "--num-vortices", "--vortices")
+    out = check_writable(out, folder=True)
     options = recorded_options(chosen, spec, key_options(chosen, data_dir, **key_given))
     key = chosen.key(spec, options)
     check_measurable(chosen, key)

@@ -14,7 +14,7 @@ from typing import Optional
 
 import typer
 
-from workbench.cli import at_least, run, typer_app
+from workbench.cli import at_least, meaning, run, typer_app
 from workbench.paths import check_input, check_writable
 from workbench.data.datasets import dataset_spec, load_split
 from workbench.outputs import write_json
@@ -34,14 +34,14 @@ app = typer_app(__doc__)
 
 @app.command()
 def accuracy(
-    dataset: DatasetName = typer.Option("mnist", "--dataset", help="the dataset"),
-    run_list: Optional[list[str]] = typer.Option(None, "--run", help="scheme[:arg], repeatable: vor:<params stem>, random, etc:<block>, block:<block> [default: the MNIST list of the docs]"),
-    preset: Optional[str] = typer.Option(None, "--preset", help="training preset [default: <dataset>_smallcnn_cpu]"),
+    dataset: DatasetName = typer.Option("mnist", "--dataset", help=meaning("--dataset")),
+    run_list: Optional[list[str]] = typer.Option(None, "--run", help="scheme[:option=value,...], repeatable, key options spelled as in study entries: vor:params=<file in data/<dataset>/params>, random:key-seed=0, etc:block-size=7 [default: the MNIST list of the docs]"),
+    preset: Optional[str] = typer.Option(None, "--preset", help=meaning("--preset", "[default: <dataset>_smallcnn_cpu]")),
     key_file: Optional[Path] = KEY_FILE,
     train_images: Optional[int] = typer.Option(None, "--train-images", help="train on the first N training images only [default: all]"),
     test_images: Optional[int] = typer.Option(None, "--test-images", help="score on the first N test images only [default: all]"),
     data_dir: Path = DATA_DIR,
-    out: Path = typer.Option(RESULTS, "--out", help="writes accuracy_<dataset>.json here"),
+    out: Path = typer.Option(RESULTS, "--out", help=meaning("--out", "accuracy_<dataset>.json in this folder")),
 ) -> None:
     """Train the CPU preset on the plain images and on each encryption; record test accuracy."""
     spec = dataset_spec(dataset, data_dir)
@@ -76,7 +76,7 @@ def accuracy(
 
 @app.command()
 def correlate(
-    dataset: DatasetName = typer.Option("mnist", "--dataset", help="the dataset"),
+    dataset: DatasetName = typer.Option("mnist", "--dataset", help=meaning("--dataset")),
     results: Path = typer.Option(RESULTS, "--results", help="folder of <dataset>_<label>.json and accuracy_<dataset>.json"),
 ) -> None:
     """Correlate information-loss rates with accuracy-loss rates; write correlation.json and loss_vs_drop.png."""
@@ -104,10 +104,10 @@ def correlate(
 
 @app.command("run")
 def run_command(
-    params_file: Path = typer.Option(Path("params.yaml"), "--params-file", help="the profile holding the study section"),
+    params_file: Path = typer.Option(Path("params.yaml"), "--params-file", help=meaning("--params-file", "the one holding the study section")),
     study: str = typer.Option(..., "--study", help="the name of the study: the key under `study:`"),
     data_dir: Path = DATA_DIR,
-    out: Path = typer.Option(RESULTS, "--out", help="writes <study>.json, <study>.png and <study>-runs/ (per-run results: a rerun resumes) here"),
+    out: Path = typer.Option(RESULTS, "--out", help=meaning("--out", "<study>.json, <study>.png and <study>-runs/ (per-run results: a rerun resumes) in this folder")),
 ) -> None:
     """The graded study: information at every weight, training on plain and every encryption x seed, correlations."""
     definition = load_study(params_file, study)

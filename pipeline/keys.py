@@ -14,7 +14,7 @@ from pathlib import Path
 
 import typer
 
-from workbench.cli import choices, run, typer_app
+from workbench.cli import choices, meaning, run, typer_app
 from workbench.paths import check_writable
 from workbench.data.datasets import dataset_spec
 from pipeline.encrypt.key_tables import TABLE_SUFFIX, write_tables
@@ -37,11 +37,11 @@ Format = choices("Format", FORMATS)
 
 @app.command()
 def main(
-    scheme: ImportedScheme = typer.Option(..., "--scheme", help="the scheme the key is for: le, ele or pe"),
+    scheme: ImportedScheme = typer.Option(..., "--scheme", help=meaning("--scheme", "the one the key is for: le, ele or pe")),
     dataset: DatasetName = DATASET,
     source: Format = typer.Option(..., "--from", help="tanaka-pkl (Tanaka's key.pkl; for ele a folder of the ELE paper's <i>_.pkl) or siagan-npz (SIA-GAN's paper_keys.npz)"),
-    input: Path = typer.Option(..., "--input", help="the published key file (or, for ele from tanaka-pkl, its folder)"),
-    out: Path = typer.Option(..., "--out", help=f"the key-table file to write ({TABLE_SUFFIX}); pass it as --key-file"),
+    input: Path = typer.Option(..., "--input", help=meaning("--input", "the published key file (or, for ele from tanaka-pkl, its folder)")),
+    out: Path = typer.Option(..., "--out", help=meaning("--out", f"the key-table file ({TABLE_SUFFIX}); pass it as --key-file")),
     row: int = typer.Option(0, "--row", help="le from siagan-npz: which of the 64 keys (the SIA-GAN attack scripts use row 0)"),
     block_seed: int = typer.Option(PAPER_BLOCK_SEED, "--block-seed", help="ele: the seed of the reference scripts' block order (random.seed, then random.shuffle); the paper's"),
 ) -> None:

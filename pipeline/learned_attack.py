@@ -17,7 +17,7 @@ from typing import List, Optional
 import typer
 
 from matlab_compat import atomic_output
-from workbench.cli import at_least, refuse_given, run, typer_app
+from workbench.cli import at_least, meaning, refuse_given, run, typer_app
 from workbench.paths import check_input, check_writable
 from workbench.data.datasets import dataset_spec
 from pipeline.encrypt.options import DATA_DIR, DATASET, DatasetName, SchemeName, chosen_scheme, key_options, with_key_options
@@ -31,7 +31,7 @@ from pipeline.evaluate.learned.registry import LEARNED
 from pipeline.evaluate.learned.run import run_attack
 from pipeline.evaluate.learned.sample import load_capped, sized_for
 from pipeline.evaluate.learned.settings import LearnedSettings
-from pipeline.evaluate.learned.settings import profile as profile_settings
+from pipeline.evaluate.learned.settings import profile as named_settings
 
 app = typer_app(__doc__)
 KNOWN_PAIRS = 1000  # --known-pairs' default
@@ -42,20 +42,20 @@ KNOWN_PAIRS = 1000  # --known-pairs' default
 def main(
     context: typer.Context,
     dataset: DatasetName = DATASET,
-    scheme: Optional[SchemeName] = typer.Option(None, "--scheme", help="the encrypted variant data/<dataset>/<scheme> (needed with --kind)"),
-    kind: List[str] = typer.Option([], "--kind", help="itn, gan or fr (repeat for several); none: only redraw the figures from <out>"),
+    scheme: Optional[SchemeName] = typer.Option(None, "--scheme", help=meaning("--scheme", "of the encrypted variant data/<dataset>/<scheme> (needed with --kind)")),
+    kind: List[str] = typer.Option([], "--kind", help=meaning("--kind", "itn, gan or fr (repeat for several); none: only redraw the figures from <out>")),
     data_dir: Path = DATA_DIR,
-    out: Path = typer.Option(Path("results/learned"), "--out", help="output folder"),
-    profile: str = typer.Option("cpu", "--profile", help="settings: cpu (minutes on 2 cores) or paper (GPU-sized)"),
+    out: Path = typer.Option(Path("results/learned"), "--out", help=meaning("--out", "the results folder")),
+    settings_name: str = typer.Option("cpu", "--settings", help="the attacks' training budget: cpu (minutes on 2 cores) or paper (GPU-sized)"),
     known_pairs: Optional[int] = typer.Option(None, "--known-pairs", help="itn: also run the variant fine-tuned on the first k victim train pairs (0: own keys only) [default: 1000, or the whole train split where it holds fewer]"),
-    attack_seed: int = typer.Option(0, "--attack-seed", help="the attacks' seed"),
-    threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads [default: the profile's]"),
-    device: str = typer.Option("cpu", "--device", help="torch device of the attacks and the classifier"),
+    seed: int = typer.Option(0, "--seed", help=meaning("--seed", "the attacks' trainings and the classifier's")),
+    threads: Optional[int] = typer.Option(None, "--threads", help=meaning("--threads", "[default: the settings' own]")),
+    device: str = typer.Option("cpu", "--device", help=meaning("--device", "of the attacks and the classifier")),
     checkpoints: Optional[Path] = typer.Option(None, "--checkpoints", help="folder of resumable checkpoints [default: <out>/checkpoints]"),
     lpips_weights: List[Path] = typer.Option([], "--lpips-weights", help="LPIPS v0.1 weight files: torchvision's AlexNet and lpips' alex.pth (repeat); none: no LPIPS"),
-    recognisability: bool = typer.Option(True, "--recognisability/--no-recognisability", help="score recovered images with a classifier trained on plain images"),
-    epochs: int = typer.Option(2, "--epochs", help="recognisability classifier: training epochs"),
-    classifier_cache: Path = typer.Option(Path("results/attacks/classifiers"), "--classifier-cache", help="folder keeping the plain classifier between runs"),
+    recognisability: bool = typer.Option(True, "--recognisability/--no-recognisability", help=meaning("--recognisability")),
+    epochs: int = typer.Option(2, "--epochs", help=meaning("--epochs", "of the recognisability classifier")),
+    classifier_cache: Path = typer.Option(Path("results/attacks/classifiers"), "--classifier-cache", help=meaning("--classifier-cache")),
     draw: bool = typer.Option(True, "--figures/--no-figures", help="redraw the dataset's figures from every side file in <out>"),
     figures_dir: Optional[Path] = typer.Option(None, "--figures-dir", help="folder of the figures [default: <out>]"),
     key_given: dict = None,
@@ -66,7 +66,7 @@ def main(
             raise PipelineError(f"--kind {k!r}: choose one of {', '.join(LEARNED)}")
     with_pairs = " or ".join(a.name for a in LEARNED.where(lambda a: a.known_pairs))
     if not kind:  # only the figures are redrawn
-        refuse_given(context, ["scheme", "data_dir", "profile", "known_pairs", "attack_seed", "threads", "device", "checkpoints",
+        refuse_given(context, ["scheme", "data_dir", "settings_name", "known_pairs", "seed", "threads", "device", "checkpoints",
                                "lpips_weights", "recognisability", "epochs", "classifier_cache", *key_given],
                      "it sets an attack, and no --kind is given (only the figures are redrawn)")
     if not any(LEARNED[k].known_pairs for k in kind):
@@ -79,8 +79,8 @@ def main(
     at_least(epochs, "--epochs", 1)
     at_least(threads, "--threads", 1)
     at_least(known_pairs, "--known-pairs", 0)
-    at_least(attack_seed, "--attack-seed", 0)
-    base_settings = profile_settings(profile)
+    at_least(seed, "--seed", 0)
+    base_settings = named_settings(settings_name)
     if known_pairs is not None:
         base_settings.with_(known_pairs=known_pairs)  # refused here, before any work (1: nothing to hold out)
     check_device(device)
@@ -95,9 +95,9 @@ def main(
         check_writable(checkpoints or out / "checkpoints", folder=True, option="--checkpoints" if checkpoints else "--out")
         if recognisability:
             check_writable(classifier_cache, folder=True, option="--classifier-cache")
-        chosen, spec = chosen_scheme(scheme, None, dataset, data_dir)
+        chosen, spec = chosen_scheme(scheme, dataset, data_dir)
         options = recorded_options(chosen, spec, key_options(chosen, data_dir, **key_given))
-        settings = base_settings.with_(seed=attack_seed, lpips_weights=tuple(lpips_weights),
+        settings = base_settings.with_(seed=seed, lpips_weights=tuple(lpips_weights),
                                        **({} if threads is None else {"threads": threads}))
         attack(spec.name, chosen, options, kind, settings, known_pairs, device,
                checkpoints or out / "checkpoints", (epochs, classifier_cache) if recognisability else None, out)

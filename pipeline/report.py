@@ -18,7 +18,7 @@ from typing import Optional
 import typer
 
 from workbench.outputs import atomic_output
-from workbench.cli import run, typer_app
+from workbench.cli import meaning, run, typer_app
 from workbench.paths import check_input, check_writable
 from pipeline.errors import PipelineError
 from pipeline.evaluate.attack_summary import summary_rows
@@ -43,7 +43,7 @@ def main(
     information_dir: Optional[Path] = typer.Option(None, "--information-dir",
                                                    help="pipeline.information results, if any [default: <results>/information]"),
     out: Optional[Path] = typer.Option(None, "--out",
-                                       help="where table.md, table.png and readme_tables.md go: the profile's results folder or one in it [default: <results>]"),
+                                       help=meaning("--out", "table.md, table.png and readme_tables.md, in the profile's results folder or one in it [default: <results>]")),
     readme: Optional[Path] = typer.Option(None, "--readme",
                                           help="a markdown file (README.md) whose <!-- results:NAME:begin/end --> blocks get the rendered tables [default: none]"),
 ) -> None:

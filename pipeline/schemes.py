@@ -14,9 +14,9 @@ from typing import Optional
 
 import typer
 
-from workbench.cli import run, typer_app
+from workbench.cli import meaning, run, typer_app
 from workbench.data.datasets import dataset_spec
-from pipeline.encrypt.options import DatasetName
+from pipeline.encrypt.options import DatasetName, flag
 from pipeline.encrypt.registry import SCHEMES
 from pipeline.encrypt.scheme import KeyOptions
 from pipeline.encrypt.secret import block_size_of
@@ -28,8 +28,8 @@ app = typer_app(__doc__)
 
 @app.command()
 def main(
-    dataset: DatasetName = typer.Option("cifar10", "--dataset", help="the images whose key space is counted"),
-    block_size: Optional[int] = typer.Option(None, "--block-size", help="block edge in pixels for block-wise schemes [default: 16 for CIFAR-10, 7 for 28 x 28]"),
+    dataset: DatasetName = typer.Option("cifar10", "--dataset", help=meaning("--dataset", "the images whose key space is counted")),
+    block_size: Optional[int] = typer.Option(None, "--block-size", help=meaning("--block-size", "block-wise schemes [default: 16 for CIFAR-10, 7 for 28 x 28]")),
 ) -> None:
     """List every scheme: name, key kind, where the key comes from, invertibility, options, key-space size."""
     spec = dataset_spec(dataset)
@@ -45,7 +45,7 @@ def main(
         warn = "  (small: exhaustive search is feasible)" if sizes and min(sizes) < SMALL_KEY_SPACE_LOG2 else ""
         typer.echo(f"{scheme.name:8s} {str(scheme.invertible).lower():10s} {scheme.key_source:15s} {_bits(size):>10s} "
                    f"{_bits(reference) if 'key_draw' in scheme.options else _bits(size) if size is None else 'same':>10s}  "
-                   f"{scheme.key_kind}; {', '.join('--' + o.replace('_', '-') for o in scheme.options) or '-'}{warn}")
+                   f"{scheme.key_kind}; {', '.join(flag(o) for o in scheme.options) or '-'}{warn}")
     typer.echo("log2 keys: --key-draw project (the default); reference: --key-draw reference, the reference code's "
                "distribution ('same': the scheme has none of its own; docs/schemes.md)")
 

@@ -1,5 +1,6 @@
 """The layout's rules, read off the source: no import cycles, one-way layers, imports at the top,
-and DVC stages whose deps cover every module their command imports."""
+benchmarks that use the project and never the tests, and DVC stages whose deps cover every
+module their command imports."""
 from __future__ import annotations
 
 import ast
@@ -22,6 +23,10 @@ LAYERS = {
     "train": BASE + ("train",),
     "pipeline.evaluate": BASE + ("pipeline.errors", "pipeline.encrypt", "pipeline.evaluate", "train"),
 }
+
+
+#: The benchmark scripts: they may use every layer (and each other, as sibling modules), never ``tests``.
+BENCHMARKS = ROOT / "benchmarks"
 
 
 def module_name(path) -> str:
@@ -53,6 +58,29 @@ def project_imports(path, top_level_only: bool = False) -> list[tuple[str, int]]
     return found
 
 
+def imported_names(path) -> list[tuple[str, int]]:
+    """(module, line) of every absolute import in a file, wherever it sits."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found += [(a.name, node.lineno) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.module, node.lineno))
+    return found
+
+
+def benchmark_graph() -> dict[str, set[str]]:
+    """The project's import graph with the benchmark scripts added (``benchmarks.<script>``): a script
+    imports project modules and sibling scripts (``from train_throughput import ...``)."""
+    edges = graph()
+    scripts = {p.stem: f"benchmarks.{p.stem}" for p in BENCHMARKS.glob("*.py")}
+    for stem, name in scripts.items():
+        path = BENCHMARKS / f"{stem}.py"
+        edges[name] = {m for m, _ in project_imports(path) if m in edges} | \
+                      {scripts[m] for m, _ in imported_names(path) if m in scripts and m != stem}
+    return edges
+
+
 def graph() -> dict[str, set[str]]:
     known = modules()
     edges = {}
@@ -61,8 +89,8 @@ def graph() -> dict[str, set[str]]:
     return edges
 
 
-def test_no_import_cycles():
-    edges = graph()
+def import_cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
     index, low, stack, on_stack, cycles = {}, {}, [], set(), []
 
     def visit(v):  # Tarjan's strongly connected components
@@ -89,7 +117,28 @@ def test_no_import_cycles():
     for v in sorted(edges):
         if v not in index:
             visit(v)
-    assert cycles == [], f"import cycles: {cycles}"
+    return cycles
+
+
+def test_no_import_cycles():
+    assert import_cycles(graph()) == []
+
+
+def test_no_import_cycles_with_the_benchmarks():
+    edges = benchmark_graph()
+    assert {"benchmarks.gpu_check", "benchmarks.vortex"} <= set(edges)
+    assert "benchmarks.train_throughput" in edges["benchmarks.gpu_check"]  # sibling imports are edges too
+    assert import_cycles(edges) == []
+
+
+def test_the_cycle_check_finds_a_cycle():
+    assert import_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_benchmarks_never_import_the_tests():
+    found = [f"benchmarks/{p.name}:{line} imports {m}" for p in sorted(BENCHMARKS.glob("*.py"))
+             for m, line in imported_names(p) if m.split(".")[0] == "tests"]
+    assert found == []
 
 
 def _layer(module: str) -> str | None:

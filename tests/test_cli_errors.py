@@ -89,10 +89,12 @@ CASES = {  # id: (module, args, environment, expected words on stderr)
                                                          "--preview", FOLDER], {}, "is a folder"),
     "encrypt-zero-vortices": ("pipeline.encrypt", ["--scheme", "vor", "--dataset", "mnist", *DATA, "--vortices", "0"], {},
                               "--vortices must be at least 1"),
-    "encrypt-negative-seed": ("pipeline.random", ["--dataset", "mnist", *DATA, "--seed", "-1"], {}, "--seed must be at least 0"),
-    "encrypt-seed-too-large": ("pipeline.random", ["--dataset", "mnist", *DATA, "--seed", str(2**32)], {}, "--seed"),
-    "encrypt-option-of-another-scheme": ("pipeline.random", ["--dataset", "mnist", *DATA, "--params", FILE], {},
+    "encrypt-negative-seed": ("pipeline.random", ["--dataset", "mnist", *DATA, "--key-seed", "-1"], {}, "--key-seed must be at least 0"),
+    "encrypt-seed-too-large": ("pipeline.random", ["--dataset", "mnist", *DATA, "--key-seed", str(2**32)], {}, "--key-seed"),
+    "encrypt-option-of-another-scheme": ("pipeline.encrypt", ["--scheme", "random", "--dataset", "mnist", *DATA, "--params", FILE], {},
                                          "--params: the random scheme does not take it"),
+    "scheme-command-offers-only-its-options": ("pipeline.random", ["--dataset", "mnist", *DATA, "--params", FILE], {},
+                                               "--params: no such option"),
     "encrypt-no-secret": ("pipeline.etc", ["--dataset", "mnist", *DATA], {"VORTEX_ETC_SECRET": None}, "no EtC secret"),
     "encrypt-secret-not-utf8-too-short": ("pipeline.etc", ["--dataset", "mnist", *DATA], {"VORTEX_ETC_SECRET": b"\xff\xfe\xfd"},
                                           "3 bytes; it must be at least 16"),
@@ -104,7 +106,7 @@ CASES = {  # id: (module, args, environment, expected words on stderr)
                               "--input: {tmp}/a-folder is a folder; a regular file is needed"),
     "new-params-too-many": ("pipeline.vor", ["new-params", "--dataset", "mnist", "--vortices", "10000000", "--out", "{tmp}/p.mat"], {},
                             "--vortices must be at most 1000"),
-    "new-params-bad-seed": ("pipeline.vor", ["new-params", "--dataset", "mnist", "--seed", "-3", "--out", "{tmp}/p.mat"], {},
+    "new-params-bad-seed": ("pipeline.vor", ["new-params", "--dataset", "mnist", "--key-seed", "-3", "--out", "{tmp}/p.mat"], {},
                             "MATLAB seeds"),
     "schemes-bad-block": ("pipeline.schemes", ["--dataset", "cifar10", "--block-size", "5"], {}, "block size 5 does not divide"),
     "attack-bad-device": ("pipeline.attack", ["--dataset", "mnist", "--scheme", "vor", "--kind", "ciphertext-only", *DATA,
@@ -140,7 +142,7 @@ CASES = {  # id: (module, args, environment, expected words on stderr)
     "learned-negative-threads": ("pipeline.learned_attack", [*LEARNED, "--threads", "-1"], {}, "--threads must be at least 1, got -1"),
     "learned-missing-lpips-weights": ("pipeline.learned_attack", [*LEARNED, "--lpips-weights", "/nonexistent"], {},
                                       "--lpips-weights: /nonexistent does not exist"),
-    "learned-unknown-profile": ("pipeline.learned_attack", [*LEARNED, "--profile", "gpu"], {}, "unknown --profile 'gpu'"),
+    "learned-unknown-settings": ("pipeline.learned_attack", [*LEARNED, "--settings", "gpu"], {}, "--settings: unknown settings 'gpu'"),
     "learned-bad-device": ("pipeline.learned_attack", [*LEARNED, "--device", "nonsense"], {}, "--device"),
     "learned-known-pairs-without-itn": ("pipeline.learned_attack", [*LEARNED[:-1], "gan", "--known-pairs", "5"], {},
                                         "--known-pairs: only --kind itn takes it"),
@@ -170,8 +172,8 @@ CASES = {  # id: (module, args, environment, expected words on stderr)
                                                                            "--out", "{tmp}/inf"],  # no images there: a late check would say so
                                                   {"VORTEX_ETC_SECRET": b"a secret of enough bytes"},
                                                   "the information measure needs the key as a position map; le is not one"),
-    "attack-negative-classifier-seed": ("pipeline.attack", [*ATTACK, "--classifier-seed", "-1"], {}, "--classifier-seed must be at least 0"),
-    "learned-negative-attack-seed": ("pipeline.learned_attack", [*LEARNED, "--attack-seed", "-1"], {}, "--attack-seed must be at least 0"),
+    "attack-negative-seed": ("pipeline.attack", [*ATTACK, "--seed", "-1"], {}, "--seed must be at least 0"),
+    "learned-negative-seed": ("pipeline.learned_attack", [*LEARNED, "--seed", "-1"], {}, "--seed must be at least 0"),
     "compress-option-no-measured-scheme-takes": ("pipeline.compress", [*COMPRESS, "--scheme", "vor", "--block-size", "7"], {},
                                                  "--block-size: none of the measured schemes (vor) takes it"),
     "compress-public-secret-and-key-file": ("pipeline.compress", [*COMPRESS, "--public-secret", "--key-file", FILE], {},
@@ -228,9 +230,9 @@ FIFO_CASES = {
     "report-metrics-file": ("pipeline.report", ["--profile", "cpu", "--runs-dir", "{tmp}/fifo-runs"],
                             "{tmp}/fifo-runs/run/metrics.json: not a metrics file of python -m train "
                             "({tmp}/fifo-runs/run/metrics.json is a FIFO"),
-    "train-data-file": ("train", [*TRAIN[:3], "mnist_vor", *TRAIN[4:], "--data-dir", "{tmp}/fifo-data"],
+    "train-data-file": ("train", [*TRAIN, "--scheme", "vor", "--data-dir", "{tmp}/fifo-data"],
                         "cannot read a MAT-file: {tmp}/fifo-data/mnist/vor/mnist_vor.mat is a FIFO"),
-    "train-listed-data-file": ("train", [*TRAIN[:3], "mnist_vor", *TRAIN[4:], "--data-dir", "{tmp}/fifo-listed-data"],
+    "train-listed-data-file": ("train", [*TRAIN, "--scheme", "vor", "--data-dir", "{tmp}/fifo-listed-data"],
                                "cannot read: {tmp}/fifo-listed-data/mnist/vor/mnist_vor.mat is a FIFO"),
     "train-weights": ("train", [*TRAIN, "--weights", FIFO], "--weights: " + IS_A_FIFO),
     "train-data-dir": ("train", [*TRAIN, "--data-dir", FIFO], "--data-dir: " + FIFO_NOT_FOLDER),
@@ -327,10 +329,7 @@ def test_a_full_disk_is_one_clean_line_and_leaves_no_partial_output(workspace):
     assert snapshot(workspace) == before
 
 
-def test_old_spellings_still_work(workspace, tmp_path):
+def test_old_spellings_are_refused(workspace, tmp_path):
     done = run("pipeline.vor", ["--dataset", "mnist", *DATA, "--output", str(tmp_path / "vor")], {}, workspace)
-    assert done.returncode == 0, done.stderr
-    record = json.loads((tmp_path / "vor" / "params.json").read_text())
-    assert record["scheme"] == "vor" and record["key"]["vortices"] == 10
-    help_text = run("pipeline.vor", ["--help"], {}, workspace).stdout
-    assert "--out" in help_text and "--output" not in help_text  # the old spelling is hidden
+    assert (done.returncode, done.stderr) == (1, "error: --output: no such option\n")  # no release was made: no aliases
+    assert not (tmp_path / "vor").exists()

@@ -64,7 +64,7 @@ def _generated_mirror(folder: Path, env: dict[str, str]) -> list[str]:
         _write_idx(folder / f"{split}-labels-idx1-ubyte.gz", labels)
     names = ["vor_params_mnist_result"] + [f"vor_params_mnist_sensitivity{k}" for k in (1, 2, 3)]
     for seed, name in enumerate(names, start=1):
-        _run([sys.executable, "-m", "pipeline.vor", "new-params", "--dataset", "mnist", "--seed", str(seed),
+        _run([sys.executable, "-m", "pipeline.vor", "new-params", "--dataset", "mnist", "--key-seed", str(seed),
               "--out", str(folder / f"{name}.mat")], ROOT, env)
     return [str(folder)]
 
@@ -86,7 +86,7 @@ def _make_clone(dest: Path, mirrors: list[str], env: dict[str, str]) -> Path:
     params["datasets"] = {"mnist": {"source": "mnist"}}
     params["fetch"] = {"mirror": mirrors, "allow-unverified": True}
     params["encrypt"] = {"mnist-vor": {"dataset": "mnist", "scheme": "vor", "options": {}},
-                         "mnist-random": {"dataset": "mnist", "scheme": "random", "options": {"seed": 0}}}
+                         "mnist-random": {"dataset": "mnist", "scheme": "random", "options": {"key-seed": 0}}}
     params["attack"] = {"datasets": ["mnist"], "schemes": ["vor"]}
     params["learned"].update(datasets=[], schemes=[])  # minutes each even on this data: tested on tiny data instead
     params["information"] = {"datasets": ["mnist"], "schemes": ["vor", "random"]}
@@ -158,11 +158,11 @@ def test_second_repro_is_a_no_op(pipeline_run):
 def test_a_changed_param_reruns_only_its_dependants(pipeline_run):
     clone, _, env, _, _ = pipeline_run
     params = yaml.safe_load((clone / "params.yaml").read_text())
-    params["encrypt"]["mnist-random"]["options"]["seed"] = 1
+    params["encrypt"]["mnist-random"]["options"]["key-seed"] = 1
     (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     rerun = _run(["dvc", "repro"], clone, env)
     assert _ran(rerun) == {"encrypt@mnist-random", "train@mnist-random-smallcnn", "information@mnist-random", "evaluate"}
-    params["encrypt"]["mnist-random"]["options"]["seed"] = 0
+    params["encrypt"]["mnist-random"]["options"]["key-seed"] = 0
     (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     _run(["dvc", "repro"], clone, env)
 

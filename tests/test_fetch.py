@@ -479,7 +479,7 @@ def test_cifar_offline_message(tmp_path):
 def test_cli_help_and_errors(tmp_path):
     result = invoke(app, ["--help"])
     assert result.exit_code == 0
-    for option in ("--dataset", "--mirror", "--data-dir", "--allow-unverified", "--no-params"):
+    for option in ("--dataset", "--mirror", "--data-dir", "--allow-unverified", "--no-vortex-params"):
         assert option in result.output
     result = invoke(app, ["--dataset", "mnist", "--mirror", str(tmp_path / "absent"), "--data-dir", str(tmp_path)])
     assert result.exit_code == 1

@@ -78,7 +78,7 @@ def test_cli_measures_vortex_sets_and_names_them_by_parameter_file(data_dir):
 
 
 def test_cli_random_baseline_expected_and_drawn_agree(data_dir):
-    run_info(data_dir, "--scheme", "random", "--seed", "0", "--split", "test", "--exact-sample", "12")
+    run_info(data_dir, "--scheme", "random", "--key-seed", "0", "--split", "test", "--exact-sample", "12")
     result = json.loads((data_dir / "out" / "mnist_random.json").read_text())
     assert result["images"] == 12 and result["value_loss_rate"] == 0.0
     assert result["neighbour_loss_rate"] > 0.95
@@ -94,7 +94,7 @@ def test_random_encryption_reproduces_pipeline_random_draws(data_dir):
     want_train = rows_from_pictures(permute_pictures(pictures[:4], random_permutations(4, 784, stream, column_major_order(spec))), spec)
     want_test = rows_from_pictures(permute_pictures(pictures[4:], random_permutations(3, 784, stream, column_major_order(spec))), spec)
     scheme = SCHEMES.get("random")
-    got = encrypt_rows(scheme, scheme.key(spec, KeyOptions(seed=0)), spec, {"train": x[:4], "test": x[4:]})
+    got = encrypt_rows(scheme, scheme.key(spec, KeyOptions(key_seed=0)), spec, {"train": x[:4], "test": x[4:]})
     np.testing.assert_array_equal(got["train"], want_train)
     np.testing.assert_array_equal(got["test"], want_test)
 
@@ -186,11 +186,15 @@ def test_negative_accuracy_drops_are_plotted_and_points_pair_by_label(tmp_path):
 
 def test_run_list_syntax():
     spec = dataset_spec("mnist")
-    with pytest.raises(PipelineError, match="block size"):
-        parse_run("etc", spec, "data", None)
-    with pytest.raises(PipelineError, match="takes no argument"):
-        parse_run("random:3", spec, "data", None)
-    assert parse_run("etc:7", spec, "data", None).label == "etc-b7"
+    with pytest.raises(PipelineError, match="option=value"):
+        parse_run("etc:7", spec, "data", None)
+    with pytest.raises(PipelineError, match="random takes key-seed, not block-size"):
+        parse_run("random:block-size=3", spec, "data", None)
+    with pytest.raises(PipelineError, match="etc takes block-size, key-draw, not block_size"):
+        parse_run("etc:block_size=7", spec, "data", None)  # spelled as the command line spells it, nothing else
+    assert parse_run("etc:block-size=7", spec, "data", None).label == "etc-b7"
+    assert parse_run("etc", spec, "data", None).label == "etc-b7"  # the 28 x 28 default block
+    assert parse_run("random:key-seed=3", spec, "data", None).key.seed == 3
 
 
 def test_accuracy_and_correlate_end_to_end(data_dir, monkeypatch):
@@ -199,7 +203,7 @@ def test_accuracy_and_correlate_end_to_end(data_dir, monkeypatch):
     monkeypatch.delenv("VORTEX_ETC_SECRET", raising=False)
     out = data_dir / "out"
     result = invoke(report_app, ["accuracy", "--data-dir", str(data_dir / "data"), "--out", str(out),
-                                        "--run", "vor:vor_params_mnist_result", "--run", "random", "--run", "etc:7",
+                                        "--run", "vor:params=vor_params_mnist_result.mat", "--run", "random", "--run", "etc:block-size=7",
                                         "--train-images", "20", "--test-images", "10", "--preset", "mnist_smallcnn_quick"])
     assert result.exit_code == 0, result.output
     acc = json.loads((out / "accuracy_mnist.json").read_text())
@@ -211,7 +215,7 @@ def test_accuracy_and_correlate_end_to_end(data_dir, monkeypatch):
     # measure the same encryptions (the EtC key from the same public experiment secret), then correlate
     monkeypatch.setenv("VORTEX_ETC_SECRET", PUBLIC_EXPERIMENT_SECRET.decode())
     run_info(data_dir, "--scheme", "vor")
-    run_info(data_dir, "--scheme", "random", "--seed", "0", "--exact-sample", "0")  # the study draws with seed 0
+    run_info(data_dir, "--scheme", "random", "--key-seed", "0", "--exact-sample", "0")  # the study draws with key seed 0
     run_info(data_dir, "--scheme", "etc", "--block-size", "7")
     result = invoke(report_app, ["correlate", "--results", str(out)])
     if "all information-loss rates (or all accuracy drops) are equal" in result.output:

@@ -63,7 +63,7 @@ def test_the_weight_reorders_total_loss_but_not_neighbouring_loss(tmp_path):
     weight exists to lose); at the default weight it loses more; it loses more neighbouring information at both."""
     spec = dataset_spec("mnist")
     rows = smooth_images(16, 28, 28, seed=3)
-    path, count = draw_params({"seed": 6, "vortices": 20, "scale": 3200}, spec, tmp_path, "test")
+    path, count = draw_params({"key-seed": 6, "vortices": 20, "scale": 3200}, spec, tmp_path, "test")
     vortex = study_run(SCHEMES.get("vor"), spec, tmp_path, {"params": path, "vortices": count})
     baseline = study_run(SCHEMES.get("random"), spec, tmp_path, {})
 
@@ -79,8 +79,8 @@ def test_the_weight_reorders_total_loss_but_not_neighbouring_loss(tmp_path):
 
 # --- the run command ------------------------------------------------------------------------------
 
-ENCRYPTIONS = {"vor-d1": {"scheme": "vor", "draw": {"seed": 1, "vortices": 3, "scale": 800}},
-               "etc-b7": {"scheme": "etc", "block_size": 7}, "block-b14": {"scheme": "block", "block_size": 14},
+ENCRYPTIONS = {"vor-d1": {"scheme": "vor", "draw": {"key-seed": 1, "vortices": 3, "scale": 800}},
+               "etc-b7": {"scheme": "etc", "block-size": 7}, "block-b14": {"scheme": "block", "block-size": 14},
                "random": {"scheme": "random"}}
 
 
@@ -186,8 +186,8 @@ def test_parallel_jobs_give_the_results_of_one_process_at_the_same_thread_count(
     ({"baseline": "nope"}, "study.tiny.baseline: 'nope' is not one of the encryptions"),
     ({"weights": {"scale": [0], "shape": [1]}}, "study.tiny.weights:"),
     ({"encryptions": {**ENCRYPTIONS, "x": {"scheme": "nope"}}}, "study.tiny.encryptions.x: unknown scheme 'nope'"),
-    ({"encryptions": {**ENCRYPTIONS, "x": {"scheme": "vor", "draw": {"seed": 1}}}}, "study.tiny.encryptions.x.draw: give seed >= 0, vortices 1..100"),
-    ({"encryptions": {**ENCRYPTIONS, "x": {"scheme": "random", "block_size": 4}}}, "study.tiny.encryptions.x: random takes seed, not block_size"),
+    ({"encryptions": {**ENCRYPTIONS, "x": {"scheme": "vor", "draw": {"key-seed": 1}}}}, "study.tiny.encryptions.x.draw: give key-seed >= 0, vortices 1..100"),
+    ({"encryptions": {**ENCRYPTIONS, "x": {"scheme": "random", "block-size": 4}}}, "study.tiny.encryptions.x: random takes key-seed, not block-size"),
 ])
 def test_bad_study_params_fail_in_one_line_before_any_work(tmp_path, data_dir, change, message):
     result = run_study(study_params(tmp_path, **change), data_dir, tmp_path / "out")

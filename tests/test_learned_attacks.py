@@ -154,7 +154,7 @@ class Negation(Scheme):
     moves_whole_pixels = True
 
     def key(self, spec, options):
-        return np.random.default_rng(options.seed).random(spec.row_length) < 0.5
+        return np.random.default_rng(options.key_seed).random(spec.row_length) < 0.5
 
     def encrypt(self, key, pictures):
         flat = pictures.reshape(len(pictures), -1)
@@ -166,7 +166,7 @@ def test_fr_features_do_not_depend_on_the_key():
     a, b = (random_scheme.encrypt(random_scheme.adversary_key(SPEC, OPTIONS, i), PLAIN_TEST) for i in (0, 1))
     assert not np.array_equal(a, b)
     assert np.array_equal(fr.render(random_scheme, a, PLAIN_TRAIN)[0], fr.render(random_scheme, b, PLAIN_TRAIN)[0])
-    c, d = (negation.encrypt(negation.key(SPEC, KeyOptions(seed=s)), PLAIN_TEST) for s in (0, 1))
+    c, d = (negation.encrypt(negation.key(SPEC, KeyOptions(key_seed=s)), PLAIN_TEST) for s in (0, 1))
     assert not np.array_equal(c, d)
     rendered, how = fr.render(negation, c, PLAIN_TRAIN)
     assert np.array_equal(rendered, fr.render(negation, d, PLAIN_TRAIN)[0])
@@ -180,7 +180,7 @@ def test_fr_features_do_not_depend_on_the_key():
 
 def test_itn_with_own_keys_is_recorded_as_not_applicable_where_the_adversary_cannot_draw_keys():
     negation = Negation()
-    enc = negation.encrypt(negation.key(SPEC, KeyOptions(seed=3)), np.concatenate([PLAIN_TRAIN, PLAIN_TEST]))
+    enc = negation.encrypt(negation.key(SPEC, KeyOptions(key_seed=3)), np.concatenate([PLAIN_TRAIN, PLAIN_TEST]))
     data = AttackData(SPEC, PLAIN_TRAIN, np.zeros(300, np.int64), enc[:300], PLAIN_TEST, np.zeros(60, np.int64), enc[300:])
     outcome = run_attack("itn", data, negation, OPTIONS, TINY.with_(known_pairs=0))
     assert outcome.recovered is None and "cannot draw keys" in outcome.record["not_applicable"] and outcome.record["ssim"] is None

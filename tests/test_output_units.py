@@ -50,7 +50,7 @@ def data_dir(tmp_path):
 
 
 def run_random(data_dir, seed: int, kill_at: int = 0) -> subprocess.CompletedProcess:
-    args = ["--dataset", "mnist", "--data-dir", str(data_dir), "--seed", str(seed)]
+    args = ["--dataset", "mnist", "--data-dir", str(data_dir), "--key-seed", str(seed)]
     command = [sys.executable, "-c", KILLER, str(kill_at), *args] if kill_at else [sys.executable, "-m", "pipeline.random", *args]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
 
@@ -82,7 +82,7 @@ def test_a_kill_at_any_step_leaves_the_old_or_the_new_complete_set(data_dir):
         assert [p.name for p in folder.parent.iterdir() if p.name.startswith(".")] == []
     assert outcomes.count("old") >= 5 and done.returncode == 0  # files, fsyncs and the swap itself were all interrupted
     record = json.loads((folder / RECORD).read_text())
-    assert record["key"]["seed"] == 2 and record["files"] == {k: v for k, v in new.items() if k != RECORD}
+    assert record["key"]["key_seed"] == 2 and record["files"] == {k: v for k, v in new.items() if k != RECORD}
 
 
 def test_a_killed_runs_staging_folder_is_removed_by_the_next_run(data_dir):
@@ -102,5 +102,5 @@ def test_train_and_test_files_of_different_runs_are_refused(data_dir, tmp_path):
     with pytest.raises(WorkbenchError, match="does not belong to the set recorded in .*params.json"):
         load_split(data_dir, "mnist", "random", "train")
     with pytest.raises(TrainError, match="does not belong to the set"):  # training refuses the pair
-        load_dataset(data_dir, "mnist_random", "cpu")
+        load_dataset(data_dir, "mnist", "random", "cpu")
     load_split(data_dir, "mnist", "random", "test")  # the test file is its set's own

@@ -152,7 +152,7 @@ def test_fetch_writes_the_mnist_layout_and_every_stage_reads_the_recorded_descri
     assert rows.shape == (6, 256) and labels.tolist() == [0, 0, 1, 1, 2, 2]
     first = plan_images(decl).items["test"][0]
     assert np.array_equal(rows[0].reshape(16, 16), decode(first, decl, 16, 16)[0][:, :, 0])
-    config = resolve_config("cpu", {"dataset": "shapes_vor", "model": "smallcnn", "data_dir": str(tmp_path / "data")})
+    config = resolve_config("cpu", {"dataset": "shapes", "scheme": "vor", "model": "smallcnn", "data_dir": str(tmp_path / "data")})
     assert config.preset == "smallcnn_cpu" and config.crop == 16
 
 
@@ -207,7 +207,7 @@ def _twin_sets(tmp_path, folder):
     return data
 
 
-@pytest.mark.parametrize("scheme, options", [("etc", {}), ("vor", {}), ("random", {"seed": 3}),
+@pytest.mark.parametrize("scheme, options", [("etc", {}), ("vor", {}), ("random", {"key-seed": 3}),
                                              ("pe", {"key-mode": "image"}), ("pe", {"key-mode": "image", "key-draw": "reference"})])
 def test_a_v73_set_is_encrypted_block_by_block_to_the_same_images(tmp_path, folder, scheme, options, monkeypatch):
     monkeypatch.setattr("pipeline.encrypt.streamed.CHUNK_IMAGES", 5)  # blocks of 8 (the least): train in two, the last short
@@ -230,8 +230,8 @@ def test_training_reads_a_split_that_does_not_fit_batch_by_batch_with_the_same_r
     data = _twin_sets(tmp_path, folder)
     config = resolve_config("cpu", {"dataset": "big", "model": "smallcnn", "data_dir": str(data), "epochs": 1,
                                     "batch": 8, "device": "cpu"})
-    in_memory = load_dataset(data, "big", "cpu")
-    on_disk = load_dataset(data, "big", "cpu", memory=0)
+    in_memory = load_dataset(data, "big", "origin", "cpu")
+    on_disk = load_dataset(data, "big", "origin", "cpu", memory=0)
     assert isinstance(on_disk[0].images, StoredImages) and not isinstance(in_memory[0].images, StoredImages)
     assert torch.equal(on_disk[0].images[torch.tensor([7, 2, 7])], in_memory[0].images[[7, 2, 7]])
     first = fit(config, *in_memory, progress=False).history
@@ -291,7 +291,7 @@ def test_the_imagenette_profile_runs_the_paper_s_networks_on_every_block_scheme(
     encrypted = {e["scheme"] for e in profile["encrypt"].values()}
     for recipe in iso["recipes"]:
         for variant in iso["variants"]:
-            config = resolve_config(recipe, {"dataset": f"imagenette_{variant}", "data_dir": str(tmp_path / "data")})
+            config = resolve_config(recipe, {"dataset": "imagenette", "scheme": variant, "data_dir": str(tmp_path / "data")})
             assert config.crop == 224 and config.model_options["patch"] in (4, 16)
             assert variant == "origin" or variant in encrypted
     run = Run("imagenette", "convmixer", "etc", "etc", 0, 0, 0, "")

@@ -84,7 +84,7 @@ def test_block_statistics_in_blocks_are_the_pictures_per_block():
     assert np.allclose(stats[1 * 3 + 2, 4], chosen.mean(axis=0), rtol=1e-12) and np.allclose(stats[5, 5], chosen.std(axis=0), rtol=1e-12)
 
 
-@pytest.mark.parametrize("scheme, options", [("etc", []), ("random", ["--seed", "2"])])
+@pytest.mark.parametrize("scheme, options", [("etc", []), ("random", ["--key-seed", "2"])])
 def test_a_v73_set_s_attack_statistics_are_read_in_blocks_and_equal_the_whole_set_s(tmp_path, scheme, options, monkeypatch):
     monkeypatch.setattr("workbench.data.stored.CHUNK_IMAGES", 5)  # several blocks, the last one short
     monkeypatch.setattr(core, "CORRELATION_ROWS", 8)

@@ -31,8 +31,8 @@ def test_every_training_cell_resolves_to_a_recipe(profile):
     params = yaml.safe_load(PROFILES[profile].read_text())
     assert params["profile"] == profile
     for dataset, variant, model in cells(params):
-        config = resolve_config(params["train"]["preset"], {"dataset": f"{dataset}_{variant}", "model": model, **params["train"]["options"]})
-        assert config.dataset == f"{dataset}_{variant}" and config.model == model
+        config = resolve_config(params["train"]["preset"], {"dataset": dataset, "scheme": variant, "model": model, **params["train"]["options"]})
+        assert (config.dataset, config.scheme, config.model) == (dataset, variant, model)
         # every trained variant is encrypted, and every encrypted dataset is fetched
         encrypted = {(e["dataset"], e["scheme"]) for e in params["encrypt"].values()}
         assert variant == "origin" or (dataset, variant) in encrypted
@@ -46,8 +46,8 @@ def test_every_isotropic_cell_resolves_to_its_recipe_on_an_encrypted_variant(pro
     encrypted = {(e["dataset"], e["scheme"]) for e in params["encrypt"].values()}
     for recipe in iso["recipes"]:
         for variant in iso["variants"]:
-            config = resolve_config(recipe, {"dataset": f"{iso['dataset']}_{variant}", **iso["options"]})
-            assert config.dataset == f"{iso['dataset']}_{variant}"
+            config = resolve_config(recipe, {"dataset": iso["dataset"], "scheme": variant, **iso["options"]})
+            assert (config.dataset, config.scheme) == (iso["dataset"], variant)
             assert variant == "origin" or (iso["dataset"], variant) in encrypted
 
 
@@ -64,7 +64,7 @@ def test_every_scheme_is_registered_and_every_measured_variant_encrypted(profile
 
 def test_the_paper_profile_is_the_published_table():
     params = yaml.safe_load(PROFILES["paper"].read_text())
-    recipes = {(d, v, m): resolve_config("paper", {"dataset": f"{d}_{v}", "model": m}) for d, v, m in cells(params)}
+    recipes = {(d, v, m): resolve_config("paper", {"dataset": d, "scheme": v, "model": m}) for d, v, m in cells(params)}
     assert len(recipes) == 18
     c = recipes[("cifar10", "vor", "resnet18")]
     assert (c.epochs, c.batch, c.crop, c.lr, c.wd, c.ricap) == (100, 32, 224, 0.1, 1e-4, 0.3)

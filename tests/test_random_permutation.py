@@ -109,7 +109,7 @@ def test_cli_writes_the_reference_names_and_matlab_classes(tmp_path):
     reference = loadmat(shared_path("fixtures", "matlab", "mnist_test_random_v1.mat"))  # written by MATLAB
     x, y = _gray_input(tmp_path / "mnist.mat", 9, 4)
     out = tmp_path / "random"
-    result = invoke(app, ["--dataset", "mnist", "--input", str(tmp_path / "mnist.mat"), "--out", str(out), "--seed", "0",
+    result = invoke(app, ["--dataset", "mnist", "--input", str(tmp_path / "mnist.mat"), "--out", str(out), "--key-seed", "0",
                               "--preview", str(tmp_path / "r.png")])
     assert result.exit_code == 0, result.output
     test = loadmat(out / "mnist_test_random_v1.mat")
@@ -134,7 +134,7 @@ def test_cli_cifar_names_and_seed(tmp_path):
     for name in data:
         savemat(folder / f"{name}.mat", {"data": data[name], "labels": labels[name], "batch_label": name})
     for name, seed in (("4", "4"), ("4again", "4"), ("5", "5")):
-        assert invoke(app, ["--dataset", "cifar10", "--input", str(folder), "--out", str(tmp_path / name), "--seed", seed]).exit_code == 0
+        assert invoke(app, ["--dataset", "cifar10", "--input", str(folder), "--out", str(tmp_path / name), "--key-seed", seed]).exit_code == 0
     train = loadmat(tmp_path / "4" / "cifar_train_random_v1.mat")
     test = loadmat(tmp_path / "4" / "cifar_test_random_v1.mat")
     assert list(train) == ["train_x_vor", "labels"] and list(test) == ["test_x_vor", "labels_test"]
@@ -143,17 +143,17 @@ def test_cli_cifar_names_and_seed(tmp_path):
     assert np.array_equal(test["labels_test"], np.full((2, 1), 7.0))
     assert (tmp_path / "4" / "cifar_test_random_v1.mat").read_bytes() == (tmp_path / "4again" / "cifar_test_random_v1.mat").read_bytes()
     assert not np.array_equal(loadmat(tmp_path / "5" / "cifar_test_random_v1.mat")["test_x_vor"], test["test_x_vor"])
-    assert read_record(tmp_path / "4")["key"]["seed"] == 4 and read_record(tmp_path / "5")["key"]["seed"] == 5
+    assert read_record(tmp_path / "4")["key"]["key_seed"] == 4 and read_record(tmp_path / "5")["key"]["key_seed"] == 5
 
 
 def test_later_stages_take_the_recorded_seed_and_refuse_a_bad_record(tmp_path):
     scheme, spec = SCHEMES.get("random"), DATASETS["mnist"]
     folder = tmp_path / "mnist" / "random"
     folder.mkdir(parents=True)
-    assert recorded_options(scheme, spec, KeyOptions(data_dir=tmp_path)).seed is None  # nothing recorded: nothing filled
-    (folder / RECORD).write_text('{"scheme": "random", "dataset": "mnist", "key": {"seed": 7}}')
-    assert recorded_options(scheme, spec, KeyOptions(data_dir=tmp_path)).seed == 7
-    assert recorded_options(scheme, spec, KeyOptions(data_dir=tmp_path, seed=3)).seed == 3  # given beats recorded
+    assert recorded_options(scheme, spec, KeyOptions(data_dir=tmp_path)).key_seed is None  # nothing recorded: nothing filled
+    (folder / RECORD).write_text('{"scheme": "random", "dataset": "mnist", "key": {"key_seed": 7}}')
+    assert recorded_options(scheme, spec, KeyOptions(data_dir=tmp_path)).key_seed == 7
+    assert recorded_options(scheme, spec, KeyOptions(data_dir=tmp_path, key_seed=3)).key_seed == 3  # given beats recorded
     for text, problem in (("{", "not a readable record"), ("[1]", "not a record"), ('{"scheme": "vor"}', "records vor")):
         (folder / RECORD).write_text(text)
         with pytest.raises(WorkbenchError, match=problem):

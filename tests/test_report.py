@@ -42,7 +42,7 @@ def test_report_table_with_published_numbers_and_drops(tmp_path):
     write_run(runs, "fashion_resnet18_vor", {}, 0.9200)
     write_run(runs, "fashion_resnet18_random", {}, 0.4000)
     write_run(runs, "fashion_smallcnn_cpu", {}, 0.9000)
-    write_run(runs, "fashion_smallcnn_cpu", {"dataset": "fashion_vor"}, 0.8700)
+    write_run(runs, "fashion_smallcnn_cpu", {"scheme": "vor"}, 0.8700)
     result = invoke(app, ["--profile", "cpu", "--runs-dir", str(runs), "--out", "results"])
     assert result.exit_code == 0, result.output
     table = (tmp_path / "results" / "table.md").read_text().splitlines()
@@ -63,7 +63,7 @@ def test_report_takes_the_final_epoch_never_the_best_test_evaluation(tmp_path):
     is the drop: choosing the best epoch by test accuracy would select on the test set."""
     runs = tmp_path / "runs"
     write_run(runs, "fashion_smallcnn_cpu", {}, best=0.9100, final=0.9000)
-    write_run(runs, "fashion_smallcnn_cpu", {"dataset": "fashion_vor"}, best=0.8900, final=0.8600)
+    write_run(runs, "fashion_smallcnn_cpu", {"scheme": "vor"}, best=0.8900, final=0.8600)
     write_attack(tmp_path / "attacks", "ciphertext-only", [
         dict(pairs=None, uses_statistics=True, key_share={"exact": 0.5}, psnr=20.0, ssim=0.5, accuracy=0.5)])
     result = invoke(app, ["--profile", "cpu", "--runs-dir", str(runs), "--out", "results", "--attacks-dir", str(tmp_path / "attacks")])
@@ -92,7 +92,7 @@ def write_attack(folder, kind, attacks, plain=0.9, encrypted=0.2):
 def test_report_puts_recoverability_and_information_beside_the_accuracy_drop(tmp_path):
     runs, attacks, info = tmp_path / "runs", tmp_path / "attacks", tmp_path / "information"
     write_run(runs, "fashion_smallcnn_cpu", {}, 0.9000)
-    write_run(runs, "fashion_smallcnn_cpu", {"dataset": "fashion_vor"}, 0.8700)
+    write_run(runs, "fashion_smallcnn_cpu", {"scheme": "vor"}, 0.8700)
     write_attack(attacks, "ciphertext-only", [
         dict(pairs=None, uses_statistics=True, key_share={"exact": 0.983}, psnr=26.21, ssim=0.929, accuracy=0.739),
     ])
@@ -210,7 +210,7 @@ def test_runs_over_seeds_and_keys_are_one_cell_of_mean_and_sd(tmp_path):
                   seconds=10.0 + seed)
     for i, acc in enumerate(etc):  # two seeds x two benchmark keys, in folders named for anything but the cell
         seed, key = divmod(i, 2)
-        write_run(runs, "fashion_smallcnn_cpu", {"seed": seed, "dataset": f"fashion_etc-key{key}"}, acc, folder=f"x{i}",
+        write_run(runs, "fashion_smallcnn_cpu", {"seed": seed, "scheme": f"etc-key{key}"}, acc, folder=f"x{i}",
                   recorded={"dataset": "fashion", "scheme": "etc", "model": "smallcnn", "seed": seed, "key_seed": key})
     result = invoke(app, ["--profile", "cpu", "--runs-dir", str(runs), "--out", "results"])
     assert result.exit_code == 0, result.output

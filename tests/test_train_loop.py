@@ -162,30 +162,31 @@ def test_a_run_records_the_scheme_and_benchmark_key_its_data_folder_records(tmp_
     folder = tmp_path / "fashion" / "etc-k2"
     folder.mkdir(parents=True)
     (folder / "params.json").write_text(json.dumps({"scheme": "etc", "dataset": "fashion", "key": {"key_seed": 2, "block_size": 7}}))
-    assert run_identity("fashion_etc-k2", "smallcnn", 1, tmp_path) == {
+    assert run_identity("fashion", "etc-k2", "smallcnn", 1, tmp_path) == {
         "dataset": "fashion", "scheme": "etc", "model": "smallcnn", "seed": 1, "key_seed": 2}
-    assert run_identity("fashion", "smallcnn", 0, tmp_path)["scheme"] == "origin"
+    assert run_identity("fashion", "origin", "smallcnn", 0, tmp_path)["scheme"] == "origin"
 
 
 def test_load_dataset_reads_every_variant_layout(data_dir):
-    for name in ("fashion", "fashion_vor", "fashion_random", "fashion_etc"):
-        train, test = load_dataset(data_dir, name, "cpu")
+    for scheme in ("origin", "vor", "random", "etc"):
+        train, test = load_dataset(data_dir, "fashion", scheme, "cpu")
         assert train.images.shape == (64, 1, 28, 28) and train.images.dtype == torch.uint8
         assert test.labels.shape == (32,) and test.labels.dtype == torch.int64
     expected, _ = level_pictures(64, 11)
-    train, _ = load_dataset(data_dir, "fashion_vor", "cpu")
+    train, _ = load_dataset(data_dir, "fashion", "vor", "cpu")
     np.testing.assert_array_equal(train.images.numpy().transpose(0, 2, 3, 1), expected)
 
 
 def test_cli_trains_from_mat_files_and_writes_results(data_dir, tmp_path):
     out = tmp_path / "run"
-    args = ["--preset", "fashion_smallcnn_cpu", "--dataset", "fashion_vor", "--epochs", "1", "--batch", "16",
+    args = ["--preset", "fashion_smallcnn_cpu", "--scheme", "vor", "--epochs", "1", "--batch", "16",
             "--width", "4", "--data-dir", str(data_dir), "--out", str(out), "--no-progress"]
     code, _, err = cli(args)
     assert code == 0, err
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["config"]["preset"] == "fashion_smallcnn_cpu"
-    assert metrics["config"]["dataset"] == "fashion_vor" and metrics["config"]["model_options"] == {"width": 4}
+    assert (metrics["config"]["dataset"], metrics["config"]["scheme"]) == ("fashion", "vor")
+    assert metrics["config"]["model_options"] == {"width": 4}
     assert metrics["epochs"] == 1 and 0 <= metrics["test_acc_best"] <= 1
     identity = {k: metrics[k] for k in ("dataset", "scheme", "model", "seed", "key_seed")}  # what the report groups by
     assert identity == {"dataset": "fashion", "scheme": "vor", "model": "smallcnn", "seed": 3407, "key_seed": None}
@@ -195,7 +196,7 @@ def test_cli_trains_from_mat_files_and_writes_results(data_dir, tmp_path):
 
 
 def test_cli_names_the_pipeline_command_for_missing_files(tmp_path):
-    code, _, err = cli(["--dataset", "mnist_vor", "--model", "smallcnn", "--data-dir", str(tmp_path),
+    code, _, err = cli(["--dataset", "mnist", "--scheme", "vor", "--model", "smallcnn", "--data-dir", str(tmp_path),
                         "--out", str(tmp_path / "o")])
     assert code == 1 and len(err.splitlines()) == 1
     assert "python -m pipeline.encrypt --scheme vor --dataset mnist" in err
@@ -215,7 +216,7 @@ def test_presets_cover_the_published_table_with_ricap_explicit():
     c = resolve_config("cifar10_resnet18_vor", {"ricap": None, "lr": 0.05})
     assert (c.batch, c.crop, c.epochs, c.ricap, c.lr) == (32, 224, 100, None, 0.05)
     assert c.out == "results/runs/cifar10_resnet18_vor"
-    assert resolve_config("fashion_smallcnn_cpu", {"dataset": "fashion_random"}).out == \
+    assert resolve_config("fashion_smallcnn_cpu", {"scheme": "random"}).out == \
         "results/runs/fashion_smallcnn_random_cpu"
     etc = resolve_config("cifar10_convmixer_etc", {})
     assert (etc.optimizer, etc.schedule, etc.batch, etc.lr, etc.wd) == ("adamw", "onecycle", 64, 0.01, 0.01)
@@ -223,14 +224,14 @@ def test_presets_cover_the_published_table_with_ricap_explicit():
 
 
 def test_profiles_pick_each_cells_preset():
-    paper = resolve_config("paper", {"dataset": "fashion_vor", "model": "resnet18"})
+    paper = resolve_config("paper", {"dataset": "fashion", "scheme": "vor", "model": "resnet18"})
     assert paper.preset == "fashion_resnet18_vor" and (paper.epochs, paper.crop, paper.wd) == (50, 224, 5e-4)
-    vit = resolve_config("paper", {"dataset": "mnist_origin", "model": "vit_b_16"})
+    vit = resolve_config("paper", {"dataset": "mnist", "model": "vit_b_16"})  # no scheme: the plain images
     assert vit.preset == "mnist_vit_origin" and (vit.batch, vit.lr) == (128, 0.1)
-    cpu = resolve_config("cpu", {"dataset": "cifar10_random", "model": "smallcnn", "epochs": 1})
-    assert cpu.preset == "cifar10_smallcnn_cpu" and cpu.dataset == "cifar10_random" and cpu.epochs == 1
+    cpu = resolve_config("cpu", {"dataset": "cifar10", "scheme": "random", "model": "smallcnn", "epochs": 1})
+    assert cpu.preset == "cifar10_smallcnn_cpu" and (cpu.dataset, cpu.scheme, cpu.epochs) == ("cifar10", "random", 1)
     with pytest.raises(TrainError, match="no recipe for fashion / smallcnn / vor"):
-        resolve_config("paper", {"dataset": "fashion_vor", "model": "smallcnn"})
+        resolve_config("paper", {"dataset": "fashion", "scheme": "vor", "model": "smallcnn"})
     with pytest.raises(TrainError, match="no CPU preset for mnist / resnet18"):
         resolve_config("cpu", {"dataset": "mnist", "model": "resnet18"})
     with pytest.raises(TrainError, match="give --dataset and --model"):
@@ -282,7 +283,7 @@ def test_jpeg_quality_trains_and_tests_on_compressed_pictures(tmp_path):
     train_x, train_y = level_pictures(12, 5)
     test_x, test_y = level_pictures(6, 6)
     write_variant(tmp_path, "fashion", "origin", train_x, train_y, test_x, test_y)
-    train, test = load_dataset(tmp_path, "fashion", "cpu", jpeg_quality=30)
+    train, test = load_dataset(tmp_path, "fashion", "origin", "cpu", jpeg_quality=30)
     for split, pictures in ((train, train_x), (test, test_x)):
         expected = jpeg_roundtrip(pictures, 30)[0]
         assert not np.array_equal(expected, pictures)  # quality 30 does change the pictures

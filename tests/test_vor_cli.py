@@ -61,7 +61,7 @@ def test_defaults_read_and_write_under_data_dir(tmp_path):
 def test_outputs_are_byte_reproducible(tmp_path):
     gray_dataset(tmp_path)
     for name in ("a", "b"):
-        assert invoke(vor, ["--dataset", "mnist", "--data-dir", str(tmp_path), "--output", str(tmp_path / name)]).exit_code == 0
+        assert invoke(vor, ["--dataset", "mnist", "--data-dir", str(tmp_path), "--out", str(tmp_path / name)]).exit_code == 0
     first, second = (tmp_path / n / "mnist_vor.mat" for n in ("a", "b"))
     assert first.read_bytes() == second.read_bytes()
     assert first.read_bytes().startswith(b"MATLAB 5.0 MAT-file, Platform: GLNXA64, Created on: Thu Jan  1 00:00:00 1970")
@@ -167,7 +167,7 @@ _W_DRAWS = [0.1269868162935061, 0.9133758561390194, 0.6323592462254095, 0.097540
 
 def test_new_params_seed_0_follows_random_function_draw_for_draw(tmp_path):
     out = tmp_path / "p.mat"
-    result = invoke(vor, ["new-params", "--dataset", "mnist", "--seed", "0", "--vortices", "2", "--output", str(out)])
+    result = invoke(vor, ["new-params", "--dataset", "mnist", "--key-seed", "0", "--vortices", "2", "--out", str(out)])
     assert result.exit_code == 0, result.output
     first, second = load_vor_params(out)
     # centre = round([0.8147 0.9058] .* [28 28]) = [23 25]; r = min(|[23-28, 25-28, 23, 25]|) - 1 = 2
@@ -182,16 +182,16 @@ def test_new_params_seed_0_follows_random_function_draw_for_draw(tmp_path):
 
 def test_new_params_default_count_path_and_reproducibility(tmp_path):
     for _ in range(2):
-        assert invoke(vor, ["new-params", "--dataset", "cifar10", "--seed", "42", "--data-dir", str(tmp_path)]).exit_code == 0
+        assert invoke(vor, ["new-params", "--dataset", "cifar10", "--key-seed", "42", "--data-dir", str(tmp_path)]).exit_code == 0
     path = tmp_path / "cifar10" / "params" / "vor_params_cifar_seed42.mat"
     rows = load_vor_params(path)
     assert len(rows) == DATASETS["cifar10"].script_vortices
     other = tmp_path / "other.mat"
-    invoke(vor, ["new-params", "--dataset", "cifar10", "--seed", "43", "--output", str(other)])
+    invoke(vor, ["new-params", "--dataset", "cifar10", "--key-seed", "43", "--out", str(other)])
     assert not all(np.array_equal(a, b) for a, b in zip(rows, load_vor_params(other)))
     for row in rows:
         c1, c2, r = row[:3]
         assert r == min(abs(c1 - 32), abs(c2 - 32), c1, c2) - 1
         assert len(row) == (4 if r <= 0 else 3 + r + 1)
     assert vortex_map(rows, 32, 32, divisor=10000.0).shape == (1024,)  # every generated region fits
-    assert "MATLAB seeds are integers" in invoke(vor, ["new-params", "--dataset", "mnist", "--seed", "-3"]).output
+    assert "MATLAB seeds are integers" in invoke(vor, ["new-params", "--dataset", "mnist", "--key-seed", "-3"]).output

@@ -78,11 +78,11 @@ def test_adding_a_scheme_encrypt_then_train(data_dir, tmp_path):
     namespace: dict = {}
     exec(compile(doc_block("# pipeline/encrypt/invert.py"), "docs/architecture.md", "exec"), namespace)
     with SCHEMES.added(namespace["InvertScheme"]()):
-        train, test = load_dataset(root, "fashion_invert", "cpu")
+        train, test = load_dataset(root, "fashion", "invert", "cpu")
         assert np.array_equal(train.images.numpy().reshape(200, -1), 255 - plain["train_x"])  # the oracle: 255 - s
         assert np.array_equal(test.labels.numpy(), np.arange(100) % 10)
-        metrics = _train(root, tmp_path / "run", "--dataset", "fashion_invert", "--model", "smallcnn", "--width", "4")
-    assert metrics["epochs"] == 1 and metrics["config"]["dataset"] == "fashion_invert"
+        metrics = _train(root, tmp_path / "run", "--dataset", "fashion", "--scheme", "invert", "--model", "smallcnn", "--width", "4")
+    assert metrics["epochs"] == 1 and (metrics["config"]["dataset"], metrics["config"]["scheme"]) == ("fashion", "invert")
     # the recorded accuracy is that of the saved network on the inverted test images
     state = torch.load(latest_checkpoint(tmp_path / "run"), weights_only=True)["model"]
     model = create_model("smallcnn", 1, 10, 28, width=4)

@@ -1,11 +1,12 @@
 """``python -m train``: train one model on one dataset variant and write its results.
 
     python -m train --preset fashion_resnet18_vor                # a published recipe (GPU)
-    python -m train --preset fashion_smallcnn_cpu --dataset fashion_random   # minutes on a CPU
-    python -m train --dataset mnist_vor --model resnet18 --epochs 5 --ricap none
+    python -m train --preset fashion_smallcnn_cpu --scheme random   # minutes on a CPU
+    python -m train --dataset mnist --scheme vor --model resnet18 --epochs 5 --ricap none
+    python -m train --dataset mnist --model smallcnn             # no --scheme: the plain images (origin)
 
 Writes ``metrics.json``, ``history.tsv`` and ``checkpoints/`` into ``--out`` (default
-``results/runs/<dataset>_<model>_<variant>[_<preset>]``); ``--resume`` carries on from the
+``results/runs/<dataset>_<model>_<scheme>[_<preset>]``); ``--resume`` carries on from the
 latest checkpoint there.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Optional
 
 import typer
 
-from workbench.cli import run, typer_app
+from workbench.cli import meaning, run, typer_app
 from workbench.paths import check_input, check_writable
 from train.checkpoints import check_resumable
 from train.config import resolve_config
@@ -53,12 +54,13 @@ def _jitter(value: str) -> tuple[float, float, float, float]:
 
 @app.command()
 def main(
-    dataset: Optional[str] = typer.Option(None, help="mnist, fashion, cifar10, each with _vor, _random or _<encryption>"),
-    model: Optional[str] = typer.Option(None, help="resnet18, vit_b_16, convmixer or smallcnn"),
-    preset: Optional[str] = typer.Option(None, help="a named recipe (see docs/train.md); options below override it"),
-    epochs: Optional[int] = typer.Option(None, help="training epochs"),
-    batch: Optional[int] = typer.Option(None, help="batch size"),
-    crop: Optional[int] = typer.Option(None, help="image size the network sees (Resize + RandomCrop)"),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help=meaning("--dataset", "mnist, fashion, cifar10 or one declared in params.yaml and fetched")),
+    scheme: Optional[str] = typer.Option(None, "--scheme", help=meaning("--scheme", "of the encrypted variant data/<dataset>/<scheme> (python -m pipeline.schemes lists them), or origin: the plain images [default: the preset's, else origin]")),
+    model: Optional[str] = typer.Option(None, help=meaning("--model", "resnet18, vit_b_16, convmixer or smallcnn")),
+    preset: Optional[str] = typer.Option(None, help=meaning("--preset", "a named one (docs/train.md) or a profile's (cpu, paper); the options below override it")),
+    epochs: Optional[int] = typer.Option(None, help=meaning("--epochs")),
+    batch: Optional[int] = typer.Option(None, help=meaning("--batch")),
+    crop: Optional[int] = typer.Option(None, help=meaning("--crop", "Resize + RandomCrop")),
     lr: Optional[float] = typer.Option(None, help="learning rate"),
     wd: Optional[float] = typer.Option(None, help="weight decay"),
     ricap: Optional[str] = typer.Option(None, help="RICAP beta, or 'none' to switch it off (published default: 0.3)"),
@@ -69,10 +71,10 @@ def main(
     depth: Optional[int] = typer.Option(None, help="convmixer depth"),
     patch: Optional[int] = typer.Option(None, help="convmixer / vit_b_16 patch size"),
     kernel: Optional[int] = typer.Option(None, help="convmixer kernel size"),
-    seed: Optional[int] = typer.Option(None, help="random seed (reference: 3407)"),
-    device: Optional[str] = typer.Option(None, help="auto, cpu or cuda"),
-    data_dir: Optional[str] = typer.Option(None, help="the pipeline's data folder (default: data)"),
-    out: Optional[str] = typer.Option(None, help="results folder"),
+    seed: Optional[int] = typer.Option(None, help=meaning("--seed", "the training's initialisation, batch order and augmentation (reference: 3407)")),
+    device: Optional[str] = typer.Option(None, help=meaning("--device", "auto, cpu, cuda or cuda:<index>")),
+    data_dir: Optional[str] = typer.Option(None, help=meaning("--data-dir", "[default: data]")),
+    out: Optional[str] = typer.Option(None, help=meaning("--out", "the run's folder [default: results/runs/<dataset>_<model>_<scheme>[_<preset>]]")),
     weights: Optional[str] = typer.Option(None, help="local torchvision state-dict file (pre-trained ViT)"),
     checkpoint_every: Optional[int] = typer.Option(None, help="keep a checkpoint every N epochs (reference: 10)"),
     resume: bool = typer.Option(False, "--resume", help="continue from the latest checkpoint in --out"),
@@ -83,7 +85,7 @@ def main(
     progress: bool = typer.Option(True, help="progress bars (only on a terminal)"),
 ) -> None:
     """Train one model on one dataset variant (the reference recipe, on whole-dataset device batches)."""
-    given = dict(dataset=dataset, model=model, epochs=epochs, batch=batch, crop=crop, lr=lr, wd=wd, padding=padding,
+    given = dict(dataset=dataset, scheme=scheme, model=model, epochs=epochs, batch=batch, crop=crop, lr=lr, wd=wd, padding=padding,
                  flip=flip, seed=seed, device=device, data_dir=data_dir, out=out, weights=weights,
                  checkpoint_every=checkpoint_every, sync_bn=sync_bn, jpeg_quality=jpeg_quality)
     overrides = {k: v for k, v in given.items() if v is not None}
@@ -102,15 +104,15 @@ def main(
     if resume:
         check_resumable(Path(config.out))
     with distributed(config.device) as dist:
-        train, test = load_dataset(config.data_dir, config.dataset, dist.device, config.jpeg_quality)
+        train, test = load_dataset(config.data_dir, config.dataset, config.scheme, dist.device, config.jpeg_quality)
         if dist.rank == 0:
-            typer.echo(f"{config.dataset} / {config.model}: {len(train)} train, {len(test)} test images on "
+            typer.echo(f"{config.dataset} {config.scheme} / {config.model}: {len(train)} train, {len(test)} test images on "
                        f"{dist.describe()}; results in {config.out}", err=True)
         result = fit(config, train, test, out=config.out, resume=resume, progress=progress and sys.stderr.isatty(),
                      stop_after=stop_after, log=True)
     m = result.metrics
     if dist.rank == 0:
-        typer.echo(f"{config.dataset} {config.model}: best test accuracy {m['test_acc_best']:.4f}, final "
+        typer.echo(f"{config.dataset} {config.scheme} {config.model}: best test accuracy {m['test_acc_best']:.4f}, final "
                    f"{m['test_acc_final']:.4f} after {m['epochs']} epochs, {m['train_seconds']:.0f} s training "
                    f"({m['images_per_second']:.0f} images/s, {m['world_size']} process(es))")
 

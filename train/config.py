@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from train.augment import REFERENCE_JITTER
-from train.data import parse_dataset
+from train.data import PLAIN, parse_dataset
 from train.errors import TrainError
 from train.model_registry import MODELS
-from train.naming import split_name
 from train.presets import PROFILES, get_preset, profile_preset
 
 OPTIMIZERS = ("sgd", "adamw")
@@ -27,7 +26,8 @@ SCHEDULES = ("cosine", "onecycle", "triangle")
 class TrainConfig:
     """Everything that decides a run (defaults: the reference script's own defaults)."""
 
-    dataset: str  # <dataset>[_<variant>], e.g. fashion_vor
+    dataset: str  # mnist, fashion, cifar10 or a declared dataset
+    scheme: str = PLAIN  # the encrypted variant data/<dataset>/<scheme>; origin: the plain images
     model: str = "resnet18"
     preset: str | None = None
     epochs: int = 100
@@ -58,6 +58,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         parse_dataset(self.dataset, self.data_dir)
+        _check("scheme", self.scheme, "a scheme name (a folder data/<dataset>/<scheme>), or origin for the plain images",
+               isinstance(self.scheme, str) and re.fullmatch(r"[a-z0-9][a-z0-9-]*", self.scheme) is not None)
         if self.model not in MODELS:
             raise TrainError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}", "model")
         model = MODELS.get(self.model)
@@ -94,22 +96,14 @@ class TrainConfig:
                              "batch")
 
     @property
-    def variant(self) -> str:
-        return split_name(self.dataset)[1]
-
-    @property
-    def base_dataset(self) -> str:
-        return split_name(self.dataset)[0]
-
-    @property
     def model_kwargs(self) -> dict[str, Any]:
         """The model's options with its defaults filled in."""
         return MODELS.get(self.model).with_defaults(self.model_options)
 
     def default_out(self) -> str:
-        """``results/runs/<dataset>_<model>_<variant>``, plus the preset's own suffix when it names another cell."""
-        cell = f"{self.base_dataset}_{MODELS.get(self.model).tag}"
-        name = f"{cell}_{self.variant}"
+        """``results/runs/<dataset>_<model>_<scheme>``, plus the preset's own suffix when it names another cell."""
+        cell = f"{self.dataset}_{MODELS.get(self.model).tag}"
+        name = f"{cell}_{self.scheme}"
         if self.preset and self.preset != name:
             suffix = self.preset[len(cell) + 1:] if self.preset.startswith(cell + "_") else self.preset
             name = f"{name}_{suffix}"
@@ -154,8 +148,8 @@ def resolve_config(preset: str | None, overrides: dict[str, Any]) -> TrainConfig
     if preset in PROFILES:
         if "dataset" not in overrides or "model" not in overrides:
             raise TrainError(f"--preset {preset} picks a recipe per cell: give --dataset and --model too")
-        spec, variant = parse_dataset(overrides["dataset"], overrides.get("data_dir", "data"))
-        preset = profile_preset(preset, spec.name, overrides["model"], variant)
+        spec = parse_dataset(overrides["dataset"], overrides.get("data_dir", "data"))
+        preset = profile_preset(preset, spec.name, overrides["model"], overrides.get("scheme", PLAIN))
     values: dict[str, Any] = get_preset(preset) if preset else {}
     values["preset"] = preset
     options = dict(values.pop("model_options", {}))
@@ -166,7 +160,7 @@ def resolve_config(preset: str | None, overrides: dict[str, Any]) -> TrainConfig
     if "jitter" in values:
         values["jitter"] = tuple(values["jitter"])
     if "crop" in values and values["crop"] is None:  # a recipe for any dataset: the network sees its image size
-        values["crop"] = parse_dataset(values["dataset"], values.get("data_dir", "data"))[0].height
+        values["crop"] = parse_dataset(values["dataset"], values.get("data_dir", "data")).height
     config = TrainConfig(model_options=options, **values)
     if config.out is None:
         config = dataclasses.replace(config, out=config.default_out())

@@ -1,8 +1,9 @@
 """Datasets as uint8 tensors (N, C, H, W) on the training device, read from what ``pipeline`` writes.
 
-A dataset name is ``<dataset>[_<variant>]``: ``fashion`` is the plain (``origin``) Fashion-MNIST,
-``fashion_vor`` its vortex version, ``cifar10_etc`` the EtC-encrypted CIFAR-10; the files are the
-ones :func:`workbench.data.datasets.variant_files` names under ``data/<dataset>/<variant>/``.
+A training set is a dataset and a scheme, as every command names them (``--dataset fashion --scheme vor``):
+the scheme ``origin`` (:data:`PLAIN`) is the plain images, ``vor`` the vortex version, ``etc`` the EtC
+encryption; the files are the ones :func:`workbench.data.datasets.variant_files` names under
+``data/<dataset>/<scheme>/``.
 
 A split stored as v7.3 (HDF5) that does not fit in memory (more than half of the memory
 available, :func:`memory_budget`) stays on disk: :class:`StoredImages` reads each batch's rows
@@ -28,7 +29,6 @@ from workbench.data.stored import split_rows
 from workbench.errors import WorkbenchError
 from workbench.outputs import read_record
 from train.errors import TrainError
-from train.naming import split_name
 
 
 class StoredImages:
@@ -76,14 +76,17 @@ class Split:
         return len(self.labels)
 
 
-def parse_dataset(name: str, data_dir: str | Path = "data") -> tuple[DatasetSpec, str]:
-    """``fashion_vor`` -> (Fashion-MNIST's description, ``vor``): a built-in, or the one recorded by the fetch
-    of a declared dataset under ``data_dir``."""
-    base, variant = split_name(name)
+#: The scheme name of the plain images (their folder ``data/<dataset>/origin``): ``--scheme``'s default.
+PLAIN = "origin"
+
+
+def parse_dataset(name: str, data_dir: str | Path = "data") -> DatasetSpec:
+    """The description of dataset ``name``: a built-in, or the one recorded by the fetch of a declared
+    dataset under ``data_dir``."""
     try:
-        return dataset_spec(base, data_dir), variant
+        return dataset_spec(name, data_dir)
     except WorkbenchError as err:
-        raise TrainError(f"dataset {name!r}: {err}") from None
+        raise TrainError(f"{err}", "dataset") from None
 
 
 def split_from_pictures(pictures: np.ndarray, labels: np.ndarray, device: torch.device | str) -> Split:
@@ -98,40 +101,40 @@ def split_from_pictures(pictures: np.ndarray, labels: np.ndarray, device: torch.
     return Split(images.to(device), torch.from_numpy(labels.astype(np.int64)).to(device))
 
 
-def run_identity(dataset: str, model: str, seed: int, data_dir: str | Path) -> dict:
+def run_identity(dataset: str, scheme: str, model: str, seed: int, data_dir: str | Path) -> dict:
     """What a run trained, as metrics.json records it for the report to group runs by (never by folder
-    names): dataset, scheme (``origin`` for the plain images), model, seed and the benchmark key seed of
+    names): dataset, scheme (:data:`PLAIN` for the plain images), model, seed and the benchmark key seed of
     a keyed scheme (``key_seed``, as the encrypt stage recorded it in ``params.json``; None otherwise)."""
-    base, variant = split_name(dataset)
-    record = (None if variant == "origin" else read_record(Path(data_dir) / base / variant)) or {}
+    record = (None if scheme == PLAIN else read_record(Path(data_dir) / dataset / scheme)) or {}
     key = record.get("key") if isinstance(record.get("key"), dict) else {}
-    return {"dataset": base, "scheme": record.get("scheme", variant), "model": model, "seed": seed,
+    return {"dataset": dataset, "scheme": record.get("scheme", scheme), "model": model, "seed": seed,
             "key_seed": key.get("key_seed")}
 
 
-def load_dataset(data_dir: str | Path, name: str, device: torch.device | str,
+def load_dataset(data_dir: str | Path, name: str, scheme: str, device: torch.device | str,
                  jpeg_quality: int | None = None, memory: int | None = None) -> tuple[Split, Split]:
-    """(train, test) of dataset ``name`` under ``data_dir`` (the project's ``data/``), on ``device``.
+    """(train, test) of dataset ``name`` encrypted with ``scheme`` (:data:`PLAIN`: the plain images) under
+    ``data_dir`` (the project's ``data/``), on ``device``.
 
     ``jpeg_quality``: every picture of both splits is JPEG-compressed at that quality and decoded
     first (the EtC paper's Table III: training and testing on compressed encrypted images).
     A v7.3 split larger than ``memory`` bytes (default :func:`memory_budget`) is read batch by batch.
     A missing or malformed file is a :class:`TrainError` saying which pipeline command writes it.
     """
-    spec, variant = parse_dataset(name, data_dir)
+    spec = parse_dataset(name, data_dir)
     budget = memory_budget() if memory is None else memory
     splits = []
     for split in ("train", "test"):
         try:
-            stored = split_rows(Path(data_dir), spec, variant, split)
+            stored = split_rows(Path(data_dir), spec, scheme, split)
             if stored is not None and stored[0].shape[0] * spec.row_length > budget and jpeg_quality is None:
                 splits.append(Split(StoredImages(stored[0], spec, device), torch.from_numpy(stored[1]).to(device)))
                 continue
             if stored is not None:
                 stored[0].close()
-            rows, labels = load_split(data_dir, spec, variant, split)
+            rows, labels = load_split(data_dir, spec, scheme, split)
         except WorkbenchError as err:
-            raise TrainError(f"dataset {name} ({split}): {err}") from None
+            raise TrainError(f"dataset {name}, scheme {scheme} ({split}): {err}") from None
         pictures = pictures_from_rows(rows, spec)
         if jpeg_quality is not None:
             pictures = jpeg_roundtrip(np.ascontiguousarray(pictures), jpeg_quality)[0]

@@ -36,7 +36,7 @@ def summarise(history: list[dict[str, float]], config: TrainConfig, weights_note
     (fractions), epochs, time, speed, processes, the configuration."""
     train_seconds = sum(row["train_seconds"] for row in history)
     return {
-        **run_identity(config.dataset, config.model, config.seed, config.data_dir),
+        **run_identity(config.dataset, config.scheme, config.model, config.seed, config.data_dir),
         "test_acc_best": max((row["test_acc"] for row in history), default=float("nan")),
         "test_acc_final": history[-1]["test_acc"] if history else float("nan"),
         "epochs": len(history),

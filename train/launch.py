@@ -1,7 +1,7 @@
 """``python -m train.launch``: run ``python -m train`` in one process or under torchrun, as a parameter says.
 
-    python -m train.launch --launcher python -- --preset cpu --dataset fashion --model rescnn
-    python -m train.launch --nproc 4 -- --preset paper --dataset cifar10_vor --model resnet18
+    python -m train.launch --launcher python -- --preset cpu --dataset fashion --model smallcnn
+    python -m train.launch --nproc 4 -- --preset paper --dataset cifar10 --scheme vor --model resnet18
 
 For a pipeline stage whose parameters choose the launcher (``train.launcher``: ``python`` or
 ``torchrun``; ``train.nproc``: processes on this machine): with ``torchrun`` or more than one

@@ -83,7 +83,7 @@ def build_model(config: TrainConfig, in_channels: int, num_classes: int) -> tupl
     """The run's network (seeded by ``config.seed``) and a line saying where its weights come from."""
     torch.manual_seed(config.seed)
     opts = config.model_kwargs
-    spec, _ = parse_dataset(config.dataset, config.data_dir)
+    spec = parse_dataset(config.dataset, config.data_dir)
     model = create_model(config.model, in_channels, num_classes, config.crop, (spec.mean, spec.std), **opts)
     if config.weights:
         note = load_weights(model, config.model, config.weights, crop=config.crop, **opts)
@@ -111,7 +111,7 @@ def fit(config: TrainConfig, train: Split, test: Split, *, out: str | Path | Non
     statistics per slice unless ``config.sync_bn``). Rank 0 writes the outputs.
     """
     device = resolve_device(config.device) if dist.world_size() == 1 else _rank_device(config.device)
-    spec, _ = parse_dataset(config.dataset, config.data_dir)
+    spec = parse_dataset(config.dataset, config.data_dir)
     channels = int(train.images.shape[1])
     if channels != spec.channels or test.images.shape[1] != spec.channels:
         raise TrainError(f"{spec.name} images have {spec.channels} channel(s), got {channels} (train) and "

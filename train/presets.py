@@ -1,8 +1,9 @@
 """Named training recipes: the 18 published cells, the EtC recipes, and fast CPU recipes.
 
 A preset is a partial :class:`train.config.TrainConfig`; values given on the command line
-override it. Names read ``<dataset>_<model tag>_<variant>`` (each model declares its tag in
-:mod:`train.model_registry`: ``resnet18``, ``vit``, ``convmixer``, ``smallcnn``).
+override it. Names read ``<dataset>_<model tag>_<scheme>`` (each model declares its tag in
+:mod:`train.model_registry`: ``resnet18``, ``vit``, ``convmixer``, ``smallcnn``; scheme ``origin``:
+the plain images).
 
 Published (``experiments.md``): SGD with Nesterov momentum 0.9, cosine annealing over the
 epochs, seed 3407, and RICAP with beta 0.3 in every cell: the reference script's default for
@@ -15,7 +16,7 @@ weight decay 0.01, the triangular one-cycle schedule, batch 64, 300 epochs, mixu
 with the patch equal to the EtC block (16) on 224 x 224 images, fine-tuned from a local ImageNet
 file (``--weights``) keeping its patch projection. The geometric and colour augmentation of the
 vortex recipe is off in these (a shift or flip does not commute with block-wise encryption);
-run the same preset with ``--dataset cifar10`` for the plain column. ``imagenette_convmixer_etc``
+run the same preset with ``--scheme origin`` for the plain column. ``imagenette_convmixer_etc``
 (ConvMixer-384/8, patch 4, on 224 x 224) and ``imagenette_vit_etc``: the same on Imagenette.
 
 CPU (``*_smallcnn_cpu``, the default profile's; ``smallcnn_cpu`` the same for any declared dataset, at its image size): the small CNN at width 24 (4.2 M multiply-adds
@@ -34,9 +35,8 @@ from typing import Any
 
 from train.errors import TrainError
 from train.model_registry import tag
-from train.naming import join_name
 
-# dataset, model, variant, epochs, batch, crop, lr, wd (the table of experiments.md)
+# dataset, model, scheme, epochs, batch, crop, lr, wd (the table of experiments.md)
 _PUBLISHED = [
     ("cifar10", "resnet18", "origin", 100, 256, 32, 0.1, 1e-4),
     ("cifar10", "resnet18", "vor", 100, 32, 224, 0.1, 1e-4),
@@ -69,7 +69,7 @@ VARIANTS = ("origin", "vor", "random")
 
 def _published() -> dict[str, dict[str, Any]]:
     return {
-        f"{d}_{tag(m)}_{v}": dict(dataset=join_name(d, v), model=m, epochs=e, batch=b,
+        f"{d}_{tag(m)}_{v}": dict(dataset=d, scheme=v, model=m, epochs=e, batch=b,
                                   crop=c, lr=lr, wd=wd, ricap=0.3, optimizer="sgd", schedule="cosine")
         for d, m, v, e, b, c, lr, wd in _PUBLISHED
     }
@@ -79,19 +79,19 @@ _NO_AUGMENT = dict(padding=0, flip=0.0, jitter=(0.0, 0.0, 0.0, 0.0))
 
 _ETC = {
     "cifar10_convmixer_etc": dict(
-        dataset="cifar10_etc", model="convmixer", model_options={"width": 256, "depth": 8, "patch": 1, "kernel": 9},
+        dataset="cifar10", scheme="etc", model="convmixer", model_options={"width": 256, "depth": 8, "patch": 1, "kernel": 9},
         epochs=300, batch=64, crop=32, lr=0.01, wd=0.01, optimizer="adamw", schedule="onecycle",
         ricap=None, mixup=0.8, cutmix=1.0, **_NO_AUGMENT),
     "cifar10_vit_etc": dict(
-        dataset="cifar10_etc", model="vit_b_16", model_options={"patch": 16, "fresh_patch_embedding": False},
+        dataset="cifar10", scheme="etc", model="vit_b_16", model_options={"patch": 16, "fresh_patch_embedding": False},
         epochs=70, batch=128, crop=224, lr=0.005, wd=1e-4, optimizer="sgd", schedule="cosine",
         ricap=None, **_NO_AUGMENT),
 }
 # Imagenette at 224 x 224 (profiles/imagenette.yaml): ConvMixer-384/8 with patch 4, the CIFAR-10 recipe's training.
 _ETC["imagenette_convmixer_etc"] = dict(
-    _ETC["cifar10_convmixer_etc"], dataset="imagenette_etc", crop=224,
+    _ETC["cifar10_convmixer_etc"], dataset="imagenette", crop=224,
     model_options={"width": 384, "depth": 8, "patch": 4, "kernel": 9})
-_ETC["imagenette_vit_etc"] = dict(_ETC["cifar10_vit_etc"], dataset="imagenette_etc")
+_ETC["imagenette_vit_etc"] = dict(_ETC["cifar10_vit_etc"], dataset="imagenette")
 
 _CPU_BASE = dict(model="smallcnn", model_options={"width": 24}, epochs=5, batch=256, lr=0.2, wd=5e-4,
                  optimizer="sgd", schedule="triangle", label_smoothing=0.1, ricap=None, checkpoint_every=1,
@@ -116,26 +116,26 @@ def get_preset(name: str) -> dict[str, Any]:
 
 
 #: Profile names that stand for one preset per cell, so a sweep (the DVC pipeline) can say
-#: "the CPU recipe" or "the paper's recipe" for every dataset x model x variant at once.
+#: "the CPU recipe" or "the paper's recipe" for every dataset x model x scheme at once.
 PROFILES = ("cpu", "paper")
 
 
-def profile_preset(profile: str, dataset: str, model: str, variant: str) -> str:
+def profile_preset(profile: str, dataset: str, model: str, scheme: str) -> str:
     """The preset that ``profile`` means for one cell: ``cpu`` -> ``<dataset>_<model>_cpu``,
-    ``paper`` -> the published recipe of that dataset, model and variant."""
+    ``paper`` -> the published recipe of that dataset, model and scheme."""
     if profile == "cpu":
         for name in (f"{dataset}_{tag(model)}_cpu", f"{tag(model)}_cpu"):  # the built-ins' named recipes, else the one for any dataset
             if name in _CPU or name in _ANY_CPU:
                 return name
         raise TrainError(f"no CPU preset for {dataset} / {model}; CPU presets: {', '.join(sorted({**_CPU, **_ANY_CPU}))}")
-    name = published_preset(dataset, model, variant)
+    name = published_preset(dataset, model, scheme)
     if name is None:
-        raise TrainError(f"the paper has no recipe for {dataset} / {model} / {variant}; "
+        raise TrainError(f"the paper has no recipe for {dataset} / {model} / {scheme}; "
                          f"published presets: {', '.join(sorted(_published()))}")
     return name
 
 
-def published_preset(dataset: str, model: str, variant: str) -> str | None:
+def published_preset(dataset: str, model: str, scheme: str) -> str | None:
     """The name of the published preset for one cell of the paper's table, if there is one."""
-    name = f"{dataset}_{tag(model)}_{variant}"
+    name = f"{dataset}_{tag(model)}_{scheme}"
     return name if name in _published() else None

@@ -27,18 +27,112 @@ from matlab_compat import MatFileError
 from workbench.errors import WorkbenchError
 from workbench.paths import check_input, check_writable, os_error, path_problem  # noqa: F401  the commands' input and output checks
 
-#: What each shared option means; commands take these spellings and no others.
+#: Every option name of every command (``python -m pipeline.*``, ``python -m train``, ``python -m train.launch``,
+#: subcommands included, and the ``benchmarks/`` scripts) and the ONE thing it means. A name used by more than one command (and each name
+#: of :data:`SHARED`) is described in each command's ``--help`` by :func:`meaning`, so its help starts with
+#: this text; tests/test_option_names.py walks every ``--help`` and checks both. A ``--no-X`` switch is
+#: ``--X``'s other half.
 OPTION_NAMES = {
-    "--dataset": "mnist, fashion or cifar10",
-    "--scheme": "an encryption scheme of the registry (python -m pipeline.schemes)",
+    # Decided for the whole project, and shared by several commands.
+    "--dataset": "the dataset",
+    "--scheme": "the encryption scheme",
+    "--seed": "the seed of a procedure's own randomness (training, a draw, a split; never a key)",
+    "--key-seed": "the seed the key is drawn from",
+    "--key-file": "file holding the secret",
+    "--block-size": "block edge in pixels",
+    "--out": "where the command writes",
     "--data-dir": "the project's data folder",
-    "--out": "where the command writes (a file or a folder, as its help says)",
     "--params": "vortex parameter file (vor_par)",
     "--vortices": "number of vortices",
-    "--seed": "the scheme's random seed (MATLAB rng seed)",
-    "--block-size": "block edge in pixels",
-    "--key-file": "file holding the secret (else $VORTEX_ETC_SECRET)",
+    "--key-mode": "pe's key per dataset or per image",
+    "--key-draw": "the distribution keys are drawn from",
+    "--input": "the file (or folder) the command reads",
+    "--preview": "also write a PNG of original / encrypted test images",
+    "--device": "the torch device",
+    "--epochs": "training epochs",
+    "--kind": "which attacks to run",
+    "--classifier-cache": "folder keeping the plain classifier between runs",
+    "--recognisability": "score recovered images with a classifier trained on plain images",
+    "--preset": "a training recipe (train/presets.py)",
+    "--params-file": "the profile file (params.yaml or profiles/*.yaml)",
+    "--model": "the network",
+    "--crop": "image size the network sees",
+    "--batch": "batch size",
+    "--threads": "torch CPU threads",
+    "--images": "how many images",
+    "--repeats": "timed runs of each measurement",
+    # One command's own.
+    "--allow-unverified": "use inputs that fail their checksum",
+    "--attacks-dir": "folder of pipeline.attack results",
+    "--block-seed": "ele: the seed of the reference scripts' block order",
+    "--checkpoint-every": "keep a checkpoint every N epochs",
+    "--checkpoints": "folder of resumable checkpoints",
+    "--depth": "convmixer depth",
+    "--exact-sample": "per-image schemes: images measured exactly with their drawn keys",
+    "--figures": "redraw the dataset's figures",
+    "--figures-dir": "folder of the figures",
+    "--flip": "horizontal flip probability",
+    "--from": "the format of a published key",
+    "--information-dir": "folder of pipeline.information results",
+    "--jitter": "ColorJitter strengths",
+    "--jpeg-quality": "train and test on JPEG-compressed pictures of this quality",
+    "--kernel": "convmixer kernel size",
+    "--key-share": "score the key share against the true key",
+    "--known-pairs": "itn: victim train pairs of the fine-tuned variant",
+    "--label": "name of the result",
+    "--launcher": "python or torchrun",
+    "--lpips-weights": "LPIPS weight files",
+    "--lr": "learning rate",
+    "--max-images": "measure only the first N images of each split",
+    "--mirror": "folder holding local copies of inputs",
+    "--nproc": "processes on this machine",
+    "--padding": "RandomCrop padding",
+    "--pairs": "known-plaintext: numbers of known pairs",
+    "--patch": "patch size",
+    "--profile": "the DVC profile whose results these are",
+    "--progress": "progress bars (only on a terminal)",
+    "--public-secret": "key the secret-keyed schemes with a published study secret",
+    "--quality": "JPEG quality",
+    "--readme": "a markdown file whose results blocks get the rendered tables",
+    "--results": "folder of the information study's results",
+    "--resume": "continue from the latest checkpoint",
+    "--ricap": "RICAP beta",
+    "--row": "le from siagan-npz: which of the published keys",
+    "--run": "one encryption of the study's run list",
+    "--runs-dir": "folder of run folders",
+    "--settings": "the learned attacks' training budget",
+    "--split": "which split",
+    "--stop-after": "stop after this epoch",
+    "--study": "the name of the study",
+    "--subsampling": "JPEG chroma subsampling",
+    "--sync-bn": "under torchrun: BatchNorm statistics over the global batch",
+    "--test-images": "score on the first N test images only",
+    "--train-images": "train on the first N training images only",
+    "--vortex-params": "also fetch (or draw) the vortex parameters",
+    "--wd": "weight decay",
+    # The benchmark scripts' own (python benchmarks/<script>.py).
+    "--doc": "where the Markdown report goes",
+    "--dry-run": "CPU, toy sizes: the same code in seconds",
+    "--jobs": "trainings at once",
+    "--json": "where the figures go (JSON)",
+    "--rows-scale": "fraction of the rows to use",
+    "--steps": "timed steps per run",
+    "--warmup": "untimed batches at the start",
+    "--workers": "DataLoader workers",
+    "--weight-scale": "distance weight: scale",
+    "--weight-shape": "distance weight: shape",
+    "--weights": "local torchvision state-dict file",
+    "--width": "network width",
 }
+#: The names decided for the whole project: described by :func:`meaning` even where one command uses them.
+SHARED = ("--dataset", "--scheme", "--seed", "--key-seed", "--key-file", "--block-size", "--out", "--data-dir")
+
+
+def meaning(name: str, detail: str = "") -> str:
+    """The ``--help`` text of option ``name``: its meaning from :data:`OPTION_NAMES`, then what this command adds."""
+    if not detail:
+        return OPTION_NAMES[name]
+    return f"{OPTION_NAMES[name]}{' ' if detail.startswith('[') else ': '}{detail}"
 
 
 def typer_app(help_text: str | None) -> typer.Typer:
@@ -89,15 +183,6 @@ def refuse_given(context: typer.Context, names: Iterable[str], why: str) -> None
     unused = given(context, *names)
     if unused:
         raise WorkbenchError(f"{unused[0]}: {why}")
-
-
-def alias(value, old_value, old_name: str, new_name: str):
-    """The value of a renamed option, accepting its old spelling (a hidden alias kept for one release)."""
-    if old_value is None:
-        return value
-    if value is not None and value != old_value:
-        raise WorkbenchError(f"{old_name} is the old spelling of {new_name}; give one of them")
-    return old_value
 
 
 def choices(name: str, values: Iterable[str]) -> type[enum.StrEnum]:

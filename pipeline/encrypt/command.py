@@ -1,7 +1,7 @@
 """``python -m pipeline.encrypt``: encrypt a dataset's plain train and test splits with a scheme.
 
     python -m pipeline.encrypt --scheme vor --dataset fashion      # = python -m pipeline.vor --dataset fashion
-    python -m pipeline.encrypt --scheme random --dataset mnist --seed 0
+    python -m pipeline.encrypt --scheme random --dataset mnist --key-seed 0
     python -m pipeline.encrypt --scheme etc --dataset cifar10 --block-size 16   # secret from $VORTEX_ETC_SECRET
     python -m pipeline.encrypt --scheme pe --dataset cifar10 --key-mode image    # a fresh PE key per image
 
@@ -10,13 +10,15 @@ a killed run leaves the old complete set or the new one.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import typer
 
-from workbench.cli import alias, typer_app
+from workbench.cli import meaning, typer_app
 from workbench.paths import check_input, check_writable
 from workbench.data.datasets import dataset_spec
 from workbench.data.layouts import default_input
@@ -34,20 +36,18 @@ from pipeline.encrypt.stage import encrypt_dataset
 
 
 def encrypt_app(fixed_scheme: str | None = None, help_text: str | None = None) -> typer.Typer:
-    """The encrypt command; ``fixed_scheme`` makes it one scheme's command (``python -m pipeline.vor``)."""
+    """The encrypt command; ``fixed_scheme`` makes it one scheme's command (``python -m pipeline.vor``), which
+    takes no ``--scheme`` and offers only the key options that scheme reads."""
     application = typer_app(help_text or __doc__)
-    scheme_option = typer.Option(fixed_scheme, "--scheme", hidden=True) if fixed_scheme else SCHEME
+    offered = SCHEMES.get(fixed_scheme).options if fixed_scheme else None
 
-    @application.command()
-    @with_key_options
     def encrypt(
         dataset: DatasetName = DATASET,
-        scheme: SchemeName = scheme_option,
+        scheme: SchemeName = SCHEME,
         data_dir: Path = DATA_DIR,
-        input: Optional[Path] = typer.Option(None, "--input", help="mnist.mat-layout file or CIFAR-10 batch folder [default: <data-dir>/<dataset>/origin/...]"),
-        out: Optional[Path] = typer.Option(None, "--out", help="output folder [default: <data-dir>/<dataset>/<scheme>]"),
-        preview: Optional[Path] = typer.Option(None, "--preview", help="also write a PNG of original / encrypted test images"),
-        output: Optional[Path] = typer.Option(None, "--output", hidden=True),
+        input: Optional[Path] = typer.Option(None, "--input", help=meaning("--input", "the plain images, a mnist.mat-layout file or CIFAR-10 batch folder [default: <data-dir>/<dataset>/origin/...]")),
+        out: Optional[Path] = typer.Option(None, "--out", help=meaning("--out", "the encrypted variant's folder [default: <data-dir>/<dataset>/<scheme>]")),
+        preview: Optional[Path] = typer.Option(None, "--preview", help=meaning("--preview")),
         key_given: dict = None,
     ) -> None:
         """Encrypt the train and test images of DATASET with SCHEME; write the scheme's files."""
@@ -56,7 +56,7 @@ def encrypt_app(fixed_scheme: str | None = None, help_text: str | None = None) -
         options = key_options(chosen, data_dir, **key_given)
         check_input(data_dir, "--data-dir", folder=True, optional=True)
         check_input(input, "--input", folder=spec.name == "cifar10")  # the CIFAR-10 batches are a folder
-        out_dir = check_writable(alias(out, output, "--output", "--out") or data_dir / spec.name / chosen.name, folder=True)
+        out_dir = check_writable(out or data_dir / spec.name / chosen.name, folder=True)
         if preview is not None:
             check_writable(preview, folder=False, option="--preview")
         key = chosen.key(spec, options)
@@ -71,4 +71,17 @@ def encrypt_app(fixed_scheme: str | None = None, help_text: str | None = None) -
         for path in report["written"]:
             typer.echo(f"wrote {path}")
 
+    application.command("encrypt")(with_key_options(encrypt if fixed_scheme is None else _fixed(encrypt, fixed_scheme), only=offered))
     return application
+
+
+def _fixed(command: Callable[..., None], scheme: str) -> Callable[..., None]:
+    """``command`` without its ``--scheme`` option: it always runs ``scheme``."""
+    signature = inspect.signature(command)
+
+    @functools.wraps(command)
+    def wrapper(**values):
+        return command(scheme=scheme, **values)
+
+    wrapper.__signature__ = signature.replace(parameters=[p for p in signature.parameters.values() if p.name != "scheme"])
+    return wrapper

@@ -8,55 +8,56 @@ from __future__ import annotations
 
 import functools
 import inspect
-from dataclasses import fields
 from pathlib import Path
 from typing import Callable, Optional
 
 import typer
 
-from workbench.cli import alias, at_least, choices
+from workbench.cli import at_least, choices, meaning
 from workbench.paths import check_input
 from workbench.data.datasets import DatasetSpec, dataset_spec
 from pipeline.encrypt.registry import SCHEMES
-from pipeline.encrypt.scheme import KeyOptions, Scheme
+from pipeline.encrypt.scheme import KeyOptions, Scheme, spelled
 from pipeline.encrypt.secret import KEY_DRAWS
 from pipeline.errors import PipelineError
 
 DatasetName = str  # a built-in or a fetched declared dataset (workbench.data.datasets.dataset_spec checks it)
 SchemeName = choices("SchemeName", SCHEMES)
-DATASET = typer.Option(..., "--dataset", help="the dataset: mnist, fashion, cifar10 or one declared in params.yaml and fetched")
-SCHEME = typer.Option(..., "--scheme", help="the encryption scheme (python -m pipeline.schemes lists them)")
-DATA_DIR = typer.Option(Path("data"), "--data-dir", help="the project's data folder")
+DATASET = typer.Option(..., "--dataset", help=meaning("--dataset", "mnist, fashion, cifar10 or one declared in params.yaml and fetched"))
+SCHEME = typer.Option(..., "--scheme", help=meaning("--scheme", "one of the registry (python -m pipeline.schemes lists them)"))
+DATA_DIR = typer.Option(Path("data"), "--data-dir", help=meaning("--data-dir"))
 #: The key options, in the order --help lists them (name, type, option).
 KEY_OPTIONS = (
-    ("params", Optional[Path], typer.Option(None, "--params", help="vor: vortex parameter file (vor_par) [default: <data-dir>/<dataset>/params/<published file>]")),
-    ("vortices", Optional[int], typer.Option(None, "--vortices", help="vor: use the first N vortices [default: the script's v_num, or all the file holds if fewer]")),
-    ("seed", Optional[int], typer.Option(None, "--seed", help="random: MATLAB rng seed of the per-image permutations [encrypt: 0; later stages: the recorded one]")),
-    ("block_size", Optional[int], typer.Option(None, "--block-size", help="block-wise schemes: block edge in pixels, dividing the image [default: 16 for CIFAR-10, 7 for 28 x 28; later stages: the recorded one]")),
-    ("key_mode", Optional[str], typer.Option(None, "--key-mode", help="pe: dataset (one key for every image) or image (a fresh key per image, the paper's 'without key management') [default: dataset]")),
-    ("key_draw", Optional[str], typer.Option(None, "--key-draw", help="le, ele, etc, pe: project (this project's key distribution) or reference (the reference code's: LE/ELE negation fixed by the shuffle, EtC's rotation x flip codes, PE's exactly-half negation); python -m pipeline.schemes lists both [default: project; later stages: the recorded one]")),
-    ("key_file", Optional[Path], KEY_FILE := typer.Option(None, "--key-file", help="secret-keyed schemes: file holding the secret (>= 16 bytes) [default: $VORTEX_ETC_SECRET]")),
+    ("params", Optional[Path], typer.Option(None, "--params", help=meaning("--params", "vor [default: <data-dir>/<dataset>/params/<published file>]"))),
+    ("vortices", Optional[int], typer.Option(None, "--vortices", help=meaning("--vortices", "vor uses the first N [default: the script's v_num, or all the file holds if fewer]"))),
+    ("key_seed", Optional[int], typer.Option(None, "--key-seed", help=meaning("--key-seed", "random: MATLAB rng seed of the per-image permutations [encrypt: 0; later stages: the recorded one]"))),
+    ("block_size", Optional[int], typer.Option(None, "--block-size", help=meaning("--block-size", "block-wise schemes; it divides the image [default: 16 for CIFAR-10, 7 for 28 x 28; later stages: the recorded one]"))),
+    ("key_mode", Optional[str], typer.Option(None, "--key-mode", help=meaning("--key-mode", "dataset (one key for every image) or image (a fresh key per image, the paper's 'without key management') [default: dataset]"))),
+    ("key_draw", Optional[str], typer.Option(None, "--key-draw", help=meaning("--key-draw", "le, ele, etc, pe: project (this project's key distribution) or reference (the reference code's: LE/ELE negation fixed by the shuffle, EtC's rotation x flip codes, PE's exactly-half negation); python -m pipeline.schemes lists both [default: project; later stages: the recorded one]"))),
+    ("key_file", Optional[Path], KEY_FILE := typer.Option(None, "--key-file", help=meaning("--key-file", "secret-keyed schemes (>= 16 bytes) [default: $VORTEX_ETC_SECRET]"))),
 )
-#: Old spellings, accepted for one release (hidden from --help).
-OLD_SCHEME = typer.Option(None, "--encryption", hidden=True)
-OLD_VORTICES = typer.Option(None, "--num-vortices", hidden=True)
-
-_FLAGS = {f.name: "--" + f.name.replace("_", "-") for f in fields(KeyOptions)}
 
 
-def with_key_options(command: Callable[..., None]) -> Callable[..., None]:
+def flag(name: str) -> str:
+    """The command-line spelling of a key option (a :class:`KeyOptions` field): ``block_size`` -> ``--block-size``."""
+    return "--" + spelled(name)
+
+
+def with_key_options(command: Callable[..., None], only: tuple[str, ...] | None = None) -> Callable[..., None]:
     """Give a Typer command the key options of :data:`KEY_OPTIONS`; it receives their values as ``key_given: dict``.
 
     One declaration of the options for every command that takes a scheme (Typer reads the
-    signature this sets)."""
+    signature this sets). ``only``: the options one scheme's own command offers (those it reads),
+    so its ``--help`` lists no option it would refuse."""
+    offered = [(name, kind, option) for name, kind, option in KEY_OPTIONS if only is None or name in only]
     signature = inspect.signature(command)
     kept = [p for p in signature.parameters.values() if p.name != "key_given"]
     added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
-             for name, kind, option in KEY_OPTIONS]
+             for name, kind, option in offered]
 
     @functools.wraps(command)
     def wrapper(**values):
-        return command(key_given={name: values.pop(name) for name, _, _ in KEY_OPTIONS}, **values)
+        return command(key_given={name: values.pop(name) for name, _, _ in offered}, **values)
 
     wrapper.__signature__ = signature.replace(parameters=kept + added)
     wrapper.__annotations__ = {**{k: v for k, v in command.__annotations__.items() if k != "key_given"},
@@ -64,23 +65,21 @@ def with_key_options(command: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
-def chosen_scheme(scheme: str | None, old_spelling: str | None, dataset: str,
-                  data_dir: Path = Path("data")) -> tuple[Scheme, DatasetSpec]:
-    """The scheme of ``--scheme`` (or of its old spelling ``--encryption``) and the dataset's description."""
-    name = alias(scheme, old_spelling, "--encryption", "--scheme")
-    if name is None:
+def chosen_scheme(scheme: str | None, dataset: str, data_dir: Path = Path("data")) -> tuple[Scheme, DatasetSpec]:
+    """The scheme of ``--scheme`` and the dataset's description."""
+    if scheme is None:
         raise PipelineError("--scheme is required")
-    return SCHEMES.get(name), dataset_spec(dataset, data_dir)
+    return SCHEMES.get(scheme), dataset_spec(dataset, data_dir)
 
 
 def key_options(scheme: Scheme, data_dir: Path, **given) -> KeyOptions:
     """KeyOptions from command-line values; an option the scheme does not read is an error."""
     for name, value in given.items():
         if value is not None and name not in scheme.options:
-            raise PipelineError(f"{_FLAGS[name]}: the {scheme.name} scheme does not take it (it reads: "
-                                f"{', '.join(_FLAGS[o] for o in scheme.options) or 'no key option'})")
+            raise PipelineError(f"{flag(name)}: the {scheme.name} scheme does not take it (it reads: "
+                                f"{', '.join(flag(o) for o in scheme.options) or 'no key option'})")
     at_least(given.get("vortices"), "--vortices", 1)
-    at_least(given.get("seed"), "--seed", 0)
+    at_least(given.get("key_seed"), "--key-seed", 0)
     at_least(given.get("block_size"), "--block-size", 1)
     if given.get("key_draw") not in (None, *KEY_DRAWS):
         raise PipelineError(f"--key-draw: choose {' or '.join(KEY_DRAWS)}, got {given['key_draw']!r}")

@@ -74,23 +74,23 @@ class RandomPermutationScheme(Scheme):
     key_kind = "a fresh pixel permutation per image, drawn from one seed"
     key_source = "seed"
     invertible = False  # the published script keeps no permutation; with the seed it could be undone
-    options = ("seed",)
+    options = ("key_seed",)
     moves_whole_pixels = True
     per_image = True
 
     def key(self, spec: DatasetSpec, options: KeyOptions) -> PermutationKey:
-        seed = 0 if options.seed is None else options.seed
+        seed = 0 if options.key_seed is None else options.key_seed
         try:
             rng(seed)
         except ValueError as err:
-            raise PipelineError(f"--seed: {err}") from None
+            raise PipelineError(f"--key-seed: {err}") from None
         return PermutationKey(seed, column_major_order(spec), spec.channels)
 
     def adversary_key(self, spec: DatasetSpec, options: KeyOptions, index: int) -> PermutationKey:
         return PermutationKey(ADVERSARY_SEEDS + index, column_major_order(spec), spec.channels)
 
     def record(self, key: PermutationKey) -> dict:
-        return {"seed": key.seed, "stream": "MATLAB rng (Mersenne Twister), train then test"}
+        return {"key_seed": key.seed, "stream": "MATLAB rng (Mersenne Twister), train then test"}
 
     def key_space_log2(self, spec: DatasetSpec, options: KeyOptions) -> float:
         return 32.0  # every permutation follows from one MATLAB seed, 0 .. 2^32 - 1

@@ -28,14 +28,14 @@ from pipeline.errors import PipelineError
 class KeyOptions:
     """Where keys come from; each scheme reads the fields named in its ``options``.
 
-    The CLI options of the same names (``--params``, ``--vortices``, ``--seed``,
+    The CLI options of the same names (``--params``, ``--vortices``, ``--key-seed``,
     ``--block-size``, ``--key-file``, ``--key-mode``, ``--key-draw``) fill these in every command.
     """
 
     data_dir: Path = Path("data")
     params: Path | None = None  # vortex parameter file (vor_par)
     vortices: int | None = None  # use the first N vortices
-    seed: int | None = None  # MATLAB rng seed of per-image draws
+    key_seed: int | None = None  # random: MATLAB rng seed of the per-image permutations (the key)
     block_size: int | None = None  # block edge in pixels
     key_file: Path | None = None  # file holding the secret (else $VORTEX_ETC_SECRET)
     secret: bytes | None = None  # a secret given in code: studies and an adversary's own keys
@@ -47,6 +47,18 @@ class KeyOptions:
         names = {f.name for f in fields(self)} - {"data_dir", "secret", "key_file", "params"}
         given = {k: v for k, v in recorded.items() if k in names and getattr(self, k) is None}
         return replace(self, **given)
+
+
+def spelled(field: str) -> str:
+    """How params files, study entries and ``--run`` spell a key option (a :class:`KeyOptions` field):
+    ``block_size`` -> ``block-size``; the command line adds ``--``."""
+    return field.replace("_", "-")
+
+
+def field_of(spelling: str) -> str | None:
+    """The :class:`KeyOptions` field spelled ``spelling`` (``block-size`` -> ``block_size``), or None."""
+    names = {spelled(f.name): f.name for f in fields(KeyOptions) if f.name not in ("data_dir", "secret")}
+    return names.get(spelling)
 
 
 class Scheme(ABC):

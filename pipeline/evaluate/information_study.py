@@ -48,6 +48,7 @@ def study_config(spec, preset: str, **overrides) -> TrainConfig:
     such as seed, epochs, device), on the CPU unless they say otherwise; a bad preset is a TrainError."""
     values = {**get_preset(preset), "device": "cpu", **overrides}
     values.pop("dataset", None)
+    values.pop("scheme", None)  # the study encrypts its own copies in memory
     return TrainConfig(dataset=spec.name, preset=preset, out=None, **values)
 
 

@@ -15,7 +15,6 @@ from workbench.outputs import read_json
 from pipeline.encrypt.registry import PLAIN, SCHEMES
 from pipeline.errors import PipelineError
 from pipeline.evaluate.aggregate import Spread, grouped, spread
-from train.naming import split_name
 from train.errors import TrainError
 from train.model_registry import tag
 from train.presets import PUBLISHED_ACCURACY, VARIANTS, published_preset
@@ -61,8 +60,10 @@ class Run:
         return None
 
 
-#: Configuration fields that may differ between the runs of one cell (repetitions of one recipe).
-PER_RUN = ("seed", "dataset", "out", "data_dir", "device")
+#: Configuration fields that may differ between the runs of one cell (repetitions of one recipe): the
+#: scheme's folder too, since each benchmark key of a scheme has its own (``data/fashion/etc-key1``);
+#: the cell is the scheme its encrypt stage recorded.
+PER_RUN = ("seed", "dataset", "scheme", "out", "data_dir", "device")
 
 
 def _recipe(config: dict, dataset: str, variant: str) -> str:
@@ -73,6 +74,18 @@ def _recipe(config: dict, dataset: str, variant: str) -> str:
         return "published"
     cell = f"{dataset}_{tag(config['model'])}_"
     return preset[len(cell):] if preset.startswith(cell) else preset
+
+
+def trained(metrics: dict, config: dict) -> tuple[str, str]:
+    """(dataset, scheme) a run trained: as metrics.json records them, else as its configuration gives them;
+    a configuration written before ``--scheme`` existed named both in one, ``fashion_vor`` (``fashion_origin``
+    or a bare ``fashion``: the plain images)."""
+    if "scheme" in metrics:
+        return metrics["dataset"], metrics["scheme"]
+    if "scheme" in config:
+        return config["dataset"], config["scheme"]
+    dataset, _, scheme = config["dataset"].partition("_")
+    return dataset, scheme or PLAIN
 
 
 def find_runs(runs_dir: Path) -> list[Run]:
@@ -86,8 +99,7 @@ def find_runs(runs_dir: Path) -> list[Run]:
         try:
             m = read_json(path)
             config = m["config"]
-            dataset, variant = split_name(config["dataset"])
-            dataset, variant = m.get("dataset", dataset), m.get("scheme", variant)
+            dataset, variant = trained(m, config)
             setup = tuple(sorted((k, json.dumps(v, sort_keys=True)) for k, v in config.items() if k not in PER_RUN))
             runs.append(Run(dataset, m.get("model", config["model"]), _recipe(config, dataset, variant), variant,
                             100 * m["test_acc_final"], int(m["epochs"]), float(m["train_seconds"]), path.parent.name,

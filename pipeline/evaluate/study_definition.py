@@ -75,7 +75,7 @@ def load_study(params_file: Path, name: str) -> StudyDefinition:
     except (TrainError, TypeError) as err:
         raise PipelineError(f"{where}.preset: {err}") from None
     train_options = raw.get("train_options") or {}
-    known_train = {f.name for f in fields(TrainConfig)} - {"dataset", "preset", "out", "seed"}
+    known_train = {f.name for f in fields(TrainConfig)} - {"dataset", "scheme", "preset", "out", "seed"}
     if not isinstance(train_options, dict) or set(train_options) - known_train:
         raise PipelineError(f"{where}.train_options: TrainConfig fields other than seed only, got {train_options!r}")
     bootstrap = raw.get("bootstrap") or {}

@@ -38,7 +38,7 @@ COLOURS = {"grey": 1, "rgb": 3}
 STORAGES = ("v7", "v7.3")
 FILE_SOURCES = ("folder", "csv")
 ARCHIVE_SOURCES = ("imagenette",)  # image-folder archives of workbench.data.sources
-_KEYS = {"source", "path", "size", "colour", "split", "classes", "block-size", "storage", "vortex-seed"}
+_KEYS = {"source", "path", "size", "colour", "split", "classes", "block-size", "storage", "key-seed"}
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class Declaration:
     classes: tuple[str, ...] | int | None = None  # csv: names or a count
     block_size: int | None = None
     storage: str = "v7"
-    vortex_seed: int = 0  # MATLAB rng seed of the vortex parameters drawn for the dataset
+    key_seed: int = 0  # MATLAB rng seed of the vortex parameters drawn for the dataset (vor's key)
 
     @property
     def builtin(self) -> bool:
@@ -113,8 +113,8 @@ def parse_declaration(name: str, entry, base: Path = Path(".")) -> Declaration:
         values["colour"] = entry["colour"]
     if "block-size" in entry:
         values["block_size"] = _whole(entry["block-size"], name, "block-size", 1)
-    if "vortex-seed" in entry:
-        values["vortex_seed"] = _whole(entry["vortex-seed"], name, "vortex-seed", 0)
+    if "key-seed" in entry:
+        values["key_seed"] = _whole(entry["key-seed"], name, "key-seed", 0)
     if "storage" in entry:
         if entry["storage"] not in STORAGES:
             raise WorkbenchError(f"{_where(name, 'storage')}: choose {' or '.join(STORAGES)}, got {entry['storage']!r}")

@@ -174,7 +174,7 @@ def prepare_params(dataset: str, params: tuple[ParamFile, ...], mirrors: list[Pa
                                         lambda f, param=param: read_param(param, f))
         except DownloadFailed as err:
             hint = offline_hint(dataset, str(err), [p.name for p in params], url.rsplit("/", 2)[0] + "/")
-            raise WorkbenchError(hint + "\nWithout them, --no-params fetches the dataset alone.") from None
+            raise WorkbenchError(hint + "\nWithout them, --no-vortex-params fetches the dataset alone.") from None
         found.append(f)
         contents.append(data)
         records.append(record)

@@ -89,4 +89,4 @@ def profile(name: str) -> LearnedSettings:
     try:
         return PROFILES[name]
     except KeyError:
-        raise PipelineError(f"unknown --profile {name!r}; choose one of {', '.join(PROFILES)}") from None
+        raise PipelineError(f"--settings: unknown settings {name!r}; choose one of {', '.join(PROFILES)}") from None
