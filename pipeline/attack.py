@@ -31,7 +31,7 @@ from pipeline.errors import PipelineError
 from pipeline.evaluate.attack_data import load_attack_data, true_key
 from pipeline.evaluate.attack_files import write_results, write_strip
 from pipeline.evaluate.attack_methods.method import KINDS
-from pipeline.evaluate.evaluation import DEFAULT_PAIRS, Evaluation, attack_methods, run_attacks
+from pipeline.evaluate.evaluation import DEFAULT_PAIRS, Evaluation, run_attacks
 from pipeline.evaluate.recognisability import check_device, default_epochs, make_accuracy
 
 app = typer_app(__doc__)
@@ -75,7 +75,6 @@ def main(
     if recognisability and classifier_cache is not None:
         check_writable(classifier_cache, folder=True, option="--classifier-cache")
     options = recorded_options(chosen, spec, key_options(chosen, data_dir, **key_given))
-    attack_methods(spec, chosen, chosen.public_block_size(spec, options))  # statistics too large: refused before any work
     start = time.perf_counter()
     key = chosen.key(spec, options) if key_share else None
     data = load_attack_data(data_dir, spec, chosen, key, stream=True)  # v7.3 splits stay in their files
@@ -85,6 +84,8 @@ def main(
                       if recognisability else (None, None))
     evaluation = Evaluation(data, chosen, truth=truth, block_size=chosen.public_block_size(spec, options), accuracy=accuracy)
     baselines = evaluation.baselines()
+    for skip in evaluation.skipped():
+        typer.echo(f"skipped {skip['method']}: {skip['reason']}")
     for k in kind:
         kind_start = time.perf_counter()
         outcomes = run_attacks(evaluation, k, tuple(sorted(set(pairs))))

@@ -4,7 +4,6 @@ import pytest
 
 from pipeline.encrypt.etc import decrypt, encrypt, etc_sample_map
 from pipeline.encrypt.etc_key import derive_key
-from pipeline.errors import PipelineError
 from pipeline.evaluate import etc_attack as ae
 from pipeline.evaluate import sample_map_attack as core
 
@@ -212,8 +211,8 @@ def test_the_block_attack_runs_on_224_px_images_and_finds_the_key():
     assert cost.shape == (16, 196, 196)
 
 
-def test_only_the_map_methods_are_refused_on_large_images():
+def test_s_x_s_statistics_fit_up_to_max_positions_and_say_why_not_above():
     assert not core.fits(150528) and core.fits(core.MAX_POSITIONS)
-    core.check_positions("etc-blocks", 150528, "224 x 224 x 3")  # bounds its own statistics: passes
-    with pytest.raises(PipelineError, match="attack method pixel-map: 50176 sample positions"):
-        core.check_positions("pixel-map", 50176, "224 x 224 pixels")
+    assert core.too_many_positions(core.MAX_POSITIONS, "128 x 128") is None
+    assert core.too_many_positions(50176, "224 x 224 pixels") == (  # 8 * 50176^2 bytes = 18.8 GiB
+        "50176 sample positions (224 x 224 pixels) need a 50176 x 50176 correlation matrix (19 GiB); it takes at most 16384 positions")

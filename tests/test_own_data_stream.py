@@ -1,8 +1,9 @@
 """Larger than memory: per-image PE keys drawn block by block are the whole split's; the statistics of
 the statistical attacks accumulated over blocks (read from v7.3 files) are the whole arrays' numbers
-bit for bit, and a method whose S x S statistics cannot fit is refused up front with one line."""
+bit for bit, and a method whose S x S statistics cannot fit is skipped, its reason in one line."""
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -19,7 +20,7 @@ from pipeline.encrypt.stage import key_of_data
 from pipeline.errors import PipelineError
 from pipeline.evaluate import sample_map_attack as core
 from pipeline.evaluate.attack_data import StoredPictures, load_attack_data
-from pipeline.evaluate.evaluation import Evaluation, attack_methods
+from pipeline.evaluate.evaluation import Evaluation, attack_methods, skipped_methods
 from pipeline.evaluate.etc_attack import block_statistics, block_statistics_of
 from pipeline.fetch import app as fetch_app
 from tests.cli import invoke
@@ -114,28 +115,32 @@ def test_a_v73_set_s_attack_statistics_are_read_in_blocks_and_equal_the_whole_se
 
 
 @pytest.mark.parametrize("scheme", ["etc", "vor"])
-def test_a_map_attack_whose_statistics_cannot_fit_is_refused_with_one_line(scheme):
+def test_a_map_attack_whose_statistics_cannot_fit_is_skipped_with_one_line(scheme):
     spec = replace(DATASETS["cifar10"], height=224, width=224, name="big")
-    chosen = SCHEMES.get(scheme)
-    with pytest.raises(PipelineError) as err:
-        attack_methods(spec, chosen, 16 if scheme == "etc" else None)
-    message = str(err.value)
-    assert "attack method sample-map: 150528 sample positions (224 x 224 x 3)" in message and "\n" not in message
+    chosen, block_size = SCHEMES.get(scheme), 16 if scheme == "etc" else None
+    assert [m.name for m in attack_methods(spec, chosen, block_size)] == (["etc-blocks"] if scheme == "etc" else [])
+    skipped = skipped_methods(spec, chosen, block_size)
+    assert [s["method"] for s in skipped] == (["sample-map"] if scheme == "etc" else ["sample-map", "pixel-map"])
+    message = skipped[0]["reason"]
+    assert message.startswith("150528 sample positions (224 x 224 x 3) need a 150528 x 150528") and "\n" not in message
     assert "169 GiB" in message and str(core.MAX_POSITIONS) in message
     small = replace(DATASETS["cifar10"], height=64, width=64, name="fits")  # 12288 positions: run
-    assert attack_methods(small, chosen, 16 if scheme == "etc" else None)[0].name == "sample-map"
+    assert attack_methods(small, chosen, block_size)[0].name == "sample-map" and skipped_methods(small, chosen, block_size) == []
 
 
-def test_the_attack_command_refuses_images_too_large_for_its_statistics_before_any_work(tmp_path):
+def test_the_attack_command_records_the_methods_too_large_for_its_statistics_as_skipped(tmp_path):
     folder = make_image_folder(tmp_path / "images", {"train": 1, "test": 1})
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump({"datasets": {"large": {"source": "folder", "path": str(folder), "size": 130,
                                                              "colour": "grey", "storage": "v7.3"}}}))
     data = tmp_path / "data"
     assert invoke(fetch_app, ["--dataset", "large", "--params-file", params, "--data-dir", data]).exit_code == 0
-    result = invoke(attack_app, ["--dataset", "large", "--scheme", "vor", "--kind", "ciphertext-only",
+    assert invoke(encrypt_app(), ["--scheme", "vor", "--dataset", "large", "--data-dir", data]).exit_code == 0
+    result = invoke(attack_app, ["--dataset", "large", "--scheme", "vor", "--kind", "ciphertext-only", "--no-recognisability",
                                  "--data-dir", data, "--out", tmp_path / "out"])
-    assert result.exit_code == 1 and result.stderr.strip().splitlines() == [
-        "error: attack method sample-map: 16900 sample positions (130 x 130 x 1) need a 16900 x 16900 correlation matrix (2 GiB); "
-        "it takes at most 16384 positions"], result.output
-    assert not (data / "large" / "vor").exists() and not list((tmp_path / "out").glob("*.json"))
+    reason = ("16900 sample positions (130 x 130 x 1) need a 16900 x 16900 correlation matrix (2 GiB); "
+              "it takes at most 16384 positions")
+    assert result.exit_code == 0 and f"skipped sample-map: {reason}" in result.stdout.splitlines(), result.output
+    record = json.loads((tmp_path / "out" / "large_vor_ciphertext-only.json").read_text())
+    assert record["attacks"] == [] and record["skipped"] == [{"method": "sample-map", "reason": reason}]  # pixel-map: colour only
+    assert record["baselines"]["true_key"]["psnr"] > record["baselines"]["encrypted"]["psnr"]

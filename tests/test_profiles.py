@@ -74,7 +74,7 @@ def test_the_paper_profile_is_the_published_table():
 
 @pytest.mark.parametrize("profile,stages", [  # fetch+encrypt, attack, learned + figures, information, train, isotropic,
     ("cpu", 1 + 7 + 7 + 7 + 1 + 4 + 6 + 1), ("paper", 3 + 11 + 6 + 6 + 3 + 6 + 18 + 16 + 1),  # evaluate (+ study)
-    ("offline-cifar", 1 + 3 + 3 + 3 + 4 + 1), ("colour", 1 + 7 + 7 + 7 + 1 + 4 + 1 + 1), ("imagenette", 1 + 5 + 12 + 1),
+    ("offline-cifar", 1 + 3 + 3 + 3 + 4 + 1), ("colour", 1 + 7 + 7 + 7 + 1 + 4 + 1 + 1), ("imagenette", 1 + 5 + 2 + 12 + 1),
     ("study", 1 + 7 + 7 + 7 + 1 + 4 + 6 + 1 + 1), ("study-gpu", 3 + 11 + 6 + 6 + 3 + 6 + 18 + 16 + 1 + 1)])
 def test_dvc_generates_the_profiles_stages(profile, stages, tmp_path):
     shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")

@@ -37,6 +37,7 @@ def write_results(path: Path, evaluation: Evaluation, kind: str, outcomes: list[
         "recognisability": recognisability,
         "baselines": baselines,
         "attacks": [o.record for o in outcomes],
+        "skipped": evaluation.skipped(),
         "seconds": round(seconds, 1),
     }
     write_json(path, result)

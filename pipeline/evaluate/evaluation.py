@@ -10,7 +10,9 @@ the same kind), but not the key; the stronger adversary also holds k plain/encry
 * attacked: the encrypted test split, decrypted with each estimate and scored against the plain test
   split in blocks: key share (where the true key is known), PSNR, SSIM and recognisability.
 
-Methods come from :data:`~pipeline.evaluate.attack_methods.registry.METHODS`, chosen by what they declare.
+Methods come from :data:`~pipeline.evaluate.attack_methods.registry.METHODS`, chosen by what they declare;
+one whose S x S statistics would not fit the images is skipped, with its reason in the record. Each
+statistic is computed on first use, only for the methods that read it.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from pipeline.encrypt.sample_map import SampleMap
 from pipeline.encrypt.scheme import Scheme
 from pipeline.errors import PipelineError
 from pipeline.evaluate import sample_map_attack as core
+from pipeline.evaluate.etc_attack import block_statistics_of, refinement_correlations_of, refinement_positions
 from pipeline.evaluate.attack_data import AttackData, Truth, flat
 from pipeline.evaluate.attack_methods.method import KINDS, AttackMethod
 from pipeline.evaluate.attack_methods.registry import METHODS
@@ -37,12 +40,14 @@ PREVIEW_IMAGES = 8  # recovered test pictures kept per estimate, for the strip
 
 def attack_methods(spec: DatasetSpec, scheme: Scheme, block_size: int | None) -> list[AttackMethod]:
     """The registered methods whose declarations admit ``scheme``'s images of ``spec`` (``block_size``: the
-    public block edge where the key is block tables, else None). Refused before any work where a method's
-    S x S statistics are too large (:data:`~pipeline.evaluate.sample_map_attack.MAX_POSITIONS`)."""
-    chosen = METHODS.where(lambda method: method.applies(spec, scheme, block_size))
-    for method in chosen:
-        core.check_positions(method.name, *method.positions(spec))
-    return chosen
+    public block edge where the key is block tables, else None) and whose statistics fit them."""
+    return METHODS.where(lambda method: method.applies(spec, scheme, block_size) and method.unfit(spec) is None)
+
+
+def skipped_methods(spec: DatasetSpec, scheme: Scheme, block_size: int | None) -> list[dict]:
+    """The methods that would apply but whose statistics do not fit ``spec``'s images: ``{"method", "reason"}`` each."""
+    applying = METHODS.where(lambda method: method.applies(spec, scheme, block_size) and method.unfit(spec) is not None)
+    return [{"method": method.name, "reason": method.unfit(spec)} for method in applying]
 
 
 @dataclass
@@ -71,12 +76,16 @@ class Evaluation:
         self.half = n // 2  # encrypted statistics from images 0:half, public plain images half:n
         self.fill = self._public_mean()
         self._scheme = scheme
-        self._statistics: tuple[core.Statistics, core.Statistics, float] | None = None
+        self._statistics: dict[str, tuple[object, float]] = {}  # name: (value, seconds it took)
+        self._read: set[str] = set()  # the statistics read since the last method started
         self._coa: dict[str, tuple[object, np.ndarray | None, float]] = {}
         self._scored: dict[tuple[bytes, bytes], tuple[dict, np.ndarray]] = {}
 
     # -- what the adversary holds (the Adversary protocol)
     def encrypted_blocks(self) -> core.Blocks:
+        if self.half == 0:
+            raise PipelineError(f"the train split of {self.data.spec.name} holds {len(self.data.plain_train)} image; "
+                                "the ciphertext-only statistics need at least 2")
         return self.data.blocks("enc_train", 0, self.half)
 
     def public_blocks(self) -> core.Blocks:
@@ -91,18 +100,39 @@ class Evaluation:
             raise PipelineError(f"{count} known pairs asked for, but the train split holds {len(d.plain_train)} images")
         return np.asarray(d.plain_train[:count]), np.asarray(d.enc_train[:count]), d.train_labels[:count]
 
+    def _statistic(self, name: str, compute):
+        """A statistic of the adversary's data: computed once, on first use, in blocks; noted as read."""
+        if name not in self._statistics:
+            start = time.perf_counter()
+            value = compute()
+            self._statistics[name] = (value, time.perf_counter() - start)
+        self._read.add(name)
+        return self._statistics[name][0]
+
     def statistics(self) -> tuple[core.Statistics, core.Statistics, float]:
-        """(encrypted training, public plain) statistics of the sample positions and the seconds they took:
-        computed once, on first use, in blocks."""
-        if self._statistics is None:
-            if self.half == 0:
-                raise PipelineError(f"the train split of {self.data.spec.name} holds {len(self.data.plain_train)} image; "
-                                    "the ciphertext-only statistics need at least 2")
-            start, size = time.perf_counter(), int(np.prod(self.shape))
-            observed = core.statistics_of(self.encrypted_blocks(), self.num_classes, size)
-            public = core.statistics_of(self.public_blocks(), self.num_classes, size)
-            self._statistics = (observed, public, time.perf_counter() - start)
-        return self._statistics
+        """(encrypted training, public plain) S x S statistics of the sample positions and the seconds they took."""
+        size = int(np.prod(self.shape))
+        observed, public = self._statistic("positions", lambda: tuple(
+            core.statistics_of(blocks, self.num_classes, size) for blocks in (self.encrypted_blocks(), self.public_blocks())))
+        return observed, public, self._statistics["positions"][1]
+
+    def block_statistics(self) -> tuple[np.ndarray, np.ndarray]:
+        """(encrypted training, public plain) per-class moments arranged by block (:func:`~pipeline.evaluate.etc_attack.block_statistics_of`)."""
+        return self._statistic("blocks", lambda: tuple(
+            block_statistics_of(blocks, self.num_classes, self.shape, self.block_size)
+            for blocks in (self.encrypted_blocks(), self.public_blocks())))
+
+    def refinement_correlations(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(encrypted training, public plain) correlations of the block attack's refinement positions; None
+        where there are none. Where they are every position, those of :meth:`statistics` (the same sums)."""
+        where = refinement_positions(self.shape, self.block_size)
+        if not len(where):
+            return None
+        if len(where) == int(np.prod(self.shape)):
+            observed, public, _ = self.statistics()
+            return observed.corr, public.corr
+        return self._statistic("refinement", lambda: tuple(
+            refinement_correlations_of(blocks, self.shape, self.block_size) for blocks in (self.encrypted_blocks(), self.public_blocks())))
 
     def statistics_source(self) -> dict:
         """What the ciphertext-only statistics come from (for the JSON file)."""
@@ -122,13 +152,19 @@ class Evaluation:
         """:func:`attack_methods` of this dataset and scheme."""
         return attack_methods(self.data.spec, self._scheme, self.block_size)
 
+    def skipped(self) -> list[dict]:
+        """:func:`skipped_methods` of this dataset and scheme."""
+        return skipped_methods(self.data.spec, self._scheme, self.block_size)
+
     def _ciphertext_only(self, method: AttackMethod) -> tuple[object, np.ndarray | None, float]:
-        """(estimate, cost, seconds) of a method's ciphertext-only attack, computed once."""
+        """(estimate, cost, seconds) of a method's ciphertext-only attack, computed once; its seconds
+        include those of every statistic it read, also where another method computed it first."""
         if method.name not in self._coa:
-            statistics_seconds = self.statistics()[2]
+            earlier, self._read = set(self._statistics), set()
             start = time.perf_counter()
             estimate, cost = method.ciphertext_only(self)
-            self._coa[method.name] = (estimate, cost, time.perf_counter() - start + statistics_seconds)
+            shared = sum(self._statistics[name][1] for name in self._read & earlier)
+            self._coa[method.name] = (estimate, cost, time.perf_counter() - start + shared)
         return self._coa[method.name]
 
     def ciphertext_only(self, method: AttackMethod) -> Outcome:

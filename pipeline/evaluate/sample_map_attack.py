@@ -117,25 +117,23 @@ CORRELATION_ROWS = 8192
 #: (:func:`~pipeline.evaluate.etc_attack.refinement_positions`).
 MAX_POSITIONS = 16384
 
-#: The methods whose statistics are S x S over every sample position (S = H x W for pixel-map).
-MAP_METHODS = ("sample-map", "pixel-map")
-
 #: Most bytes of one piece of rows the per-class moments convert to floats (64 MiB: 55 rows of 224 x 224 x 3 doubles).
 MOMENT_BYTES = 64 << 20
 
 
 def fits(positions: int) -> bool:
-    """Whether a map method's S x S statistics over ``positions`` sample positions fit (:data:`MAX_POSITIONS`)."""
+    """Whether S x S statistics over ``positions`` sample positions fit (:data:`MAX_POSITIONS`)."""
     return positions <= MAX_POSITIONS
 
 
-def check_positions(method: str, positions: int, what: str) -> None:
-    """Refuse, before any work, a map method (:data:`MAP_METHODS`) whose S x S statistics would not fit
-    (S = ``positions``); other methods bound their own statistics and pass."""
-    if method in MAP_METHODS and not fits(positions):
-        gib = 8 * positions**2 / 2**30
-        raise PipelineError(f"attack method {method}: {positions} sample positions ({what}) need a {positions} x {positions} "
-                            f"correlation matrix ({gib:.0f} GiB); it takes at most {MAX_POSITIONS} positions")
+def too_many_positions(positions: int, what: str) -> str | None:
+    """Why S x S statistics over ``positions`` sample positions (``what``: how to say them) cannot be held,
+    in one line; None where they fit."""
+    if fits(positions):
+        return None
+    gib = 8 * positions**2 / 2**30
+    return (f"{positions} sample positions ({what}) need a {positions} x {positions} correlation matrix ({gib:.0f} GiB); "
+            f"it takes at most {MAX_POSITIONS} positions")
 
 
 def in_memory(flat: np.ndarray, labels: np.ndarray) -> Blocks:

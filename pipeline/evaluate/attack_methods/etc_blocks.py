@@ -6,21 +6,22 @@ from dataclasses import dataclass
 
 from pipeline.encrypt.etc import etc_sample_map
 from pipeline.evaluate.attack_methods.method import AttackMethod
-from pipeline.evaluate.etc_attack import EDGE_IMAGES, block_statistics_of, ciphertext_only_key, known_plaintext_key, table_shares
+from pipeline.evaluate.etc_attack import ciphertext_only_key, edge_images, known_plaintext_key, table_shares
 
 
 @dataclass(frozen=True)
 class EtcBlocksMethod(AttackMethod):
+    """Bounded at any size: block statistics, correlations over at most REFINE_POSITIONS positions, the
+    edge search on :func:`~pipeline.evaluate.etc_attack.edge_images` images, (96, nb, nb) costs."""
+
     block_tables: bool = True
+    square_statistics: bool = False
 
     def ciphertext_only(self, adversary):
-        observed, public, _ = adversary.statistics()
-        k, b = adversary.num_classes, adversary.block_size
-        block_stats = tuple(block_statistics_of(blocks, k, adversary.shape, b)
-                            for blocks in (adversary.encrypted_blocks(), adversary.public_blocks()))
         # the edge-continuity search judges the borders of the first encrypted training images, decrypted
-        return ciphertext_only_key(adversary.encrypted_images(EDGE_IMAGES), None, None, None, block_size=b, num_classes=k,
-                                   block_stats=block_stats, map_stats=(observed, public))
+        return ciphertext_only_key(adversary.encrypted_images(edge_images(adversary.shape)), None, None, None,
+                                   block_size=adversary.block_size, num_classes=adversary.num_classes,
+                                   block_stats=adversary.block_statistics(), refine_corr=adversary.refinement_correlations())
 
     def known_plaintext(self, adversary, pairs, prior):
         plain, encrypted, _ = adversary.pairs(pairs)

@@ -2,8 +2,10 @@
 
 A method declares what it applies to (the attack kinds it runs; whether it needs colour images under
 a scheme that moves a pixel's channels together, or a key of block tables of a public block size)
-and estimates a key from what the adversary holds, seen through an :class:`Adversary`. The
-evaluation chooses methods by these declarations only, and scores every estimate as a sample map.
+and what it holds (S x S statistics over its positions, or statistics it bounds itself), and
+estimates a key from what the adversary holds, seen through an :class:`Adversary`. The evaluation
+chooses methods by these declarations only, skips (and says why) those whose statistics would not
+fit, and scores every estimate as a sample map.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import numpy as np
 from workbench.data.datasets import DatasetSpec
 from pipeline.encrypt.sample_map import SampleMap
 from pipeline.encrypt.scheme import Scheme
-from pipeline.evaluate.sample_map_attack import Blocks, Statistics
+from pipeline.evaluate.sample_map_attack import Blocks, Statistics, too_many_positions
 
 KINDS = ("known-plaintext", "ciphertext-only")
 
@@ -29,7 +31,9 @@ class Adversary(Protocol):
     negation: bool  # whether the scheme may negate samples
     block_size: int | None  # the public block edge where the key is block tables
 
-    def statistics(self) -> tuple[Statistics, Statistics, float]: ...  # (encrypted, public plain, seconds)
+    def statistics(self) -> tuple[Statistics, Statistics, float]: ...  # S x S: (encrypted, public plain, seconds)
+    def block_statistics(self) -> tuple[np.ndarray, np.ndarray]: ...  # per block (encrypted, public plain): etc_attack.block_statistics_of
+    def refinement_correlations(self) -> tuple[np.ndarray, np.ndarray] | None: ...  # etc_attack.refinement_correlations_of; None: no positions
     def encrypted_blocks(self) -> Blocks: ...  # the encrypted training images the statistics come from
     def public_blocks(self) -> Blocks: ...  # the public plain images
     def encrypted_images(self, count: int) -> np.ndarray: ...  # the first of those encrypted images (N, H, W, C)
@@ -44,6 +48,7 @@ class AttackMethod:
     kinds: tuple[str, ...] = KINDS  # the attack kinds it runs (known-plaintext needs pairs)
     whole_pixels: bool = False  # only colour images under a scheme moving a pixel's channels together, never negating
     block_tables: bool = False  # only a key of block tables of a public block size
+    square_statistics: bool = True  # holds S x S statistics and costs over its positions (at most MAX_POSITIONS); False: bounds its own
 
     def applies(self, spec: DatasetSpec, scheme: Scheme, block_size: int | None) -> bool:
         """Whether the declarations admit ``scheme``'s images of ``spec`` (``block_size``: the public block edge or None)."""
@@ -53,6 +58,10 @@ class AttackMethod:
     def positions(self, spec: DatasetSpec) -> tuple[int, str]:
         """The positions its S x S statistics span, and how to say them (for the size check)."""
         return spec.height * spec.width * spec.channels, f"{spec.height} x {spec.width} x {spec.channels}"
+
+    def unfit(self, spec: DatasetSpec) -> str | None:
+        """Why it cannot run on ``spec``'s images (its S x S statistics would not fit), in one line; None where it can."""
+        return too_many_positions(*self.positions(spec)) if self.square_statistics else None
 
     def ciphertext_only(self, adversary: Adversary) -> tuple[Any, np.ndarray | None]:
         """(estimate, cost or None): the cost, in [0, 1), breaks the ties of :meth:`known_plaintext` with statistics."""
