@@ -33,7 +33,8 @@ from matlab_compat.rng import rng
 from workbench.cli import meaning, run, typer_app
 from workbench.paths import check_writable
 from workbench.data.datasets import dataset_spec
-from workbench.data.declared import Declaration, load_declaration, parse_declaration
+from workbench.data.declaration import Declaration
+from workbench.data.declared import load_declaration, parse_declaration
 from workbench.data.fetch import DATASET_NAMES, fetch_declared
 from workbench.data.fetch_inputs import SOURCE_RECORD
 from workbench.data.sources import MIRROR_ENV

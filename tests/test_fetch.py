@@ -24,7 +24,8 @@ import pytest
 
 from matlab_compat import loadmat
 from workbench.data.cifar import read_cifar_split
-from workbench.data.fetch import MAT_VARIABLES, fetch, prepare_params
+from workbench.data.fetch import fetch, prepare_params
+from workbench.data.fetch_idx import MAT_VARIABLES
 from workbench.data.sources import (
     MIRROR_ENV,
     PARAMS,

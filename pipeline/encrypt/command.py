@@ -55,7 +55,7 @@ def encrypt_app(fixed_scheme: str | None = None, help_text: str | None = None) -
         spec = dataset_spec(dataset, data_dir)
         options = key_options(chosen, data_dir, **key_given)
         check_input(data_dir, "--data-dir", folder=True, optional=True)
-        check_input(input, "--input", folder=spec.name == "cifar10")  # the CIFAR-10 batches are a folder
+        check_input(input, "--input", folder=spec.layout == "cifar")  # the CIFAR-10 batch layout is a folder
         out_dir = check_writable(out or data_dir / spec.name / chosen.name, folder=True)
         if preview is not None:
             check_writable(preview, folder=False, option="--preview")

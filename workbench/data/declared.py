@@ -21,51 +21,27 @@
 * ``storage``: ``v7`` (default: one MAT-file, read whole) or ``v7.3`` (HDF5, written and read
   in chunks of images with bounded memory: for sets larger than memory).
 
+Each ``source`` is a part of the ``dataset source`` registry (:mod:`workbench.data.dataset_sources`):
+what a declaration takes (a path, classes, a split given as folders, fixed defaults) is what its
+part declares, so a new source needs no change here.
+
 The declaration is checked (:func:`parse_declaration`) before any file is read: a bad entry is one
 :class:`WorkbenchError` naming ``datasets.<name>.<key>``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from workbench.data.datasets import DATASET_NAME, DATASETS
+from workbench.data.datasets import DATASET_NAME
+from workbench.data.dataset_sources import SOURCES
+from workbench.data.declaration import COLOURS, Declaration
+from workbench.data.source_part import DatasetSource
 from workbench.errors import WorkbenchError
 
-COLOURS = {"grey": 1, "rgb": 3}
 STORAGES = ("v7", "v7.3")
-FILE_SOURCES = ("folder", "csv")
-ARCHIVE_SOURCES = ("imagenette",)  # image-folder archives of workbench.data.sources
 _KEYS = {"source", "path", "size", "colour", "split", "classes", "block-size", "storage", "key-seed"}
-
-
-@dataclass(frozen=True)
-class Declaration:
-    """One checked ``datasets:`` entry."""
-
-    name: str
-    source: str  # a built-in name, "folder", "csv" or an archive source
-    path: Path | None = None
-    size: int | None = None
-    colour: str = "rgb"
-    train_folder: str = "train"
-    test_folder: str = "test"
-    test_fraction: float | None = None  # a seeded split when set
-    seed: int = 0
-    classes: tuple[str, ...] | int | None = None  # csv: names or a count
-    block_size: int | None = None
-    storage: str = "v7"
-    key_seed: int = 0  # MATLAB rng seed of the vortex parameters drawn for the dataset (vor's key)
-
-    @property
-    def builtin(self) -> bool:
-        return self.source in DATASETS
-
-    @property
-    def channels(self) -> int:
-        return COLOURS[self.colour]
 
 
 def _where(name: str, key: str | None = None) -> str:
@@ -88,20 +64,17 @@ def parse_declaration(name: str, entry, base: Path = Path(".")) -> Declaration:
     if unknown:
         raise WorkbenchError(f"{_where(name, unknown[0])}: unknown key; a declaration takes {', '.join(sorted(_KEYS))}")
     source = entry.get("source")
-    known = (*DATASETS, *FILE_SOURCES, *ARCHIVE_SOURCES)
-    if source not in known:
-        raise WorkbenchError(f"{_where(name, 'source')}: choose one of {', '.join(known)}, got {source!r}")
-    if source in DATASETS:
+    if not isinstance(source, str) or source not in SOURCES:
+        raise WorkbenchError(f"{_where(name, 'source')}: choose one of {', '.join(SOURCES)}, got {source!r}")
+    part = SOURCES.get(source)
+    if part.builtin:
         if name != source or set(entry) != {"source"}:
             raise WorkbenchError(f"{_where(name)}: a built-in dataset is declared as `{source}: {{source: {source}}}` alone")
-        return Declaration(name, source)
-    values: dict = {"name": name, "source": source}
-    if source in ARCHIVE_SOURCES:  # the archive's own folders, size and colour unless declared otherwise
-        values.update(size=224, colour="rgb", train_folder="train", test_folder="val", storage="v7.3")
-    if source in FILE_SOURCES:
+        return Declaration(name, source, part=part)
+    values: dict = {"name": name, "source": source, "part": part, **dict(part.defaults)}
+    if part.path:
         if not isinstance(entry.get("path"), str) or not entry["path"]:
-            raise WorkbenchError(f"{_where(name, 'path')}: a {source} source needs the path of its "
-                                f"{'folder' if source == 'folder' else 'CSV file'}")
+            raise WorkbenchError(f"{_where(name, 'path')}: a {source} source needs the path of its {part.path}")
         values["path"] = (base / Path(entry["path"]).expanduser())
     elif "path" in entry:
         raise WorkbenchError(f"{_where(name, 'path')}: the {source} source is fetched (downloads or $VORTEX_MIRROR), not read from a path")
@@ -119,19 +92,20 @@ def parse_declaration(name: str, entry, base: Path = Path(".")) -> Declaration:
         if entry["storage"] not in STORAGES:
             raise WorkbenchError(f"{_where(name, 'storage')}: choose {' or '.join(STORAGES)}, got {entry['storage']!r}")
         values["storage"] = entry["storage"]
-    values.update(_split(name, source, entry.get("split")))
-    if source == "csv":
-        values["classes"] = _classes(name, entry.get("classes"))
+    values.update(_split(name, part, entry.get("split")))
+    if part.classes:
+        values["classes"] = _classes(name, source, entry.get("classes"))
     elif "classes" in entry:
-        raise WorkbenchError(f"{_where(name, 'classes')}: only a csv source takes it (a folder's classes are its sub-folders)")
+        takers = " or ".join(p.name for p in SOURCES.where(lambda p: p.classes))
+        raise WorkbenchError(f"{_where(name, 'classes')}: only a {takers} source takes it (a folder's classes are its sub-folders)")
     return Declaration(**values)
 
 
-def _split(name: str, source: str, split) -> dict:
+def _split(name: str, part: DatasetSource, split) -> dict:
     where = _where(name, "split")
     if split is None:
-        if source == "csv":
-            raise WorkbenchError(f"{where}: a csv source needs a seeded split, e.g. {{test: 0.2, seed: 0}}")
+        if not part.given_split:
+            raise WorkbenchError(f"{where}: a {part.name} source needs a seeded split, e.g. {{test: 0.2, seed: 0}}")
         return {}
     if not isinstance(split, dict) or not split:
         raise WorkbenchError(f"{where}: {{test: FRACTION, seed: N}} or {{train: FOLDER, test: FOLDER}}, got {split!r}")
@@ -142,21 +116,21 @@ def _split(name: str, source: str, split) -> dict:
         if not isinstance(fraction, float) or not 0 < fraction < 1:
             raise WorkbenchError(f"{where}.test: the test fraction must be a number strictly between 0 and 1, got {fraction!r}")
         return {"test_fraction": fraction, "seed": _whole(split.get("seed", 0), name, "split.seed", 0)}
-    if source == "csv":
-        raise WorkbenchError(f"{where}: a csv source takes a seeded split {{test: FRACTION, seed: N}}")
+    if not part.given_split:
+        raise WorkbenchError(f"{where}: a {part.name} source takes a seeded split {{test: FRACTION, seed: N}}")
     if set(split) - {"train", "test"} or not all(isinstance(v, str) and v and "/" not in v for v in split.values()):
         raise WorkbenchError(f"{where}: given folders are {{train: NAME, test: NAME}} (folder names under path), got {split!r}")
     return {"train_folder": split.get("train", "train"), "test_folder": split.get("test", "test")}
 
 
-def _classes(name: str, classes) -> tuple[str, ...] | int:
+def _classes(name: str, source: str, classes) -> tuple[str, ...] | int:
     where = _where(name, "classes")
     if isinstance(classes, int) and not isinstance(classes, bool) and classes >= 2:
         return classes
     if isinstance(classes, list) and len(classes) >= 2 and all(isinstance(c, str) and c for c in classes) \
             and len(set(classes)) == len(classes):
         return tuple(classes)
-    raise WorkbenchError(f"{where}: a csv source needs its classes: a count >= 2 or a list of distinct names, got {classes!r}")
+    raise WorkbenchError(f"{where}: a {source} source needs its classes: a count >= 2 or a list of distinct names, got {classes!r}")
 
 
 def load_declaration(params_file: Path, name: str) -> Declaration | None:

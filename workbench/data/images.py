@@ -1,7 +1,7 @@
 """A declared dataset's image files: listed and checked before any work, then decoded in chunks.
 
-:func:`plan_images` lists an image folder (torchvision's ``ImageFolder`` convention) or a CSV of
-``path,label``, draws the seeded split where one is declared, and reads every file's header
+:func:`plan_images` lists the declared files through the source part (an image folder, a CSV of
+``path,label``...), draws the seeded split where one is declared, and reads every file's header
 (Pillow reads only the header here): a non-image file, an empty class folder, a class missing
 from one split, a CSV label out of range or mixed image sizes without a declared ``size`` is one
 :class:`WorkbenchError` naming the file, before a single image is decoded.
@@ -12,7 +12,6 @@ torchvision's ``Resize(size)``) and centre-cropped to ``size`` x ``size`` (``Cen
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import Iterator
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from workbench.data.declared import Declaration
+from workbench.data.declaration import Declaration
 from workbench.errors import WorkbenchError
 
 EXTENSIONS = (".png", ".jpg", ".jpeg")
@@ -54,95 +53,14 @@ class ImagePlan:
 
 
 def plan_images(decl: Declaration, path: Path | None = None) -> ImagePlan:
-    """List and check every input of ``decl`` (``path``: where its files lie, default the declared path)."""
-    path = Path(path or decl.path)
-    if decl.source == "csv":
-        root, classes, labelled = _read_csv(path, decl)
-        items = _seeded(labelled, classes, decl)
-    else:
-        root = path
-        if not path.is_dir():
-            raise WorkbenchError(f"{path}: the image folder of dataset {decl.name} does not exist")
-        if decl.test_fraction is None:
-            classes, train = _class_folders(path / decl.train_folder, None)
-            _, test = _class_folders(path / decl.test_folder, classes)
-            items = {split: [Item(i.path, i.label, split) for i in listed] for split, listed in (("train", train), ("test", test))}
-        else:
-            classes, labelled = _class_folders(path, None)
-            items = _seeded(labelled, classes, decl)
+    """List (through the declared source part) and check every input of ``decl`` (``path``: where its
+    files lie, default the declared path)."""
+    root, classes, items = decl.part.listed(decl, Path(path or decl.path))
     height, width = _check_headers([i for split in ("train", "test") for i in items[split]], decl)
     return ImagePlan(root, classes, items, height, width)
 
 
-def _image_files(folder: Path) -> list[Path]:
-    files = []
-    for p in sorted(folder.iterdir()):
-        if p.name.startswith("."):
-            continue
-        if p.is_dir() or p.suffix.lower() not in EXTENSIONS:
-            raise WorkbenchError(f"{p}: not a PNG/JPEG image file (a class folder holds only {', '.join(EXTENSIONS)} files)")
-        files.append(p)
-    return files
-
-
-def _class_folders(folder: Path, expected: tuple[str, ...] | None) -> tuple[tuple[str, ...], list[Item]]:
-    """The classes (sorted sub-folder names) under ``folder`` and their images; ``expected``: the train split's classes."""
-    if not folder.is_dir():
-        raise WorkbenchError(f"{folder}: missing; an image folder holds one sub-folder of images per class"
-                            + ("" if expected is None else " (declare `split: {test: FRACTION, seed: N}` for a seeded split)"))
-    names = tuple(sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")))
-    stray = [p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")]
-    if stray:
-        raise WorkbenchError(f"{stray[0]}: a file beside the class folders (images belong in {folder}/<class>/)")
-    if expected is None and len(names) < 2:
-        raise WorkbenchError(f"{folder}: {len(names)} class folder(s); a dataset needs at least 2")
-    if expected is not None and names != expected:
-        missing = sorted(set(expected) - set(names))
-        if missing:
-            raise WorkbenchError(f"{folder / missing[0]}: class {missing[0]!r} has train images but no test folder")
-        extra = sorted(set(names) - set(expected))[0]
-        raise WorkbenchError(f"{folder / extra}: class {extra!r} is not among the train classes")
-    items = []
-    for label, name in enumerate(names):
-        files = _image_files(folder / name)
-        if not files:
-            raise WorkbenchError(f"{folder / name}: empty class folder (no PNG/JPEG image)")
-        items += [Item(p, label, "") for p in files]
-    return names, items
-
-
-def _read_csv(path: Path, decl: Declaration) -> tuple[Path, tuple[str, ...], list[Item]]:
-    """(folder of the CSV, class names, items) of a CSV of ``path,label`` lines."""
-    classes = decl.classes
-    names = tuple(classes) if isinstance(classes, tuple) else tuple(str(k) for k in range(classes))
-    try:
-        with open(path, newline="") as f:
-            rows = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise WorkbenchError(f"{path}: not a readable CSV of path,label lines ({err})") from None
-    items = []
-    for number, row in enumerate(rows, start=1):
-        if number == 1 and [c.strip().lower() for c in row] == ["path", "label"]:
-            continue
-        if not row:
-            continue
-        if len(row) != 2:
-            raise WorkbenchError(f"{path}:{number}: expected path,label, got {len(row)} field(s)")
-        text = row[1].strip()
-        if not text.isdigit() or int(text) >= len(names):
-            raise WorkbenchError(f"{path}:{number}: label {text!r} out of range: labels are 0..{len(names) - 1}")
-        image = path.parent / row[0].strip()
-        if not image.is_file():
-            raise WorkbenchError(f"{path}:{number}: {image} does not exist")
-        if image.suffix.lower() not in EXTENSIONS:
-            raise WorkbenchError(f"{image}: not a PNG/JPEG image file ({path}:{number})")
-        items.append(Item(image, int(text), ""))
-    if not items:
-        raise WorkbenchError(f"{path}: no path,label lines")
-    return path.parent, names, items
-
-
-def _seeded(items: list[Item], classes: tuple[str, ...], decl: Declaration) -> dict[str, list[Item]]:
+def seeded_split(items: list[Item], classes: tuple[str, ...], decl: Declaration) -> dict[str, list[Item]]:
     """A split drawn per class: round(fraction * n) of each class's images (at least one each way) go to test."""
     rng = np.random.default_rng(decl.seed)
     out: dict[str, list[Item]] = {"train": [], "test": []}

@@ -33,7 +33,7 @@ from workbench.data.datasets import (
     spec_record,
     variant_files,
 )
-from workbench.data.declared import Declaration
+from workbench.data.declaration import Declaration
 from workbench.data.images import ImagePlan, decode_chunks
 from workbench.data.matfiles import write_mat
 from workbench.outputs import sha256_file, staged_folder
@@ -81,7 +81,7 @@ class _Statistics:
 
 def describe(decl: Declaration) -> dict:
     """The declaration as recorded (no absolute paths: records stay machine-independent)."""
-    d = {k: v for k, v in asdict(decl).items() if k != "path"}
+    d = {k: v for k, v in asdict(decl).items() if k not in ("path", "part")}
     d["classes"] = list(d["classes"]) if isinstance(d["classes"], tuple) else d["classes"]
     d["resize"] = (f"shorter side to {decl.size} (bilinear, antialiased), centre crop {decl.size} x {decl.size}"
                    if decl.size else "none: images kept at their one size")
