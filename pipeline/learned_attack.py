@@ -22,7 +22,7 @@ from workbench.paths import check_input, check_writable
 from workbench.data.datasets import dataset_spec
 from pipeline.encrypt.options import DATA_DIR, DATASET, DatasetName, SchemeName, chosen_scheme, key_options, with_key_options
 from pipeline.encrypt.scheme import Scheme
-from pipeline.encrypt.stage import recorded_options
+from pipeline.encrypt.stage import recorded_options, variant_of
 from pipeline.errors import PipelineError
 from pipeline.evaluate.attack import check_device, load_attack_data, make_accuracy
 from pipeline.evaluate.learned import figures, table
@@ -112,7 +112,7 @@ def attack(dataset: str, chosen: Scheme, options, kind: list[str], settings: Lea
     """Run the kinds on one scheme's variant and write their result and side files (``classifier``: epochs and cache, or None).
 
     The victim's key (from ``options``) is used only for the true-key baseline of the scores."""
-    data = load_attack_data(options.data_dir, dataset_spec(dataset, options.data_dir), chosen)
+    data = load_attack_data(options.data_dir, dataset_spec(dataset, options.data_dir), chosen, variant=variant_of(chosen, options))
     if known_pairs is None:  # the default: 1000 pairs, fewer on a small (declared) dataset
         known_pairs = min(KNOWN_PAIRS, len(data.plain_train))
     accuracy, info = (None, None)

@@ -31,11 +31,11 @@ DATA_DIR = typer.Option(Path("data"), "--data-dir", help="the project's data fol
 KEY_OPTIONS = (
     ("params", Optional[Path], typer.Option(None, "--params", help="vor: vortex parameter file (vor_par) [default: <data-dir>/<dataset>/params/<published file>]")),
     ("vortices", Optional[int], typer.Option(None, "--vortices", help="vor: use the first N vortices [default: the script's v_num, or all the file holds if fewer]")),
-    ("key_seed", Optional[int], typer.Option(None, "--key-seed", help="random: MATLAB rng seed of the per-image permutations, the key [encrypt: 0; later stages: the recorded one]")),
+    ("key_seed", Optional[int], typer.Option(None, "--key-seed", help="the key's public seed: random: MATLAB rng seed of the per-image permutations [encrypt: 0]; secret-keyed schemes: the benchmark key the secret is derived from (docs/schemes.md) [later stages: the recorded one]")),
     ("block_size", Optional[int], typer.Option(None, "--block-size", help="block-wise schemes: block edge in pixels, dividing the image [default: 16 for CIFAR-10, 7 for 28 x 28; later stages: the recorded one]")),
     ("key_mode", Optional[str], typer.Option(None, "--key-mode", help="pe: dataset (one key for every image) or image (a fresh key per image, the paper's 'without key management') [default: dataset]")),
     ("key_draw", Optional[str], typer.Option(None, "--key-draw", help="le, ele, etc, pe: project (this project's key distribution) or reference (the reference code's: LE/ELE negation fixed by the shuffle, EtC's rotation x flip codes, PE's exactly-half negation); python -m pipeline.schemes lists both [default: project; later stages: the recorded one]")),
-    ("key_file", Optional[Path], KEY_FILE := typer.Option(None, "--key-file", help="secret-keyed schemes: file holding the secret (>= 16 bytes) [default: $VORTEX_ETC_SECRET]")),
+    ("key_file", Optional[Path], KEY_FILE := typer.Option(None, "--key-file", help="secret-keyed schemes: file holding the secret (>= 16 bytes) [default: $VORTEX_SECRET]")),
 )
 
 

@@ -92,20 +92,20 @@ def _picture_blocks(blocks, spec: DatasetSpec) -> core.Blocks:
     return lambda: ((_flat(pictures_from_rows(rows, spec)), labels) for rows, labels in blocks())
 
 
-def load_attack_data(data_dir: str | Path, spec: DatasetSpec, scheme: Scheme, key=None) -> AttackData:
-    """Both splits of the plain (``origin``) and the encrypted variant, checked to correspond
-    (and, with ``key``, to be that key's files where the files can tell)."""
+def load_attack_data(data_dir: str | Path, spec: DatasetSpec, scheme: Scheme, key=None, variant: str | None = None) -> AttackData:
+    """Both splits of the plain (``origin``) and the encrypted ``variant`` (default: the scheme's folder), checked
+    to correspond (and, with ``key``, to be that key's files where the files can tell)."""
     parts = {}
     for split in ("train", "test"):
         plain, plain_labels = load_split(data_dir, spec.name, "origin", split)
-        enc, enc_labels = load_encrypted(Path(data_dir), spec, scheme, split, key)
+        enc, enc_labels = load_encrypted(Path(data_dir), spec, scheme, split, key, variant)
         if len(plain) != len(enc) or not np.array_equal(plain_labels, enc_labels):
             raise PipelineError(
                 f"{scheme.name} {split} split of {spec.name} does not correspond to the plain one ({len(enc)} vs {len(plain)} images, or other labels)"
             )
         parts[split] = (pictures_from_rows(plain, spec), plain_labels, enc)
     found = {"plain_train": row_blocks(Path(data_dir), spec, "origin", "train"),
-             "enc_test": row_blocks(Path(data_dir), spec, scheme.name, "test")}
+             "enc_test": row_blocks(Path(data_dir), spec, variant or scheme.name, "test")}
     stored = {name: _picture_blocks(blocks, spec) for name, blocks in found.items() if blocks is not None}
     return AttackData(spec, *parts["train"], *parts["test"], stored)
 
@@ -375,11 +375,14 @@ THREAT_MODEL = (
 
 
 def write_results(path: Path, evaluation: Evaluation, kind: str, outcomes: list[Outcome], baselines: dict, recognisability: dict | None,
-                  seconds: float) -> dict:
+                  seconds: float, key_seed: int | None = None) -> dict:
+    """The JSON of one attack kind; ``scheme`` and ``key_seed`` (the benchmark key, None for a key without one) say what was attacked."""
     d = evaluation.data
     result = {
         "dataset": d.spec.name,
         "encryption": evaluation.encryption,
+        "scheme": evaluation.encryption,
+        "key_seed": key_seed,
         "kind": kind,
         "threat_model": THREAT_MODEL,
         "images": {"public_plain": len(d.plain_train), "attacked": len(d.plain_test)},
