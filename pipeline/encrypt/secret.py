@@ -21,6 +21,7 @@ import numpy as np
 from workbench.data.datasets import DatasetSpec
 from pipeline.encrypt.etc_key import check_block_size, read_secret
 from pipeline.encrypt.key_tables import TABLE_SUFFIX, is_table_file
+from pipeline.encrypt.keystream import fingerprint as keyed_fingerprint
 from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.errors import PipelineError
 
@@ -46,6 +47,12 @@ def benchmark_secret(key_seed: int) -> bytes:
     if not isinstance(key_seed, int) or isinstance(key_seed, bool) or key_seed < 0:
         raise PipelineError(f"--key-seed: a whole number >= 0, got {key_seed!r}")
     return hmac.new(BENCHMARK_LABEL, str(key_seed).encode(), hashlib.sha256).hexdigest().encode()
+
+
+def secret_fingerprint(secret: bytes) -> str:
+    """The keyed fingerprint of a private secret (16 hex digits of an HMAC keyed by it): names the secret beside
+    results and makes it a DVC dependency without revealing it."""
+    return keyed_fingerprint(secret, "secret", "v1", "private")
 
 
 def secret_of(options: KeyOptions) -> bytes:
