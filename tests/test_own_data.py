@@ -211,7 +211,7 @@ def _twin_sets(tmp_path, folder):
                                              ("pe", {"key-mode": "image"}), ("pe", {"key-mode": "image", "key-draw": "reference"})])
 def test_a_v73_set_is_encrypted_block_by_block_to_the_same_images(tmp_path, folder, scheme, options, monkeypatch):
     monkeypatch.setattr("pipeline.encrypt.streamed.CHUNK_IMAGES", 5)  # blocks of 8 (the least): train in two, the last short
-    monkeypatch.setenv("VORTEX_ETC_SECRET", "a secret of this test")
+    monkeypatch.setenv("VORTEX_SECRET", "a secret of this test")
     data = _twin_sets(tmp_path, folder)
     for name in ("small", "big"):
         if scheme == "vor":  # each set draws its own parameters from rng(0): the same rows
@@ -300,7 +300,7 @@ def test_the_imagenette_profile_runs_the_paper_s_networks_on_every_block_scheme(
 
 @pytest.mark.parametrize("scheme", ["etc", "ele", "le", "block"])
 def test_a_block_size_that_does_not_divide_the_declared_images_is_one_line(tmp_path, folder, scheme, monkeypatch):
-    monkeypatch.setenv("VORTEX_ETC_SECRET", "a secret of this test")
+    monkeypatch.setenv("VORTEX_SECRET", "a secret of this test")
     fetch_declared(_declare(folder, size=16), tmp_path / "data")
     result = invoke(encrypt_app(), ["--scheme", scheme, "--dataset", "shapes", "--data-dir", tmp_path / "data",
                                     "--block-size", "5"])
