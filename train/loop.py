@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from workbench.data.datasets import variant_scheme
 from workbench.outputs import atomic_output
 from workbench.paths import path_problem
 from train import distributed as dist
@@ -319,9 +320,13 @@ def _write_outputs(out: Path, history: list[dict[str, float]], metrics: dict[str
 
 def summarise(history: list[dict[str, float]], config: TrainConfig, weights_note: str, device: torch.device,
               train_size: int) -> dict[str, Any]:
-    """metrics.json: best and final test accuracy (fractions), epochs, time, speed, processes, the configuration."""
+    """metrics.json: best and final test accuracy (fractions), epochs, time, speed, processes, the configuration;
+    ``scheme`` and ``key_seed`` of the variant trained on (None, None for the plain images) for reports that group by them."""
     train_seconds = sum(row["train_seconds"] for row in history)
+    scheme, key_seed = variant_scheme(config.variant)
     return {
+        "scheme": None if scheme == "origin" else scheme,
+        "key_seed": key_seed,
         "test_acc_best": max((row["test_acc"] for row in history), default=float("nan")),
         "test_acc_final": history[-1]["test_acc"] if history else float("nan"),
         "epochs": len(history),
