@@ -37,7 +37,7 @@ OPTION_NAMES = {
     "--vortices": "number of vortices",
     "--seed": "the scheme's random seed (MATLAB rng seed)",
     "--block-size": "block edge in pixels",
-    "--key-file": "file holding the secret (else $VORTEX_ETC_SECRET)",
+    "--key-file": "file holding a private secret (else $VORTEX_SECRET)",
 }
 
 
