@@ -18,7 +18,7 @@ from tests.shared import ROOT
 from train.config import resolve_config
 from workbench.data.datasets import variant_name
 
-OVERLAYS = ("paper", "offline-cifar", "colour", "imagenette")
+OVERLAYS = ("paper", "offline-cifar", "colour", "imagenette", "private")
 BUILT_IN = ("cpu", "paper", "offline-cifar", "colour")  # profiles whose datasets are built in (recipes resolve unfetched)
 STUDY_PROFILES = ("study", "study-gpu")
 
@@ -89,14 +89,16 @@ def test_every_isotropic_cell_resolves_to_its_recipe_on_an_encrypted_variant(pro
 @pytest.mark.parametrize("profile", ["cpu", *OVERLAYS])
 def test_every_entry_names_its_variant_once_and_every_measured_variant_is_encrypted(profile, profiles):
     params = profiles[profile]
-    for name, entry in params["encrypt"].items():
+    entries = {**params["encrypt"], **params["private"]}  # benchmark keys; private secrets (stage encrypt_private)
+    assert params["private"] == {} or profile == "private"
+    for name, entry in entries.items():
         assert entry["scheme"] in SCHEMES
         assert entry["variant"] == variant_name(entry["scheme"], entry["options"].get("key-seed"))  # the one naming
         assert name == f"{entry['dataset']}-{entry['variant']}"  # stage names say what they make
         assert entry["dataset"] in params["datasets"]
     for stage in ("attack", "learned", "information"):
         for name, entry in params[stage]["variants"].items():
-            assert params["encrypt"][name] == entry, (stage, name)
+            assert entries[name] == entry, (stage, name)
     assert params["results"] == ("results" if profile == "cpu" else f"results/{profile}")
 
 
@@ -124,7 +126,8 @@ def test_the_paper_profile_is_the_published_table(profiles):
 @pytest.mark.parametrize("profile,stages", [  # fetch+encrypt, attack, learned + figures, information, train, isotropic,
     ("cpu", 1 + 19 + 19 + 7 + 1 + 10 + 14 + 1), ("paper", 3 + 11 + 6 + 6 + 3 + 6 + 18 + 16 + 1),  # evaluate (+ study)
     ("offline-cifar", 1 + 3 + 3 + 3 + 4 + 1), ("colour", 1 + 7 + 7 + 7 + 1 + 4 + 1 + 1), ("imagenette", 1 + 5 + 12 + 1),
-    ("study", 1 + 19 + 19 + 7 + 1 + 10 + 14 + 1 + 1), ("study-gpu", 3 + 11 + 6 + 6 + 3 + 6 + 18 + 16 + 1 + 1)])
+    ("study", 1 + 19 + 19 + 7 + 1 + 10 + 14 + 1 + 1), ("study-gpu", 3 + 11 + 6 + 6 + 3 + 6 + 18 + 16 + 1 + 1),
+    ("private", 1 + 5 + 5 + 5 + 2 + 4 + 1)])  # private: fetch, fingerprint + encrypt_private per entry, attack, ...
 def test_dvc_generates_the_profiles_stages(profile, stages, tmp_path):
     shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
     composed(None if profile == "cpu" else profile, tmp_path).rename(tmp_path / "params.yaml")
