@@ -83,11 +83,12 @@ def main(
     check_writable(out, folder=True)
     if recognisability and classifier_cache is not None:
         check_writable(classifier_cache, folder=True, option="--classifier-cache")
-    options = recorded_options(chosen, spec, key_options(chosen, data_dir, **key_given))
+    given = key_options(chosen, data_dir, **key_given)
+    variant = variant_of(chosen, given)  # the folder the given key seed names, not the one its record holds
+    options = recorded_options(chosen, spec, given)
     attack_methods(spec, chosen, chosen.public_block_size(spec, options))  # statistics too large: refused before any work
     start = time.perf_counter()
     key = chosen.key(spec, options) if key_share else None
-    variant = variant_of(chosen, options)
     data = load_attack_data(data_dir, spec, chosen, key, variant)
     truth = true_key(chosen, key, data) if key_share else None
     epochs = epochs or max(2, -(-RECOGNISABILITY_SAMPLES // len(data.plain_train)))

@@ -93,11 +93,13 @@ def main(
         if recognisability:
             check_writable(classifier_cache, folder=True, option="--classifier-cache")
         chosen, spec = chosen_scheme(scheme, dataset, data_dir)
-        options = recorded_options(chosen, spec, key_options(chosen, data_dir, **key_given))
+        given = key_options(chosen, data_dir, **key_given)
+        options = recorded_options(chosen, spec, given)
         settings = base_settings.with_(seed=attack_seed, lpips_weights=tuple(lpips_weights),
                                        **({} if threads is None else {"threads": threads}))
         attack(spec.name, chosen, options, kind, settings, known_pairs, device,
-               checkpoints or out / "checkpoints", (epochs, classifier_cache) if recognisability else None, out)
+               checkpoints or out / "checkpoints", (epochs, classifier_cache) if recognisability else None, out,
+               variant_of(chosen, given))
     if draw:
         name = dataset_spec(dataset, data_dir).name
         schemes = figures.collect(out, name)
@@ -108,11 +110,12 @@ def main(
 
 
 def attack(dataset: str, chosen: Scheme, options, kind: list[str], settings: LearnedSettings, known_pairs: int | None, device: str,
-           checkpoints: Path, classifier: tuple[int, Path] | None, out: Path) -> None:
-    """Run the kinds on one scheme's variant and write their result and side files (``classifier``: epochs and cache, or None).
+           checkpoints: Path, classifier: tuple[int, Path] | None, out: Path, variant: str | None = None) -> None:
+    """Run the kinds on one scheme's ``variant`` (its data folder; default the scheme's) and write their result and side files
+    (``classifier``: epochs and cache, or None).
 
     The victim's key (from ``options``) is used only for the true-key baseline of the scores."""
-    data = load_attack_data(options.data_dir, dataset_spec(dataset, options.data_dir), chosen, variant=variant_of(chosen, options))
+    data = load_attack_data(options.data_dir, dataset_spec(dataset, options.data_dir), chosen, variant=variant)
     if known_pairs is None:  # the default: 1000 pairs, fewer on a small (declared) dataset
         known_pairs = min(KNOWN_PAIRS, len(data.plain_train))
     accuracy, info = (None, None)

@@ -92,7 +92,8 @@ def test_a_v73_set_s_attack_statistics_are_read_in_blocks_and_equal_the_whole_se
     data = _twin_sets(tmp_path, folder)
     evaluations = {}
     for name in ("small", "big"):
-        assert invoke(encrypt_app(), ["--scheme", scheme, "--dataset", name, "--data-dir", data, *options]).exit_code == 0
+        out = ["--out", str(data / name / scheme)]  # the scheme's own folder, also under a key seed
+        assert invoke(encrypt_app(), ["--scheme", scheme, "--dataset", name, "--data-dir", data, *options, *out]).exit_code == 0
         spec = dataset_spec(name, data)
         chosen, key = key_of_data(scheme, spec, KeyOptions(data_dir=data))
         attack_data = load_attack_data(data, spec, chosen, key)
