@@ -14,7 +14,7 @@ from typing import Optional
 
 import typer
 
-from workbench.cli import run, typer_app
+from workbench.cli import meaning, run, typer_app
 from workbench.outputs import atomic_output
 from workbench.paths import check_input, check_writable
 from pipeline.encrypt.etc_key import read_secret
@@ -27,7 +27,7 @@ app = typer_app(__doc__)
 @app.command()
 def main(
     key_file: Optional[Path] = KEY_FILE,
-    out: Path = typer.Option(..., "--out", help="the file the fingerprint (16 hex digits) is written to"),
+    out: Path = typer.Option(..., "--out", help=meaning("--out", "the file the fingerprint (16 hex digits) is written to")),
 ) -> None:
     """Write the keyed fingerprint of the private secret to OUT."""
     check_input(key_file, "--key-file")
