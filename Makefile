@@ -6,10 +6,6 @@ BIN := $(VENV)/bin
 
 .PHONY: repro test install gpu-check
 
-# The secret of the secret-keyed schemes (etc, pe, le, ele, block): $VORTEX_ETC_SECRET if set, else a
-# random one made once for this checkout (git- and DVC-ignored, readable by its owner only).
-SECRET_FILE := .vortex-secret
-
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -18,12 +14,10 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-$(SECRET_FILE):
-	umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(32))" > $@
-
-# The stages call `python -m ...`: the venv's interpreter must come first on PATH.
-repro: install $(SECRET_FILE)
-	VORTEX_ETC_SECRET="$${VORTEX_ETC_SECRET:-$$(cat $(SECRET_FILE))}" PATH="$(abspath $(BIN)):$$PATH" dvc repro
+# The stages call `python -m ...`: the venv's interpreter must come first on PATH. No secret is needed:
+# the default profile's keyed schemes use public benchmark keys (README, "Benchmark keys and private keys").
+repro: install
+	PATH="$(abspath $(BIN)):$$PATH" dvc repro
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -104,7 +104,7 @@ def main() -> None:
     data = folder / "data"
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": str(root), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-           "VORTEX_ETC_SECRET": os.environ.get("VORTEX_ETC_SECRET", "benchmark secret, not a real one")}
+           "VORTEX_SECRET": os.environ.get("VORTEX_SECRET", "benchmark secret, not a real one")}
     budget = int(args.budget_gib * GIB)
     try:
         clock = time.perf_counter()

@@ -26,7 +26,7 @@ from pipeline.encrypt.options import (
     key_options,
     with_key_options,
 )
-from pipeline.encrypt.stage import recorded_options
+from pipeline.encrypt.stage import recorded_options, variant_of
 from pipeline.errors import PipelineError
 from pipeline.evaluate.attack_data import load_attack_data, true_key
 from pipeline.evaluate.attack_files import write_results, write_strip
@@ -55,7 +55,7 @@ def main(
     key_share: bool = typer.Option(True, "--key-share/--no-key-share", help="score the key share against the true key"),
     key_given: dict = None,
 ) -> None:
-    """Attack DATASET's SCHEME variant; write <out>/<dataset>_<scheme>_<kind>.json and .png."""
+    """Attack DATASET's SCHEME variant; write <out>/<dataset>_<variant>_<kind>.json and .png (variant: SCHEME, or SCHEME-k<key seed>)."""
     chosen, spec = chosen_scheme(scheme, dataset, data_dir)
     for k in kind:
         if k not in KINDS:
@@ -74,10 +74,12 @@ def main(
     check_writable(out, folder=True)
     if recognisability and classifier_cache is not None:
         check_writable(classifier_cache, folder=True, option="--classifier-cache")
-    options = recorded_options(chosen, spec, key_options(chosen, data_dir, **key_given))
+    given = key_options(chosen, data_dir, **key_given)
+    variant = variant_of(chosen, given)  # the folder the given key seed names, not the one its record holds
+    options = recorded_options(chosen, spec, given)
     start = time.perf_counter()
     key = chosen.key(spec, options) if key_share else None
-    data = load_attack_data(data_dir, spec, chosen, key, stream=True)  # v7.3 splits stay in their files
+    data = load_attack_data(data_dir, spec, chosen, key, variant, stream=True)  # v7.3 splits stay in their files
     truth = true_key(chosen, key, data) if key_share else None
     epochs = epochs or default_epochs(data)
     accuracy, info = (make_accuracy(data, epochs=epochs, seed=seed, device=device, cache=classifier_cache, data_dir=data_dir)
@@ -89,8 +91,8 @@ def main(
     for k in kind:
         kind_start = time.perf_counter()
         outcomes = run_attacks(evaluation, k, tuple(sorted(set(pairs))))
-        stem = out / f"{spec.name}_{chosen.name}_{k}"
-        write_results(stem.with_suffix(".json"), evaluation, k, outcomes, baselines, info, time.perf_counter() - kind_start)
+        stem = out / f"{spec.name}_{variant}_{k}"
+        write_results(stem.with_suffix(".json"), evaluation, k, outcomes, baselines, info, time.perf_counter() - kind_start, options.key_seed)
         write_strip(stem.with_suffix(".png"), evaluation, outcomes)
         for o in outcomes:
             r = o.record
@@ -99,7 +101,7 @@ def main(
                 f"{k:16s} {r['method']:11s} k={r['pairs']!s:4s} stats={r['uses_statistics']!s:5s} key={share if share is None else round(share, 4)!s:6s} "
                 f"psnr={r['psnr']:.2f} ssim={r['ssim']:.3f} acc={r['accuracy']} ({r['seconds']} s)"
             )
-    typer.echo(f"wrote {out}/{spec.name}_{chosen.name}_*.json in {time.perf_counter() - start:.1f} s")
+    typer.echo(f"wrote {out}/{spec.name}_{variant}_*.json in {time.perf_counter() - start:.1f} s")
 
 
 if __name__ == "__main__":

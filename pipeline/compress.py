@@ -6,7 +6,7 @@ codecs, for every scheme (the EtC paper's Table IV), with PSNR after decryption.
 
 Reads the plain splits (as the encrypt stage does), encrypts them in memory with each scheme
 (default: every registered one) and writes ``<out>/<dataset>.json`` and ``<out>/<dataset>.md``.
-Secret-keyed schemes take the secret of ``--key-file`` / ``$VORTEX_ETC_SECRET``, or with
+Secret-keyed schemes take the secret of ``--key-file`` / ``$VORTEX_SECRET``, or with
 ``--public-secret`` a published one (compressibility does not depend on which key; the report
 says which was used). Without ``--scheme``, a scheme whose key cannot be made here (e.g. no
 vortex parameter file) is left out with the reason in the report.
@@ -91,7 +91,7 @@ def main(
     rows = compressibility(plain, keyed, quality, lossless, subsampling, progress=lambda name: typer.echo(f"measuring {name}", err=True))
     images = sum(len(plain[s]) for s in SPLITS)
     uncompressed = sum(plain[s].size for s in SPLITS)
-    secret = "public study secret (--public-secret)" if public_secret else "user's secret (--key-file / $VORTEX_ETC_SECRET)"
+    secret = "public study secret (--public-secret)" if public_secret else "user's secret (--key-file / $VORTEX_SECRET)"
     report = {
         "dataset": spec.name, "images": images, "uncompressed_bytes": int(uncompressed),
         "codecs": {"library": f"Pillow {PIL.__version__}", "jpeg": {"qualities": quality, "subsampling": subsampling, "optimize": False},

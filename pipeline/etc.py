@@ -1,7 +1,7 @@
 """``python -m pipeline.etc``: block-wise EtC encryption with keys derived from a secret
 (``python -m pipeline.encrypt --scheme etc``; ``docs/etc.md``).
 
-    VORTEX_ETC_SECRET=... python -m pipeline.etc --dataset cifar10 --block-size 16
+    python -m pipeline.etc --dataset cifar10 --block-size 16 --key-seed 0   # benchmark key 0; private: $VORTEX_SECRET
 """
 from workbench.cli import run
 from pipeline.encrypt.command import encrypt_app

@@ -76,7 +76,7 @@ def main(
         refuse_given(context, ["exact_sample"], f"only per-image keys take it; {chosen.name}'s key is one map for every image")
     splits = load_splits(data_dir, spec.name, split, max_images)
     record = chosen.record(key)
-    result = {"dataset": spec.name, "encryption": chosen.name, "label": label or default_label(chosen, spec, options, record), "parameters": record,
+    result = {"dataset": spec.name, "encryption": chosen.name, "scheme": chosen.name, "key_seed": options.key_seed, "label": label or default_label(chosen, spec, options, record), "parameters": record,
               "weight": {"scale": weight.scale, "shape": weight.shape}, "splits": list(splits),
               **measure(chosen, key, spec, splits, weight, exact_sample)}
     path = write_json(out / f"{spec.name}_{result['label']}.json", result)

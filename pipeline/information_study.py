@@ -2,7 +2,7 @@
 
     python -m pipeline.information_study accuracy --dataset mnist     # train the CPU preset on plain and every run
     python -m pipeline.information_study correlate --dataset mnist    # pair with the information results, correlate
-    python -m pipeline.information_study run --params-file profiles/study.yaml --study study   # the graded study
+    python -m pipeline.information_study run --params-file params.yaml --study study   # the graded study (params.yaml composed with +profile=study)
 
 (:mod:`pipeline.evaluate.information_study`.)
 """

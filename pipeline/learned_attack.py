@@ -22,7 +22,7 @@ from workbench.paths import check_input, check_writable
 from workbench.data.datasets import dataset_spec
 from pipeline.encrypt.options import DATA_DIR, DATASET, DatasetName, SchemeName, chosen_scheme, key_options, with_key_options
 from pipeline.encrypt.scheme import Scheme
-from pipeline.encrypt.stage import recorded_options
+from pipeline.encrypt.stage import recorded_options, variant_of
 from pipeline.errors import PipelineError
 from pipeline.evaluate.recognisability import check_device, make_accuracy
 from pipeline.evaluate.learned import figures, table
@@ -96,11 +96,13 @@ def main(
         if recognisability:
             check_writable(classifier_cache, folder=True, option="--classifier-cache")
         chosen, spec = chosen_scheme(scheme, dataset, data_dir)
-        options = recorded_options(chosen, spec, key_options(chosen, data_dir, **key_given))
+        given = key_options(chosen, data_dir, **key_given)
+        options = recorded_options(chosen, spec, given)
         settings = base_settings.with_(seed=seed, lpips_weights=tuple(lpips_weights),
                                        **({} if threads is None else {"threads": threads}))
         attack(spec.name, chosen, options, kind, settings, known_pairs, device,
-               checkpoints or out / "checkpoints", (epochs, classifier_cache) if recognisability else None, out)
+               checkpoints or out / "checkpoints", (epochs, classifier_cache) if recognisability else None, out,
+               variant_of(chosen, given))
     if draw:
         name = dataset_spec(dataset, data_dir).name
         schemes = figures.collect(out, name)
@@ -111,15 +113,16 @@ def main(
 
 
 def attack(dataset: str, chosen: Scheme, options, kind: list[str], settings: LearnedSettings, known_pairs: int | None, device: str,
-           checkpoints: Path, classifier: tuple[int, Path] | None, out: Path) -> None:
-    """Run the kinds on one scheme's variant and write their result and side files (``classifier``: epochs and cache, or None).
+           checkpoints: Path, classifier: tuple[int, Path] | None, out: Path, variant: str | None = None) -> None:
+    """Run the kinds on one scheme's ``variant`` (its data folder; default the scheme's) and write their result and side files
+    (``classifier``: epochs and cache, or None).
 
     The victim's key (from ``options``) is used only for the true-key baseline of the scores. On images
     larger than the profile is sized for, the settings are scaled and the images read capped
     (:mod:`pipeline.evaluate.learned.sample`)."""
     spec = dataset_spec(dataset, options.data_dir)
     settings = sized_for(settings, (spec.height, spec.width, spec.channels))
-    data = load_capped(options.data_dir, spec, chosen, settings)
+    data = load_capped(options.data_dir, spec, chosen, settings, variant)
     if known_pairs is None:  # the default: 1000 pairs, fewer on a small (declared) dataset
         known_pairs = min(KNOWN_PAIRS, len(data.plain_train))
     accuracy, info = (None, None)

@@ -1,14 +1,14 @@
 """``python -m pipeline.report``: the results table of a profile's runs, attacks and information measurements.
 
-    python -m pipeline.report --profile cpu
+    python -m pipeline.report --profile cpu --out results
 
 reads ``<runs-dir>/*/metrics.json``, ``<attacks-dir>/*.json`` and ``<information-dir>/*.json``
 (what the profile's DVC stages wrote) and writes ``<out>/table.md`` (headed by the profile's
 name), ``<out>/table.png`` (:mod:`pipeline.evaluate.report`) and ``<out>/readme_tables.md``, the
 README's results tables between their markers (:mod:`pipeline.evaluate.readme_tables`); with
-``--readme README.md`` it also puts them into the README's marked blocks. Every folder defaults to the
-profile's results folder (:data:`RESULTS`, as its ``params.yaml`` names it), and ``--out`` must
-lie in it: one profile's report never overwrites another's table.
+``--readme README.md`` it also puts them into the README's marked blocks. ``--out`` is the profile's
+results folder, as its params name it (``results:``; dvc.yaml passes it); the other folders default to
+``runs``, ``attacks`` and ``information`` in it.
 """
 from __future__ import annotations
 
@@ -27,32 +27,27 @@ from pipeline.evaluate.recoverability import information_losses
 from pipeline.evaluate.report import chart, markdown, security_markdown, study_markdown
 from pipeline.evaluate.runs import find_runs
 
-#: Each profile's results folder (``results:`` of params.yaml and profiles/*.yaml; tests/test_report.py checks them).
-RESULTS = {"cpu": Path("results"), "paper": Path("results/paper"), "offline-cifar": Path("results/offline-cifar"),
-           "imagenette": Path("results/imagenette"),
-           "colour": Path("results/colour")}
-
 app = typer_app(__doc__)
 
 
 @app.command()
 def main(
-    profile: str = typer.Option(..., "--profile", help=f"the DVC profile whose results these are: {', '.join(RESULTS)}"),
-    runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="folder of run folders (each with metrics.json) [default: <results>/runs]"),
-    attacks_dir: Optional[Path] = typer.Option(None, "--attacks-dir", help="pipeline.attack results, if any [default: <results>/attacks]"),
+    profile: str = typer.Option(..., "--profile", help="the name of the DVC profile whose results these are (its params' `profile`), heading the table"),
+    runs_dir: Optional[Path] = typer.Option(None, "--runs-dir", help="folder of run folders (each with metrics.json) [default: <out>/runs]"),
+    attacks_dir: Optional[Path] = typer.Option(None, "--attacks-dir", help="pipeline.attack results, if any [default: <out>/attacks]"),
     information_dir: Optional[Path] = typer.Option(None, "--information-dir",
-                                                   help="pipeline.information results, if any [default: <results>/information]"),
-    out: Optional[Path] = typer.Option(None, "--out",
-                                       help=meaning("--out", "table.md, table.png and readme_tables.md, in the profile's results folder or one in it [default: <results>]")),
+                                                   help="pipeline.information results, if any [default: <out>/information]"),
+    out: Path = typer.Option(..., "--out", help=meaning("--out", "the profile's results folder (its params' `results`): table.md, table.png and readme_tables.md go there")),
     readme: Optional[Path] = typer.Option(None, "--readme",
                                           help="a markdown file (README.md) whose <!-- results:NAME:begin/end --> blocks get the rendered tables [default: none]"),
 ) -> None:
     """Write <out>/table.md, <out>/table.png and <out>/readme_tables.md from every run, attack and information result found."""
-    results = profile_results(profile)
-    out = check_writable(within_results(out or results, profile), folder=True)
-    runs_dir = check_input(runs_dir or results / "runs", "--runs-dir", folder=True, optional=True)
-    attacks_dir = check_input(attacks_dir or results / "attacks", "--attacks-dir", folder=True, optional=True)
-    information_dir = check_input(information_dir or results / "information", "--information-dir", folder=True, optional=True)
+    if not profile or "/" in profile:
+        raise PipelineError(f"--profile: a profile's name, got {profile!r}")
+    out = check_writable(out, folder=True)
+    runs_dir = check_input(runs_dir or out / "runs", "--runs-dir", folder=True, optional=True)
+    attacks_dir = check_input(attacks_dir or out / "attacks", "--attacks-dir", folder=True, optional=True)
+    information_dir = check_input(information_dir or out / "information", "--information-dir", folder=True, optional=True)
     readme = check_input(readme, "--readme")
     if readme is not None:
         check_writable(readme, folder=False, option="--readme")
@@ -84,25 +79,6 @@ def main(
     typer.echo(table)
     typer.echo(f"wrote {out / 'table.md'}, {out / 'table.png'} and {out / 'readme_tables.md'} ({len(runs)} runs)"
                + ("" if readme is None else f"; filled the blocks of {readme}"))
-
-
-def profile_results(profile: str) -> Path:
-    """The results folder of ``profile``; an unknown profile is refused."""
-    if profile not in RESULTS:
-        raise PipelineError(f"--profile: unknown profile {profile!r}; choose one of {', '.join(RESULTS)} "
-                            f"(params.yaml and profiles/*.yaml name them)")
-    return RESULTS[profile]
-
-
-def within_results(out: Path, profile: str) -> Path:
-    """``out`` if it lies in ``profile``'s results folder and not in another profile's folder nested there."""
-    where = Path(out).resolve()
-    owner = max((p for p, folder in RESULTS.items() if where.is_relative_to(folder.resolve())),
-                key=lambda p: len(RESULTS[p].resolve().parts), default=None)
-    if owner != profile:
-        held = f"belongs to the {owner} profile ({RESULTS[owner]})" if owner else "is outside every profile's results folder"
-        raise PipelineError(f"--out: {out} {held}; the {profile} profile's table goes in {RESULTS[profile]}")
-    return Path(out)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ def _without_times(value):
 @pytest.mark.parametrize("scheme", ["etc", "vor"])
 def test_the_attack_command_on_a_v73_set_in_blocks_gives_the_whole_set_s_numbers(tmp_path, scheme, monkeypatch):
     monkeypatch.setattr("workbench.data.stored.CHUNK_IMAGES", 4)  # several blocks, the last one short
-    monkeypatch.setenv("VORTEX_ETC_SECRET", "a secret of this test")
+    monkeypatch.setenv("VORTEX_SECRET", "a secret of this test")
     data = _twin_sets(tmp_path, make_image_folder(tmp_path / "images", {"train": 6, "test": 3}))
     results = {}
     for name in ("small", "big"):

@@ -95,11 +95,11 @@ CASES = {  # id: (module, args, environment, expected words on stderr)
                                          "--params: the random scheme does not take it"),
     "scheme-command-offers-only-its-options": ("pipeline.random", ["--dataset", "mnist", *DATA, "--params", FILE], {},
                                                "--params: no such option"),
-    "encrypt-no-secret": ("pipeline.etc", ["--dataset", "mnist", *DATA], {"VORTEX_ETC_SECRET": None}, "no EtC secret"),
-    "encrypt-secret-not-utf8-too-short": ("pipeline.etc", ["--dataset", "mnist", *DATA], {"VORTEX_ETC_SECRET": b"\xff\xfe\xfd"},
+    "encrypt-no-secret": ("pipeline.etc", ["--dataset", "mnist", *DATA], {"VORTEX_SECRET": None}, "no secret: pass --key-seed N"),
+    "encrypt-secret-not-utf8-too-short": ("pipeline.etc", ["--dataset", "mnist", *DATA], {"VORTEX_SECRET": b"\xff\xfe\xfd"},
                                           "3 bytes; it must be at least 16"),
     "encrypt-block-size": ("pipeline.etc", ["--dataset", "mnist", *DATA, "--block-size", "5"],
-                           {"VORTEX_ETC_SECRET": b"a secret of enough bytes"}, "block size 5 does not divide 28 x 28"),
+                           {"VORTEX_SECRET": b"a secret of enough bytes"}, "block size 5 does not divide 28 x 28"),
     "encrypt-unknown-scheme": ("pipeline.encrypt", ["--scheme", "rot13", "--dataset", "mnist", *DATA], {}, "'rot13' is not one of"),
     "vor-missing-input": ("pipeline.vor", ["--dataset", "fashion", *DATA], {}, "vortex parameter file is missing; `python -m pipeline.fetch`"),
     "vor-input-is-a-folder": ("pipeline.vor", ["--dataset", "mnist", *DATA, "--input", FOLDER], {},
@@ -156,9 +156,7 @@ CASES = {  # id: (module, args, environment, expected words on stderr)
                                       "--input: {tmp}/a-file is a file; a folder is needed"),
     "study-unknown-preset": ("pipeline.information_study", ["accuracy", "--dataset", "mnist", *DATA, "--out", "{tmp}/st", "--preset", "bogus"],
                              {}, "--preset: unknown preset 'bogus'"),
-    "report-unknown-profile": ("pipeline.report", ["--profile", "bogus"], {}, "--profile: unknown profile 'bogus'"),
-    "report-into-another-profiles-folder": ("pipeline.report", ["--profile", "paper", "--out", "results"], {},
-                                            "--out: results belongs to the cpu profile"),
+    "report-bad-profile-name": ("pipeline.report", ["--profile", "a/b", "--out", "results"], {}, "--profile: a profile's name, got 'a/b'"),
     "train-vit-crop-not-a-multiple-of-the-patch": ("train", ["--dataset", "fashion", "--model", "vit_b_16", "--crop", "30", "--patch", "16",
                                                              *DATA, "--out", "{tmp}/run"], {},  # fashion is absent: a late check would say so
                                                    "--crop: vit_b_16: crop 30 is not a multiple of the patch size 16"),
@@ -170,7 +168,7 @@ CASES = {  # id: (module, args, environment, expected words on stderr)
                                                   "--exact-sample: only per-image keys take it; vor's key is one map"),
     "information-scheme-without-a-position-map": ("pipeline.information", [INFORMATION[0], "le", *INFORMATION[2:4], "--data-dir", FOLDER,
                                                                            "--out", "{tmp}/inf"],  # no images there: a late check would say so
-                                                  {"VORTEX_ETC_SECRET": b"a secret of enough bytes"},
+                                                  {"VORTEX_SECRET": b"a secret of enough bytes"},
                                                   "the information measure needs the key as a position map; le is not one"),
     "attack-negative-seed": ("pipeline.attack", [*ATTACK, "--seed", "-1"], {}, "--seed must be at least 0"),
     "learned-negative-seed": ("pipeline.learned_attack", [*LEARNED, "--seed", "-1"], {}, "--seed must be at least 0"),
@@ -219,15 +217,15 @@ FIFO_CASES = {
     "study-accuracy-file": ("pipeline.information_study", ["correlate", "--results", "{tmp}/fifo-results"],
                             "--results: {tmp}/fifo-results/accuracy_mnist.json is a FIFO"),
     "study-params-file": ("pipeline.information_study", ["run", "--params-file", FIFO, "--study", "study"], "--params-file: " + IS_A_FIFO),
-    "report-runs-dir": ("pipeline.report", ["--profile", "cpu", "--runs-dir", FIFO], "--runs-dir: " + FIFO_NOT_FOLDER),
-    "report-attacks-dir": ("pipeline.report", ["--profile", "cpu", "--runs-dir", FOLDER, "--attacks-dir", FIFO],
+    "report-runs-dir": ("pipeline.report", ["--profile", "cpu", "--out", "results", "--runs-dir", FIFO], "--runs-dir: " + FIFO_NOT_FOLDER),
+    "report-attacks-dir": ("pipeline.report", ["--profile", "cpu", "--out", "results", "--runs-dir", FOLDER, "--attacks-dir", FIFO],
                            "--attacks-dir: " + FIFO_NOT_FOLDER),
-    "report-information-dir": ("pipeline.report", ["--profile", "cpu", "--runs-dir", FOLDER, "--information-dir", FIFO],
+    "report-information-dir": ("pipeline.report", ["--profile", "cpu", "--out", "results", "--runs-dir", FOLDER, "--information-dir", FIFO],
                                "--information-dir: " + FIFO_NOT_FOLDER),
-    "report-readme": ("pipeline.report", ["--profile", "cpu", "--runs-dir", FOLDER, "--readme", FIFO], "--readme: " + IS_A_FIFO),
+    "report-readme": ("pipeline.report", ["--profile", "cpu", "--out", "results", "--runs-dir", FOLDER, "--readme", FIFO], "--readme: " + IS_A_FIFO),
     "report-out": ("pipeline.report", ["--profile", "cpu", "--out", "results/fifo"],
                    "--out: results/fifo is a FIFO (named pipe); a folder is needed"),
-    "report-metrics-file": ("pipeline.report", ["--profile", "cpu", "--runs-dir", "{tmp}/fifo-runs"],
+    "report-metrics-file": ("pipeline.report", ["--profile", "cpu", "--out", "results", "--runs-dir", "{tmp}/fifo-runs"],
                             "{tmp}/fifo-runs/run/metrics.json: not a metrics file of python -m train "
                             "({tmp}/fifo-runs/run/metrics.json is a FIFO"),
     "train-data-file": ("train", [*TRAIN, "--scheme", "vor", "--data-dir", "{tmp}/fifo-data"],
@@ -266,7 +264,7 @@ def deadline(seconds: int):
 
 def run(module: str, args: list[str], env: dict, tmp: Path, limit_bytes: int | None = None) -> subprocess.CompletedProcess:
     """``python -m module args`` in the workspace ``tmp`` as working folder; a hang fails at the timeout."""
-    environment = {k: v for k, v in os.environ.items() if k not in ("VORTEX_ETC_SECRET", "VORTEX_MIRROR")}
+    environment = {k: v for k, v in os.environ.items() if k not in ("VORTEX_SECRET", "VORTEX_MIRROR")}
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), environment.get("PYTHONPATH")]))
     environment = {k.encode(): v.encode() for k, v in environment.items()}
     environment.update({k.encode(): v for k, v in env.items() if v is not None})
@@ -282,7 +280,7 @@ def run(module: str, args: list[str], env: dict, tmp: Path, limit_bytes: int | N
 def run_in_process(module: str, args: list[str], env: dict, tmp: Path, monkeypatch) -> Result:
     """The command in this process, in the workspace ``tmp`` as working folder, under :func:`deadline`."""
     monkeypatch.chdir(tmp)
-    monkeypatch.delitem(os.environb, b"VORTEX_ETC_SECRET", raising=False)
+    monkeypatch.delitem(os.environb, b"VORTEX_SECRET", raising=False)
     for name, value in env.items():
         if value is not None:
             monkeypatch.setitem(os.environb, name.encode(), value)

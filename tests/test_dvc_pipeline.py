@@ -70,7 +70,7 @@ def _generated_mirror(folder: Path, env: dict[str, str]) -> list[str]:
 
 
 def _environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("VORTEX_MIRROR", "VORTEX_ETC_SECRET")}
+    env = {k: v for k, v in os.environ.items() if k not in ("VORTEX_MIRROR", "VORTEX_SECRET")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["GIT_AUTHOR_NAME"] = env["GIT_COMMITTER_NAME"] = "test"
     env["GIT_AUTHOR_EMAIL"] = env["GIT_COMMITTER_EMAIL"] = "test@example.invalid"
@@ -85,11 +85,11 @@ def _make_clone(dest: Path, mirrors: list[str], env: dict[str, str]) -> Path:
     params = yaml.safe_load((dest / "params.yaml").read_text())
     params["datasets"] = {"mnist": {"source": "mnist"}}
     params["fetch"] = {"mirror": mirrors, "allow-unverified": True}
-    params["encrypt"] = {"mnist-vor": {"dataset": "mnist", "scheme": "vor", "options": {}},
-                         "mnist-random": {"dataset": "mnist", "scheme": "random", "options": {"key-seed": 0}}}
-    params["attack"] = {"datasets": ["mnist"], "schemes": ["vor"]}
-    params["learned"].update(datasets=[], schemes=[])  # minutes each even on this data: tested on tiny data instead
-    params["information"] = {"datasets": ["mnist"], "schemes": ["vor", "random"]}
+    params["encrypt"] = {"mnist-vor": {"dataset": "mnist", "scheme": "vor", "variant": "vor", "options": {}},
+                         "mnist-random": {"dataset": "mnist", "scheme": "random", "variant": "random", "options": {}}}
+    params["attack"] = {"variants": {"mnist-vor": params["encrypt"]["mnist-vor"]}}
+    params["learned"].update(datasets=[], variants={})  # minutes each even on this data: tested on tiny data instead
+    params["information"] = {"variants": params["encrypt"]}
     params["train"].update(datasets=["mnist"], variants=list(VARIANTS), models=["smallcnn"], preset="cpu",
                            options={"epochs": 2, "batch": 32})
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
@@ -158,11 +158,11 @@ def test_second_repro_is_a_no_op(pipeline_run):
 def test_a_changed_param_reruns_only_its_dependants(pipeline_run):
     clone, _, env, _, _ = pipeline_run
     params = yaml.safe_load((clone / "params.yaml").read_text())
-    params["encrypt"]["mnist-random"]["options"]["key-seed"] = 1
+    params["encrypt"]["mnist-vor"]["options"]["vortices"] = 5
     (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     rerun = _run(["dvc", "repro"], clone, env)
-    assert _ran(rerun) == {"encrypt@mnist-random", "train@mnist-random-smallcnn", "information@mnist-random", "evaluate"}
-    params["encrypt"]["mnist-random"]["options"]["key-seed"] = 0
+    assert _ran(rerun) == {"encrypt@mnist-vor", "train@mnist-vor-smallcnn", "attack@mnist-vor", "information@mnist-vor", "evaluate"}
+    del params["encrypt"]["mnist-vor"]["options"]["vortices"]
     (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     _run(["dvc", "repro"], clone, env)
 

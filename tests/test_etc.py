@@ -146,7 +146,7 @@ def test_short_or_missing_secret_is_refused(tmp_path, monkeypatch):
     with pytest.raises(PipelineError, match=r"short.key is 8 bytes; it must be at least 16") as err:
         read_secret(short)
     assert "tooshort" not in str(err.value)
-    with pytest.raises(PipelineError, match="cannot read EtC key file"):
+    with pytest.raises(PipelineError, match="cannot read key file"):
         read_secret(tmp_path / "absent.key")
 
 
@@ -262,4 +262,4 @@ def test_cli_grey_dataset_with_one_hot_labels(tmp_path, monkeypatch):
 def test_cli_without_a_secret_fails_clearly(tmp_path, monkeypatch):
     monkeypatch.delenv(SECRET_ENV, raising=False)
     result = invoke(etc_cli.app, ["--dataset", "cifar10", "--data-dir", str(tmp_path)])
-    assert result.exit_code == 1 and "no EtC secret: pass --key-file PATH or set VORTEX_ETC_SECRET" in result.output
+    assert result.exit_code == 1 and "no secret: pass --key-seed N (a public benchmark key), --key-file PATH or set VORTEX_SECRET" in result.output

@@ -190,7 +190,7 @@ def test_run_list_syntax():
         parse_run("etc:7", spec, "data", None)
     with pytest.raises(PipelineError, match="random takes key-seed, not block-size"):
         parse_run("random:block-size=3", spec, "data", None)
-    with pytest.raises(PipelineError, match="etc takes block-size, key-draw, not block_size"):
+    with pytest.raises(PipelineError, match="etc takes block-size, key-draw, key-seed, not block_size"):
         parse_run("etc:block_size=7", spec, "data", None)  # spelled as the command line spells it, nothing else
     assert parse_run("etc:block-size=7", spec, "data", None).label == "etc-b7"
     assert parse_run("etc", spec, "data", None).label == "etc-b7"  # the 28 x 28 default block
@@ -200,7 +200,7 @@ def test_run_list_syntax():
 def test_accuracy_and_correlate_end_to_end(data_dir, monkeypatch):
     from train.presets import get_preset
 
-    monkeypatch.delenv("VORTEX_ETC_SECRET", raising=False)
+    monkeypatch.delenv("VORTEX_SECRET", raising=False)
     out = data_dir / "out"
     result = invoke(report_app, ["accuracy", "--data-dir", str(data_dir / "data"), "--out", str(out),
                                         "--run", "vor:params=vor_params_mnist_result.mat", "--run", "random", "--run", "etc:block-size=7",
@@ -213,7 +213,7 @@ def test_accuracy_and_correlate_end_to_end(data_dir, monkeypatch):
         assert 0 <= run["test_acc_final"] <= run["test_acc_best"] <= 1
         assert run["epochs"] == run["config"]["epochs"] == get_preset("mnist_smallcnn_quick")["epochs"]
     # measure the same encryptions (the EtC key from the same public experiment secret), then correlate
-    monkeypatch.setenv("VORTEX_ETC_SECRET", PUBLIC_EXPERIMENT_SECRET.decode())
+    monkeypatch.setenv("VORTEX_SECRET", PUBLIC_EXPERIMENT_SECRET.decode())
     run_info(data_dir, "--scheme", "vor")
     run_info(data_dir, "--scheme", "random", "--key-seed", "0", "--exact-sample", "0")  # the study draws with key seed 0
     run_info(data_dir, "--scheme", "etc", "--block-size", "7")

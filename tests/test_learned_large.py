@@ -43,7 +43,7 @@ def test_drawn_rows_are_all_in_order_under_the_cap_else_a_seeded_draw():
 
 @pytest.mark.parametrize("scheme", ["etc", "random"])
 def test_capped_images_are_the_whole_split_s_drawn_rows_read_alone_or_cut(tmp_path, scheme, monkeypatch):
-    monkeypatch.setenv("VORTEX_ETC_SECRET", "a secret of this test")
+    monkeypatch.setenv("VORTEX_SECRET", "a secret of this test")
     folder = make_image_folder(tmp_path / "images", {"train": 5, "test": 3})
     data = _twin_sets(tmp_path, folder)
     settings = LearnedSettings(seed=4, train_images=7, test_images=4)

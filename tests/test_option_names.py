@@ -95,7 +95,7 @@ USES = {label: help_options(app, argv) for label, app, argv in COMMANDS}
 def test_every_command_of_the_project_is_walked():
     labels = {label.split(":")[0] for label in USES}
     assert {"pipeline.encrypt.__main__", "pipeline.vor", "pipeline.attack", "pipeline.information", "pipeline.compress",
-            "pipeline.learned_attack", "pipeline.report", "pipeline.fetch", "pipeline.keys", "pipeline.schemes",
+            "pipeline.learned_attack", "pipeline.report", "pipeline.fetch", "pipeline.fingerprint", "pipeline.keys", "pipeline.schemes",
             "pipeline.information_study", "pipeline.random", "pipeline.etc", "train.__main__", "train.launch",
             "benchmarks/etc.py", "benchmarks/gpu_check.py", "benchmarks/learned.py", "benchmarks/matfile.py",
             "benchmarks/schemes.py", "benchmarks/study_jobs.py", "benchmarks/train_throughput.py"} <= labels

@@ -50,7 +50,7 @@ def data_dir(tmp_path):
 
 
 def run_random(data_dir, seed: int, kill_at: int = 0) -> subprocess.CompletedProcess:
-    args = ["--dataset", "mnist", "--data-dir", str(data_dir), "--key-seed", str(seed)]
+    args = ["--dataset", "mnist", "--data-dir", str(data_dir), "--key-seed", str(seed), "--out", str(data_dir / "mnist" / "random")]
     command = [sys.executable, "-c", KILLER, str(kill_at), *args] if kill_at else [sys.executable, "-m", "pipeline.random", *args]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
 

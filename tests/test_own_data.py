@@ -11,10 +11,11 @@ import pytest
 import torch
 import torchvision.transforms as T
 import yaml
+from dvc.utils.hydra import compose_and_dump
 from PIL import Image
 
 from matlab_compat import RowChunks, RowReader, loadmat, read_header, savemat
-from workbench.data.datasets import DatasetSpec, dataset_spec, load_split, spec_record
+from workbench.data.datasets import DatasetSpec, dataset_spec, load_split, spec_record, variant_name
 from workbench.data.declared import parse_declaration
 from workbench.data.fetch import fetch_declared
 from workbench.data.images import decode, plan_images
@@ -211,7 +212,7 @@ def _twin_sets(tmp_path, folder):
                                              ("pe", {"key-mode": "image"}), ("pe", {"key-mode": "image", "key-draw": "reference"})])
 def test_a_v73_set_is_encrypted_block_by_block_to_the_same_images(tmp_path, folder, scheme, options, monkeypatch):
     monkeypatch.setattr("pipeline.encrypt.streamed.CHUNK_IMAGES", 5)  # blocks of 8 (the least): train in two, the last short
-    monkeypatch.setenv("VORTEX_ETC_SECRET", "a secret of this test")
+    monkeypatch.setenv("VORTEX_SECRET", "a secret of this test")
     data = _twin_sets(tmp_path, folder)
     for name in ("small", "big"):
         if scheme == "vor":  # each set draws its own parameters from rng(0): the same rows
@@ -219,10 +220,11 @@ def test_a_v73_set_is_encrypted_block_by_block_to_the_same_images(tmp_path, fold
         result = invoke(encrypt_app(), ["--scheme", scheme, "--dataset", name, "--data-dir", data,
                                         *[a for k, v in options.items() for a in (f"--{k}", v)]])
         assert result.exit_code == 0, result.output
+    variant = variant_name(scheme, options.get("key-seed"))  # a key seed names its own folder
     for split in ("train", "test"):
-        small, big = (load_split(data, n, scheme, split) for n in ("small", "big"))
+        small, big = (load_split(data, n, variant, split) for n in ("small", "big"))
         assert np.array_equal(small[0], big[0]) and np.array_equal(small[1], big[1])
-    big_file = next((data / "big" / scheme).glob("*.mat"))
+    big_file = next((data / "big" / variant).glob("*.mat"))
     assert read_header(big_file).version == "7.3"  # per-image keys too: drawn block by block in split order
 
 
@@ -279,7 +281,8 @@ def test_imagenette_is_fetched_from_a_mirror_and_checked_against_its_pinned_md5(
 
 
 def test_the_imagenette_profile_runs_the_paper_s_networks_on_every_block_scheme(tmp_path):
-    profile = yaml.safe_load((ROOT / "profiles" / "imagenette.yaml").read_text())
+    compose_and_dump(tmp_path / "params.yaml", str(ROOT / "conf"), None, "config", "", ["+profile=imagenette"])
+    profile = yaml.safe_load((tmp_path / "params.yaml").read_text())
     decl = parse_declaration("imagenette", profile["datasets"]["imagenette"])
     assert (decl.size, decl.colour, decl.test_folder, decl.storage) == (224, "rgb", "val", "v7.3")
     iso = profile["isotropic"]
@@ -288,7 +291,7 @@ def test_the_imagenette_profile_runs_the_paper_s_networks_on_every_block_scheme(
     spec = DatasetSpec(224, 224, 3, "imagenette", "imagenette", 1000.0, 800.0, 10, "vor_params_imagenette.mat", 16,
                        layout="mat", vor_double=False, mean=(0.5,) * 3, std=(0.25,) * 3)
     (origin / "dataset.json").write_text(json.dumps(spec_record(spec)))
-    encrypted = {e["scheme"] for e in profile["encrypt"].values()}
+    encrypted = {e["variant"] for e in profile["encrypt"].values()}
     for recipe in iso["recipes"]:
         for variant in iso["variants"]:
             config = resolve_config(recipe, {"dataset": "imagenette", "scheme": variant, "data_dir": str(tmp_path / "data")})
@@ -300,7 +303,7 @@ def test_the_imagenette_profile_runs_the_paper_s_networks_on_every_block_scheme(
 
 @pytest.mark.parametrize("scheme", ["etc", "ele", "le", "block"])
 def test_a_block_size_that_does_not_divide_the_declared_images_is_one_line(tmp_path, folder, scheme, monkeypatch):
-    monkeypatch.setenv("VORTEX_ETC_SECRET", "a secret of this test")
+    monkeypatch.setenv("VORTEX_SECRET", "a secret of this test")
     fetch_declared(_declare(folder, size=16), tmp_path / "data")
     result = invoke(encrypt_app(), ["--scheme", scheme, "--dataset", "shapes", "--data-dir", tmp_path / "data",
                                     "--block-size", "5"])

@@ -53,7 +53,7 @@ def own_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("own")
     images = make_image_folder(base / "images", {"train": 16, "test": 6})
     env = _environment()
-    env["VORTEX_ETC_SECRET"] = "a test secret of this clone"
+    env["VORTEX_SECRET"] = "a test secret of this clone"
     clone = base / "clone"
     for name in _project_files():
         target = clone / name
@@ -61,10 +61,11 @@ def own_run(tmp_path_factory):
         target.write_bytes((ROOT / name).read_bytes())
     params = yaml.safe_load((clone / "params.yaml").read_text())
     params["datasets"] = {"shapes": {"source": "folder", "path": str(images), "size": 16, "colour": "rgb"}}
-    params["encrypt"] = {f"shapes-{s}": {"dataset": "shapes", "scheme": s, "options": {}} for s in SCHEMES}
-    params["attack"] = {"datasets": ["shapes"], "schemes": list(MEASURED)}
-    params["learned"].update(datasets=[], schemes=[])
-    params["information"] = {"datasets": ["shapes"], "schemes": list(MEASURED)}
+    params["encrypt"] = {f"shapes-{s}": {"dataset": "shapes", "scheme": s, "variant": s, "options": {}} for s in SCHEMES}
+    measured = {f"shapes-{s}": params["encrypt"][f"shapes-{s}"] for s in MEASURED}
+    params["attack"] = {"variants": measured}
+    params["learned"].update(datasets=[], variants={})
+    params["information"] = {"variants": measured}
     params["train"].update(datasets=["shapes"], variants=list(VARIANTS), options={"epochs": 1, "batch": 16})
     (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "clone"]):

@@ -89,12 +89,13 @@ def test_block_statistics_in_blocks_are_the_pictures_per_block():
 def test_a_v73_set_s_attack_statistics_are_read_in_blocks_and_equal_the_whole_set_s(tmp_path, scheme, options, monkeypatch):
     monkeypatch.setattr("workbench.data.stored.CHUNK_IMAGES", 5)  # several blocks, the last one short
     monkeypatch.setattr(core, "CORRELATION_ROWS", 8)
-    monkeypatch.setenv("VORTEX_ETC_SECRET", "a secret of this test")
+    monkeypatch.setenv("VORTEX_SECRET", "a secret of this test")
     folder = make_image_folder(tmp_path / "images", {"train": 5, "test": 3})
     data = _twin_sets(tmp_path, folder)
     evaluations = {}
     for name in ("small", "big"):
-        assert invoke(encrypt_app(), ["--scheme", scheme, "--dataset", name, "--data-dir", data, *options]).exit_code == 0
+        out = ["--out", str(data / name / scheme)]  # the scheme's own folder, also under a key seed
+        assert invoke(encrypt_app(), ["--scheme", scheme, "--dataset", name, "--data-dir", data, *options, *out]).exit_code == 0
         spec = dataset_spec(name, data)
         chosen, key = key_of_data(scheme, spec, KeyOptions(data_dir=data))
         attack_data = load_attack_data(data, spec, chosen, key, stream=True)

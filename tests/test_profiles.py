@@ -1,5 +1,5 @@
-"""The profiles: params.yaml (CPU, the default), profiles/paper.yaml (the published recipes) and the
-information study's profiles/study.yaml (CPU) and profiles/study-gpu.yaml (the paper's ResNet-18)."""
+"""The profiles: conf/config.yaml (CPU, the default) composed by DVC's Hydra into params.yaml, and the
+overlays of conf/profile/ (paper: the published recipes; the information study's study and study-gpu; ...)."""
 from __future__ import annotations
 
 import os
@@ -10,15 +10,50 @@ from pathlib import Path
 
 import pytest
 import yaml
+from dvc.utils.hydra import compose_and_dump
 
 from pipeline.encrypt.registry import SCHEMES
 from pipeline.evaluate.study_definition import load_study
 from tests.shared import ROOT
 from train.config import resolve_config
+from workbench.data.datasets import variant_name
 
-PROFILES = {"cpu": ROOT / "params.yaml", "paper": ROOT / "profiles" / "paper.yaml",
-            "offline-cifar": ROOT / "profiles" / "offline-cifar.yaml", "colour": ROOT / "profiles" / "colour.yaml"}
-STUDY_PROFILES = {"study": ROOT / "profiles" / "study.yaml", "study-gpu": ROOT / "profiles" / "study-gpu.yaml"}
+OVERLAYS = ("paper", "offline-cifar", "colour", "imagenette", "private")
+BUILT_IN = ("cpu", "paper", "offline-cifar", "colour")  # profiles whose datasets are built in (recipes resolve unfetched)
+STUDY_PROFILES = ("study", "study-gpu")
+
+
+def composed(profile: str | None, folder: Path) -> Path:
+    """params.yaml of ``profile`` (None: the default) as `dvc exp run -S '+profile=NAME'` writes it (DVC's own function)."""
+    out = folder / f"{profile or 'default'}.yaml"
+    compose_and_dump(out, str(ROOT / "conf"), None, "config", "", [] if profile is None else [f"+profile={profile}"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def profiles(tmp_path_factory) -> dict[str, dict]:
+    folder = tmp_path_factory.mktemp("profiles")
+    found = {"cpu": composed(None, folder)}
+    found.update({name: composed(name, folder) for name in (*OVERLAYS, *STUDY_PROFILES)})
+    return {name: yaml.safe_load(path.read_text()) for name, path in found.items()}
+
+
+def test_params_yaml_is_the_composition_of_the_default_profile(tmp_path):
+    """`dvc repro` reads params.yaml; `dvc exp run` rewrites it from conf/: the two must agree byte for byte."""
+    assert composed(None, tmp_path).read_text() == (ROOT / "params.yaml").read_text(), \
+        "params.yaml is not conf/'s composition: edit conf/, then write params.yaml with `dvc exp run` (README, Profiles)"
+
+
+def test_every_overlay_is_in_conf_and_says_only_what_differs():
+    assert sorted(p.stem for p in (ROOT / "conf" / "profile").glob("*.yaml")) == sorted((*OVERLAYS, *STUDY_PROFILES))
+    base = yaml.safe_load((ROOT / "conf" / "config.yaml").read_text())
+    for name in OVERLAYS:
+        overlay = yaml.safe_load((ROOT / "conf" / "profile" / f"{name}.yaml").read_text())
+        for key, value in overlay.items():
+            if key != "defaults" and isinstance(value, dict):
+                assert all(base[key].get(k) != v for k, v in value.items()), (name, key, value)
+            elif key != "defaults":
+                assert base[key] != value, (name, key)
 
 
 def cells(params: dict) -> list[tuple[str, str, str]]:
@@ -26,24 +61,24 @@ def cells(params: dict) -> list[tuple[str, str, str]]:
     return [(d, v, m) for d in t["datasets"] for v in t["variants"] for m in t["models"]]
 
 
-@pytest.mark.parametrize("profile", sorted(PROFILES))
-def test_every_training_cell_resolves_to_a_recipe(profile):
-    params = yaml.safe_load(PROFILES[profile].read_text())
+@pytest.mark.parametrize("profile", BUILT_IN)
+def test_every_training_cell_resolves_to_a_recipe(profile, profiles):
+    params = profiles[profile]
     assert params["profile"] == profile
     for dataset, variant, model in cells(params):
         config = resolve_config(params["train"]["preset"], {"dataset": dataset, "scheme": variant, "model": model, **params["train"]["options"]})
         assert (config.dataset, config.scheme, config.model) == (dataset, variant, model)
         # every trained variant is encrypted, and every encrypted dataset is fetched
-        encrypted = {(e["dataset"], e["scheme"]) for e in params["encrypt"].values()}
+        encrypted = {(e["dataset"], e["variant"]) for e in params["encrypt"].values()}
         assert variant == "origin" or (dataset, variant) in encrypted
         assert dataset in params["datasets"]
 
 
-@pytest.mark.parametrize("profile", sorted(PROFILES))
-def test_every_isotropic_cell_resolves_to_its_recipe_on_an_encrypted_variant(profile):
-    params = yaml.safe_load(PROFILES[profile].read_text())
+@pytest.mark.parametrize("profile", BUILT_IN)
+def test_every_isotropic_cell_resolves_to_its_recipe_on_an_encrypted_variant(profile, profiles):
+    params = profiles[profile]
     iso = params["isotropic"]
-    encrypted = {(e["dataset"], e["scheme"]) for e in params["encrypt"].values()}
+    encrypted = {(e["dataset"], e["variant"]) for e in params["encrypt"].values()}
     for recipe in iso["recipes"]:
         for variant in iso["variants"]:
             config = resolve_config(recipe, {"dataset": iso["dataset"], "scheme": variant, **iso["options"]})
@@ -51,19 +86,35 @@ def test_every_isotropic_cell_resolves_to_its_recipe_on_an_encrypted_variant(pro
             assert variant == "origin" or (iso["dataset"], variant) in encrypted
 
 
-@pytest.mark.parametrize("profile", sorted(PROFILES))
-def test_every_scheme_is_registered_and_every_measured_variant_encrypted(profile):
-    params = yaml.safe_load(PROFILES[profile].read_text())
-    encrypted = {(e["dataset"], e["scheme"]) for e in params["encrypt"].values()}
-    assert all(scheme in SCHEMES for _, scheme in encrypted)
-    assert all(f"{d}-{s}" in params["encrypt"] for d, s in encrypted)  # stage names say what they make
+@pytest.mark.parametrize("profile", ["cpu", *OVERLAYS])
+def test_every_entry_names_its_variant_once_and_every_measured_variant_is_encrypted(profile, profiles):
+    params = profiles[profile]
+    entries = {**params["encrypt"], **params["private"]}  # benchmark keys; private secrets (stage encrypt_private)
+    assert params["private"] == {} or profile == "private"
+    for name, entry in entries.items():
+        assert entry["scheme"] in SCHEMES
+        assert entry["variant"] == variant_name(entry["scheme"], entry["options"].get("key-seed"))  # the one naming
+        assert name == f"{entry['dataset']}-{entry['variant']}"  # stage names say what they make
+        assert entry["dataset"] in params["datasets"]
     for stage in ("attack", "learned", "information"):
-        assert {(d, s) for d in params[stage]["datasets"] for s in params[stage]["schemes"]} <= encrypted
+        for name, entry in params[stage]["variants"].items():
+            assert entries[name] == entry, (stage, name)
     assert params["results"] == ("results" if profile == "cpu" else f"results/{profile}")
 
 
-def test_the_paper_profile_is_the_published_table():
-    params = yaml.safe_load(PROFILES["paper"].read_text())
+def test_each_keyed_scheme_of_the_default_profile_runs_over_three_benchmark_keys(profiles):
+    keys: dict[str, set] = {}
+    for entry in profiles["cpu"]["encrypt"].values():
+        if SCHEMES.get(entry["scheme"]).key_source != "parameter file":
+            keys.setdefault(entry["scheme"], set()).add(entry["options"]["key-seed"])
+    assert keys == {s: {0, 1, 2} for s in ("random", "etc", "pe", "ele", "le", "block")}
+    for stage in ("attack", "information"):  # the cheap measures over every key (le, ele: no information view)
+        variants = {e["variant"] for e in profiles["cpu"][stage]["variants"].values()}
+        assert {f"{s}-k{k}" for s in ("random", "etc", "pe") for k in (0, 1, 2)} <= variants
+
+
+def test_the_paper_profile_is_the_published_table(profiles):
+    params = profiles["paper"]
     recipes = {(d, v, m): resolve_config("paper", {"dataset": d, "scheme": v, "model": m}) for d, v, m in cells(params)}
     assert len(recipes) == 18
     c = recipes[("cifar10", "vor", "resnet18")]
@@ -73,12 +124,13 @@ def test_the_paper_profile_is_the_published_table():
 
 
 @pytest.mark.parametrize("profile,stages", [  # fetch+encrypt, attack, learned + figures, information, train, isotropic,
-    ("cpu", 1 + 7 + 7 + 7 + 1 + 4 + 6 + 1), ("paper", 3 + 11 + 6 + 6 + 3 + 6 + 18 + 16 + 1),  # evaluate (+ study)
+    ("cpu", 1 + 19 + 19 + 7 + 1 + 10 + 14 + 1), ("paper", 3 + 11 + 6 + 6 + 3 + 6 + 18 + 16 + 1),  # evaluate (+ study)
     ("offline-cifar", 1 + 3 + 3 + 3 + 4 + 1), ("colour", 1 + 7 + 7 + 7 + 1 + 4 + 1 + 1), ("imagenette", 1 + 5 + 2 + 12 + 1),
-    ("study", 1 + 7 + 7 + 7 + 1 + 4 + 6 + 1 + 1), ("study-gpu", 3 + 11 + 6 + 6 + 3 + 6 + 18 + 16 + 1 + 1)])
+    ("study", 1 + 19 + 19 + 7 + 1 + 10 + 14 + 1 + 1), ("study-gpu", 3 + 11 + 6 + 6 + 3 + 6 + 18 + 16 + 1 + 1),
+    ("private", 1 + 5 + 5 + 5 + 2 + 4 + 1)])  # private: fetch, fingerprint + encrypt_private per entry, attack, ...
 def test_dvc_generates_the_profiles_stages(profile, stages, tmp_path):
     shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
-    shutil.copy({**PROFILES, **STUDY_PROFILES, "imagenette": ROOT / "profiles" / "imagenette.yaml"}[profile], tmp_path / "params.yaml")
+    composed(None if profile == "cpu" else profile, tmp_path).rename(tmp_path / "params.yaml")
     shutil.copytree(ROOT / ".dvc", tmp_path / ".dvc", ignore=shutil.ignore_patterns("tmp", "cache"))
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
     dvc = str(Path(sys.executable).parent / "dvc")
@@ -90,12 +142,12 @@ def test_dvc_generates_the_profiles_stages(profile, stages, tmp_path):
     assert ("study@study" in names) == profile.startswith("study")
 
 
-@pytest.mark.parametrize("profile", sorted(STUDY_PROFILES))
-def test_the_study_profiles_extend_their_base_profile_and_define_a_valid_study(profile):
-    params = yaml.safe_load(STUDY_PROFILES[profile].read_text())
-    base = yaml.safe_load(PROFILES["cpu" if profile == "study" else "paper"].read_text())
+@pytest.mark.parametrize("profile", STUDY_PROFILES)
+def test_the_study_profiles_extend_their_base_profile_and_define_a_valid_study(profile, profiles, tmp_path):
+    params = profiles[profile]
+    base = profiles["cpu" if profile == "study" else "paper"]
     assert {k: v for k, v in params.items() if k != "study"} == {k: v for k, v in base.items() if k != "study"}
-    study = load_study(STUDY_PROFILES[profile], "study")
+    study = load_study(composed(profile, tmp_path), "study")
     assert len(study.encryptions) >= 12 and len(study.seeds) >= 3 and study.baseline == "random"
     assert len(study.weights) == 10 and study.dataset in params["datasets"]
     reduced = load_study(ROOT / "results" / "information" / "study-reduced" / "params.yaml", "study")
@@ -110,7 +162,8 @@ def _option(cmd: str, name: str) -> str:
 def test_the_learned_stage_writes_where_the_report_reads_attacks():
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     learned, evaluate = stages["learned"], stages["evaluate"]
+    learned, evaluate = learned["do"], evaluate
     folder = _option(learned["cmd"], "--out")
-    assert folder == _option(evaluate["cmd"], "--attacks-dir") and folder in evaluate["deps"]
+    assert folder == _option(evaluate["cmd"], "--out") + "/attacks" and folder in evaluate["deps"]
     written = [next(iter(entry)) for key in ("metrics", "outs") for entry in learned[key]]
     assert len(written) == 6 and all(path.startswith(folder + "/") for path in written)

@@ -165,15 +165,15 @@ def test_report_fills_a_readme_and_leaves_an_unchanged_one_alone(tmp_path, monke
     (runs / "metrics.json").write_text(source.read_text())
     readme = tmp_path / "README.md"
     readme.write_text("# x\n<!-- results:accuracy:begin -->\nstale\n<!-- results:accuracy:end -->\n")
-    result = invoke(app, ["--profile", "cpu", "--readme", "README.md"])
+    result = invoke(app, ["--profile", "cpu", "--out", "results", "--readme", "README.md"])
     assert result.exit_code == 0, result.output
     body = marked(readme.read_text())["accuracy"]
     assert body == marked((tmp_path / "results" / "readme_tables.md").read_text())["accuracy"]
     accuracy = 100 * json.loads(source.read_text())["test_acc_final"]
     assert f"| **{accuracy:.2f}** | 1 |" in body
     stamp = readme.stat().st_mtime_ns
-    assert invoke(app, ["--profile", "cpu", "--readme", "README.md"]).exit_code == 0
+    assert invoke(app, ["--profile", "cpu", "--out", "results", "--readme", "README.md"]).exit_code == 0
     assert readme.stat().st_mtime_ns == stamp
     readme.write_text("<!-- results:learned:begin -->\n<!-- results:learned:end -->\n")
-    result = invoke(app, ["--profile", "cpu", "--readme", "README.md"])
+    result = invoke(app, ["--profile", "cpu", "--out", "results", "--readme", "README.md"])
     assert result.exit_code == 1 and "README.md: blocks learned have no results" in result.stderr

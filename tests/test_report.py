@@ -10,10 +10,9 @@ from PIL import Image
 
 import numpy as np
 import pytest
-import yaml
 
 from pipeline.evaluate.runs import find_runs
-from pipeline.report import RESULTS, app
+from pipeline.report import app
 from tests.cli import invoke
 from tests.shared import ROOT
 from train.config import resolve_config
@@ -159,38 +158,23 @@ def test_report_quotes_a_graded_study_from_its_json(tmp_path):
     assert f"(n = {row['n']})" in line and row["n"] == 14
 
 
-def test_every_profile_names_the_results_folder_the_report_knows():
-    named = {}
-    for path in [ROOT / "params.yaml", *sorted((ROOT / "profiles").glob("*.yaml"))]:
-        params = yaml.safe_load(path.read_text())
-        assert str(RESULTS[params["profile"]]) == params["results"].rstrip("/"), path
-        named[params["profile"]] = params["results"]
-    assert set(named) == set(RESULTS)
-
-
-def test_the_table_goes_in_the_profiles_own_results_folder_by_default(tmp_path):
+def test_the_table_goes_in_the_results_folder_the_profile_names(tmp_path):
     write_run(tmp_path / "results" / "paper" / "runs", "fashion_smallcnn_cpu", {}, 0.9000)
-    result = invoke(app, ["--profile", "paper"])
+    result = invoke(app, ["--profile", "paper", "--out", "results/paper"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "results" / "paper" / "table.md").read_text().startswith("# Results of the `paper` profile")
     assert not (tmp_path / "results" / "table.md").exists()
 
 
-@pytest.mark.parametrize("profile, out, problem", [
-    ("bogus", None, "--profile: unknown profile 'bogus'; choose one of cpu, paper, offline-cifar"),
-    ("paper", "results", "--out: results belongs to the cpu profile (results)"),
-    ("cpu", "results/paper", "--out: results/paper belongs to the paper profile (results/paper)"),
-    ("cpu", "results/paper/sub", "--out: results/paper/sub belongs to the paper profile"),
-    ("cpu", "elsewhere", "--out: elsewhere is outside every profile's results folder"),
-    ("cpu", "results/../elsewhere", "outside every profile's results folder"),
+@pytest.mark.parametrize("args, problem", [
+    (["--profile", "a/b", "--out", "results"], "--profile: a profile's name, got 'a/b'"),
+    (["--profile", "cpu"], "Missing option '--out'"),
 ])
-def test_report_writes_only_in_its_profiles_results_folder(tmp_path, profile, out, problem):
-    for folder in ("results/runs", "results/paper/runs"):
-        write_run(tmp_path / folder, "fashion_smallcnn_cpu", {}, 0.9000)
+def test_report_refuses_a_bad_profile_name_or_no_results_folder(tmp_path, args, problem):
+    write_run(tmp_path / "results" / "runs", "fashion_smallcnn_cpu", {}, 0.9000)
     before = sorted(p for p in tmp_path.rglob("*"))
-    result = invoke(app, ["--profile", profile, *(["--out", out] if out else [])])
-    lines = result.stderr.splitlines()
-    assert result.exit_code == 1 and len(lines) == 1 and lines[0].startswith("error: ") and problem in lines[0], result.stderr
+    result = invoke(app, args)
+    assert result.exit_code != 0 and problem in result.stderr, result.stderr
     assert sorted(p for p in tmp_path.rglob("*")) == before  # nothing written
 
 
@@ -210,7 +194,7 @@ def test_runs_over_seeds_and_keys_are_one_cell_of_mean_and_sd(tmp_path):
                   seconds=10.0 + seed)
     for i, acc in enumerate(etc):  # two seeds x two benchmark keys, in folders named for anything but the cell
         seed, key = divmod(i, 2)
-        write_run(runs, "fashion_smallcnn_cpu", {"seed": seed, "scheme": f"etc-key{key}"}, acc, folder=f"x{i}",
+        write_run(runs, "fashion_smallcnn_cpu", {"seed": seed, "scheme": f"etc-k{key}"}, acc, folder=f"x{i}",
                   recorded={"dataset": "fashion", "scheme": "etc", "model": "smallcnn", "seed": seed, "key_seed": key})
     result = invoke(app, ["--profile", "cpu", "--runs-dir", str(runs), "--out", "results"])
     assert result.exit_code == 0, result.output

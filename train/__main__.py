@@ -55,7 +55,7 @@ def _jitter(value: str) -> tuple[float, float, float, float]:
 @app.command()
 def main(
     dataset: Optional[str] = typer.Option(None, "--dataset", help=meaning("--dataset", "mnist, fashion, cifar10 or one declared in params.yaml and fetched")),
-    scheme: Optional[str] = typer.Option(None, "--scheme", help=meaning("--scheme", "of the encrypted variant data/<dataset>/<scheme> (python -m pipeline.schemes lists them), or origin: the plain images [default: the preset's, else origin]")),
+    scheme: Optional[str] = typer.Option(None, "--scheme", help=meaning("--scheme", "of the encrypted variant data/<dataset>/<scheme> (python -m pipeline.schemes lists them), <scheme>-k<key seed> for a benchmark key's variant, or origin: the plain images [default: the preset's, else origin]")),
     model: Optional[str] = typer.Option(None, help=meaning("--model", "resnet18, vit_b_16, convmixer or smallcnn")),
     preset: Optional[str] = typer.Option(None, help=meaning("--preset", "a named one (docs/train.md) or a profile's (cpu, paper); the options below override it")),
     epochs: Optional[int] = typer.Option(None, help=meaning("--epochs")),

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.data.datasets import variant_scheme
+from workbench.errors import WorkbenchError
 from train.augment import REFERENCE_JITTER
 from train.data import PLAIN, parse_dataset
 from train.errors import TrainError
@@ -58,8 +60,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         parse_dataset(self.dataset, self.data_dir)
-        _check("scheme", self.scheme, "a scheme name (a folder data/<dataset>/<scheme>), or origin for the plain images",
-               isinstance(self.scheme, str) and re.fullmatch(r"[a-z0-9][a-z0-9-]*", self.scheme) is not None)
+        _check("scheme", self.scheme, "a variant's name (a folder data/<dataset>/<scheme> or <scheme>-k<key seed>), "
+               "or origin for the plain images", _is_variant(self.scheme))
         if self.model not in MODELS:
             raise TrainError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}", "model")
         model = MODELS.get(self.model)
@@ -127,6 +129,17 @@ class TrainConfig:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_variant(value: Any) -> bool:
+    """A name :func:`workbench.data.datasets.variant_name` makes (the one naming of a scheme's key variants)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        variant_scheme(value)
+    except WorkbenchError:
+        return False
+    return True
 
 
 def _finite(value: Any) -> bool:

@@ -87,7 +87,7 @@ _ETC = {
         epochs=70, batch=128, crop=224, lr=0.005, wd=1e-4, optimizer="sgd", schedule="cosine",
         ricap=None, **_NO_AUGMENT),
 }
-# Imagenette at 224 x 224 (profiles/imagenette.yaml): ConvMixer-384/8 with patch 4, the CIFAR-10 recipe's training.
+# Imagenette at 224 x 224 (conf/profile/imagenette.yaml): ConvMixer-384/8 with patch 4, the CIFAR-10 recipe's training.
 _ETC["imagenette_convmixer_etc"] = dict(
     _ETC["cifar10_convmixer_etc"], dataset="imagenette", crop=224,
     model_options={"width": 384, "depth": 8, "patch": 4, "kernel": 9})

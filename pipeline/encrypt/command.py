@@ -2,7 +2,8 @@
 
     python -m pipeline.encrypt --scheme vor --dataset fashion      # = python -m pipeline.vor --dataset fashion
     python -m pipeline.encrypt --scheme random --dataset mnist --key-seed 0
-    python -m pipeline.encrypt --scheme etc --dataset cifar10 --block-size 16   # secret from $VORTEX_ETC_SECRET
+    python -m pipeline.encrypt --scheme etc --dataset cifar10 --block-size 16 --key-seed 0   # benchmark key 0
+    python -m pipeline.encrypt --scheme etc --dataset cifar10 --block-size 16   # private: $VORTEX_SECRET
     python -m pipeline.encrypt --scheme pe --dataset cifar10 --key-mode image    # a fresh PE key per image
 
 Writes ``<data-dir>/<dataset>/<scheme>/`` (the split files and ``params.json``) as one unit:
@@ -32,7 +33,7 @@ from pipeline.encrypt.options import (
     with_key_options,
 )
 from pipeline.encrypt.registry import SCHEMES
-from pipeline.encrypt.stage import encrypt_dataset
+from pipeline.encrypt.stage import encrypt_dataset, variant_dir
 
 
 def encrypt_app(fixed_scheme: str | None = None, help_text: str | None = None) -> typer.Typer:
@@ -46,7 +47,7 @@ def encrypt_app(fixed_scheme: str | None = None, help_text: str | None = None) -
         scheme: SchemeName = SCHEME,
         data_dir: Path = DATA_DIR,
         input: Optional[Path] = typer.Option(None, "--input", help=meaning("--input", "the plain images, a mnist.mat-layout file or CIFAR-10 batch folder [default: <data-dir>/<dataset>/origin/...]")),
-        out: Optional[Path] = typer.Option(None, "--out", help=meaning("--out", "the encrypted variant's folder [default: <data-dir>/<dataset>/<scheme>]")),
+        out: Optional[Path] = typer.Option(None, "--out", help=meaning("--out", "the encrypted variant's folder [default: <data-dir>/<dataset>/<scheme>, <scheme>-k<key seed> with --key-seed]")),
         preview: Optional[Path] = typer.Option(None, "--preview", help=meaning("--preview")),
         key_given: dict = None,
     ) -> None:
@@ -56,11 +57,12 @@ def encrypt_app(fixed_scheme: str | None = None, help_text: str | None = None) -
         options = key_options(chosen, data_dir, **key_given)
         check_input(data_dir, "--data-dir", folder=True, optional=True)
         check_input(input, "--input", folder=spec.layout == "cifar")  # the CIFAR-10 batch layout is a folder
-        out_dir = check_writable(out or data_dir / spec.name / chosen.name, folder=True)
+        out_dir = check_writable(out or variant_dir(data_dir, spec, chosen, options.key_seed), folder=True)
         if preview is not None:
             check_writable(preview, folder=False, option="--preview")
         key = chosen.key(spec, options)
-        report = encrypt_dataset(chosen, spec, key, input or default_input(spec, data_dir), out_dir, preview=preview)
+        report = encrypt_dataset(chosen, spec, key, input or default_input(spec, data_dir), out_dir, preview=preview,
+                                key_seed=options.key_seed)
         note = report["key"].get("note")
         if note:
             typer.echo(f"note: {note}")

@@ -116,7 +116,7 @@ class EtcScheme(SecretScheme):
     name = "etc"
     title = "EtC"
     key_kind = "block tables: scramble, rotate/flip, negate, channel shuffle"
-    options = ("block_size", "key_draw", "key_file")
+    options = ("block_size", "key_draw", "key_seed", "key_file")
     negates = True
 
     def key(self, spec: DatasetSpec, options: KeyOptions) -> EtcKey:
@@ -155,7 +155,7 @@ class BlockScrambleScheme(EtcScheme):
     name = "block"
     title = "block scrambling"
     key_kind = "one block permutation"
-    options = ("block_size", "key_file")  # no reference draw of its own: the references shuffle uniformly too
+    options = ("block_size", "key_seed", "key_file")  # no reference draw of its own: the references shuffle uniformly too
     negates = False
     moves_whole_pixels = True  # blocks move with all their channels; EtC's channel shuffle is off
 

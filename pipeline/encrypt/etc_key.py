@@ -42,7 +42,7 @@ from pipeline.encrypt.keystream import (
 from pipeline.errors import PipelineError
 
 ALGORITHM_VERSION = "etc-1"
-SECRET_ENV = "VORTEX_ETC_SECRET"
+SECRET_ENV = "VORTEX_SECRET"  # one private secret for every secret-keyed scheme
 
 #: The six permutations of (R, G, B), lexicographic; K4 draws an index into this table.
 PERMUTATIONS_3 = np.array(list(itertools.permutations(range(3))), dtype=np.int64)
@@ -151,7 +151,7 @@ def derive_key(secret: bytes, image_shape: tuple[int, int, int], block_size: int
 
 
 def read_secret(key_file: str | Path | None = None) -> bytes:
-    """The secret: the bytes of ``key_file`` if given, else ``$VORTEX_ETC_SECRET`` (its bytes, in any encoding).
+    """The secret: the bytes of ``key_file`` if given, else ``$VORTEX_SECRET`` (its bytes, in any encoding).
 
     Surrounding whitespace (a trailing newline from an editor) is stripped. The message of
     an error names the source, never the secret.
@@ -160,17 +160,17 @@ def read_secret(key_file: str | Path | None = None) -> bytes:
         path = Path(key_file)
         problem = path_problem(path)  # missing, or a FIFO that would block the read
         if problem:
-            raise PipelineError(f"cannot read EtC key file: {problem}")
+            raise PipelineError(f"cannot read key file: {problem}")
         try:
             secret = path.read_bytes().strip()
         except OSError as err:
-            raise PipelineError(f"cannot read EtC key file {path}: {err.strerror}") from None
+            raise PipelineError(f"cannot read key file {path}: {err.strerror}") from None
         source = f"key file {path}"
     elif os.environb.get(SECRET_ENV.encode()):
         secret = os.environb[SECRET_ENV.encode()].strip()  # the bytes as given: a secret need not be UTF-8
         source = f"${SECRET_ENV}"
     else:
-        raise PipelineError(f"no EtC secret: pass --key-file PATH or set {SECRET_ENV}")
+        raise PipelineError(f"no secret: pass --key-seed N (a public benchmark key), --key-file PATH or set {SECRET_ENV}")
     if len(secret) < MIN_SECRET_BYTES:
-        raise PipelineError(f"EtC secret from {source} is {len(secret)} bytes; it must be at least {MIN_SECRET_BYTES}")
+        raise PipelineError(f"secret from {source} is {len(secret)} bytes; it must be at least {MIN_SECRET_BYTES}")
     return secret

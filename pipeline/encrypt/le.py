@@ -216,7 +216,7 @@ class LeScheme(SecretScheme):
     name = "le"
     title = "LE"
     key_kind = "one 4-bit shuffle and negation for every block"
-    options = ("block_size", "key_draw", "key_file")
+    options = ("block_size", "key_draw", "key_seed", "key_file")
     version = VERSION
     per_block = False
 

@@ -30,11 +30,11 @@ DATA_DIR = typer.Option(Path("data"), "--data-dir", help=meaning("--data-dir"))
 KEY_OPTIONS = (
     ("params", Optional[Path], typer.Option(None, "--params", help=meaning("--params", "vor [default: <data-dir>/<dataset>/params/<published file>]"))),
     ("vortices", Optional[int], typer.Option(None, "--vortices", help=meaning("--vortices", "vor uses the first N [default: the script's v_num, or all the file holds if fewer]"))),
-    ("key_seed", Optional[int], typer.Option(None, "--key-seed", help=meaning("--key-seed", "random: MATLAB rng seed of the per-image permutations [encrypt: 0; later stages: the recorded one]"))),
+    ("key_seed", Optional[int], typer.Option(None, "--key-seed", help=meaning("--key-seed", "random: MATLAB rng seed of the per-image permutations [encrypt: 0]; secret-keyed schemes: the public benchmark key the secret is derived from (docs/schemes.md) [later stages: the recorded one]"))),
     ("block_size", Optional[int], typer.Option(None, "--block-size", help=meaning("--block-size", "block-wise schemes; it divides the image [default: 16 for CIFAR-10, 7 for 28 x 28; later stages: the recorded one]"))),
     ("key_mode", Optional[str], typer.Option(None, "--key-mode", help=meaning("--key-mode", "dataset (one key for every image) or image (a fresh key per image, the paper's 'without key management') [default: dataset]"))),
     ("key_draw", Optional[str], typer.Option(None, "--key-draw", help=meaning("--key-draw", "le, ele, etc, pe: project (this project's key distribution) or reference (the reference code's: LE/ELE negation fixed by the shuffle, EtC's rotation x flip codes, PE's exactly-half negation); python -m pipeline.schemes lists both [default: project; later stages: the recorded one]"))),
-    ("key_file", Optional[Path], KEY_FILE := typer.Option(None, "--key-file", help=meaning("--key-file", "secret-keyed schemes (>= 16 bytes) [default: $VORTEX_ETC_SECRET]"))),
+    ("key_file", Optional[Path], KEY_FILE := typer.Option(None, "--key-file", help=meaning("--key-file", "secret-keyed schemes (>= 16 bytes) [default: $VORTEX_SECRET]"))),
 )
 
 

@@ -184,7 +184,7 @@ class PeScheme(SecretScheme):
     name = "pe"
     title = "PE"
     key_kind = "per-pixel negation bits and colour orders (one key, or one per image)"
-    options = ("key_mode", "key_draw", "key_file")
+    options = ("key_mode", "key_draw", "key_seed", "key_file")
     negates = True
 
     def key(self, spec: DatasetSpec, options: KeyOptions) -> PeKey:

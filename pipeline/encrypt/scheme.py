@@ -35,9 +35,9 @@ class KeyOptions:
     data_dir: Path = Path("data")
     params: Path | None = None  # vortex parameter file (vor_par)
     vortices: int | None = None  # use the first N vortices
-    key_seed: int | None = None  # random: MATLAB rng seed of the per-image permutations (the key)
+    key_seed: int | None = None  # the key's public seed: random's MATLAB rng seed; a secret-keyed scheme's benchmark key
     block_size: int | None = None  # block edge in pixels
-    key_file: Path | None = None  # file holding the secret (else $VORTEX_ETC_SECRET)
+    key_file: Path | None = None  # file holding a private secret (else $VORTEX_SECRET)
     secret: bytes | None = None  # a secret given in code: studies and an adversary's own keys
     key_mode: str | None = None  # pe: "dataset" (one key) or "image" (a fresh key per image)
     key_draw: str | None = None  # le, ele, etc, pe: "project" (default) or "reference" (the references' distribution)

@@ -21,6 +21,7 @@ from workbench.data.datasets import (
     pictures_from_rows,
     rows_from_pictures,
     variant_files,
+    variant_name,
 )
 from workbench.data.layouts import read_origin, write_variant
 from workbench.data.matfiles import read_mat
@@ -28,6 +29,7 @@ from workbench.outputs import read_record, write_unit
 from workbench.data.preview import save_preview
 from pipeline.encrypt.registry import SCHEMES
 from pipeline.encrypt.scheme import KeyOptions, Scheme
+from pipeline.encrypt.secret import with_key_seed
 from pipeline.encrypt.streamed import encrypt_streamed, streams
 from pipeline.errors import PipelineError
 
@@ -35,15 +37,16 @@ PREVIEW_IMAGES = 8
 
 
 def encrypt_dataset(scheme: Scheme, spec: DatasetSpec, key, source: Path, out_dir: Path, *,
-                    preview: Path | None = None) -> dict:
+                    preview: Path | None = None, key_seed: int | None = None) -> dict:
     """Encrypt the plain train and test splits read from ``source``; write ``out_dir`` as one unit.
 
     Returns a report: the key record, image counts, files written and seconds spent reading,
     encrypting and writing. A v7.3 source is encrypted block by block where the scheme allows
-    (:mod:`pipeline.encrypt.streamed`).
+    (:mod:`pipeline.encrypt.streamed`). ``key_seed``: the benchmark key the key came from, recorded.
     """
     if streams(scheme, source):
-        return encrypt_streamed(scheme, spec, key, source, out_dir, preview=preview, preview_images=PREVIEW_IMAGES)
+        return encrypt_streamed(scheme, spec, key, source, out_dir, preview=preview, preview_images=PREVIEW_IMAGES,
+                                key_seed=key_seed)
     clock = time.perf_counter()
     plain = read_origin(spec, source)
     read_s = time.perf_counter() - clock
@@ -58,7 +61,7 @@ def encrypt_dataset(scheme: Scheme, spec: DatasetSpec, key, source: Path, out_di
     splits = {split: (scheme.stored_images(spec, rows[split]), scheme.stored_labels(spec, labels))
               for split, (_, labels) in plain.items()}
     counts = {split: len(plain[split][0]) for split in SPLITS}
-    record = {"scheme": scheme.name, "dataset": spec.name, "key": scheme.record(key), "images": counts}
+    record = {"scheme": scheme.name, "dataset": spec.name, "key": with_key_seed(scheme.record(key), key_seed), "images": counts}
     written = write_unit(out_dir, lambda folder: write_variant(spec, scheme.name, folder, splits, scheme.file_variables(key)), record)
     if preview is not None:
         count = min(PREVIEW_IMAGES, counts["test"])
@@ -68,8 +71,14 @@ def encrypt_dataset(scheme: Scheme, spec: DatasetSpec, key, source: Path, out_di
             "seconds": {"read": read_s, "encrypt": encrypt_s, "write": write_s}}
 
 
-def variant_dir(data_dir: Path, spec: DatasetSpec, scheme: Scheme) -> Path:
-    return Path(data_dir) / spec.name / scheme.name
+def variant_of(scheme: Scheme, options: KeyOptions) -> str:
+    """The variant ``options`` name for ``scheme``: its data folder and the stem of its results (:func:`variant_name`)."""
+    return variant_name(scheme.name, options.key_seed)
+
+
+def variant_dir(data_dir: Path, spec: DatasetSpec, scheme: Scheme, key_seed: int | None = None) -> Path:
+    """``data/<dataset>/<variant>``: the folder of ``scheme`` under benchmark key ``key_seed`` (:func:`variant_name`)."""
+    return Path(data_dir) / spec.name / variant_name(scheme.name, key_seed)
 
 
 def recorded_options(scheme: Scheme, spec: DatasetSpec, options: KeyOptions) -> KeyOptions:
@@ -77,7 +86,7 @@ def recorded_options(scheme: Scheme, spec: DatasetSpec, options: KeyOptions) -> 
 
     A record of another scheme or dataset is an error: the folder was written by something else.
     """
-    folder = variant_dir(options.data_dir, spec, scheme)
+    folder = variant_dir(options.data_dir, spec, scheme, options.key_seed)
     record = read_record(folder)
     if record is None:
         return options
@@ -93,17 +102,20 @@ def key_of_data(scheme_name: str, spec: DatasetSpec, options: KeyOptions):
     return scheme, scheme.key(spec, recorded_options(scheme, spec, options))
 
 
-def check_encrypted_files(data_dir: Path, spec: DatasetSpec, scheme: Scheme, split: str, key) -> None:
-    """Refuse one split's files where they can tell that ``key`` did not make them (reads only the key's variables)."""
-    path = Path(data_dir) / spec.name / variant_files(spec, scheme.name)[split].path
+def check_encrypted_files(data_dir: Path, spec: DatasetSpec, scheme: Scheme, split: str, key, variant: str | None = None) -> None:
+    """Refuse one split's files of ``variant`` (default: the scheme's folder) where they can tell that ``key`` did
+    not make them (reads only the key's variables)."""
+    path = Path(data_dir) / spec.name / variant_files(spec, variant or scheme.name)[split].path
     names = tuple(scheme.file_variables(key))
     if names:
         scheme.check_files(key, read_mat(path, variable_names=names), str(path))
 
 
-def load_encrypted(data_dir: Path, spec: DatasetSpec, scheme: Scheme, split: str, key=None) -> tuple[np.ndarray, np.ndarray]:
-    """(encrypted pictures, labels) of one split; with ``key``, files that key did not make are refused."""
-    rows, labels = load_split(data_dir, spec, scheme.name, split)
+def load_encrypted(data_dir: Path, spec: DatasetSpec, scheme: Scheme, split: str, key=None,
+                   variant: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(encrypted pictures, labels) of one split of ``variant`` (default: the scheme's own folder); with ``key``,
+    files that key did not make are refused."""
+    rows, labels = load_split(data_dir, spec, variant or scheme.name, split)
     if key is not None:
-        check_encrypted_files(data_dir, spec, scheme, split, key)
+        check_encrypted_files(data_dir, spec, scheme, split, key, variant)
     return pictures_from_rows(rows, spec), labels

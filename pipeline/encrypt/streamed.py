@@ -23,6 +23,7 @@ from workbench.outputs import write_unit
 from workbench.data.preview import save_preview
 from workbench.data.stored import CHUNK_IMAGES, chunk_rows, is_v73, open_rows, read_rows
 from pipeline.encrypt.scheme import Scheme
+from pipeline.encrypt.secret import with_key_seed
 from pipeline.errors import PipelineError
 
 
@@ -73,7 +74,7 @@ def _encrypted_blocks(encrypt, order: _InOrder, split: str, spec: DatasetSpec, s
 
 
 def encrypt_streamed(scheme: Scheme, spec: DatasetSpec, key, source: Path, out_dir: Path, *,
-                     preview: Path | None, preview_images: int) -> dict:
+                     preview: Path | None, preview_images: int, key_seed: int | None = None) -> dict:
     """:func:`pipeline.encrypt.stage.encrypt_dataset` for a v7.3 source, block by block; the same report."""
     clock = time.perf_counter()
     labels = {f"{split}_y": read_rows(source, f"{split}_y") for split in SPLITS}
@@ -87,7 +88,7 @@ def encrypt_streamed(scheme: Scheme, spec: DatasetSpec, key, source: Path, out_d
                                     _encrypted_blocks(encrypt, order, split, spec, scheme, readers[split], dtype, first_blocks),
                                     chunk_rows(spec.row_length)),
                           scheme.stored_labels(spec, labels[f"{split}_y"])) for split in SPLITS}
-        record = {"scheme": scheme.name, "dataset": spec.name, "key": scheme.record(key), "images": counts}
+        record = {"scheme": scheme.name, "dataset": spec.name, "key": with_key_seed(scheme.record(key), key_seed), "images": counts}
         written = write_unit(out_dir, lambda folder: write_variant(spec, scheme.name, folder, splits,
                                                                    scheme.file_variables(key), version="7.3"), record)
     finally:

@@ -94,30 +94,31 @@ class AttackData:
         return blocks
 
 
-def _side(data_dir: Path, spec: DatasetSpec, scheme: Scheme | None, split: str, key, stream: bool):
-    """(pictures, labels) of one split of the plain (``scheme`` None) or encrypted variant."""
-    variant = "origin" if scheme is None else scheme.name
+def _side(data_dir: Path, spec: DatasetSpec, scheme: Scheme | None, split: str, key, stream: bool, variant: str | None = None):
+    """(pictures, labels) of one split of the plain (``scheme`` None) or encrypted ``variant`` (default: the scheme's folder)."""
+    variant = "origin" if scheme is None else variant or scheme.name
     found = stored.split_rows(data_dir, spec, variant, split, any_class=True) if stream else None
     if found is not None:
         reader, labels = found
         reader.close()
         if key is not None:
-            check_encrypted_files(data_dir, spec, scheme, split, key)
+            check_encrypted_files(data_dir, spec, scheme, split, key, variant)
         return StoredPictures(data_dir, spec, variant, split, len(labels)), labels
     if scheme is None:
         rows, labels = load_split(data_dir, spec, "origin", split)
         return pictures_from_rows(rows, spec), labels
-    return load_encrypted(data_dir, spec, scheme, split, key)
+    return load_encrypted(data_dir, spec, scheme, split, key, variant)
 
 
-def load_attack_data(data_dir: str | Path, spec: DatasetSpec, scheme: Scheme, key=None, *, stream: bool = False) -> AttackData:
-    """Both splits of the plain (``origin``) and the encrypted variant, checked to correspond (and, with
+def load_attack_data(data_dir: str | Path, spec: DatasetSpec, scheme: Scheme, key=None, variant: str | None = None, *,
+                     stream: bool = False) -> AttackData:
+    """Both splits of the plain (``origin``) and the encrypted ``variant`` (default: the scheme's folder), checked to correspond (and, with
     ``key``, to be that key's files where the files can tell). With ``stream``, splits stored v7.3 stay
     in their files (:class:`StoredPictures`); else every split is read whole."""
     parts = {}
     for split in ("train", "test"):
         plain, plain_labels = _side(Path(data_dir), spec, None, split, None, stream)
-        enc, enc_labels = _side(Path(data_dir), spec, scheme, split, key, stream)
+        enc, enc_labels = _side(Path(data_dir), spec, scheme, split, key, stream, variant)
         if len(plain) != len(enc) or not np.array_equal(plain_labels, enc_labels):
             raise PipelineError(
                 f"{scheme.name} {split} split of {spec.name} does not correspond to the plain one ({len(enc)} vs {len(plain)} images, or other labels)"

@@ -22,12 +22,15 @@ def key_form(evaluation: Evaluation) -> str:
 
 
 def write_results(path: Path, evaluation: Evaluation, kind: str, outcomes: list[Outcome], baselines: dict, recognisability: dict | None,
-                  seconds: float) -> dict:
-    """Write one kind's JSON file atomically; returns what it holds."""
+                  seconds: float, key_seed: int | None = None) -> dict:
+    """Write one kind's JSON file atomically; returns what it holds. ``scheme`` and ``key_seed`` (the benchmark
+    key, None for a key without one) say what was attacked."""
     d = evaluation.data
     result = {
         "dataset": d.spec.name,
         "encryption": evaluation.encryption,
+        "scheme": evaluation.encryption,
+        "key_seed": key_seed,
         "kind": kind,
         "threat_model": THREAT_MODEL,
         "images": {"public_plain": len(d.plain_train) - evaluation.half, "encrypted_statistics": evaluation.half, "attacked": len(d.plain_test)},

@@ -61,7 +61,7 @@ class Run:
 
 
 #: Configuration fields that may differ between the runs of one cell (repetitions of one recipe): the
-#: scheme's folder too, since each benchmark key of a scheme has its own (``data/fashion/etc-key1``);
+#: scheme's folder too, since each benchmark key of a scheme has its own (``data/fashion/etc-k1``, :func:`workbench.data.datasets.variant_name`);
 #: the cell is the scheme its encrypt stage recorded.
 PER_RUN = ("seed", "dataset", "scheme", "out", "data_dir", "device")
 

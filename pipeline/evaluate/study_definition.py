@@ -24,7 +24,7 @@ _STUDY_FIELDS = {"dataset", "seeds", "preset", "train_options", "train_images", 
 
 @dataclass(frozen=True)
 class StudyDefinition:
-    """One ``study.<name>`` section of a params file (profiles/study.yaml documents every field)."""
+    """One ``study.<name>`` section of a params file (conf/profile/study.yaml documents every field)."""
 
     name: str
     dataset: str

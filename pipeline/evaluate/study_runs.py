@@ -45,7 +45,7 @@ def parse_run(run: str, spec: DatasetSpec, data_dir: Path, key_file: Optional[Pa
     """``scheme[:option=value,...]`` (``random``, ``etc:block-size=7``, ``vor:params=vor_params_mnist_result.mat``)
     -> a StudyRun; the options are a study entry's (:func:`study_encryptions`), spelled the same way.
 
-    Secret-keyed schemes use ``key_file`` or ``$VORTEX_ETC_SECRET``, else the study's public
+    Secret-keyed schemes use ``key_file`` or ``$VORTEX_SECRET``, else the study's public
     experiment secret; ``random`` uses MATLAB's default stream (key seed 0)."""
     name, _, rest = run.partition(":")
     entry: dict = {"scheme": name}
@@ -68,7 +68,7 @@ def study_run(scheme: Scheme, spec: DatasetSpec, data_dir: Path, given: dict, la
     """The key of ``scheme`` from the ``given`` key options, with the study's defaults for the rest.
 
     A secret-keyed scheme without a key file (or an explicit ``secret: None``, meaning
-    ``$VORTEX_ETC_SECRET``) gets the public experiment secret; per-image draws use MATLAB's
+    ``$VORTEX_SECRET``) gets the public experiment secret; per-image draws use MATLAB's
     default stream (seed 0): the study encrypts its own copies."""
     given = dict(given)
     if "key_file" in scheme.options and "key_file" not in given:

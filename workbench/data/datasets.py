@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -140,7 +140,28 @@ class SplitFile:
     y: str
 
 
-_VARIANT_NAME = re.compile(r"^[a-z][a-z0-9]*$")
+_VARIANT_NAME = re.compile(r"^([a-z][a-z0-9]*)(?:-k(0|[1-9][0-9]*))?$")
+
+
+def variant_name(scheme: str, key_seed: int | None = None) -> str:
+    """The folder name (``data/<dataset>/<variant>``) and results name of ``scheme`` under the benchmark key
+    ``key_seed``: ``etc-k0``; the scheme's name alone where no key seed is given (``vor``, a private key).
+
+    THE one place this naming is decided; :func:`variant_scheme` reads it back."""
+    if key_seed is None:
+        return scheme
+    if not isinstance(key_seed, int) or key_seed < 0:
+        raise WorkbenchError(f"key seed of {scheme}: a whole number >= 0, got {key_seed!r}")
+    return f"{scheme}-k{key_seed}"
+
+
+def variant_scheme(variant: str) -> tuple[str, int | None]:
+    """(scheme, key seed or None) of a variant name made by :func:`variant_name`."""
+    match = _VARIANT_NAME.match(variant)
+    if not match:
+        raise WorkbenchError(f"bad variant name {variant!r}: a scheme name (lower-case letters and digits), "
+                             "optionally with -k<key seed>")
+    return match[1], None if match[2] is None else int(match[2])
 
 
 def variant_files(dataset: "str | DatasetSpec", variant: str) -> dict[str, SplitFile]:
@@ -151,9 +172,10 @@ def variant_files(dataset: "str | DatasetSpec", variant: str) -> dict[str, Split
     dataset's row and label layout.
     """
     spec = dataset_spec(dataset)
+    scheme, key_seed = variant_scheme(variant)
+    if key_seed is not None:  # a benchmark key's folder holds the scheme's files
+        return {s: replace(f, path=f"{variant}/{Path(f.path).name}") for s, f in variant_files(spec, scheme).items()}
     p = spec.prefix
-    if not _VARIANT_NAME.match(variant):
-        raise WorkbenchError(f"bad variant name {variant!r}: lower-case letters and digits only")
     cifar = spec.layout == "cifar"
     if variant == "origin":
         if cifar:

@@ -63,18 +63,19 @@ def _read_rows(data_dir: Path, spec: DatasetSpec, variant: str, split: str, cap:
         return images_as_uint8(reader.take(chosen), where), labels[chosen], len(labels)
 
 
-def load_capped(data_dir: Path, spec: DatasetSpec, scheme: Scheme, settings: LearnedSettings) -> AttackData:
-    """The :class:`AttackData` a learned attack uses: every image where ``settings`` cap none (as
+def load_capped(data_dir: Path, spec: DatasetSpec, scheme: Scheme, settings: LearnedSettings,
+                variant: str | None = None) -> AttackData:
+    """The :class:`AttackData` a learned attack uses, of ``variant`` (default: the scheme's folder): every image where ``settings`` cap none (as
     :func:`~pipeline.evaluate.attack_data.load_attack_data`), else the drawn rows of each split, read alone
     from v7.3 files (a split stored v5/v7 is read whole, then cut)."""
     caps = {"train": settings.train_images, "test": settings.test_images}
     if caps["train"] is None and caps["test"] is None:
-        return load_attack_data(data_dir, spec, scheme)
+        return load_attack_data(data_dir, spec, scheme, variant=variant)
     parts = {}
     for split, cap in caps.items():
-        found = [_read_rows(data_dir, spec, variant, split, cap, settings.seed) for variant in ("origin", scheme.name)]
+        found = [_read_rows(data_dir, spec, folder, split, cap, settings.seed) for folder in ("origin", variant or scheme.name)]
         if None in found:
-            whole = load_attack_data(data_dir, spec, scheme)
+            whole = load_attack_data(data_dir, spec, scheme, variant=variant)
             train, test = drawn_rows(len(whole.plain_train), caps["train"], settings.seed), drawn_rows(len(whole.plain_test), caps["test"], settings.seed)
             return AttackData(spec, whole.plain_train[train], whole.train_labels[train], whole.enc_train[train],
                               whole.plain_test[test], whole.test_labels[test], whole.enc_test[test])
