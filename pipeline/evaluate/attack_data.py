@@ -100,8 +100,8 @@ class AttackData:
         """Pictures ``rows`` (sorted row indices) of ``side``, read as runs of at most
         :data:`~workbench.data.stored.CHUNK_IMAGES` stored rows."""
         pictures, rows, size = getattr(self, side), np.asarray(rows), stored.CHUNK_IMAGES
-        parts = []
-        for start in range(0, len(rows) and int(rows[-1]) + 1, size):
+        parts, end = [], int(rows[-1]) + 1 if len(rows) else 0
+        for start in range(0, end, size):
             chosen = rows[np.searchsorted(rows, start) : np.searchsorted(rows, start + size)]
             if len(chosen):
                 parts.append(np.asarray(pictures[int(chosen[0]) : int(chosen[-1]) + 1])[chosen - chosen[0]])
