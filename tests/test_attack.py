@@ -29,6 +29,7 @@ from pipeline.evaluate.attack_methods.method import AttackMethod
 from pipeline.evaluate.attack_methods.registry import METHODS
 from pipeline.evaluate.attack_summary import summary_rows
 from pipeline.evaluate.evaluation import Evaluation
+from pipeline.evaluate.halves import adversary_halves
 from tests.cli import invoke
 from tests.shared import ROOT, shared_path
 
@@ -210,9 +211,9 @@ def test_a_method_added_in_a_test_runs_through_the_attack_command(data_dir, tmp_
     spec = dataset_spec("fashion", data_dir)
     (plain, labels), (encrypted, _) = (load_split(data_dir, spec, variant, "train") for variant in ("origin", "vor"))
     plain, encrypted = (pictures_from_rows(rows, spec).reshape(len(rows), -1) for rows in (plain, encrypted))
-    half = len(plain) // 2
-    guess = np.abs(_class_mean_of_means(encrypted[:half], labels[:half])[:, None]
-                   - _class_mean_of_means(plain[half:], labels[half:])[None, :]).argmin(axis=1)
+    enc_rows, public_rows = adversary_halves(labels)
+    guess = np.abs(_class_mean_of_means(encrypted[enc_rows], labels[enc_rows])[:, None]
+                   - _class_mean_of_means(plain[public_rows], labels[public_rows])[None, :]).argmin(axis=1)
     source_of = {plain[:, t].tobytes(): t for t in range(plain.shape[1])}  # 300 noisy values: every column differs
     truth = np.array([source_of[encrypted[:, s].tobytes()] for s in range(encrypted.shape[1])])
     expected = float(np.mean(guess == truth))
@@ -235,9 +236,9 @@ def test_ciphertext_only_keys_come_from_the_training_split_whatever_the_test_spl
     for method in one.methods():
         first, second = (method.as_map(method.ciphertext_only(e)[0], e.shape) for e in (one, two))
         assert np.array_equal(first.source, second.source) and np.array_equal(first.negate, second.negate), method.name
-    assert one.statistics_source() == {"encrypted": {"split": "train", "images": [0, 150]},
-                                       "public_plain": {"split": "train", "images": [150, 300]},
-                                       "attacked": {"split": "test", "images": [0, 120]}}
+    assert one.statistics_source() == {"rule": "stratified halves by label, seed 0", "encrypted": {"split": "train", "images": 150},
+                                       "public_plain": {"split": "train", "images": 150},
+                                       "attacked": {"split": "test", "images": 120}}
 
 
 def test_the_summary_rows_import_no_torch():

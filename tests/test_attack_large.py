@@ -1,6 +1,6 @@
 """The attack command on 224 x 224 x 3 images stored v7.3: the methods whose S x S statistics cannot fit are
 skipped with their reason, EtC's block attack runs on the adversary's sides (the encrypted training images
-0:N//2 against the public plain images N//2:N), and its key share is the one of the same attack on those
+of one half against the public plain images of the other: :func:`~pipeline.evaluate.halves.adversary_halves`), and its key share is the one of the same attack on those
 images held in memory, scored against the victim's key. On small images every method runs, each with the
 key share of its estimator run in memory on the same sides (the S x S statistics, as before they were lazy)."""
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pipeline.encrypt.etc import encrypt, etc_sample_map
 from pipeline.encrypt.etc_key import derive_key
 from pipeline.evaluate import etc_attack
 from pipeline.evaluate import sample_map_attack as core
+from pipeline.evaluate.halves import adversary_halves
 from pipeline.fetch import app as fetch_app
 from tests.cli import invoke
 from workbench.data.datasets import dataset_spec, load_split, pictures_from_rows
@@ -26,10 +27,8 @@ SECRET = b"a secret of the large-image test"
 
 def _scene_set(tmp_path, size: int = 224, train: tuple[int, int] = (4, 2)) -> tuple:
     """``large``: 224 x 224 RGB PNGs of 2 classes, ``scene`` (one smooth random picture with noise) and ``void``
-    (flat mid-grey), ``train`` images each and 1 + 1 test images, declared and fetched stored v7.3 at ``size`` px;
-    returns (data dir, spec). A folder's train split is stored class by class, so the encrypted half
-    (0:N//2) holds only ``scene`` images when there are more of them: the statistics of the class it lacks
-    (zeros) then meet a flat class, which costs every candidate (nearly) the same."""
+    (flat mid-grey), ``train`` images each and 1 + 1 test images, declared and fetched stored v7.3 at ``size`` px
+    (class by class, as a folder's train split is stored); returns (data dir, spec)."""
     rng = np.random.default_rng(7)
     scene = np.asarray(Image.fromarray(rng.integers(20, 200, (28, 28, 3)).astype(np.uint8)).resize((224, 224), Image.BICUBIC), float)
     for split, counts in (("train", train), ("test", (1, 1))):
@@ -61,8 +60,8 @@ def test_the_attack_command_at_224_px_runs_etc_blocks_and_skips_the_map_methods(
     reason = "150528 sample positions (224 x 224 x 3) need a 150528 x 150528 correlation matrix (169 GiB); it takes at most 16384 positions"
     assert coa["skipped"] == kpa["skipped"] == [{"method": "sample-map", "reason": reason}]  # pixel-map: not for a negating scheme
     assert f"skipped sample-map: {reason}" in done.stdout
-    assert coa["statistics_from"]["encrypted"] == {"split": "train", "images": [0, 3]}
-    assert coa["statistics_from"]["public_plain"] == {"split": "train", "images": [3, 6]}
+    assert coa["statistics_from"]["rule"] == "stratified halves by label, seed 0"
+    assert coa["statistics_from"]["encrypted"] == coa["statistics_from"]["public_plain"] == {"split": "train", "images": 3}
     assert [a["method"] for a in coa["attacks"]] == ["etc-blocks"] and {a["method"] for a in kpa["attacks"]} == {"etc-blocks"}
 
     # the victim's key, checked to make the stored encrypted images; the attack on the same sides, held in memory
@@ -70,7 +69,10 @@ def test_the_attack_command_at_224_px_runs_etc_blocks_and_skips_the_map_methods(
     (plain, labels), (encrypted, _) = (load_split(data, spec, variant, "train") for variant in ("origin", "etc"))
     plain, encrypted = pictures_from_rows(plain, spec), pictures_from_rows(encrypted, spec)
     assert np.array_equal(encrypt(plain, truth), encrypted)
-    estimate, _ = etc_attack.ciphertext_only_key(encrypted[:3], labels[:3], plain[3:], labels[3:], block_size=16, num_classes=2)
+    enc_rows, public_rows = adversary_halves(labels)
+    assert set(labels[enc_rows]) == set(labels[public_rows]) == {0, 1}  # both classes on both sides, stored class by class
+    estimate, _ = etc_attack.ciphertext_only_key(encrypted[enc_rows], labels[enc_rows], plain[public_rows], labels[public_rows],
+                                                 block_size=16, num_classes=2)
     found, right = etc_sample_map(estimate), etc_sample_map(truth)
     attack = coa["attacks"][0]
     assert attack["key_tables"] == etc_attack.table_shares(estimate, truth)
@@ -97,11 +99,11 @@ def test_on_small_images_every_method_runs_and_gives_the_in_memory_attacks_key_s
     truth = etc_sample_map(derive_key(SECRET, (16, 16, 3), 4))
     (plain, labels), (encrypted, _) = (load_split(data, spec, variant, "train") for variant in ("origin", "etc"))
     plain, encrypted = pictures_from_rows(plain, spec), pictures_from_rows(encrypted, spec)
-    half = len(plain) // 2
+    enc, pub = adversary_halves(labels)
     observed, public = (core.statistics(pictures.reshape(len(pictures), -1), part, 2)
-                        for pictures, part in ((encrypted[:half], labels[:half]), (plain[half:], labels[half:])))
+                        for pictures, part in ((encrypted[enc], labels[enc]), (plain[pub], labels[pub])))
     estimates = {"sample-map": core.ciphertext_only_map(observed, public, negation=True)[0],
-                 "etc-blocks": etc_sample_map(etc_attack.ciphertext_only_key(encrypted[:half], labels[:half], plain[half:], labels[half:],
+                 "etc-blocks": etc_sample_map(etc_attack.ciphertext_only_key(encrypted[enc], labels[enc], plain[pub], labels[pub],
                                                                              block_size=4, num_classes=2)[0])}
     for attack in record["attacks"]:
         found = estimates[attack["method"]]

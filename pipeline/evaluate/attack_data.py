@@ -81,17 +81,31 @@ class AttackData:
     def labels(self, side: str) -> np.ndarray:
         return self.train_labels if side.endswith("train") else self.test_labels
 
-    def blocks(self, side: str, start: int = 0, stop: int | None = None) -> Blocks:
-        """Pictures ``start:stop`` of ``side`` (``plain_train``, ``enc_train``, ``plain_test``, ``enc_test``) as
-        flattened blocks of :data:`~workbench.data.stored.CHUNK_IMAGES` with their labels; one block in memory at a time."""
+    def blocks(self, side: str, rows: np.ndarray | None = None) -> Blocks:
+        """Pictures ``rows`` (sorted row indices; None: every row) of ``side`` (``plain_train``, ``enc_train``,
+        ``plain_test``, ``enc_test``) as flattened blocks with their labels: the chosen rows of each run of
+        :data:`~workbench.data.stored.CHUNK_IMAGES` stored rows; one run in memory at a time."""
         pictures, labels = getattr(self, side), self.labels(side)
-        stop = len(pictures) if stop is None else stop
+        rows = np.arange(len(pictures)) if rows is None else np.asarray(rows)
 
         def blocks():
             size = stored.CHUNK_IMAGES
-            for i in range(start, stop, size):
-                yield flat(np.asarray(pictures[i : min(i + size, stop)])), labels[i : min(i + size, stop)]
+            for start in range(0, len(pictures), size):
+                chosen = rows[np.searchsorted(rows, start) : np.searchsorted(rows, start + size)]
+                if len(chosen):
+                    yield flat(self.picked(side, chosen)), labels[chosen]
         return blocks
+
+    def picked(self, side: str, rows: np.ndarray) -> np.ndarray:
+        """Pictures ``rows`` (sorted row indices) of ``side``, read as runs of at most
+        :data:`~workbench.data.stored.CHUNK_IMAGES` stored rows."""
+        pictures, rows, size = getattr(self, side), np.asarray(rows), stored.CHUNK_IMAGES
+        parts, end = [], int(rows[-1]) + 1 if len(rows) else 0
+        for start in range(0, end, size):
+            chosen = rows[np.searchsorted(rows, start) : np.searchsorted(rows, start + size)]
+            if len(chosen):
+                parts.append(np.asarray(pictures[int(chosen[0]) : int(chosen[-1]) + 1])[chosen - chosen[0]])
+        return np.concatenate(parts) if parts else np.zeros((0, *self.shape), np.uint8)
 
 
 def _side(data_dir: Path, spec: DatasetSpec, scheme: Scheme | None, split: str, key, stream: bool, variant: str | None = None):

@@ -11,7 +11,8 @@ from pipeline.evaluate.evaluation import PREVIEW_IMAGES, Evaluation, Outcome
 
 THREAT_MODEL = (
     "adversary holds the encrypted training data with its labels, knows the algorithm and has public plain images of the same kind "
-    "(other training images); its ciphertext-only statistics come from those, never from the attacked encrypted test split; "
+    "(the other half of the training images: stratified by label, fixed seed); its ciphertext-only statistics come from those, "
+    "never from the attacked encrypted test split; "
     "known-plaintext adds the first k plain/encrypted train pairs"
 )
 
@@ -33,7 +34,7 @@ def write_results(path: Path, evaluation: Evaluation, kind: str, outcomes: list[
         "key_seed": key_seed,
         "kind": kind,
         "threat_model": THREAT_MODEL,
-        "images": {"public_plain": len(d.plain_train) - evaluation.half, "encrypted_statistics": evaluation.half, "attacked": len(d.plain_test)},
+        "images": {"public_plain": len(evaluation.public_rows), "encrypted_statistics": len(evaluation.encrypted_rows), "attacked": len(d.plain_test)},
         "statistics_from": evaluation.statistics_source(),
         "key_form": key_form(evaluation),
         "negation_considered": evaluation.negation,

@@ -4,8 +4,10 @@ Threat model (as in the EtC paper): the adversary holds the encrypted training d
 (as an untrusted trainer does), knows the algorithm and the data distribution (public plain images of
 the same kind), but not the key; the stronger adversary also holds k plain/encrypted pairs.
 
-* ciphertext-only statistics: the encrypted training images ``0:half`` against the public plain
-  training images ``half:N`` (other images; ``half = N // 2``) — never the attacked test split;
+* ciphertext-only statistics: the encrypted training images of one half of the train split against
+  the public plain training images of the other half (:func:`~pipeline.evaluate.halves.adversary_halves`:
+  stratified by label, fixed seed, so both hold every class however the split is stored) — never the
+  attacked test split;
 * known pairs: the first k images of the plain and the encrypted training split;
 * attacked: the encrypted test split, decrypted with each estimate and scored against the plain test
   split in blocks: key share (where the true key is known), PSNR, SSIM and recognisability.
@@ -27,6 +29,7 @@ from pipeline.errors import PipelineError
 from pipeline.evaluate import sample_map_attack as core
 from pipeline.evaluate.etc_attack import block_statistics_of, refinement_correlations_of, refinement_positions
 from pipeline.evaluate.attack_data import AttackData, Truth, flat
+from pipeline.evaluate.halves import RULE, adversary_halves
 from pipeline.evaluate.attack_methods.method import KINDS, AttackMethod
 from pipeline.evaluate.attack_methods.registry import METHODS
 from pipeline.evaluate.metrics import psnr, ssim
@@ -72,8 +75,8 @@ class Evaluation:
         self.truth = truth or Truth()
         self.negation = scheme.negates
         self.shape, self.num_classes = data.shape, data.spec.num_classes
-        n = len(data.plain_train)
-        self.half = n // 2  # encrypted statistics from images 0:half, public plain images half:n
+        # the encrypted statistics' rows and the public plain images' rows of the train split
+        self.encrypted_rows, self.public_rows = adversary_halves(data.train_labels)
         self.fill = self._public_mean()
         self._scheme = scheme
         self._statistics: dict[str, tuple[object, float]] = {}  # name: (value, seconds it took)
@@ -83,16 +86,16 @@ class Evaluation:
 
     # -- what the adversary holds (the Adversary protocol)
     def encrypted_blocks(self) -> core.Blocks:
-        if self.half == 0:
+        if not len(self.encrypted_rows):
             raise PipelineError(f"the train split of {self.data.spec.name} holds {len(self.data.plain_train)} image; "
                                 "the ciphertext-only statistics need at least 2")
-        return self.data.blocks("enc_train", 0, self.half)
+        return self.data.blocks("enc_train", self.encrypted_rows)
 
     def public_blocks(self) -> core.Blocks:
-        return self.data.blocks("plain_train", self.half)
+        return self.data.blocks("plain_train", self.public_rows)
 
     def encrypted_images(self, count: int) -> np.ndarray:
-        return np.asarray(self.data.enc_train[: min(count, self.half)])
+        return self.data.picked("enc_train", self.encrypted_rows[:count])
 
     def pairs(self, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         d = self.data
@@ -136,9 +139,9 @@ class Evaluation:
 
     def statistics_source(self) -> dict:
         """What the ciphertext-only statistics come from (for the JSON file)."""
-        n = len(self.data.plain_train)
-        return {"encrypted": {"split": "train", "images": [0, self.half]}, "public_plain": {"split": "train", "images": [self.half, n]},
-                "attacked": {"split": "test", "images": [0, len(self.data.plain_test)]}}
+        return {"rule": RULE, "encrypted": {"split": "train", "images": len(self.encrypted_rows)},
+                "public_plain": {"split": "train", "images": len(self.public_rows)},
+                "attacked": {"split": "test", "images": len(self.data.plain_test)}}
 
     def _public_mean(self) -> np.ndarray:
         """The public plain images' mean picture (S,) float32: sums of uint8 in float64 are exact in any order."""

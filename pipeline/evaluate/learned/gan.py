@@ -3,9 +3,9 @@
 A CycleGAN-lite: generators G (encrypted -> plain) and F (plain -> encrypted), both
 :class:`~pipeline.evaluate.learned.networks.Translator`, PatchGAN critics for each domain,
 least-squares adversarial losses and an L1 cycle loss. The adversary holds public plain
-images and the victim's encrypted train images, never as pairs: the two sets are disjoint
-halves of the train split (plain from the first, encrypted from the second), so no picture
-appears in both. G is applied to the encrypted test images.
+images and the victim's encrypted train images, never as pairs: the two sets are the disjoint
+halves of the train split (:func:`~pipeline.evaluate.halves.adversary_halves`: encrypted from one,
+plain from the other, every class in both), so no picture appears in both. G is applied to the encrypted test images.
 
 The training is scored on a share of both domains held out of it: the cycle SSIM, the mean of
 SSIM(F(G(e)), e) over held-out victim encrypted images and SSIM(G(F(p)), p) over held-out public
@@ -24,6 +24,7 @@ from torch import nn
 
 from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.evaluate.attack_data import AttackData
+from pipeline.evaluate.halves import adversary_halves
 from pipeline.evaluate.learned import training
 from pipeline.evaluate.learned.itn import NotApplicable, heldout_count
 from pipeline.evaluate.learned.networks import Discriminator, Translator, mixing_problem
@@ -36,10 +37,10 @@ SCORE = "cycle SSIM on held-out images of both domains: mean of SSIM(F(G(e)), e)
 def unpaired_sets(data: AttackData, settings: LearnedSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(public plain to train on, held-out public plain, victim encrypted to train on, held-out victim encrypted)
     from disjoint halves of the train split, at most ``public_images`` each."""
-    half = len(data.plain_train) // 2
-    n = min(settings.public_images, half)
+    encrypted_rows, public_rows = adversary_halves(data.train_labels)
+    n = min(settings.public_images, len(encrypted_rows))
     held = heldout_count(settings, n)
-    plain, encrypted = data.plain_train[:n], data.enc_train[half:half + n]
+    plain, encrypted = data.picked("plain_train", public_rows[:n]), data.picked("enc_train", encrypted_rows[:n])
     return plain[:n - held], plain[n - held:], encrypted[:n - held], encrypted[n - held:]
 
 
@@ -99,5 +100,5 @@ def gan_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: 
 
 ATTACK = LearnedAttack(
     "gan", gan_attack,
-    threat_model="unpaired: public plain images and the victim's encrypted train images (disjoint halves of the train split, "
+    threat_model="unpaired: public plain images and the victim's encrypted train images (disjoint stratified halves of the train split, "
                  "no labels, no pairs); a CycleGAN-style translation")
