@@ -18,14 +18,15 @@ import yaml
 from dvc.utils.hydra import compose_and_dump
 
 from tests.shared import ROOT
-from tests.test_dvc_pipeline import _environment, _generated_mirror, _lock_hashes, _project_files, _ran, _run
+from tests.dvc_project import environment, generated_mirror, lock_hashes, project_files, run_command, stages_ran
+
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def mirror(tmp_path_factory):
-    return _generated_mirror(tmp_path_factory.mktemp("keys") / "mirror", _environment())
+    return generated_mirror(tmp_path_factory.mktemp("keys") / "mirror", environment())
 
 
 def _on_mnist(entries: dict) -> dict:
@@ -34,7 +35,7 @@ def _on_mnist(entries: dict) -> dict:
 
 def _copy(dest, mirror, env, profile=None):
     """A fresh copy of the working tree with ``profile``'s params (None: the default), on the generated data."""
-    for name in _project_files():
+    for name in project_files():
         target = dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes((ROOT / name).read_bytes())
@@ -46,19 +47,19 @@ def _copy(dest, mirror, env, profile=None):
     params["encrypt"], params["private"] = _on_mnist(params["encrypt"]), _on_mnist(params["private"])
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "copy"]):
-        _run(cmd, dest, env)
+        run_command(cmd, dest, env)
     return dest, params["encrypt"] or params["private"]
 
 
 def test_two_fresh_copies_encrypt_every_scheme_of_the_default_profile_to_the_same_bytes(tmp_path, mirror):
-    env = _environment()
+    env = environment()
     default = yaml.safe_load((ROOT / "params.yaml").read_text())["encrypt"]
     assert {e["scheme"] for e in default.values()} == {"vor", "random", "etc", "pe", "ele", "le", "block"}
     copies = [_copy(tmp_path / folder, mirror, env) for folder in ("one", "two/deeper")]
     stages = ("fetch@mnist", *(f"encrypt@{name}" for name in copies[0][1]))
     for copy, _ in copies:
-        assert _ran(_run(["dvc", "repro", *stages], copy, env)) == set(stages)
-    assert _lock_hashes(copies[0][0], stages) == _lock_hashes(copies[1][0], stages)
+        assert stages_ran(run_command(["dvc", "repro", *stages], copy, env)) == set(stages)
+    assert lock_hashes(copies[0][0], stages) == lock_hashes(copies[1][0], stages)
     records = {e["variant"]: json.loads((copies[0][0] / "data" / "mnist" / e["variant"] / "params.json").read_text())["key"]
                for e in copies[0][1].values()}
     keyed = [v for v, e in zip(records, copies[0][1].values()) if "key-seed" in e["options"]]
@@ -70,17 +71,17 @@ def test_two_fresh_copies_encrypt_every_scheme_of_the_default_profile_to_the_sam
 
 
 def test_a_private_secret_is_a_dependency_of_exactly_the_encryptions_it_keys(tmp_path, mirror):
-    env = {**_environment(), "VORTEX_SECRET": "the first private secret"}
+    env = {**environment(), "VORTEX_SECRET": "the first private secret"}
     copy, entries = _copy(tmp_path / "private", mirror, env, profile="private")
     assert all("key-seed" not in e["options"] for e in entries.values()) and "mnist-etc" in entries
     stages = ["fetch@mnist", "encrypt_private@mnist-etc", "encrypt_private@mnist-pe"]
-    assert _ran(_run(["dvc", "repro", *stages], copy, env)) == {*stages, "fingerprint@mnist-etc", "fingerprint@mnist-pe"}
+    assert stages_ran(run_command(["dvc", "repro", *stages], copy, env)) == {*stages, "fingerprint@mnist-etc", "fingerprint@mnist-pe"}
     fingerprint = (copy / ".private" / "mnist-etc.fingerprint").read_text()
     assert len(fingerprint.strip()) == 16 and env["VORTEX_SECRET"].encode().hex() not in fingerprint
-    same = _ran(_run(["dvc", "repro", *stages], copy, env))
+    same = stages_ran(run_command(["dvc", "repro", *stages], copy, env))
     assert same == {"fingerprint@mnist-etc", "fingerprint@mnist-pe"}  # always checked; nothing it feeds re-runs
     env["VORTEX_SECRET"] = "another private secret"
-    changed = _ran(_run(["dvc", "repro", "encrypt_private@mnist-etc"], copy, env))
+    changed = stages_ran(run_command(["dvc", "repro", "encrypt_private@mnist-etc"], copy, env))
     assert changed == {"fingerprint@mnist-etc", "encrypt_private@mnist-etc"}
     assert (copy / ".private" / "mnist-etc.fingerprint").read_text() != fingerprint
     assert "results/private" in (copy / "params.yaml").read_text()  # never the benchmark's results folder

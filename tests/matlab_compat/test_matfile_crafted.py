@@ -1,5 +1,5 @@
 """Crafted MAT-files (issue 25): each class ends in one MatFileError naming the variable or the
-HDF5 object, in under 2 s and 256 MB, measured in a forked child (tests/fuzz_crafted.py) whose
+HDF5 object, in under 2 s and 256 MB, measured in a forked child (tests/matlab_compat/fuzz_crafted.py) whose
 address space may grow by 256 MB at most; honest small files of the same shapes still read."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from matlab_compat import MatFileError, loadmat, read_header
-from tests import fuzz_crafted as fc
+from tests.matlab_compat import fuzz_crafted as fc
 
 SECONDS, MEGABYTES = 2.0, 256
 
@@ -191,7 +191,7 @@ def test_special_files_are_refused_without_blocking(special, folder):
 
 
 def test_crafted_fuzz_short(tmp_path):
-    """A few dozen crafted cases (tests/fuzz_crafted.py; the long run is its command line)."""
+    """A few dozen crafted cases (tests/matlab_compat/fuzz_crafted.py; the long run is its command line)."""
     counts, _, worst_s, worst_mb, others = fc.fuzz(30, seed=1, memory_mb=1024, timeout=30,
                                                    folder=tmp_path)
     assert counts["other"] == 0 and not others, others

@@ -6,7 +6,6 @@ from hypothesis import strategies as st
 
 from matlab_compat import loadmat, savemat
 from matlab_compat.rng import rng
-from pipeline import PipelineError
 from workbench.data.datasets import DATASETS, pictures_from_rows, rows_from_pictures
 from workbench.errors import WorkbenchError
 from workbench.outputs import RECORD, read_record

@@ -7,6 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from tests.generated import make_image_folder, twin_sets
+
 from workbench.data.datasets import DATASETS, dataset_spec
 from pipeline.encrypt.command import encrypt_app
 from pipeline.encrypt.registry import SCHEMES
@@ -19,8 +21,6 @@ from pipeline.evaluate.learned.run import run_attack
 from pipeline.evaluate.learned.sample import drawn_rows, load_capped, sized_for
 from pipeline.evaluate.learned.settings import LearnedSettings, profile
 from tests.cli import invoke
-from tests.test_own_data import _twin_sets
-from tests.test_own_data_dvc import make_image_folder
 
 
 def test_the_cpu_profile_is_scaled_to_224_px_images_and_unchanged_on_small_ones():
@@ -42,10 +42,9 @@ def test_drawn_rows_are_all_in_order_under_the_cap_else_a_seeded_draw():
 
 
 @pytest.mark.parametrize("scheme", ["etc", "random"])
-def test_capped_images_are_the_whole_split_s_drawn_rows_read_alone_or_cut(tmp_path, scheme, monkeypatch):
-    monkeypatch.setenv("VORTEX_SECRET", "a secret of this test")
+def test_capped_images_are_the_whole_split_s_drawn_rows_read_alone_or_cut(private_secret, tmp_path, scheme):
     folder = make_image_folder(tmp_path / "images", {"train": 5, "test": 3})
-    data = _twin_sets(tmp_path, folder)
+    data = twin_sets(tmp_path, folder)
     settings = LearnedSettings(seed=4, train_images=7, test_images=4)
     for name in ("small", "big"):  # v7: read whole, then cut; v7.3: only the drawn rows read
         assert invoke(encrypt_app(), ["--scheme", scheme, "--dataset", name, "--data-dir", data]).exit_code == 0
@@ -63,7 +62,7 @@ def test_capped_images_are_the_whole_split_s_drawn_rows_read_alone_or_cut(tmp_pa
 
 def test_the_information_measure_reads_only_max_images_of_a_v73_split(tmp_path):
     folder = make_image_folder(tmp_path / "images", {"train": 5, "test": 3})
-    data = _twin_sets(tmp_path, folder)
+    data = twin_sets(tmp_path, folder)
     for max_images in (None, 4):
         small, big = (load_splits(data, name, "all", max_images) for name in ("small", "big"))
         assert list(big) == ["train", "test"]

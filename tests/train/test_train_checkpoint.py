@@ -6,12 +6,13 @@ import json
 import shutil
 
 import pytest
+
+from tests.generated import level_pictures, tiny_config, train_cli, write_variant
 import torch
 
 from train import TrainError
 from train.checkpoints import digest_path, latest_checkpoint
 from train.loop import fit
-from tests.test_train_loop import cli, level_pictures, tiny_config, write_variant
 
 
 @pytest.fixture(scope="module")
@@ -112,9 +113,9 @@ def test_cli_resume_says_what_it_found_in_one_line(tmp_path):
     write_variant(data, "fashion", "origin", *level_pictures(32, 1), *level_pictures(16, 2))
     args = ["--dataset", "fashion", "--model", "smallcnn", "--width", "2", "--epochs", "2", "--batch", "16",
             "--device", "cpu", "--data-dir", str(data), "--out", str(tmp_path / "run"), "--no-progress"]
-    assert cli(args + ["--stop-after", "1"])[0] == 0
+    assert train_cli(args + ["--stop-after", "1"])[0] == 0
     path = latest_checkpoint(tmp_path / "run")
     path.write_bytes(path.read_bytes()[:-100])
-    code, _, err = cli(args + ["--resume"])
+    code, _, err = train_cli(args + ["--resume"])
     assert code == 1 and "Traceback" not in err
     assert err.splitlines()[-1].startswith(f"error: --resume: found {path}, but it is corrupt or truncated")

@@ -5,6 +5,8 @@ import json
 
 import numpy as np
 import pytest
+
+from tests.generated import smooth_images
 import yaml
 from scipy import stats
 
@@ -17,7 +19,7 @@ from pipeline.evaluate.study_runs import draw_params, study_run
 from pipeline.evaluate.study_stats import bootstrap, correlations
 from pipeline.information_study import app
 from tests.cli import invoke
-from tests.test_information import smooth_images
+
 
 X = np.array([0.05, 0.10, 0.20, 0.22, 0.35, 0.40, 0.55, 0.70])
 Y = np.array([0.3, 1.1, 0.2, 1.9, 2.5, 1.4, 3.8, 3.1])

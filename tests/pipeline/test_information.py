@@ -5,7 +5,6 @@ import itertools
 
 import numpy as np
 import pytest
-from scipy.ndimage import gaussian_filter
 
 from workbench.data.datasets import ImageShape, dataset_spec
 from pipeline.errors import PipelineError
@@ -22,15 +21,7 @@ from pipeline.evaluate.information import (
     value_fidelity,
 )
 from tests.shared import shared_path
-
-
-def smooth_images(n: int, height: int, width: int, channels: int = 1, seed: int = 0) -> np.ndarray:
-    """N x (C*H*W) uint8 rows of blurred noise rescaled to 0..255: images with local structure."""
-    rng = np.random.default_rng(seed)
-    blurred = gaussian_filter(rng.random((n, channels, height, width)), sigma=(0, 0, 2, 2))
-    lo = blurred.min(axis=(2, 3), keepdims=True)
-    span = np.ptp(blurred, axis=(2, 3), keepdims=True)
-    return np.round(255 * (blurred - lo) / span).astype(np.uint8).reshape(n, -1)
+from tests.generated import smooth_images
 
 
 def by_definition(x: np.ndarray, layout: ImageShape, weight: DistanceWeight, sources: np.ndarray, fidelity: np.ndarray) -> tuple[float, float]:

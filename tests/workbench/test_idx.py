@@ -12,11 +12,7 @@ from hypothesis import strategies as st
 from workbench.data.idx import decompress, parse_idx, read_idx
 from workbench.errors import WorkbenchError
 from tests.shared import shared_path
-
-
-def idx_bytes(array: np.ndarray) -> bytes:
-    """An IDX file of a uint8 array, written from the format's definition."""
-    return bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+from tests.generated import idx_bytes
 
 
 @settings(max_examples=40, deadline=None)

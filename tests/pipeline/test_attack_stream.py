@@ -6,11 +6,11 @@ import json
 
 import pytest
 
+from tests.generated import make_image_folder, twin_sets
+
 from pipeline.attack import app
 from pipeline.encrypt.command import encrypt_app
 from tests.cli import invoke
-from tests.test_own_data import _twin_sets
-from tests.test_own_data_dvc import make_image_folder
 
 
 def _without_times(value):
@@ -23,10 +23,9 @@ def _without_times(value):
 
 
 @pytest.mark.parametrize("scheme", ["etc", "vor"])
-def test_the_attack_command_on_a_v73_set_in_blocks_gives_the_whole_set_s_numbers(tmp_path, scheme, monkeypatch):
+def test_the_attack_command_on_a_v73_set_in_blocks_gives_the_whole_set_s_numbers(private_secret, tmp_path, scheme, monkeypatch):
     monkeypatch.setattr("workbench.data.stored.CHUNK_IMAGES", 4)  # several blocks, the last one short
-    monkeypatch.setenv("VORTEX_SECRET", "a secret of this test")
-    data = _twin_sets(tmp_path, make_image_folder(tmp_path / "images", {"train": 6, "test": 3}))
+    data = twin_sets(tmp_path, make_image_folder(tmp_path / "images", {"train": 6, "test": 3}))
     results = {}
     for name in ("small", "big"):
         assert invoke(encrypt_app(), ["--scheme", scheme, "--dataset", name, "--data-dir", data]).exit_code == 0

@@ -23,10 +23,11 @@ import time
 from pathlib import Path
 
 import pytest
+
+from tests.generated import level_pictures, train_cli, write_variant
 import torch
 import torch.distributed as torch_dist
 
-from tests.test_train_loop import cli, level_pictures, write_variant
 
 pytestmark = pytest.mark.skipif(not torch_dist.is_available() or not torch_dist.is_gloo_available(),
                                 reason="torch built without gloo")
@@ -83,7 +84,7 @@ def ddp_run(data_dir, tmp_path_factory):
 
 
 def test_two_gloo_ranks_with_global_batchnorm_equal_one_process(data_dir, ddp_run, tmp_path):
-    code, _, err = cli(args(data_dir, tmp_path / "one", "--sync-bn"))  # --sync-bn changes nothing in one process
+    code, _, err = train_cli(args(data_dir, tmp_path / "one", "--sync-bn"))  # --sync-bn changes nothing in one process
     assert code == 0, err
     one, two = history(tmp_path / "one"), history(ddp_run)
     assert len(one) == len(two) == 3

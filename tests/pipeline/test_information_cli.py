@@ -34,7 +34,8 @@ from pipeline.information import app as info_app
 from pipeline.information_study import app as report_app
 from tests.cli import invoke
 from tests.shared import shared_path
-from tests.test_information import smooth_images
+from tests.generated import smooth_images
+
 
 SECRET = b"a test secret of enough bytes"
 

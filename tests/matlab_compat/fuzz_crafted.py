@@ -1,6 +1,6 @@
 """Crafted MAT-files: the structures an attacker builds, and a bounded run of the reader on them.
 
-Random mutations (tests/test_matfile_fuzz.py, tests/test_matfile_corpus_fuzz.py) rarely make a
+Random mutations (tests/matlab_compat/test_matfile_fuzz.py, tests/matlab_compat/test_matfile_corpus_fuzz.py) rarely make a
 file that is valid yet expensive; these builders do, on purpose: v7.3 reference DAGs, external
 storage, external and soft links, virtual datasets, unknown filters, v7 compact-storage, UTF-8,
 zlib and cell bombs, v4 sparse headers. Compressed bombs are built from one deflate block of a
@@ -10,7 +10,7 @@ address-space limit and a timeout and reports value / MatFileError / other, time
 
 Long run (not CI)::
 
-    python -m tests.fuzz_crafted --cases 3000 [--seed 0] [--memory-mb 1024] [--timeout 20]
+    python -m tests.matlab_compat.fuzz_crafted --cases 3000 [--seed 0] [--memory-mb 1024] [--timeout 20]
 """
 from __future__ import annotations
 

@@ -8,6 +8,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+
+from tests.generated import make_image_folder, twin_sets
 import yaml
 
 from pipeline.attack import app as attack_app
@@ -24,8 +26,6 @@ from pipeline.evaluate.evaluation import Evaluation, attack_methods, skipped_met
 from pipeline.evaluate.etc_attack import block_statistics, block_statistics_of
 from pipeline.fetch import app as fetch_app
 from tests.cli import invoke
-from tests.test_own_data import _twin_sets
-from tests.test_own_data_dvc import make_image_folder
 
 
 @pytest.mark.parametrize("draw", ["project", "reference"])
@@ -86,12 +86,11 @@ def test_block_statistics_in_blocks_are_the_pictures_per_block():
 
 
 @pytest.mark.parametrize("scheme, options", [("etc", []), ("random", ["--key-seed", "2"])])
-def test_a_v73_set_s_attack_statistics_are_read_in_blocks_and_equal_the_whole_set_s(tmp_path, scheme, options, monkeypatch):
+def test_a_v73_set_s_attack_statistics_are_read_in_blocks_and_equal_the_whole_set_s(private_secret, tmp_path, scheme, options, monkeypatch):
     monkeypatch.setattr("workbench.data.stored.CHUNK_IMAGES", 5)  # several blocks, the last one short
     monkeypatch.setattr(core, "CORRELATION_ROWS", 8)
-    monkeypatch.setenv("VORTEX_SECRET", "a secret of this test")
     folder = make_image_folder(tmp_path / "images", {"train": 5, "test": 3})
-    data = _twin_sets(tmp_path, folder)
+    data = twin_sets(tmp_path, folder)
     evaluations = {}
     for name in ("small", "big"):
         out = ["--out", str(data / name / scheme)]  # the scheme's own folder, also under a key seed

@@ -5,18 +5,11 @@ import json
 
 import numpy as np
 import pytest
+
+from tests.generated import level_pictures, tiny_config, train_cli, write_variant
 import torch
 
-from matlab_compat import savemat
-from workbench.data.datasets import (
-    dataset_spec,
-    onehot,
-    rows_from_pictures,
-    variant_files,
-)
 from train import TrainError
-from tests.cli import invoke
-from train.__main__ import app
 from train.api import accuracy, predict, train_classifier
 from train.config import resolve_config
 from train.data import load_dataset, run_identity, split_from_pictures
@@ -24,29 +17,6 @@ from train.checkpoints import latest_checkpoint
 from train.history import HISTORY_COLUMNS
 from train.loop import fit
 from train.presets import PRESETS
-
-
-
-def cli(args: list[str]) -> tuple[int, str, str]:
-    """``python -m train ARGS`` in this process: (exit code, stdout, stderr)."""
-    result = invoke(app, args)
-    return result.exit_code, result.stdout, result.stderr
-
-
-def level_pictures(n: int, seed: int, size: int = 28, channels: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Pictures whose class is their brightness (class k ~ 20 k + 30), with noise: learnable in one epoch."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 10, n)
-    base = 30 + 20 * labels[:, None, None, None]
-    pictures = np.clip(base + rng.normal(0, 6, (n, size, size, channels)), 0, 255).astype(np.uint8)
-    return pictures, labels.astype(np.int64)
-
-
-def tiny_config(**kw):
-    values = dict(dataset="fashion", model="smallcnn", epochs=3, batch=16, crop=28, lr=0.05, ricap=None,
-                  device="cpu", model_options={"width": 4}, checkpoint_every=2, eval_batch=64)
-    values.update(kw)
-    return resolve_config(None, values)
 
 
 @pytest.fixture(scope="module")
@@ -135,21 +105,6 @@ def test_api_learns_brightness_classes():
     assert predict(clf, tx[:5]).dtype == np.int64 and predict(clf, tx[:5]).shape == (5,)
 
 
-def write_variant(data_dir, dataset: str, variant: str, pictures, labels, test_pictures, test_labels) -> None:
-    """Write one variant in the pipeline's MAT layout (the names of workbench.data.datasets.variant_files)."""
-    spec = dataset_spec(dataset)
-    by_file: dict[str, dict] = {}
-    for split, (pics, labs) in {"train": (pictures, labels), "test": (test_pictures, test_labels)}.items():
-        entry = variant_files(dataset, variant)[split]
-        layout = onehot(labs, 10) if dataset != "cifar10" else labs.reshape(-1, 1).astype(np.uint8)
-        by_file.setdefault(entry.path, {})
-        by_file[entry.path][entry.x] = rows_from_pictures(pics, spec)
-        by_file[entry.path][entry.y] = layout
-    for path, variables in by_file.items():
-        (data_dir / dataset / path).parent.mkdir(parents=True, exist_ok=True)
-        savemat(data_dir / dataset / path, variables)
-
-
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
@@ -181,7 +136,7 @@ def test_cli_trains_from_mat_files_and_writes_results(data_dir, tmp_path):
     out = tmp_path / "run"
     args = ["--preset", "fashion_smallcnn_cpu", "--scheme", "vor", "--epochs", "1", "--batch", "16",
             "--width", "4", "--data-dir", str(data_dir), "--out", str(out), "--no-progress"]
-    code, _, err = cli(args)
+    code, _, err = train_cli(args)
     assert code == 0, err
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["config"]["preset"] == "fashion_smallcnn_cpu"
@@ -190,22 +145,22 @@ def test_cli_trains_from_mat_files_and_writes_results(data_dir, tmp_path):
     assert metrics["epochs"] == 1 and 0 <= metrics["test_acc_best"] <= 1
     identity = {k: metrics[k] for k in ("dataset", "scheme", "model", "seed", "key_seed")}  # what the report groups by
     assert identity == {"dataset": "fashion", "scheme": "vor", "model": "smallcnn", "seed": 3407, "key_seed": None}
-    code, _, err = cli(args + ["--epochs", "2", "--resume"])  # other settings: refused, named
+    code, _, err = train_cli(args + ["--epochs", "2", "--resume"])  # other settings: refused, named
     last = err.splitlines()[-1]
     assert code == 1 and last.startswith("error: --resume: found ") and "other settings (epochs)" in last
 
 
 def test_cli_names_the_pipeline_command_for_missing_files(tmp_path):
-    code, _, err = cli(["--dataset", "mnist", "--scheme", "vor", "--model", "smallcnn", "--data-dir", str(tmp_path),
+    code, _, err = train_cli(["--dataset", "mnist", "--scheme", "vor", "--model", "smallcnn", "--data-dir", str(tmp_path),
                         "--out", str(tmp_path / "o")])
     assert code == 1 and len(err.splitlines()) == 1
     assert "python -m pipeline.encrypt --scheme vor --dataset mnist" in err
 
 
 def test_cli_rejects_unknown_preset_and_bad_ricap(tmp_path):
-    code, _, err = cli(["--preset", "fashion_resnet50_vor"])
+    code, _, err = train_cli(["--preset", "fashion_resnet50_vor"])
     assert code == 1 and "unknown preset" in err and "fashion_resnet18_vor" in err
-    code, _, err = cli(["--dataset", "fashion", "--model", "smallcnn", "--ricap", "lots"])
+    code, _, err = train_cli(["--dataset", "fashion", "--model", "smallcnn", "--ricap", "lots"])
     assert code == 1 and err.startswith("error: --ricap: ")
 
 
@@ -242,10 +197,10 @@ def test_cli_stop_and_resume_continue_the_same_run(data_dir, tmp_path):
     out = tmp_path / "run"
     args = ["--preset", "fashion_smallcnn_cpu", "--epochs", "2", "--batch", "16", "--width", "4",
             "--data-dir", str(data_dir), "--out", str(out), "--no-progress"]
-    code, _, err = cli(args + ["--stop-after", "1"])
+    code, _, err = train_cli(args + ["--stop-after", "1"])
     assert code == 0, err
     assert json.loads((out / "metrics.json").read_text())["epochs"] == 1
-    code, _, err = cli(args + ["--resume"])
+    code, _, err = train_cli(args + ["--resume"])
     assert code == 0, err
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["epochs"] == 2 and metrics["weights"] == "from scratch"

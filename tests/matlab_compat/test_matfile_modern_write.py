@@ -23,7 +23,7 @@ from matlab_compat.objects import (
 )
 from matlab_compat.values import SUBSYSTEM
 from tests.shared import shared_path
-from tests.test_matfile_modern import damaged_subsystem_file
+from tests.matlab_compat.test_matfile_modern import damaged_subsystem_file
 
 
 def equal(a, b, seen=None) -> bool:

@@ -4,7 +4,7 @@ in a value or a MatFileError, in bounded time and memory.
 Mutations of each small corpus file: bit flips; 32-bit words (sizes, dimensions, counts, type
 codes) set to extreme values; truncation; and the same inside a compressed element's
 decompressed bytes, re-compressed so that the parser (not zlib) meets them. The run happens
-in a child process so that its peak memory is its own; ``python -m tests.test_matfile_corpus_fuzz``
+in a child process so that its peak memory is its own; ``python -m tests.matlab_compat.test_matfile_corpus_fuzz``
 prints the figures quoted in docs/matfile.md.
 """
 from __future__ import annotations
@@ -111,7 +111,7 @@ def run(corpus: Path, cases_per_seed: int = CASES_PER_SEED, mutate=None) -> dict
 
 def test_mutated_corpus_files_end_in_a_value_or_matfile_error():
     corpus = shared_path("fixtures", "matlab-corpus")
-    done = subprocess.run([sys.executable, "-m", "tests.test_matfile_corpus_fuzz", str(corpus)],
+    done = subprocess.run([sys.executable, "-m", "tests.matlab_compat.test_matfile_corpus_fuzz", str(corpus)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     figures = json.loads(done.stdout.strip().splitlines()[-1])

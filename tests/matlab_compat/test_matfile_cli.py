@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from matlab_compat import savemat
 from matlab_compat.cli import app
 from tests.shared import ROOT, shared_path
-from tests.test_matfile_fixtures import MATLAB_FIXTURES
+from tests.matlab_compat.test_matfile_fixtures import MATLAB_FIXTURES
 
 runner = CliRunner()
 

@@ -5,7 +5,7 @@ some grey and some colour, in ``train/`` and ``test/``. The profile declares it
 (``size: 16, colour: rgb``) and runs the default profile's stages on it: fetch, the five
 encryptions, the statistical attacks and the information measure (on EtC), training on plain and
 EtC images (one epoch of the CPU recipe) and the report. The learned attacks take minutes even on this
-data (``pipeline.learned_attack`` on it was run by hand; ``tests/test_learned_attacks.py`` covers
+data (``pipeline.learned_attack`` on it was run by hand; ``tests/pipeline/test_learned_attacks.py`` covers
 them on tiny data).
 """
 from __future__ import annotations
@@ -15,47 +15,28 @@ import json
 import numpy as np
 import pytest
 import yaml
-from PIL import Image
 
 from matlab_compat import loadmat
 from tests.shared import ROOT
-from tests.test_dvc_pipeline import _environment, _project_files, _ran, _run
+from tests.dvc_project import environment, project_files, run_command, stages_ran
+from tests.generated import CLASSES, make_image_folder
+
 
 pytestmark = pytest.mark.slow
 
-CLASSES = ("bars", "dots", "rings")
 SCHEMES = ("vor", "random", "etc", "pe", "ele")
 MEASURED = ("etc",)
 VARIANTS = ("origin", "etc")
-
-
-def make_image_folder(root, per_class: dict[str, int], seed: int = 0):
-    """``root/<split>/<class>/<i>.png|jpg``: a bright bar whose place is the class on noise; sizes 20 x 20
-    and 30 x 24 (W x H), every third image grey, half of them JPEG."""
-    rng = np.random.default_rng(seed)
-    for split, n in per_class.items():
-        for c, name in enumerate(CLASSES):
-            folder = root / split / name
-            folder.mkdir(parents=True)
-            for i in range(n):
-                w, h = (30, 24) if i % 2 else (20, 20)
-                picture = rng.integers(0, 50, (h, w, 3)).astype(np.uint8)
-                picture[:, 2 + 6 * c:6 + 6 * c] = 230
-                image = Image.fromarray(picture)
-                if i % 3 == 0:
-                    image = image.convert("L")
-                image.save(folder / f"{i}.{'png' if i % 4 < 2 else 'jpg'}")
-    return root
 
 
 @pytest.fixture(scope="module")
 def own_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("own")
     images = make_image_folder(base / "images", {"train": 16, "test": 6})
-    env = _environment()
+    env = environment()
     env["VORTEX_SECRET"] = "a test secret of this clone"
     clone = base / "clone"
-    for name in _project_files():
+    for name in project_files():
         target = clone / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes((ROOT / name).read_bytes())
@@ -69,8 +50,8 @@ def own_run(tmp_path_factory):
     params["train"].update(datasets=["shapes"], variants=list(VARIANTS), options={"epochs": 1, "batch": 16})
     (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "clone"]):
-        _run(cmd, clone, env)
-    return clone, env, _run(["dvc", "repro"], clone, env)
+        run_command(cmd, clone, env)
+    return clone, env, run_command(["dvc", "repro"], clone, env)
 
 
 def test_an_image_folder_runs_through_every_stage(own_run):
@@ -78,7 +59,7 @@ def test_an_image_folder_runs_through_every_stage(own_run):
     stages = ({"fetch@shapes", "evaluate"} | {f"encrypt@shapes-{s}" for s in SCHEMES}
               | {f"{k}@shapes-{s}" for k in ("attack", "information") for s in MEASURED}
               | {f"train@shapes-{v}-smallcnn" for v in VARIANTS})
-    assert _ran(output) == stages
+    assert stages_ran(output) == stages
     origin = clone / "data" / "shapes" / "origin"
     spec = json.loads((origin / "dataset.json").read_text())
     assert (spec["height"], spec["width"], spec["channels"], spec["num_classes"]) == (16, 16, 3, 3)
@@ -96,4 +77,4 @@ def test_an_image_folder_runs_through_every_stage(own_run):
     for scheme in MEASURED:
         assert json.loads((clone / "results" / "attacks" / f"shapes_{scheme}_known-plaintext.json").read_text())
         assert 0 <= json.loads((clone / "results" / "information" / f"shapes_{scheme}.json").read_text())["total_loss_rate"] <= 1
-    assert "Running stage" not in _run(["dvc", "repro"], clone, env)
+    assert "Running stage" not in run_command(["dvc", "repro"], clone, env)

@@ -14,7 +14,6 @@ import torch
 
 from pipeline.encrypt.registry import SCHEMES
 from pipeline.errors import PipelineError
-from pipeline.evaluate.attack_data import AttackData
 from pipeline.evaluate.attack_summary import summary_rows
 from pipeline.evaluate.learned import figures, gan, itn, table, training
 from pipeline.evaluate.learned.results import baselines, write_learned
@@ -22,7 +21,7 @@ from pipeline.evaluate.learned.run import run_attack
 from pipeline.evaluate.learned.settings import LearnedSettings
 from pipeline.evaluate.report import security_markdown
 from tests.shared import ROOT, shared_path
-from tests.test_learned_attacks import OPTIONS, PLAIN_TEST, PLAIN_TRAIN, SPEC, TINY, victim_data
+from tests.pipeline.test_learned_attacks import OPTIONS, PLAIN_TEST, TINY, victim_data
 
 
 def scripted(scores: list[float], cap: int, every: int, patience: int, min_delta: float) -> tuple[training.Training, float]:

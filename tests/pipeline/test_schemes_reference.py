@@ -9,7 +9,6 @@ over blocks, samples and pixels; none uses the schemes' vectorised code.
 from __future__ import annotations
 
 import collections
-import io
 import json
 import math
 import os
@@ -28,7 +27,7 @@ from pipeline.errors import PipelineError
 from pipeline.keys import app as keys_app
 from tests.cifar_origin import write_cifar_origin
 from tests.cli import invoke
-from tests.test_schemes_new import SequentialStream, pe_reference, seed_of
+from tests.pipeline.test_schemes import SequentialStream, pe_reference, seed_of
 
 SECRET = b"reference draw test secret"
 CIFAR = dataset_spec("cifar10")

@@ -12,7 +12,8 @@ import sys
 
 import pytest
 
-from tests.test_train_loop import cli, level_pictures, write_variant
+from tests.generated import level_pictures, train_cli, write_variant
+
 
 BAD = [
     (["--lr", "nan"], "--lr"),
@@ -68,7 +69,7 @@ def assert_refused(code: int, stdout: str, stderr: str, option: str) -> None:
 
 @pytest.mark.parametrize("args, option", BAD, ids=[" ".join(a) for a, _ in BAD])
 def test_bad_option_is_one_line_exit_1_and_writes_nothing(args, option, data_dir, tmp_path):
-    code, stdout, stderr = cli(base(data_dir, tmp_path / "run") + args)
+    code, stdout, stderr = train_cli(base(data_dir, tmp_path / "run") + args)
     assert_refused(code, stdout, stderr, option)
     assert files_under(tmp_path) == []
 
@@ -76,7 +77,7 @@ def test_bad_option_is_one_line_exit_1_and_writes_nothing(args, option, data_dir
 def test_out_that_is_a_file_is_refused_before_training(data_dir, tmp_path):
     target = tmp_path / "results.txt"
     target.write_text("not a folder")
-    code, stdout, stderr = cli(base(data_dir, target))
+    code, stdout, stderr = train_cli(base(data_dir, target))
     assert_refused(code, stdout, stderr, "--out")
     assert "is a file" in stderr and files_under(tmp_path) == [str(target)]
     assert target.read_text() == "not a folder"
@@ -89,7 +90,7 @@ def test_out_in_an_unwritable_folder_is_refused_before_training(data_dir, tmp_pa
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o555)
         out = locked / "run"
-    code, stdout, stderr = cli(base(data_dir, out))
+    code, stdout, stderr = train_cli(base(data_dir, out))
     assert_refused(code, stdout, stderr, "--out")
     assert "cannot write" in stderr and not os.path.exists(out)
 

@@ -4,6 +4,7 @@ import stat
 
 import pytest
 
+from tests.shared import ROOT
 from workbench.outputs import atomic_output
 
 
@@ -51,7 +52,7 @@ def test_temporary_of_a_killed_writer_is_removed_by_the_next_write(tmp_path):
 
     target = tmp_path / "out.bin"
     target.write_bytes(b"old complete content")
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     env = dict(os.environ, PYTHONPATH=str(root))
     writer = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(target)],
                               stdout=subprocess.PIPE, text=True, env=env)

@@ -25,7 +25,8 @@ from pipeline.evaluate.runs import Run
 from pipeline.fetch import app as fetch_app
 from tests.cli import invoke
 from tests.shared import ROOT
-from tests.test_own_data_dvc import CLASSES, make_image_folder
+from tests.generated import CLASSES, make_image_folder, twin_sets
+
 from train.config import resolve_config
 from train.data import StoredImages, load_dataset
 from train.loop import fit
@@ -196,24 +197,11 @@ def test_a_csv_source_and_v73_storage_store_the_same_images(tmp_path, folder):
 # --------------------------------------------------------------------------- larger than memory
 
 
-def _twin_sets(tmp_path, folder):
-    """The same images declared twice: ``small`` stored v7, ``big`` stored v7.3."""
-    base = {"source": "folder", "path": str(folder), "size": 16, "colour": "rgb"}
-    data = tmp_path / "data"
-    params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump({"datasets": {"small": base, "big": {**base, "storage": "v7.3"}}}))
-    for name in ("small", "big"):
-        done = invoke(fetch_app, ["--dataset", name, "--params-file", params, "--data-dir", data])
-        assert done.exit_code == 0, done.output
-    return data
-
-
 @pytest.mark.parametrize("scheme, options", [("etc", {}), ("vor", {}), ("random", {"key-seed": 3}),
                                              ("pe", {"key-mode": "image"}), ("pe", {"key-mode": "image", "key-draw": "reference"})])
-def test_a_v73_set_is_encrypted_block_by_block_to_the_same_images(tmp_path, folder, scheme, options, monkeypatch):
+def test_a_v73_set_is_encrypted_block_by_block_to_the_same_images(private_secret, tmp_path, folder, scheme, options, monkeypatch):
     monkeypatch.setattr("pipeline.encrypt.streamed.CHUNK_IMAGES", 5)  # blocks of 8 (the least): train in two, the last short
-    monkeypatch.setenv("VORTEX_SECRET", "a secret of this test")
-    data = _twin_sets(tmp_path, folder)
+    data = twin_sets(tmp_path, folder)
     for name in ("small", "big"):
         if scheme == "vor":  # each set draws its own parameters from rng(0): the same rows
             assert (data / name / "params" / f"vor_params_{name}.mat").is_file()
@@ -229,7 +217,7 @@ def test_a_v73_set_is_encrypted_block_by_block_to_the_same_images(tmp_path, fold
 
 
 def test_training_reads_a_split_that_does_not_fit_batch_by_batch_with_the_same_result(tmp_path, folder):
-    data = _twin_sets(tmp_path, folder)
+    data = twin_sets(tmp_path, folder)
     config = resolve_config("cpu", {"dataset": "big", "model": "smallcnn", "data_dir": str(data), "epochs": 1,
                                     "batch": 8, "device": "cpu"})
     in_memory = load_dataset(data, "big", "origin", "cpu")
@@ -302,8 +290,7 @@ def test_the_imagenette_profile_runs_the_paper_s_networks_on_every_block_scheme(
 
 
 @pytest.mark.parametrize("scheme", ["etc", "ele", "le", "block"])
-def test_a_block_size_that_does_not_divide_the_declared_images_is_one_line(tmp_path, folder, scheme, monkeypatch):
-    monkeypatch.setenv("VORTEX_SECRET", "a secret of this test")
+def test_a_block_size_that_does_not_divide_the_declared_images_is_one_line(private_secret, tmp_path, folder, scheme):
     fetch_declared(_declare(folder, size=16), tmp_path / "data")
     result = invoke(encrypt_app(), ["--scheme", scheme, "--dataset", "shapes", "--data-dir", tmp_path / "data",
                                     "--block-size", "5"])

@@ -4,9 +4,9 @@ time and memory.
 
 Half of the mutations of a v6/v7 file are made inside its subsystem (the last element: the
 FileWrapper__ metadata, property cells and defaults; decompressed, mutated, re-compressed so
-that the decoders, not zlib, meet them); the others as in tests/test_matfile_corpus_fuzz.py
+that the decoders, not zlib, meet them); the others as in tests/matlab_compat/test_matfile_corpus_fuzz.py
 (bit flips, extreme 32-bit words, truncation, anywhere). CI runs 2 cases per file; the long
-run, ``python -m tests.test_matfile_modern_fuzz`` (100 per file: 3,100 cases), prints the
+run, ``python -m tests.matlab_compat.test_matfile_modern_fuzz`` (100 per file: 3,100 cases), prints the
 figures quoted in docs/matfile.md.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from tests.shared import ROOT, SHARED, shared_path
-from tests.test_matfile_corpus_fuzz import _mutate, mutated, run
+from tests.matlab_compat.test_matfile_corpus_fuzz import _mutate, mutated, run
 
 LONG_RUN_CASES_PER_SEED = 100
 
@@ -46,7 +46,7 @@ def mutated_subsystem(raw: bytes, rng: np.random.Generator) -> bytes:
 
 
 def figures(cases_per_seed: int) -> dict:
-    done = subprocess.run([sys.executable, "-m", "tests.test_matfile_modern_fuzz",
+    done = subprocess.run([sys.executable, "-m", "tests.matlab_compat.test_matfile_modern_fuzz",
                            str(shared_path("fixtures", "matlab-modern")), str(cases_per_seed)],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -40,7 +40,8 @@ from workbench.errors import WorkbenchError
 from pipeline.fetch import app
 from tests.cli import invoke
 from tests.shared import shared_path
-from tests.test_idx import idx_bytes
+from tests.generated import idx_bytes
+
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 NAMES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
