@@ -123,9 +123,3 @@ def test_cli_writes_the_table_of_what_compressibility_measures(tmp_path, cifar_r
     assert (tmp_path / "out" / "cifar10.md").read_text() in result.output
     refused = invoke(compress_app, args + ["--subsampling", "4:1:1"])
     assert refused.exit_code == 1 and "--subsampling" in refused.stderr and refused.stderr.count("\n") == 1
-
-
-def test_the_old_jpeg_command_is_the_compress_command():
-    from pipeline import jpeg
-
-    assert jpeg.app is compress_app
