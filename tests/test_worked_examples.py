@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from matlab_compat import savemat
-from workbench.data.datasets import dataset_spec, onehot
+from workbench.data.datasets import dataset_spec
 from pipeline.encrypt.registry import SCHEMES
 from train.__main__ import app as train_app
 from train.checkpoints import latest_checkpoint
@@ -23,6 +22,7 @@ from train.model import Model
 from train.model_registry import MODELS
 from train.models import create_model
 from tests.cli import invoke
+from tests.generated import class_mean_origin
 from tests.shared import ROOT
 
 DOC = (ROOT / "docs" / "architecture.md").read_text()
@@ -37,15 +37,7 @@ def doc_block(first_line: str) -> str:
 def data_dir(tmp_path_factory):
     """data/fashion/origin for 200 train and 100 test generated images: one mean picture per class plus noise."""
     root = tmp_path_factory.mktemp("data")
-    rng = np.random.default_rng(0)
-    means = rng.uniform(20, 235, (10, 784))
-    split = {}
-    for name, n in (("train", 200), ("test", 100)):
-        labels = np.arange(n) % 10
-        split[f"{name}_x"] = np.clip(means[labels] + rng.normal(0, 15, (n, 784)), 0, 255).round().astype(np.uint8)
-        split[f"{name}_y"] = onehot(labels, 10)
-    (root / "fashion" / "origin").mkdir(parents=True)
-    savemat(root / "fashion" / "origin" / "fashion.mat", split)
+    split = class_mean_origin(root, 200, 100)
     return root, split
 
 

@@ -10,15 +10,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pytest
 
-from matlab_compat import savemat
 from pipeline.attack import app
-from workbench.data.datasets import (
-    dataset_spec,
-    load_split,
-    onehot,
-    pictures_from_rows,
-    rows_map_to_picture_sources,
-)
+from workbench.data.datasets import dataset_spec, load_split, pictures_from_rows, rows_map_to_picture_sources
 from pipeline.encrypt.command import encrypt_app
 from pipeline.encrypt.sample_map import SampleMap
 from pipeline.encrypt.scheme import KeyOptions
@@ -31,6 +24,7 @@ from pipeline.evaluate.attack_summary import summary_rows
 from pipeline.evaluate.evaluation import Evaluation
 from pipeline.evaluate.halves import adversary_halves
 from tests.cli import invoke
+from tests.generated import class_mean_origin
 from tests.shared import ROOT, shared_path
 
 SECRET = "attack-cli-test-secret-0123"
@@ -40,16 +34,7 @@ SECRET = "attack-cli-test-secret-0123"
 def data_dir(tmp_path_factory):
     """data/fashion/{origin,vor,random,etc} for 300 train and 120 test generated images."""
     root = tmp_path_factory.mktemp("data")
-    rng = np.random.default_rng(0)
-    means = rng.uniform(20, 235, (10, 784))
-    split = {}
-    for name, n in (("train", 300), ("test", 120)):
-        labels = np.arange(n) % 10
-        split[f"{name}_x"] = np.clip(means[labels] + rng.normal(0, 15, (n, 784)), 0, 255).round().astype(np.uint8)
-        split[f"{name}_y"] = onehot(labels, 10)
-    origin = root / "fashion" / "origin" / "fashion.mat"
-    origin.parent.mkdir(parents=True)
-    savemat(origin, split)
+    class_mean_origin(root, 300, 120)
     spec = dataset_spec("fashion")
     params = shared_path("fixtures", "matlab", "vor_params_fashion.mat")
     (root / "fashion" / "params").mkdir()
