@@ -53,6 +53,7 @@ def folder(tmp_path):
 @pytest.mark.parametrize("entry, words", [
     ({"source": "folder"}, "datasets.shapes.path"),
     ({"source": "folder", "path": "x", "colour": "blue"}, "datasets.shapes.colour: choose grey or rgb"),
+    ({"source": "folder", "path": "x", "colour": ["rgb"]}, "datasets.shapes.colour: choose grey or rgb, got ['rgb']"),
     ({"source": "folder", "path": "x", "size": 0}, "datasets.shapes.size: must be a whole number >= 2"),
     ({"source": "folder", "path": "x", "sise": 16}, "datasets.shapes.sise: unknown key"),
     ({"source": "folder", "path": "x", "split": {"test": 1.5}}, "strictly between 0 and 1"),

@@ -54,6 +54,13 @@ def _whole(value, name: str, key: str, low: int) -> int:
     return value
 
 
+def _choice(value, name: str, key: str, choices) -> str:
+    """``value`` if it is one of ``choices`` (compared as a tuple, so an unhashable value is refused, not a TypeError)."""
+    if value not in tuple(choices):
+        raise WorkbenchError(f"{_where(name, key)}: choose {' or '.join(choices)}, got {value!r}")
+    return value
+
+
 def parse_declaration(name: str, entry, base: Path = Path(".")) -> Declaration:
     """The checked declaration of ``name`` (``entry``: its mapping); relative paths are taken from ``base``."""
     if not DATASET_NAME.match(str(name)):
@@ -81,17 +88,13 @@ def parse_declaration(name: str, entry, base: Path = Path(".")) -> Declaration:
     if "size" in entry:
         values["size"] = _whole(entry["size"], name, "size", 2)
     if "colour" in entry:
-        if entry["colour"] not in COLOURS:
-            raise WorkbenchError(f"{_where(name, 'colour')}: choose grey or rgb, got {entry['colour']!r}")
-        values["colour"] = entry["colour"]
+        values["colour"] = _choice(entry["colour"], name, "colour", COLOURS)
     if "block-size" in entry:
         values["block_size"] = _whole(entry["block-size"], name, "block-size", 1)
     if "key-seed" in entry:
         values["key_seed"] = _whole(entry["key-seed"], name, "key-seed", 0)
     if "storage" in entry:
-        if entry["storage"] not in STORAGES:
-            raise WorkbenchError(f"{_where(name, 'storage')}: choose {' or '.join(STORAGES)}, got {entry['storage']!r}")
-        values["storage"] = entry["storage"]
+        values["storage"] = _choice(entry["storage"], name, "storage", STORAGES)
     values.update(_split(name, part, entry.get("split")))
     if part.classes:
         values["classes"] = _classes(name, source, entry.get("classes"))
