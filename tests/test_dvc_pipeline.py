@@ -39,8 +39,8 @@ def _make_clone(dest: Path, mirrors: list[str], env: dict[str, str]) -> Path:
     params["attack"] = {"variants": {"mnist-vor": params["encrypt"]["mnist-vor"]}}
     params["learned"].update(datasets=[], variants={})  # minutes each even on this data: tested on tiny data instead
     params["information"] = {"variants": params["encrypt"]}
-    params["train"].update(datasets=["mnist"], variants=list(VARIANTS), models=["smallcnn"], preset="cpu",
-                           options={"epochs": 2, "batch": 32})
+    params["train"].update(runs={f"mnist-smallcnn-{v}-s0": {"dataset": "mnist", "variant": v, "model": "smallcnn", "seed": 0}
+                                 for v in VARIANTS}, preset="cpu", options={"epochs": 2, "batch": 32})
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run_command(["git", "init", "-q"], dest, env)
     run_command(["git", "add", "-A"], dest, env)
@@ -62,13 +62,13 @@ def pipeline_run(tmp_path_factory):
 
 def test_repro_runs_every_stage_and_writes_results(pipeline_run):
     clone, _, _, first, real = pipeline_run
-    runs = {f"train@mnist-{v}-smallcnn" for v in VARIANTS}
+    runs = {f"train@mnist-smallcnn-{v}-s0" for v in VARIANTS}
     assert stages_ran(first) == set(DATA_STAGES) | set(MEASURES) | runs | {"evaluate"}
     accuracy = {}
     for variant in VARIANTS:
-        metrics = json.loads((clone / "results" / "runs" / f"mnist_smallcnn_{variant}" / "metrics.json").read_text())
+        metrics = json.loads((clone / "results" / "runs" / f"mnist-smallcnn-{variant}-s0" / "metrics.json").read_text())
         assert metrics["epochs"] == 2
-        history = (clone / "results" / "runs" / f"mnist_smallcnn_{variant}" / "history.tsv").read_text().splitlines()
+        history = (clone / "results" / "runs" / f"mnist-smallcnn-{variant}-s0" / "history.tsv").read_text().splitlines()
         assert history[0].split("\t")[:2] == ["epoch", "train_loss"] and len(history) == 3
         accuracy[variant] = metrics["test_acc_final"]
     table = (clone / "results" / "table.md").read_text()
@@ -101,7 +101,7 @@ def test_a_changed_param_reruns_only_its_dependants(pipeline_run):
     params["encrypt"]["mnist-vor"]["options"]["vortices"] = 5
     (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     rerun = run_command(["dvc", "repro"], clone, env)
-    assert stages_ran(rerun) == {"encrypt@mnist-vor", "train@mnist-vor-smallcnn", "attack@mnist-vor", "information@mnist-vor", "evaluate"}
+    assert stages_ran(rerun) == {"encrypt@mnist-vor", "train@mnist-smallcnn-vor-s0", "attack@mnist-vor", "information@mnist-vor", "evaluate"}
     del params["encrypt"]["mnist-vor"]["options"]["vortices"]
     (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run_command(["dvc", "repro"], clone, env)

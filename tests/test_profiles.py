@@ -57,8 +57,30 @@ def test_every_overlay_is_in_conf_and_says_only_what_differs():
 
 
 def cells(params: dict) -> list[tuple[str, str, str]]:
-    t = params["train"]
-    return [(d, v, m) for d in t["datasets"] for v in t["variants"] for m in t["models"]]
+    """The (dataset, variant, model) cells of a profile's training runs, in order, each once."""
+    runs = params["train"]["runs"].values()
+    return list(dict.fromkeys((r["dataset"], r["variant"], r["model"]) for r in runs))
+
+
+@pytest.mark.parametrize("profile", [*BUILT_IN, "private", "imagenette"])
+def test_every_run_is_named_by_what_it_trains(profile, profiles):
+    for name, run in profiles[profile]["train"]["runs"].items():
+        assert set(run) == {"dataset", "variant", "model", "seed"}
+        assert name == f"{run['dataset']}-{run['model']}-{run['variant']}-s{run['seed']}"
+
+
+def test_every_cell_of_the_default_profile_is_three_runs_and_a_keyed_scheme_pairs_seed_and_key(profiles):
+    runs = list(profiles["cpu"]["train"]["runs"].values())
+    by_cell: dict[str, list] = {}
+    for run in runs:
+        scheme, _, key = run["variant"].partition("-k")
+        by_cell.setdefault(scheme, []).append((run["seed"], int(key) if key else None))
+    assert set(by_cell) == {"origin", "vor", "random", "etc", "pe", "ele"}
+    for scheme, seeds_keys in by_cell.items():
+        if scheme in ("origin", "vor"):
+            assert sorted(seeds_keys) == [(0, None), (1, None), (2, None)], scheme
+        else:  # seed k with benchmark key k: the spread covers both
+            assert sorted(seeds_keys) == [(0, 0), (1, 1), (2, 2)], scheme
 
 
 @pytest.mark.parametrize("profile", BUILT_IN)
@@ -124,9 +146,9 @@ def test_the_paper_profile_is_the_published_table(profiles):
 
 
 @pytest.mark.parametrize("profile,stages", [  # fetch+encrypt, attack, learned + figures, information, train, isotropic,
-    ("cpu", 1 + 19 + 19 + 7 + 1 + 10 + 14 + 1), ("paper", 3 + 11 + 6 + 6 + 3 + 6 + 18 + 16 + 1),  # evaluate (+ study)
+    ("cpu", 1 + 19 + 19 + 7 + 1 + 10 + 18 + 1), ("paper", 3 + 11 + 6 + 6 + 3 + 6 + 18 + 16 + 1),  # evaluate (+ study)
     ("offline-cifar", 1 + 3 + 3 + 3 + 4 + 1), ("colour", 1 + 7 + 7 + 7 + 1 + 4 + 1 + 1), ("imagenette", 1 + 5 + 2 + 12 + 1),
-    ("study", 1 + 19 + 19 + 7 + 1 + 10 + 14 + 1 + 1), ("study-gpu", 3 + 11 + 6 + 6 + 3 + 6 + 18 + 16 + 1 + 1),
+    ("study", 1 + 19 + 19 + 7 + 1 + 10 + 18 + 1 + 1), ("study-gpu", 3 + 11 + 6 + 6 + 3 + 6 + 18 + 16 + 1 + 1),
     ("private", 1 + 5 + 5 + 5 + 2 + 4 + 1)])  # private: fetch, fingerprint + encrypt_private per entry, attack, ...
 def test_dvc_generates_the_profiles_stages(profile, stages, tmp_path):
     shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")

@@ -159,9 +159,9 @@ def test_fill_replaces_the_marked_blocks_and_refuses_one_without_results():
 
 def test_report_fills_a_readme_and_leaves_an_unchanged_one_alone(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    runs = tmp_path / "results" / "runs" / "fashion_smallcnn_origin"
+    source = sorted((RESULTS / "runs").glob("fashion*origin*/metrics.json"))[0]  # one committed run of the plain images
+    runs = tmp_path / "results" / "runs" / source.parent.name
     runs.mkdir(parents=True)
-    source = RESULTS / "runs" / "fashion_smallcnn_origin" / "metrics.json"
     (runs / "metrics.json").write_text(source.read_text())
     readme = tmp_path / "README.md"
     readme.write_text("# x\n<!-- results:accuracy:begin -->\nstale\n<!-- results:accuracy:end -->\n")

@@ -47,7 +47,8 @@ def own_run(tmp_path_factory):
     params["attack"] = {"variants": measured}
     params["learned"].update(datasets=[], variants={})
     params["information"] = {"variants": measured}
-    params["train"].update(datasets=["shapes"], variants=list(VARIANTS), options={"epochs": 1, "batch": 16})
+    params["train"].update(runs={f"shapes-smallcnn-{v}-s0": {"dataset": "shapes", "variant": v, "model": "smallcnn", "seed": 0}
+                                 for v in VARIANTS}, options={"epochs": 1, "batch": 16})
     (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "clone"]):
         run_command(cmd, clone, env)
@@ -58,7 +59,7 @@ def test_an_image_folder_runs_through_every_stage(own_run):
     clone, env, output = own_run
     stages = ({"fetch@shapes", "evaluate"} | {f"encrypt@shapes-{s}" for s in SCHEMES}
               | {f"{k}@shapes-{s}" for k in ("attack", "information") for s in MEASURED}
-              | {f"train@shapes-{v}-smallcnn" for v in VARIANTS})
+              | {f"train@shapes-smallcnn-{v}-s0" for v in VARIANTS})
     assert stages_ran(output) == stages
     origin = clone / "data" / "shapes" / "origin"
     spec = json.loads((origin / "dataset.json").read_text())
@@ -71,7 +72,7 @@ def test_an_image_folder_runs_through_every_stage(own_run):
     assert len(listing) == 1 + 48 + 18 and listing[1].split("\t")[5] == "train/bars/0.png"
     table = (clone / "results" / "table.md").read_text()
     for variant in VARIANTS:
-        metrics = json.loads((clone / "results" / "runs" / f"shapes_smallcnn_{variant}" / "metrics.json").read_text())
+        metrics = json.loads((clone / "results" / "runs" / f"shapes-smallcnn-{variant}-s0" / "metrics.json").read_text())
         assert metrics["epochs"] == 1 and metrics["config"]["crop"] == 16
         assert f"{100 * metrics['test_acc_final']:.2f}" in table
     for scheme in MEASURED:
