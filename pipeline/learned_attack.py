@@ -105,9 +105,10 @@ def main(
                variant_of(chosen, given))
     if draw:
         name = dataset_spec(dataset, data_dir).name
-        schemes = figures.collect(out, name)
+        keys = figures.collect(out, name)
+        schemes = {scheme: figures.pooled(variants) for scheme, variants in keys.items()}
         with atomic_output(figures_dir / f"{name}_learned_table.md") as tmp:
-            tmp.write_text(table.comparison_markdown(name, schemes))
+            tmp.write_text(table.comparison_markdown(name, keys))
         typer.echo(f"wrote {figures.box_plot(figures_dir / f'{name}_learned_ssim.png', schemes)}, "
                    f"{figures.picture_grid(figures_dir / f'{name}_learned_grid.png', schemes)} and {figures_dir / f'{name}_learned_table.md'}")
 
@@ -135,7 +136,8 @@ def attack(dataset: str, chosen: Scheme, options, kind: list[str], settings: Lea
         variants = [settings] + ([settings.with_(known_pairs=known_pairs)] if LEARNED[k].known_pairs and known_pairs else [])
         outcomes = [run_attack(k, data, chosen, options, variant, device=device, checkpoint_dir=checkpoints,
                                progress=True, accuracy=accuracy) for variant in variants]
-        json_path, _ = write_learned(out, data, chosen, k, outcomes, base, info, time.perf_counter() - start, settings.lpips_weights)
+        json_path, _ = write_learned(out, data, chosen, k, outcomes, base, info, time.perf_counter() - start, settings.lpips_weights,
+                                     variant, options.key_seed)
         for o in outcomes:
             r = o.record
             typer.echo(f"{dataset} {chosen.name} {r['method']}: " + (f"not applicable: {r['not_applicable']}" if "not_applicable" in r else

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.errors import PipelineError
 from pipeline.evaluate.attack_data import AttackData
 from pipeline.evaluate.attack_summary import summary_rows
-from pipeline.evaluate.learned import figures, fr, training
+from pipeline.evaluate.learned import figures, fr, table, training
 from pipeline.evaluate.learned.lpips import CHANNELS, Lpips, load_lpips, lpips
 from pipeline.evaluate.learned.results import baselines, read_side_file, write_learned
 from pipeline.evaluate.learned.run import per_image_scores, run_attack
@@ -220,7 +221,7 @@ def test_result_files_feed_the_report_and_the_figures(tmp_path):
     side = read_side_file(tmp_path / "fashion_random_fr.npz")
     assert np.array_equal(side["fr/ssim"], outcomes["random"].per_image["ssim"]) and side["fr/examples"].shape == (8, 28, 28, 1)
     assert json.loads((tmp_path / "fashion_etc_fr.json").read_text())["attacks"][0]["held"]["rendered"]["folded"] is True
-    schemes = figures.collect(tmp_path, "fashion")
+    schemes = {scheme: figures.pooled(keys) for scheme, keys in figures.collect(tmp_path, "fashion").items()}
     from PIL import Image
 
     assert Image.open(figures.box_plot(tmp_path / "box.png", schemes)).size[1] > 200
@@ -234,6 +235,28 @@ def test_result_files_feed_the_report_and_the_figures(tmp_path):
     assert not (tmp_path / "fashion_learned_grid.png").exists()
     written = (tmp_path / "figures" / "fashion_learned_table.md").read_text()
     assert f"| fr | {rows[1]['ssim']:.3f} | {rows[0]['ssim']:.3f} |" in written  # columns in registry order: random, etc
+
+
+def test_the_keys_of_one_scheme_are_one_column_mean_and_sd_over_keys_and_pooled_figures(tmp_path):
+    scheme = SCHEMES.get("etc")
+    data = victim_data(scheme)
+    outcome = run_attack("fr", data, scheme, OPTIONS, TINY)
+    base = {"plain": {"psnr": None, "ssim": 1.0, "accuracy": None}, "encrypted": {"psnr": 5.0, "ssim": 0.0, "accuracy": None}}
+    per_key = {}
+    for key_seed, shift in ((0, 0.0), (1, 0.25)):  # the second key's per-image SSIMs a quarter higher
+        scores = {**outcome.per_image, "ssim": outcome.per_image["ssim"] + shift}
+        write_learned(tmp_path, data, scheme, "fr", [replace(outcome, per_image=scores)], base, None, 1.0,
+                      variant=f"etc-k{key_seed}", key_seed=key_seed)
+        per_key[key_seed] = scores["ssim"]
+    recorded = json.loads((tmp_path / "fashion_etc-k1_fr.json").read_text())
+    assert (recorded["scheme"], recorded["variant"], recorded["key_seed"]) == ("etc", "etc-k1", 1)
+    keys = figures.collect(tmp_path, "fashion")
+    assert list(keys) == ["etc"] and [int(k["key_seed"]) for k in keys["etc"]] == [0, 1]
+    pooled = figures.pooled(keys["etc"])
+    assert np.array_equal(pooled["fr/ssim"], np.concatenate([per_key[0], per_key[1]]))
+    means = [float(per_key[0].mean()), float(per_key[1].mean())]
+    cell = f"{np.mean(means):.3f} ± {np.std(means, ddof=1):.3f} (2)"
+    assert f"| fr | {cell} |" in table.comparison_markdown("fashion", keys)
 
 
 def test_baselines_score_the_victims_true_key_and_refuse_a_key_that_did_not_make_the_data(monkeypatch):

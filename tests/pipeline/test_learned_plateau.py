@@ -138,14 +138,14 @@ def test_a_run_stopped_at_its_cap_is_marked_not_converged_in_the_report_table_an
     assert "| itn | " in security_markdown([], [converged], {})
     assert "itn (below the public mean image) |" in security_markdown([], [{**converged, "beats_mean_image": False}], {})
     schemes = figures.collect(tmp_path, "fashion")
-    assert figures.not_converged(schemes["vor"], "itn") and not figures.not_converged(schemes["vor"], "fr")
+    assert figures.not_converged(schemes["vor"][0], "itn") and not figures.not_converged(schemes["vor"][0], "fr")
     markdown = table.comparison_markdown("fashion", schemes)
     assert "| itn | " + f"{capped.record['ssim']:.3f} (not converged) |" in markdown
     assert f"| fr | {run_attack('fr', data, scheme, OPTIONS, TINY).record['ssim']:.3f} |" in markdown
 
 
 def test_the_papers_figure6_is_set_beside_ours_on_cifar10_only():
-    schemes = {"le": {"encrypted/ssim": np.array([0.1, 0.3]), "gan/ssim": np.array([0.4]), "gan/stopped": np.array("plateau")}}
+    schemes = {"le": [{"encrypted/ssim": np.array([0.1, 0.3]), "gan/ssim": np.array([0.4]), "gan/stopped": np.array("plateau")}]}
     markdown = table.comparison_markdown("cifar10", schemes)
     assert "| encrypted | 0.200 (paper 0.037) |" in markdown and "| gan | 0.400 (paper 0.864) |" in markdown
     assert "paper" not in table.comparison_markdown("fashion", schemes)

@@ -31,18 +31,36 @@ def rank(method: str) -> tuple[int, str]:
     return next((i for i, m in enumerate(ORDER) if method == m or method.startswith(m + "+")), len(ORDER)), method
 
 
-def collect(results_dir: Path, dataset: str) -> dict[str, dict[str, np.ndarray]]:
-    """scheme -> every array of its side files (``<method>/<name>``), merged over the learned kinds, in registry order."""
+def collect(results_dir: Path, dataset: str) -> dict[str, list[dict[str, np.ndarray]]]:
+    """scheme -> one dict per attacked variant (benchmark key, in key order) of every array of its side files
+    (``<method>/<name>``), merged over the learned kinds; schemes in registry order."""
 
-    found: dict[str, dict[str, np.ndarray]] = {}
+    variants: dict[tuple[str, str], dict[str, np.ndarray]] = {}
     for path in sorted(Path(results_dir).glob(f"{dataset}_*.npz")):
         arrays = read_side_file(path)
         if "scheme" in arrays:
-            found.setdefault(str(arrays["scheme"]), {}).update(arrays)
-    if not found:
-        raise PipelineError(f"{results_dir}: no learned-attack side files of {dataset} ({dataset}_<scheme>_<kind>.npz)")
+            scheme = str(arrays["scheme"])
+            variants.setdefault((scheme, str(arrays.get("variant", scheme))), {}).update(arrays)
+    if not variants:
+        raise PipelineError(f"{results_dir}: no learned-attack side files of {dataset} ({dataset}_<variant>_<kind>.npz)")
+    found: dict[str, list[dict[str, np.ndarray]]] = {}
+    for (scheme, _), arrays in sorted(variants.items(), key=lambda item: (int(item[1].get("key_seed", -1)), item[0][1])):
+        found.setdefault(scheme, []).append(arrays)
     order = list(SCHEMES)
     return dict(sorted(found.items(), key=lambda item: (order.index(item[0]) if item[0] in order else len(order), item[0])))
+
+
+def pooled(keys: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """One scheme's variants as one: per-image scores of every key together, the first key's examples, and
+    ``<method>/stopped`` "cap" where any key's training stopped at its cap."""
+    out = dict(keys[0])
+    for name in {n for arrays in keys for n in arrays}:
+        if name.endswith("/stopped"):
+            stops = [str(arrays[name]) for arrays in keys if name in arrays]
+            out[name] = np.array("cap" if "cap" in stops else stops[0])
+        elif "/" in name and not name.endswith("/examples"):
+            out[name] = np.concatenate([arrays[name] for arrays in keys if name in arrays])
+    return out
 
 
 def not_converged(arrays: dict[str, np.ndarray], method: str) -> bool:

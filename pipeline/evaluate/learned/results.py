@@ -1,4 +1,8 @@
-"""The learned attacks' files: ``<dataset>_<scheme>_<kind>.json`` (the attack results schema) and its ``.npz`` side file.
+"""The learned attacks' files: ``<dataset>_<variant>_<kind>.json`` (the attack results schema) and its ``.npz`` side file.
+
+``variant`` is the data folder attacked: the scheme's name, or ``<scheme>-k<key seed>`` for a benchmark key
+(:func:`workbench.data.datasets.variant_name`); both files record ``scheme``, ``variant`` and ``key_seed``,
+by which the report and the figures group the keys of one scheme.
 
 The JSON file has the fields :func:`pipeline.evaluate.attack_summary.summary_rows` reads (``baselines``,
 ``attacks`` with ``method``, ``pairs``, ``psnr``, ``ssim``, ``accuracy``), plus each attack's
@@ -10,7 +14,7 @@ reason (``<method>/stopped``): what the figures draw.
 
 Every attack record also says whether its training converged (``stopped``: ``plateau``, ``cap``
 or ``no training``) and how it compares with the public mean image on the same test images
-(``mean_image_ssim``, ``beats_mean_image``); ``<dataset>_<scheme>_<kind>_curve.tsv`` holds the
+(``mean_image_ssim``, ``beats_mean_image``); ``<dataset>_<variant>_<kind>_curve.tsv`` holds the
 curve of a trained kind (the most complete method's: for ITN the own-keys stage, then the
 known-pairs stage, on one step axis), the DVC plot of the ``learned`` stage.
 """
@@ -47,22 +51,26 @@ def baselines(data: AttackData, scheme: Scheme, options: KeyOptions, accuracy: A
 
 
 def write_learned(out_dir: Path, data: AttackData, scheme: Scheme, kind: str, outcomes: list[LearnedOutcome], base: dict,
-                  recognisability: dict | None, seconds: float, lpips_weights: tuple[Path, ...] = ()) -> tuple[Path, Path]:
-    """Write the JSON result and its ``.npz`` side file; returns both paths."""
-
-    stem = Path(out_dir) / f"{data.spec.name}_{scheme.name}_{kind}"
+                  recognisability: dict | None, seconds: float, lpips_weights: tuple[Path, ...] = (),
+                  variant: str | None = None, key_seed: int | None = None) -> tuple[Path, Path]:
+    """Write the JSON result and its ``.npz`` side file of ``variant`` (default: the scheme's name) under the
+    benchmark key ``key_seed`` (None: unkeyed or a private key); returns both paths."""
+    variant = variant or scheme.name
+    stem = Path(out_dir) / f"{data.spec.name}_{variant}_{kind}"
     mean_image = base.get("mean_image", {}).get("ssim")
     for o in outcomes:
         if o.record.get("ssim") is not None and mean_image is not None:
             o.record.update(mean_image_ssim=mean_image, beats_mean_image=bool(o.record["ssim"] > mean_image))
     result = {
-        "dataset": data.spec.name, "encryption": scheme.name, "kind": kind,
+        "dataset": data.spec.name, "encryption": scheme.name, "scheme": scheme.name, "variant": variant, "key_seed": key_seed,
+        "kind": kind,
         "threat_model": "learned attack (EtC paper Sec. IV-E); each attack states what the adversary held",
         "images": {"public_plain": len(data.plain_train), "attacked": len(data.plain_test)},
         "recognisability": recognisability, "baselines": base,
         "attacks": [o.record for o in outcomes], "side_file": stem.name + ".npz", "seconds": round(seconds, 1),
     }
-    arrays: dict[str, np.ndarray] = {"dataset": np.array(data.spec.name), "scheme": np.array(scheme.name), "kind": np.array(kind),
+    arrays: dict[str, np.ndarray] = {"dataset": np.array(data.spec.name), "scheme": np.array(scheme.name), "variant": np.array(variant),
+                                     "key_seed": np.array(-1 if key_seed is None else key_seed), "kind": np.array(kind),
                                      "plain/examples": data.plain_test[:EXAMPLES]}
     encrypted = per_image_scores(data.enc_test, data.plain_test, lpips_weights)
     for method, recovered, per_image in [("encrypted", data.enc_test, encrypted)] + [(o.record["method"], o.recovered, o.per_image) for o in outcomes

@@ -21,23 +21,26 @@ PUBLISHED_FIGURE6 = {"cifar10": {
 }}
 
 
-def comparison_markdown(dataset: str, schemes: dict[str, dict[str, np.ndarray]]) -> str:
+def comparison_markdown(dataset: str, schemes: dict[str, list[dict[str, np.ndarray]]]) -> str:
     """Markdown: one row per method (the encrypted images first), one column per scheme; each cell our mean
-    SSIM over the attacked test images, then the paper's Figure 6 value where it has one."""
+    SSIM over the attacked test images (mean ± sd over the benchmark keys where a scheme ran under several,
+    with their number), then the paper's Figure 6 value where it has one."""
     paper = PUBLISHED_FIGURE6.get(dataset)
-    methods = sorted({m for arrays in schemes.values() for m in methods_of(arrays, "ssim")}, key=rank)
-    lines = [f"Mean SSIM of the learned attacks on {dataset} (ours: mean over the attacked test images"
-             + ("; paper: the EtC paper's Figure 6, one CIFAR-10 test image" if paper else "") + ").", "",
+    methods = sorted({m for keys in schemes.values() for arrays in keys for m in methods_of(arrays, "ssim")}, key=rank)
+    lines = [f"Mean SSIM of the learned attacks on {dataset} (ours: mean over the attacked test images, ± sd over "
+             f"benchmark keys (n)" + ("; paper: the EtC paper's Figure 6, one CIFAR-10 test image" if paper else "") + ").", "",
              "| method | " + " | ".join(schemes) + " |", "|---|" + "---|" * len(schemes)]
     for method in methods:
         cells = []
-        for scheme, arrays in schemes.items():
-            if f"{method}/ssim" not in arrays:
+        for scheme, keys in schemes.items():
+            means = [float(np.mean(arrays[f"{method}/ssim"])) for arrays in keys if f"{method}/ssim" in arrays]
+            if not means:
                 cells.append("")
                 continue
-            cell = f"{float(np.mean(arrays[f'{method}/ssim'])):.3f}"
-            if not_converged(arrays, method):
-                cell += " (not converged)"
+            cell = f"{np.mean(means):.3f}" + (f" ± {np.std(means, ddof=1):.3f} ({len(means)})" if len(means) > 1 else "")
+            capped = sum(not_converged(arrays, method) for arrays in keys)
+            if capped:
+                cell += " (not converged)" if capped == len(means) else f" ({capped} of {len(means)} not converged)"
             if paper and (method, scheme) in paper:
                 cell += f" (paper {paper[(method, scheme)]:.3f})"
             cells.append(cell)
