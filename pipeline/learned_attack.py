@@ -10,7 +10,6 @@ Figure 6's values where the paper has them). The threat model of each attack is 
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import List, Optional
 
@@ -28,7 +27,7 @@ from pipeline.evaluate.recognisability import check_device, make_accuracy
 from pipeline.evaluate.learned import figures, table
 from pipeline.evaluate.learned.results import baselines, write_learned
 from pipeline.evaluate.learned.registry import LEARNED
-from pipeline.evaluate.learned.run import run_attack
+from pipeline.evaluate.learned.run import scored, train_kinds
 from pipeline.evaluate.learned.sample import load_capped, sized_for
 from pipeline.evaluate.learned.settings import LearnedSettings
 from pipeline.evaluate.learned.settings import profile as named_settings
@@ -51,6 +50,7 @@ def main(
     seed: int = typer.Option(0, "--seed", help=meaning("--seed", "the attacks' trainings and the classifier's")),
     threads: Optional[int] = typer.Option(None, "--threads", help=meaning("--threads", "[default: the settings' own]")),
     device: str = typer.Option("cpu", "--device", help=meaning("--device", "of the attacks and the classifier")),
+    jobs: int = typer.Option(1, "--jobs", help=meaning("--jobs", "kinds trained at once, each in its own process (results never depend on it)")),
     checkpoints: Optional[Path] = typer.Option(None, "--checkpoints", help="folder of resumable checkpoints [default: <out>/checkpoints]"),
     lpips_weights: List[Path] = typer.Option([], "--lpips-weights", help="LPIPS v0.1 weight files: torchvision's AlexNet and lpips' alex.pth (repeat); none: no LPIPS"),
     recognisability: bool = typer.Option(True, "--recognisability/--no-recognisability", help=meaning("--recognisability")),
@@ -66,7 +66,7 @@ def main(
             raise PipelineError(f"--kind {k!r}: choose one of {', '.join(LEARNED)}")
     with_pairs = " or ".join(a.name for a in LEARNED.where(lambda a: a.known_pairs))
     if not kind:  # only the figures are redrawn
-        refuse_given(context, ["scheme", "data_dir", "settings_name", "known_pairs", "seed", "threads", "device", "checkpoints",
+        refuse_given(context, ["scheme", "data_dir", "settings_name", "known_pairs", "seed", "threads", "device", "jobs", "checkpoints",
                                "lpips_weights", "recognisability", "epochs", "classifier_cache", *key_given],
                      "it sets an attack, and no --kind is given (only the figures are redrawn)")
     if not any(LEARNED[k].known_pairs for k in kind):
@@ -78,6 +78,7 @@ def main(
         refuse_given(context, ["figures_dir"], "--no-figures draws no figures")
     at_least(epochs, "--epochs", 1)
     at_least(threads, "--threads", 1)
+    at_least(jobs, "--jobs", 1)
     at_least(known_pairs, "--known-pairs", 0)
     at_least(seed, "--seed", 0)
     base_settings = named_settings(settings_name)
@@ -100,7 +101,7 @@ def main(
         options = recorded_options(chosen, spec, given)
         settings = base_settings.with_(seed=seed, lpips_weights=tuple(lpips_weights),
                                        **({} if threads is None else {"threads": threads}))
-        attack(spec.name, chosen, options, kind, settings, known_pairs, device,
+        attack(spec.name, chosen, options, kind, settings, known_pairs, device, jobs,
                checkpoints or out / "checkpoints", (epochs, classifier_cache) if recognisability else None, out,
                variant_of(chosen, given))
     if draw:
@@ -114,7 +115,7 @@ def main(
 
 
 def attack(dataset: str, chosen: Scheme, options, kind: list[str], settings: LearnedSettings, known_pairs: int | None, device: str,
-           checkpoints: Path, classifier: tuple[int, Path] | None, out: Path, variant: str | None = None) -> None:
+           jobs: int, checkpoints: Path, classifier: tuple[int, Path] | None, out: Path, variant: str | None = None) -> None:
     """Run the kinds on one scheme's ``variant`` (its data folder; default the scheme's) and write their result and side files
     (``classifier``: epochs and cache, or None).
 
@@ -131,12 +132,11 @@ def attack(dataset: str, chosen: Scheme, options, kind: list[str], settings: Lea
         accuracy, info = make_accuracy(data, epochs=classifier[0], seed=settings.seed, device=device, cache=classifier[1],
                                        data_dir=options.data_dir)
     base = baselines(data, chosen, options, accuracy)
+    plans = {k: [settings] + ([settings.with_(known_pairs=known_pairs)] if LEARNED[k].known_pairs and known_pairs else []) for k in kind}
+    trained = train_kinds(plans, data, chosen, options, jobs=jobs, device=device, checkpoint_dir=checkpoints, progress=True)
     for k in kind:
-        start = time.perf_counter()
-        variants = [settings] + ([settings.with_(known_pairs=known_pairs)] if LEARNED[k].known_pairs and known_pairs else [])
-        outcomes = [run_attack(k, data, chosen, options, variant, device=device, checkpoint_dir=checkpoints,
-                               progress=True, accuracy=accuracy) for variant in variants]
-        json_path, _ = write_learned(out, data, chosen, k, outcomes, base, info, time.perf_counter() - start, settings.lpips_weights,
+        outcomes = [scored(k, t, data, s, accuracy) for t, s in zip(trained[k], plans[k])]
+        json_path, _ = write_learned(out, data, chosen, k, outcomes, base, info, sum(t.seconds for t in trained[k]), settings.lpips_weights,
                                      variant, options.key_seed)
         for o in outcomes:
             r = o.record

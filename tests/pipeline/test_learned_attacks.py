@@ -24,13 +24,14 @@ from pipeline.evaluate.attack_summary import summary_rows
 from pipeline.evaluate.learned import figures, fr, table, training
 from pipeline.evaluate.learned.lpips import CHANNELS, Lpips, load_lpips, lpips
 from pipeline.evaluate.learned.results import baselines, read_side_file, write_learned
-from pipeline.evaluate.learned.run import per_image_scores, run_attack
+from pipeline.evaluate.learned.run import per_image_scores, run_attack, train_kinds
 from pipeline.evaluate.learned.settings import LearnedSettings
 from pipeline.evaluate.metrics import ssim
 from tests.shared import ROOT
 
 SPEC = dataset_spec("fashion")  # 28 x 28 grey: the shape the vortex and EtC keys are made for
-OPTIONS = KeyOptions(block_size=7)
+# A data folder that never exists: the victim's key comes only from what a test gives (a checkout's data/ after `make repro` holds the real one).
+OPTIONS = KeyOptions(block_size=7, data_dir=ROOT / "tests" / "no-data")
 TINY = LearnedSettings(width=4, batch=32, lr=1e-2, public_images=300, adversary_keys=2, itn_steps=1, known_pairs=300,
                        pairs_steps=40, gan_steps=3, gan_batch=16, holdout=30, eval_every=2, patience=3, checkpoint_every=2)
 
@@ -274,3 +275,19 @@ def test_baselines_score_the_victims_true_key_and_refuse_a_key_that_did_not_make
         baselines(data, scheme, OPTIONS, None)
     monkeypatch.delenv(SECRET_ENV)
     assert "true_key" not in baselines(data, scheme, OPTIONS, None)
+
+
+def test_kinds_trained_side_by_side_recover_what_they_recover_one_by_one(tmp_path):
+    """--jobs 2 trains each kind in its own spawned process: the pictures and training records are those of --jobs 1."""
+    scheme = SCHEMES.get("etc")
+    data = victim_data(scheme)
+    plans = {"itn": [TINY.with_(known_pairs=0), TINY], "gan": [TINY], "fr": [TINY]}
+    alone = train_kinds(plans, data, scheme, OPTIONS, jobs=1, checkpoint_dir=tmp_path / "one")
+    beside = train_kinds(plans, data, scheme, OPTIONS, jobs=2, checkpoint_dir=tmp_path / "two")
+    assert list(beside) == list(plans) and [len(t) for t in beside.values()] == [2, 1, 1]
+    for kind in plans:
+        for a, b in zip(alone[kind], beside[kind]):
+            assert np.array_equal(a.recovered, b.recovered), kind
+            assert [[row["heldout_ssim"] for row in s["curve"]] for s in a.trainings] == \
+                   [[row["heldout_ssim"] for row in s["curve"]] for s in b.trainings], kind
+    assert beside["itn"][1].trainings[-1]["steps"] > 0  # the pairs stage trained after the own-keys one, in one process

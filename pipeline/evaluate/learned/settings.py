@@ -4,7 +4,9 @@ Every training runs until a held-out score stops improving (the plateau rule of
 :func:`pipeline.evaluate.learned.training.plateaued`: no evaluation among the last ``patience``
 beats the best before them by more than ``min_delta`` SSIM), evaluated every ``eval_every``
 steps, or until its cap (``itn_steps``, ``pairs_steps``, ``gan_steps``). The ``cpu`` profile is
-sized for 28 x 28 and 32 x 32 data on one CPU core (width 8, batch 64), and scaled down for larger
+sized for 28 x 28 and 32 x 32 data on one CPU core each (width 8, batch 64; ``--jobs 2`` trains ITN beside
+the GAN): a plateau is no gain of more than 0.002 SSIM in 500 steps, and each training stops at 2,000
+steps (about 2 and 8 minutes on a core for ITN and the GAN at 28 x 28) if it has not found one, and scaled down for larger
 images (:mod:`pipeline.evaluate.learned.sample`); ``paper`` is the GPU-sized run, on every image. The settings are written into every result file.
 """
 from __future__ import annotations
@@ -24,16 +26,16 @@ class LearnedSettings:
     lr: float = 1e-3
     public_images: int = 12_000  # public plain images the adversary uses (ITN: encrypts them; GAN: the plain domain)
     adversary_keys: int = 4  # ITN: keys the adversary draws itself (the public images are shared among them)
-    itn_steps: int = 6_000  # caps: a training stops here if its held-out score has not reached a plateau
+    itn_steps: int = 2_000  # caps: a training stops here if its held-out score has not reached a plateau
     known_pairs: int = 0  # ITN's stronger variant: the first k victim (encrypted, plain) train pairs (0: own keys only)
-    pairs_steps: int = 4_000
-    gan_steps: int = 6_000
+    pairs_steps: int = 2_000
+    gan_steps: int = 2_000
     gan_batch: int = 32
     cycle_weight: float = 10.0
     holdout: int = 500  # images held out of the adversary's data to score the training (at most a fifth of it)
     eval_every: int = 100  # steps between two held-out evaluations (one point of the curve)
-    patience: int = 10  # evaluations without an improvement of more than min_delta: a plateau
-    min_delta: float = 0.001  # SSIM
+    patience: int = 5  # evaluations without an improvement of more than min_delta: a plateau
+    min_delta: float = 0.002  # SSIM
     checkpoint_every: int = 500  # steps; a multiple of eval_every
     lpips_weights: tuple[Path, ...] = ()  # LPIPS v0.1 files (pipeline.evaluate.learned.lpips); none: no LPIPS
     sized_samples: int | None = 32 * 32 * 3  # samples an image the sizes above are for (learned.sample.sized_for); None: any
