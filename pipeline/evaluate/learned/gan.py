@@ -27,7 +27,8 @@ from pipeline.evaluate.attack_data import AttackData
 from pipeline.evaluate.halves import adversary_halves
 from pipeline.evaluate.learned import training
 from pipeline.evaluate.learned.itn import NotApplicable, heldout_count
-from pipeline.evaluate.learned.networks import Discriminator, Translator, mixing_problem
+from pipeline.evaluate.learned.mixing import mixing_problem
+from pipeline.evaluate.learned.networks import Discriminator, translator
 from pipeline.evaluate.learned.kind import LearnedAttack
 from pipeline.evaluate.learned.settings import LearnedSettings
 
@@ -60,7 +61,7 @@ def gan_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: 
     p, e = training.to_tensor(plain, device), training.to_tensor(encrypted, device)
     c = data.shape[2]
     with training.deterministic(settings.seed, settings.threads, device):
-        g, f = (Translator(data.shape, settings.width).to(device, memory_format=torch.channels_last) for _ in range(2))
+        g, f = (translator(data, scheme, options, settings.width).to(device, memory_format=torch.channels_last) for _ in range(2))
         d_plain, d_enc = (Discriminator(c, settings.width).to(device, memory_format=torch.channels_last) for _ in range(2))
         gen = training.optimizer([*g.parameters(), *f.parameters()], settings.lr, betas=(0.5, 0.999))
         disc = training.optimizer([*d_plain.parameters(), *d_enc.parameters()], settings.lr, betas=(0.5, 0.999))

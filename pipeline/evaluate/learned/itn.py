@@ -22,7 +22,8 @@ from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.errors import PipelineError
 from pipeline.evaluate.attack_data import AttackData
 from pipeline.evaluate.learned import training
-from pipeline.evaluate.learned.networks import Translator, mixing_problem
+from pipeline.evaluate.learned.mixing import mixing_problem
+from pipeline.evaluate.learned.networks import Translator, translator
 from pipeline.evaluate.learned.kind import LearnedAttack
 from pipeline.evaluate.learned.settings import LearnedSettings
 
@@ -100,7 +101,7 @@ def itn_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: 
     recipe = {"scheme": scheme.name, "shape": list(data.shape), **settings.recipe("seed", "width", "batch", "lr")}
     rule = settings.stopping()
     with training.deterministic(settings.seed, settings.threads, device):
-        net = Translator(data.shape, settings.width).to(device, memory_format=torch.channels_last)
+        net = translator(data, scheme, options, settings.width).to(device, memory_format=torch.channels_last)
         own = adversary_pairs(data, scheme, options, settings)
         held = {"own_keys": 0, "public_plain_images": 0, "victim_pairs": k, "victim_key": "never used (scored against plain test images)"}
         trainings = []
