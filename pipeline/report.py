@@ -23,9 +23,10 @@ from workbench.paths import check_input, check_writable
 from pipeline.errors import PipelineError
 from pipeline.evaluate.attack_summary import summary_rows
 from pipeline.evaluate.readme_tables import blocks, document, fill
-from pipeline.evaluate.recoverability import information_losses
+from pipeline.evaluate.recoverability import information_losses, information_results
 from pipeline.evaluate.report import chart, markdown, security_markdown, study_markdown
 from pipeline.evaluate.runs import find_runs
+from pipeline.evaluate.timings import timing_table
 
 app = typer_app(__doc__)
 
@@ -64,7 +65,8 @@ def main(
     studies = study_markdown(information_dir) if information_dir.is_dir() else ""
     if studies:
         table += "\n## Does information loss track accuracy loss?\n\n" + studies
-    rendered = blocks(runs, attacks, information, studies)
+    measured = information_results(information_dir) if information_dir.is_dir() else {}
+    rendered = blocks(runs, attacks, information, studies, timing_table(runs, attacks, [r for rs in measured.values() for r in rs]))
     text = None if readme is None else readme.read_text()
     filled = None if readme is None else fill(text, rendered, str(readme))  # refused before anything is written
     with atomic_output(out / "table.md") as tmp:

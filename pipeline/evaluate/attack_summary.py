@@ -38,6 +38,9 @@ def summary_rows(results_dir: str | Path) -> list[dict]:
                     "accuracy_plain": base["plain"]["accuracy"],
                     "stopped": a.get("stopped"),  # learned attacks: plateau, cap (not converged) or no training
                     "beats_mean_image": a.get("beats_mean_image"),  # learned attacks: SSIM above the public mean image's
+                    "steps": a.get("steps"),  # learned attacks: training steps taken
+                    "seconds": a.get("seconds"),  # the method's own time, where it records one (learned attacks)
+                    "file": path.name, "file_seconds": result.get("seconds"),  # the whole kind's time, once per file
                 })
         except (KeyError, TypeError, ValueError) as err:
             raise PipelineError(f"{path}: not an attack result file ({err})") from None

@@ -139,10 +139,10 @@ def information_table(information: dict[str, dict[tuple[str, str], Spread]]) -> 
 
 
 def blocks(runs: list[Run], attack_rows: list[dict], information: dict[str, dict[tuple[str, str], Spread]],
-           study: str = "") -> dict[str, str]:
-    """Every README block by name: accuracy, statistical and learned attacks, information loss and the graded
-    study (``study``: :func:`pipeline.evaluate.report.study_markdown`'s text); a block whose results are
-    absent is left out."""
+           study: str = "", timings: str = "") -> dict[str, str]:
+    """Every README block by name: accuracy, statistical and learned attacks, information loss, the graded
+    study (``study``: :func:`pipeline.evaluate.report.study_markdown`'s text) and the stages' times
+    (``timings``: :func:`pipeline.evaluate.timings.timing_table`'s); a block whose results are absent is left out."""
     out = {"accuracy": accuracy_table(runs)}
     if any(r["kind"] in STATISTICAL for r in attack_rows):
         out["attacks"] = statistical_table(attack_rows)
@@ -152,6 +152,8 @@ def blocks(runs: list[Run], attack_rows: list[dict], information: dict[str, dict
         out["information"] = information_table(information)
     if study:
         out["study"] = study
+    if timings:
+        out["timings"] = timings
     return out
 
 
