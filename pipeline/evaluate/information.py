@@ -53,6 +53,7 @@ from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.errors import PipelineError
 from pipeline.evaluate.information_near import (
     NearKept,
+    batches,
     centred,
     check_radius,
     expected_permutation_near,
@@ -62,6 +63,7 @@ from pipeline.evaluate.information_near import (
     near_permutation_information,
     truncation,
 )
+from pipeline.evaluate.value_fidelity import batched_fidelity, value_fidelity
 
 
 @dataclass(frozen=True)
@@ -222,27 +224,6 @@ def expected_permutation_kept(layout: ImageShape, weight: DistanceWeight) -> Kep
     return Kept(np.ones(layout.row_length), np.broadcast_to(pairs, (layout.channels, *pairs.shape)))
 
 
-def value_fidelity(expected: np.ndarray, actual: np.ndarray) -> np.ndarray:
-    """Per output sample, how faithfully a value step carries values, from image pairs.
-
-    ``expected``: the images the position map alone would produce (N x S); ``actual``: the
-    encrypted images. +1 where every value is unchanged, -1 where every value is negated
-    (v -> 255 - v, EtC's negative-positive), else Pearson's correlation over the images
-    (0 where either side is constant).
-    """
-    expected, actual = np.asarray(expected), np.asarray(actual)
-    if expected.shape != actual.shape or expected.ndim != 2:
-        raise PipelineError(f"image pairs must be two N x S arrays of one shape, got {expected.shape} and {actual.shape}")
-    e, a = expected.astype(np.float64), actual.astype(np.float64)
-    same = np.all(e == a, axis=0)
-    negated = np.all(e == 255.0 - a, axis=0)
-    e -= e.mean(axis=0)
-    a -= a.mean(axis=0)
-    norm = np.sqrt((e**2).sum(axis=0) * (a**2).sum(axis=0))
-    r = np.divide((e * a).sum(axis=0), norm, out=np.zeros(e.shape[1]), where=norm > 0)
-    return np.where(same, 1.0, np.where(negated, -1.0, np.clip(r, -1.0, 1.0)))
-
-
 def loss_rates(full: Information, kept: Information) -> dict[str, float]:
     """Information-loss rates: mean over images of 1 - kept / full (images with nothing to lose are skipped)
     for the total, the value and the neighbouring part, and the pooled rate 1 - sum kept / sum full."""
@@ -328,9 +309,13 @@ def measure(scheme: Scheme, key, spec: DatasetSpec, splits: dict[str, np.ndarray
         positions = scheme.sample_map(key)
         sources = picture_sources_to_rows_map(positions.source, spec)
         fidelity = None
-        if scheme.negates:
+        if scheme.negates and near is not None:  # a batch of images encrypted at a time (the key is fixed)
+            fidelity = batched_fidelity(lambda: ((part[:, sources], encrypt_rows(scheme, key, spec, {s: part})[s])
+                                                 for s in splits for part in batches(splits[s], spec)))
+        elif scheme.negates:
             encrypted = np.concatenate(list(encrypt_rows(scheme, key, spec, splits).values()))
             fidelity = value_fidelity(rows[:, sources], encrypted)
+        if scheme.negates:
             out["fidelity"] = {"unchanged": int(np.sum(fidelity == 1)), "negated": int(np.sum(fidelity == -1)), "other": int(np.sum(np.abs(fidelity) != 1))}
         if near is None:
             k = map_kept(sources, layout, weight, fidelity)

@@ -17,7 +17,7 @@ value rate not at all; the neighbouring rate by at most 2 tau (1 + n) V / N_R pe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 import numpy as np
 
@@ -190,13 +190,19 @@ def centred(rows: np.ndarray, layout: ImageShape) -> np.ndarray:
     return x - x.mean(axis=2, keepdims=True)
 
 
+def batches(rows: np.ndarray, layout: ImageShape) -> Iterator[np.ndarray]:
+    """Consecutive runs of ``rows`` whose float64 copy takes at most BATCH_BYTES (at least one image)."""
+    size = max(1, BATCH_BYTES // (8 * layout.row_length))
+    return (rows[start : start + size] for start in range(0, len(rows), size))
+
+
 def near_information(rows: np.ndarray, layout: ImageShape, kept: NearKept) -> tuple[np.ndarray, np.ndarray]:
     """(V, N) of each image that ``kept`` retains: N = sum over output pairs within R of w (y_p - y_q)^2, y the gathered image."""
     n = len(rows)
     value, neighbour = np.empty(n), np.zeros(n)
-    batch = max(1, BATCH_BYTES // (8 * layout.row_length))
-    for start in range(0, n, batch):
-        x = centred(rows[start : start + batch], layout)
+    start = 0
+    for part in batches(rows, layout):
+        x = centred(part, layout)
         flat = x.reshape(len(x), -1)
         value[start : start + len(x)] = flat**2 @ kept.value
         y = (flat if kept.sources is None else flat[:, kept.sources]).reshape(len(x), layout.channels, layout.height, layout.width)
@@ -205,6 +211,7 @@ def near_information(rows: np.ndarray, layout: ImageShape, kept: NearKept) -> tu
             d = y[:, :, first[0], first[1]] - y[:, :, second[0], second[1]]
             d *= d
             neighbour[start : start + len(x)] += w * d.sum(axis=(1, 2, 3)) if np.isscalar(w) else np.einsum("bchw,chw->b", d, w)
+        start += len(x)
     return value, neighbour
 
 

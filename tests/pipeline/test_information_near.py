@@ -19,6 +19,7 @@ from pipeline.evaluate.information import (
     loss_rates,
     map_kept,
     permutation_information,
+    value_fidelity,
 )
 from pipeline.evaluate.information_near import (
     TAIL,
@@ -30,6 +31,7 @@ from pipeline.evaluate.information_near import (
     near_permutation_information,
     truncation,
 )
+from pipeline.evaluate.value_fidelity import batched_fidelity
 from pipeline.fetch import app as fetch_app
 from pipeline.information import app as info_app
 from tests.cli import invoke
@@ -172,5 +174,24 @@ def test_224_px_images_run_through_the_command_line_with_the_bound_recorded(big_
         assert t["max_copies"] > 1 and out["lost_samples"] > 0  # the gather copies and drops samples
     else:
         assert t["max_copies"] == 1 and out["value_loss_rate"] == pytest.approx(0.0, abs=1e-12)
+    if scheme[0] == "etc":  # every sample exactly kept or negated, as the key says
+        assert out["fidelity"]["other"] == 0 and out["fidelity"]["unchanged"] + out["fidelity"]["negated"] == 224 * 224 * 3
     if scheme[0] == "random":  # the expectation and the two drawn permutations agree
         assert out["drawn_sample"]["neighbour_loss_rate"] == pytest.approx(out["neighbour_loss_rate"], abs=0.01)
+
+
+def test_fidelity_in_batches_is_the_fidelity_of_all_pairs():
+    rng = np.random.default_rng(6)
+    expected = rng.integers(0, 256, (50, 5)).astype(np.uint8)
+    actual = expected.copy()
+    actual[:, 1] = 255 - expected[:, 1]
+    actual[:, 2] = rng.integers(0, 256, 50)
+    actual[:, 3] = expected[:, 3] // 3 + rng.integers(0, 9, 50)
+    whole = value_fidelity(expected, actual)
+    cuts = [0, 7, 8, 30, 50]
+    parts = batched_fidelity(lambda: ((expected[a:b], actual[a:b]) for a, b in zip(cuts[:-1], cuts[1:])))
+    assert list(parts[:2]) == [1.0, -1.0] and list(whole[:2]) == [1.0, -1.0]
+    np.testing.assert_allclose(parts, whole, rtol=1e-12)  # the correlations differ only in summation order
+    np.testing.assert_allclose(parts[2:4], [np.corrcoef(expected[:, i], actual[:, i])[0, 1] for i in (2, 3)], rtol=1e-12)
+    with pytest.raises(PipelineError, match="at least one image pair"):
+        batched_fidelity(lambda: [])
