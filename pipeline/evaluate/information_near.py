@@ -71,8 +71,8 @@ def truncation(layout: ImageShape, weight: Weight, radius_squared: Optional[int]
     mass = weight(np.sqrt(levels)) * counts
     beyond = np.append(np.cumsum(mass[::-1])[::-1][1:], 0.0)  # weight beyond each level, smallest terms summed first
     if radius_squared is None:
-        radius_squared = int(levels[np.argmax(beyond <= TAIL)])
-        tail = float(beyond[np.argmax(beyond <= TAIL)])
+        first = int(np.argmax(beyond <= TAIL))  # the last level's beyond is 0, so one always qualifies
+        radius_squared, tail = int(levels[first]), float(beyond[first])
     else:
         tail = float(mass[levels > radius_squared][::-1].sum())
     keep = (squared > 0) & (squared <= radius_squared) & ((dr > 0) | ((dr == 0) & (dc > 0)))
@@ -125,28 +125,31 @@ def expected_permutation_near(layout: ImageShape, weight: Weight, t: Truncation)
     return NearKept(np.ones(layout.row_length), None, kept, t)
 
 
+def _at_pairs(per_output: np.ndarray, layout: ImageShape, dr: int, dc: int) -> tuple[np.ndarray, np.ndarray]:
+    """A per-output-sample array (sources, fidelity) at the first and the second sample of every output pair
+    (p, p + (dr, dc)) of a plane, each (C, rows, cols)."""
+    first, second = windows(layout, dr, dc)
+    planes = per_output.reshape(layout.channels, layout.height, layout.width)
+    return planes[:, first[0], first[1]], planes[:, second[0], second[1]]
+
+
 def _pair_weights(sources: np.ndarray, f: Optional[np.ndarray], layout: ImageShape, weight: Weight, t: Truncation,
                   dr: int, dc: int) -> np.ndarray:
     """Kept weight of every output pair at offset (dr, dc): min(m_R(d(a, b)), m(d(p, q))) * max(f_p f_q, 0) for the
     sources (a, b) of the pair, 0 where they are one sample or lie in different planes."""
-    first, second = windows(layout, dr, dc)
-    src = sources.reshape(layout.channels, layout.height, layout.width)
-    a, b = src[:, first[0], first[1]], src[:, second[0], second[1]]
+    a, b = _at_pairs(sources, layout, dr, dc)
     (plane_a, pos_a), (plane_b, pos_b) = np.divmod(a, layout.pixels), np.divmod(b, layout.pixels)
     (ra, ca), (rb, cb) = np.divmod(pos_a, layout.width), np.divmod(pos_b, layout.width)
     squared = (ra - rb) ** 2 + (ca - cb) ** 2
     w = np.minimum(weight(np.sqrt(squared)), float(weight(np.hypot(dr, dc))))
     w[(squared > t.radius_squared) | (plane_a != plane_b) | (a == b)] = 0.0
     if f is not None:
-        fo = f.reshape(layout.channels, layout.height, layout.width)
-        w *= np.maximum(fo[:, first[0], first[1]] * fo[:, second[0], second[1]], 0.0)
+        w *= np.maximum(np.multiply(*_at_pairs(f, layout, dr, dc)), 0.0)
     return w
 
 
 def _pair_keys(sources: np.ndarray, layout: ImageShape, dr: int, dc: int) -> np.ndarray:
-    first, second = windows(layout, dr, dc)
-    src = sources.reshape(layout.channels, layout.height, layout.width)
-    a, b = src[:, first[0], first[1]], src[:, second[0], second[1]]
+    a, b = _at_pairs(sources, layout, dr, dc)
     return np.minimum(a, b) * layout.row_length + np.maximum(a, b)
 
 
@@ -221,7 +224,10 @@ def near_information(rows: np.ndarray, layout: ImageShape, kept: NearKept) -> tu
 
 def near_permutation_information(rows: np.ndarray, layout: ImageShape, weight: Weight, perms: np.ndarray,
                                  t: Truncation) -> tuple[np.ndarray, np.ndarray]:
-    """(V, N) kept by a pixel permutation per image (perms (N, P), checked by the caller), image by image."""
+    """(V, N) kept by a pixel permutation per image (perms (N, P): output pixel p reads perms[n, p]), image by image."""
+    perms = np.asarray(perms)
+    if perms.shape != (len(rows), layout.pixels) or not np.array_equal(np.sort(perms, axis=1), np.broadcast_to(np.arange(layout.pixels), perms.shape)):
+        raise PipelineError(f"per-image permutations must be {len(rows)} x {layout.pixels}, each a permutation of 0..{layout.pixels - 1}")
     planes = np.arange(layout.channels)[:, None] * layout.pixels
     value, neighbour = np.empty(len(rows)), np.empty(len(rows))
     for i, perm in enumerate(np.asarray(perms, dtype=np.int64)):
