@@ -339,7 +339,7 @@ def measure(scheme: Scheme, key, spec: DatasetSpec, splits: dict[str, np.ndarray
 
 
 def truncation_record(t, copies: int, full: Information) -> dict:
-    """What the truncated weight may have changed (docs/information.md section 8): every total loss rate by at
+    """What the truncated weight may have changed (docs/information.md section 8.1): every total loss rate by at
     most ``total_loss_rate_bound``, no value rate, the mean neighbouring rate by at most its bound."""
     bound = t.bound(copies)
     has = full.neighbour > 0
