@@ -71,7 +71,7 @@ def main(
     options = recorded_options(chosen, spec, key_options(chosen, data_dir, **key_given))
     key = chosen.key(spec, options)
     check_measurable(chosen, key)
-    check_size(spec)
+    check_size(spec, weight)
     if not chosen.key_per_image(key):
         refuse_given(context, ["exact_sample"], f"only per-image keys take it; {chosen.name}'s key is one map for every image")
     splits = load_splits(data_dir, spec.name, split, max_images)

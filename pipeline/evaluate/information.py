@@ -23,6 +23,9 @@ Every term is at most its identity value, so no transformation (in particular no
 two pixels) increases the information of an image (``docs/information.md``, theorem 1).
 Everything is a few matrix products over the whole dataset.
 
+Images above 64 x 64 pixels (``MAX_PIXELS``) are measured with the weight truncated at a radius
+(:mod:`pipeline.evaluate.information_near`), with the bound on what that changes in the result.
+
 CLI: ``python -m pipeline.information --dataset mnist --scheme vor`` writes
 ``results/information/mnist_vor.json``.
 """
@@ -48,6 +51,19 @@ from workbench.data.datasets import (
 from workbench.data.stored import split_rows
 from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.errors import PipelineError
+from pipeline.evaluate.information_near import (
+    NearKept,
+    batches,
+    centred,
+    check_radius,
+    expected_permutation_near,
+    identity_near,
+    map_near,
+    near_information,
+    near_permutation_information,
+    truncation,
+)
+from pipeline.evaluate.value_fidelity import batched_fidelity, value_fidelity
 
 
 @dataclass(frozen=True)
@@ -148,14 +164,6 @@ class Information:
         return self.value + self.neighbour
 
 
-def _centred(rows: np.ndarray, layout: ImageShape) -> np.ndarray:
-    rows = np.asarray(rows)
-    if rows.ndim != 2 or rows.shape[1] != layout.row_length:
-        raise PipelineError(f"images must be N x {layout.row_length} rows, got shape {rows.shape}")
-    x = rows.astype(np.float64).reshape(len(rows), layout.channels, layout.pixels)
-    return x - x.mean(axis=2, keepdims=True)
-
-
 def information(rows: np.ndarray, layout: ImageShape, kept: Kept, batch: int = 8192) -> Information:
     """Information of each image (N x S rows) that ``kept`` retains; ``identity_kept`` gives the full content.
 
@@ -165,7 +173,7 @@ def information(rows: np.ndarray, layout: ImageShape, kept: Kept, batch: int = 8
     value, neighbour = np.empty(n), np.zeros(n)
     row_sums = kept.pairs.sum(axis=2)
     for start in range(0, n, batch):
-        x = _centred(rows[start : start + batch], layout)
+        x = centred(rows[start : start + batch], layout)
         value[start : start + len(x)] = (x**2).reshape(len(x), -1) @ kept.value
         for c in range(layout.channels):
             xc = x[:, c]
@@ -188,7 +196,7 @@ def permutation_information(rows: np.ndarray, layout: ImageShape, weight: Distan
     m = pair_weights(layout, weight)
     value, neighbour = np.empty(n), np.empty(n)
     for start in range(0, n, batch):
-        x = _centred(rows[start : start + batch], layout)
+        x = centred(rows[start : start + batch], layout)
         where = np.argsort(perms[start : start + batch], axis=1)  # source a now lies at pixel where[a]
         k = np.minimum(m, m[where[:, :, None], where[:, None, :]])
         value[start : start + len(x)] = (x**2).sum(axis=(1, 2))
@@ -214,27 +222,6 @@ def expected_permutation_kept(layout: ImageShape, weight: DistanceWeight) -> Kep
     pairs = np.zeros((layout.pixels, layout.pixels))
     pairs[off] = expected[inverse]
     return Kept(np.ones(layout.row_length), np.broadcast_to(pairs, (layout.channels, *pairs.shape)))
-
-
-def value_fidelity(expected: np.ndarray, actual: np.ndarray) -> np.ndarray:
-    """Per output sample, how faithfully a value step carries values, from image pairs.
-
-    ``expected``: the images the position map alone would produce (N x S); ``actual``: the
-    encrypted images. +1 where every value is unchanged, -1 where every value is negated
-    (v -> 255 - v, EtC's negative-positive), else Pearson's correlation over the images
-    (0 where either side is constant).
-    """
-    expected, actual = np.asarray(expected), np.asarray(actual)
-    if expected.shape != actual.shape or expected.ndim != 2:
-        raise PipelineError(f"image pairs must be two N x S arrays of one shape, got {expected.shape} and {actual.shape}")
-    e, a = expected.astype(np.float64), actual.astype(np.float64)
-    same = np.all(e == a, axis=0)
-    negated = np.all(e == 255.0 - a, axis=0)
-    e -= e.mean(axis=0)
-    a -= a.mean(axis=0)
-    norm = np.sqrt((e**2).sum(axis=0) * (a**2).sum(axis=0))
-    r = np.divide((e * a).sum(axis=0), norm, out=np.zeros(e.shape[1]), where=norm > 0)
-    return np.where(same, 1.0, np.where(negated, -1.0, np.clip(r, -1.0, 1.0)))
 
 
 def loss_rates(full: Information, kept: Information) -> dict[str, float]:
@@ -288,37 +275,58 @@ def measure(scheme: Scheme, key, spec: DatasetSpec, splits: dict[str, np.ndarray
     fidelity measured from the image pairs. Per-image pixel permutations (the random
     baseline): the exact expectation over the permutation draw for every image, and the exact
     value for the actual draws of the first ``exact_sample`` images of the first split.
+    Above ``MAX_PIXELS`` the weight is truncated at a radius and ``truncation`` records the bound.
     """
     check_measurable(scheme, key)
-    check_size(spec)
+    check_size(spec, weight)
     layout = spec
     rows = np.concatenate([np.asarray(splits[s]) for s in splits])
     started = time.perf_counter()
-    full = information(rows, layout, identity_kept(layout, weight))
+    near = truncation(layout, weight) if layout.pixels > MAX_PIXELS else None
+
+    def kept_information(kept) -> Information:
+        if isinstance(kept, NearKept):
+            return Information(*near_information(rows, layout, kept))
+        return information(rows, layout, kept)
+
+    full = kept_information(identity_kept(layout, weight) if near is None else identity_near(layout, weight, near))
     out: dict = {}
+    copies = 1
     if scheme.key_per_image(key):
-        kept = information(rows, layout, expected_permutation_kept(layout, weight))
+        kept = kept_information(expected_permutation_kept(layout, weight) if near is None
+                                else expected_permutation_near(layout, weight, near))
         first = next(iter(splits))
         count = min(exact_sample, len(splits[first]))
         if count:
             samples = scheme.per_image_maps(key, {first: count})[first]
             perms = samples[:, ::spec.channels] // spec.channels  # whole pixels move: a pixel permutation per image
             sample = slice(0, count)
-            drawn = permutation_information(rows[sample], layout, weight, perms)
+            drawn = (permutation_information(rows[sample], layout, weight, perms) if near is None
+                     else Information(*near_permutation_information(rows[sample], layout, weight, perms, near)))
             out["drawn_sample"] = {"images": count, "split": first,
                                    **loss_rates(Information(full.value[sample], full.neighbour[sample]), drawn)}
     else:
         positions = scheme.sample_map(key)
         sources = picture_sources_to_rows_map(positions.source, spec)
         fidelity = None
-        if scheme.negates:
+        if scheme.negates and near is not None:  # a batch of images encrypted at a time (the key is fixed)
+            fidelity = batched_fidelity(lambda: ((part[:, sources], encrypt_rows(scheme, key, spec, {s: part})[s])
+                                                 for s in splits for part in batches(splits[s], spec)))
+        elif scheme.negates:
             encrypted = np.concatenate(list(encrypt_rows(scheme, key, spec, splits).values()))
             fidelity = value_fidelity(rows[:, sources], encrypted)
+        if scheme.negates:
             out["fidelity"] = {"unchanged": int(np.sum(fidelity == 1)), "negated": int(np.sum(fidelity == -1)), "other": int(np.sum(np.abs(fidelity) != 1))}
-        k = map_kept(sources, layout, weight, fidelity)
+        if near is None:
+            k = map_kept(sources, layout, weight, fidelity)
+        else:
+            k = map_near(_check_sources(sources, layout), layout, weight, near, fidelity)
+            copies = int(np.bincount(k.sources).max())
         out["lost_samples"] = int(np.sum(k.value == 0))
-        kept = information(rows, layout, k)
+        kept = kept_information(k)
     rates = loss_rates(full, kept)
+    if near is not None:
+        out["truncation"] = truncation_record(near, copies, full)
     return {
         **rates,
         "mean_information": float(full.total.mean()),
@@ -328,6 +336,16 @@ def measure(scheme: Scheme, key, spec: DatasetSpec, splits: dict[str, np.ndarray
         **out,
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+def truncation_record(t, copies: int, full: Information) -> dict:
+    """What the truncated weight may have changed (docs/information.md section 8.1): every total loss rate by at
+    most ``total_loss_rate_bound``, no value rate, the mean neighbouring rate by at most its bound."""
+    bound = t.bound(copies)
+    has = full.neighbour > 0
+    return {"radius": float(np.sqrt(t.radius_squared)), "pair_offsets": 2 * len(t.offsets), "weight_beyond_radius": t.tail,
+            "max_copies": copies, "total_loss_rate_bound": bound, "value_loss_rate_bound": 0.0,
+            "neighbour_loss_rate_bound": float(np.mean(bound * full.value[has] / full.neighbour[has])) if has.any() else 0.0}
 
 
 def load_splits(data_dir: Path, dataset: str, split: str, max_images: int | None = None) -> dict[str, np.ndarray]:
@@ -348,15 +366,13 @@ def load_splits(data_dir: Path, dataset: str, split: str, max_images: int | None
     return out
 
 
-#: Most pixels an image may have: the measure holds (C, P, P) pixel-pair matrices and a few P x P
-#: temporaries while building one (about 10 x 8 P^2 bytes: 1.3 GiB at 64 x 64).
+#: Most pixels an image may have for the dense measure: it holds (C, P, P) pixel-pair matrices and a
+#: few P x P temporaries while building one (about 10 x 8 P^2 bytes: 1.3 GiB at 64 x 64). Larger
+#: images are measured with the truncated weight.
 MAX_PIXELS = 64 * 64
 
 
-def check_size(spec: DatasetSpec) -> None:
-    """Refuse, before any image is read, images whose P x P pixel-pair matrices would not fit."""
-    pixels = spec.height * spec.width
-    if pixels > MAX_PIXELS:
-        raise PipelineError(f"the information measure on {spec.name}: {spec.height} x {spec.width} images have {pixels} pixels; "
-                            f"its pixel-pair matrices ({pixels} x {pixels}, {8 * pixels**2 / 2**30:.0f} GiB each) "
-                            f"take at most {MAX_PIXELS} pixels (64 x 64)")
+def check_size(spec: DatasetSpec, weight: DistanceWeight) -> None:
+    """Refuse, before any image is read, images whose truncated weight would need too much pair storage."""
+    if spec.height * spec.width > MAX_PIXELS:
+        check_radius(spec, weight, spec.name)

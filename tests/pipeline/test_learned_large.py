@@ -16,7 +16,7 @@ from pipeline.encrypt.registry import SCHEMES
 from pipeline.errors import PipelineError
 from pipeline.encrypt.scheme import KeyOptions
 from pipeline.evaluate.attack_data import AttackData, load_attack_data
-from pipeline.evaluate.information import check_size, load_splits
+from pipeline.evaluate.information import DistanceWeight, check_size, load_splits
 from pipeline.evaluate.learned.mixing import BlockMixing, SeparableMixing
 from pipeline.evaluate.learned.networks import translator
 from pipeline.evaluate.learned.run import run_attack
@@ -73,13 +73,12 @@ def test_the_information_measure_reads_only_max_images_of_a_v73_split(tmp_path):
             assert np.array_equal(big[split], small[split]) and (max_images is None or len(big[split]) == 4)
 
 
-def test_the_information_measure_refuses_224_px_images_before_reading_any():
+def test_the_information_measure_refuses_a_weight_too_long_for_224_px_images_before_reading_any():
     spec = replace(DATASETS["cifar10"], height=224, width=224, name="big")
-    with pytest.raises(PipelineError) as err:
-        check_size(spec)
-    assert str(err.value) == ("the information measure on big: 224 x 224 images have 50176 pixels; its pixel-pair matrices "
-                              "(50176 x 50176, 19 GiB each) take at most 4096 pixels (64 x 64)")
-    check_size(replace(spec, height=64, width=64))
+    check_size(spec, DistanceWeight())  # the default weight: truncated at about 8 pixels (tests/pipeline/test_information_near.py)
+    with pytest.raises(PipelineError, match="the information measure on big: at 224 x 224 pixels the weight reaches 33.0 pixels"):
+        check_size(spec, DistanceWeight(1.0, 1.0))
+    check_size(replace(spec, height=64, width=64), DistanceWeight(1.0, 1.0))  # the dense measure: no truncation
 
 
 @pytest.mark.parametrize("kind, scheme", [("itn", "etc"), ("gan", "etc"), ("itn", "random")])
