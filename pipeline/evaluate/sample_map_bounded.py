@@ -9,8 +9,8 @@ that grows with S, not S^2 (224 x 224 x 3: S = 150,528, where the dense path's S
   agrees with it on every pair, found by joining sorted value signatures (``np.unique`` over the k values of each
   position): the dense path's answer wherever one exists (always for a fixed sample map: the true source agrees),
   the lowest index among equals, or with a :class:`FeatureCost` prior the equal one nearest in features. Positions
-  with no agreeing source (a per-image key) take the nearest in their k values (L2, not the dense path's count of
-  disagreements: approximate).
+  with no source agreeing on every pair (a per-image key) take one agreeing on the longest prefix of the pairs (the
+  first k - 1, then k - 2, ...; at most k + 1 joins), not the dense path's fewest disagreements: approximate there.
 
 Memory: the 2 K S per-class moments of each side and a few arrays of V S rows of k values or 2 K features.
 """
@@ -26,7 +26,7 @@ from pipeline.errors import PipelineError
 
 #: How the record names each bounded attack.
 COA_ALGORITHM = "nearest per-class moments (k-d tree), without the correlation rounds"
-KPA_ALGORITHM = "sorted value signatures: a source agreeing on every pair, else the nearest pair values (L2)"
+KPA_ALGORITHM = "sorted value signatures: a source agreeing on every pair, else on the longest prefix of the pairs"
 
 
 @dataclass(frozen=True)
@@ -60,30 +60,37 @@ def signature_map(plain: np.ndarray, encrypted: np.ndarray, *, negation: bool, p
     """Estimate a fixed sample map from k (plain, encrypted) pairs of flattened pictures (k, S) (module docstring)."""
     if plain.shape != encrypted.shape or plain.ndim != 2:
         raise PipelineError(f"known-plaintext pairs must be two (k, S) arrays of one shape, got {plain.shape}, {encrypted.shape}")
-    size = plain.shape[1]
+    k, size = plain.shape
     candidates = np.vstack([plain.T] + ([255 - plain.T] if negation else []))  # (V*S, k): row v*S + t
-    _, ids = np.unique(np.vstack([candidates, encrypted.T]), axis=0, return_inverse=True)
-    ids = ids.reshape(-1)
-    cand_ids, enc_ids = ids[: len(candidates)], ids[len(candidates):]
-    first = np.full(int(ids.max()) + 1, -1, np.int64)
+    index = np.full(size, -1, np.int64)
+    for pairs in range(k, -1, -1):  # every pair first; then the first k - 1, ... (none: every candidate agrees)
+        left = np.flatnonzero(index < 0)
+        if not len(left):
+            break
+        signatures = np.vstack([candidates[:, :pairs], encrypted.T[left, :pairs]])
+        ids = np.unique(signatures, axis=0, return_inverse=True)[1].reshape(-1) if pairs else np.zeros(len(signatures), np.int64)
+        index[left] = _agreeing(ids[: len(candidates)], ids[len(candidates):], prior, left)
+    return _as_map(index, size)
+
+
+def _agreeing(cand_ids: np.ndarray, enc_ids: np.ndarray, prior: FeatureCost | None, positions: np.ndarray) -> np.ndarray:
+    """For each encrypted position (signature ``enc_ids``, rows ``positions`` of the prior), a candidate of the same
+    signature: the lowest row, or with ``prior`` the one nearest in features; -1 where none has its signature."""
+    first = np.full(int(max(cand_ids.max(), enc_ids.max())) + 1, -1, np.int64)
     found, where = np.unique(cand_ids, return_index=True)  # the lowest candidate row of each signature
     first[found] = where
     index = first[enc_ids]
     agreeing = index >= 0
     if prior is not None and agreeing.any():
-        index[agreeing] = _nearest_within(prior, cand_ids, enc_ids, agreeing)
-    if not agreeing.all():
-        _, nearest = cKDTree(candidates.astype(np.float64)).query(encrypted.T[~agreeing].astype(np.float64), k=1)
-        index[~agreeing] = nearest
-    return _as_map(index, size)
+        index[agreeing] = _nearest_within(prior, cand_ids, enc_ids[agreeing], positions[agreeing])
+    return index
 
 
-def _nearest_within(prior: FeatureCost, cand_ids: np.ndarray, enc_ids: np.ndarray, agreeing: np.ndarray) -> np.ndarray:
-    """For each agreeing encrypted position, the candidate of its own signature nearest in features: one k-d tree
-    whose extra coordinate, the signature times more than any feature distance, keeps every answer in its signature."""
+def _nearest_within(prior: FeatureCost, cand_ids: np.ndarray, enc_ids: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """For each encrypted position, the candidate of its own signature nearest in features: one k-d tree whose extra
+    coordinate, the signature times more than any feature distance, keeps every answer in its signature."""
     span = float(np.ptp(np.vstack([prior.public, prior.observed]))) * np.sqrt(prior.public.shape[1]) + 1.0
-    wanted = np.isin(cand_ids, enc_ids[agreeing])
-    rows = np.flatnonzero(wanted)
+    rows = np.flatnonzero(np.isin(cand_ids, enc_ids))
     tree = cKDTree(np.hstack([prior.public[rows], 2.0 * span * cand_ids[rows, None]]))
-    _, nearest = tree.query(np.hstack([prior.observed[agreeing], 2.0 * span * enc_ids[agreeing, None]]), k=1)
+    _, nearest = tree.query(np.hstack([prior.observed[positions], 2.0 * span * enc_ids[:, None]]), k=1)
     return rows[np.asarray(nearest)]

@@ -54,10 +54,11 @@ def test_a_pixel_gather_with_lost_pixels_is_recovered_where_its_sources_agree():
     assert _exact(bounded.signature_map(plain, gather.apply(plain), negation=False), gather)
 
 
-def test_without_an_agreeing_source_the_nearest_pair_values_are_taken():
-    plain = np.array([[0, 100, 200], [0, 100, 200]], np.uint8)
-    encrypted = np.array([[99, 201, 1], [102, 200, 0]], np.uint8)  # no position agrees with any on both pairs
-    assert bounded.signature_map(plain, encrypted, negation=False).source.tolist() == [1, 2, 0]
+def test_without_an_agreeing_source_one_agreeing_on_the_longest_prefix_of_the_pairs_is_taken():
+    plain = np.array([[0, 100, 200, 100], [0, 100, 200, 50], [1, 2, 3, 4]], np.uint8)
+    encrypted = np.array([[100, 200, 7, 0], [50, 9, 7, 0], [9, 9, 7, 1]], np.uint8)
+    # position 0 agrees with 3 on pairs 1-2; 1 with 2 on pair 1; 2 with none (the lowest index); 3 with 0 on all
+    assert bounded.signature_map(plain, encrypted, negation=False).source.tolist() == [3, 2, 0, 0]
 
 
 @pytest.mark.parametrize("negation", [False, True])
