@@ -4,7 +4,7 @@ bit for bit, and a method whose S x S statistics cannot fit runs its bounded alg
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -23,6 +23,8 @@ from pipeline.errors import PipelineError
 from pipeline.evaluate import sample_map_attack as core
 from pipeline.evaluate import sample_map_bounded as bounded
 from pipeline.evaluate.attack_data import StoredPictures, load_attack_data
+from pipeline.evaluate.attack_methods.registry import METHODS
+from pipeline.evaluate.attack_methods.sample_map import SampleMapMethod
 from pipeline.evaluate.evaluation import Evaluation, attack_methods, skipped_methods
 from pipeline.evaluate.etc_attack import block_statistics, block_statistics_of
 from pipeline.fetch import app as fetch_app
@@ -153,3 +155,15 @@ def test_the_attack_command_records_the_bounded_algorithm_of_a_map_method_too_la
     assert record["skipped"] == [] and [a["method"] for a in record["attacks"]] == ["sample-map"]  # pixel-map: colour only
     assert record["attacks"][0]["algorithm"] == {"name": bounded.COA_ALGORITHM, "why": why}
     assert record["baselines"]["true_key"]["psnr"] > record["baselines"]["encrypted"]["psnr"]
+
+
+def test_a_method_that_declares_it_cannot_run_is_skipped_with_its_line():
+    @dataclass(frozen=True)
+    class Refusing(SampleMapMethod):
+        def unfit(self, spec):
+            return f"needs more than {spec.height} rows"
+
+    spec, chosen = replace(DATASETS["cifar10"], height=16, width=16, name="tiny"), SCHEMES.get("vor")
+    with METHODS.added(Refusing("refusing")):
+        assert skipped_methods(spec, chosen, None) == [{"method": "refusing", "reason": "needs more than 16 rows"}]
+        assert "refusing" not in [m.name for m in attack_methods(spec, chosen, None)]
