@@ -7,8 +7,9 @@ that grows with S, not S^2 (224 x 224 x 3: S = 150,528, where the dense path's S
   are not run: the answer is the dense path's before its rounds.
 * :func:`signature_map` (known-plaintext) — each encrypted position takes a plain position (and negation) that
   agrees with it on every pair, found by joining sorted value signatures (``np.unique`` over the k values of each
-  position): the dense path's answer wherever one exists (always for a fixed sample map: the true source agrees),
-  the lowest index among equals, or with a :class:`FeatureCost` prior the equal one nearest in features. Positions
+  position), one exists always for a fixed sample map (the true source agrees); among equals the lowest index (the
+  dense path's answer), or with a :class:`FeatureCost` prior the one nearest in features (the dense path breaks
+  these ties by its cost after the correlation rounds). Positions
   with no source agreeing on every pair (a per-image key) take one agreeing on the longest prefix of the pairs (the
   first k - 1, then k - 2, ...; at most k + 1 joins), not the dense path's fewest disagreements: approximate there.
 
