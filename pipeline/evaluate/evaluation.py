@@ -13,8 +13,9 @@ the same kind), but not the key; the stronger adversary also holds k plain/encry
   split in blocks: key share (where the true key is known), PSNR, SSIM and recognisability.
 
 Methods come from :data:`~pipeline.evaluate.attack_methods.registry.METHODS`, chosen by what they declare;
-one whose S x S statistics would not fit the images is skipped, with its reason in the record. Each
-statistic is computed on first use, only for the methods that read it.
+one that declares it cannot run on the images is skipped, with its reason in the record; one whose S x S
+statistics would not fit runs its bounded algorithm, named in the record. Each statistic is computed on
+first use, only for the methods that read it.
 """
 from __future__ import annotations
 
@@ -119,6 +120,12 @@ class Evaluation:
             core.statistics_of(blocks, self.num_classes, size) for blocks in (self.encrypted_blocks(), self.public_blocks())))
         return observed, public, self._statistics["positions"][1]
 
+    def moments(self) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+        """(encrypted training, public plain) per-class (means, stds) (S, K) of the sample positions (the bounded map attack's)."""
+        size = int(np.prod(self.shape))
+        return self._statistic("moments", lambda: tuple(
+            core.class_moments(blocks, self.num_classes, size) for blocks in (self.encrypted_blocks(), self.public_blocks())))
+
     def block_statistics(self) -> tuple[np.ndarray, np.ndarray]:
         """(encrypted training, public plain) per-class moments arranged by block (:func:`~pipeline.evaluate.etc_attack.block_statistics_of`)."""
         return self._statistic("blocks", lambda: tuple(
@@ -183,6 +190,9 @@ class Evaluation:
     # -- scoring
     def _outcome(self, method: AttackMethod, pairs: int | None, prior: bool, estimate, seconds: float) -> Outcome:
         record = {"method": method.name, "pairs": pairs, "uses_statistics": prior, "seconds": round(seconds, 3)}
+        algorithm = method.algorithm(self.data.spec, "ciphertext-only" if pairs is None else "known-plaintext")
+        if algorithm is not None:  # above MAX_POSITIONS: which bounded algorithm ran, and why
+            record["algorithm"] = algorithm
         tables = method.key_tables(estimate, self.truth.tables)
         if tables is not None:
             record["key_tables"] = tables

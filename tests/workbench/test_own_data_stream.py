@@ -1,10 +1,10 @@
 """Larger than memory: per-image PE keys drawn block by block are the whole split's; the statistics of
 the statistical attacks accumulated over blocks (read from v7.3 files) are the whole arrays' numbers
-bit for bit, and a method whose S x S statistics cannot fit is skipped, its reason in one line."""
+bit for bit, and a method whose S x S statistics cannot fit runs its bounded algorithm, named with why in one line."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -21,7 +21,10 @@ from pipeline.encrypt.scheme import KeyOptions
 from pipeline.encrypt.stage import key_of_data
 from pipeline.errors import PipelineError
 from pipeline.evaluate import sample_map_attack as core
+from pipeline.evaluate import sample_map_bounded as bounded
 from pipeline.evaluate.attack_data import StoredPictures, load_attack_data
+from pipeline.evaluate.attack_methods.registry import METHODS
+from pipeline.evaluate.attack_methods.sample_map import SampleMapMethod
 from pipeline.evaluate.evaluation import Evaluation, attack_methods, skipped_methods
 from pipeline.evaluate.etc_attack import block_statistics, block_statistics_of
 from pipeline.fetch import app as fetch_app
@@ -115,20 +118,27 @@ def test_a_v73_set_s_attack_statistics_are_read_in_blocks_and_equal_the_whole_se
 
 
 @pytest.mark.parametrize("scheme", ["etc", "vor"])
-def test_a_map_attack_whose_statistics_cannot_fit_is_skipped_with_one_line(scheme):
+def test_a_map_attack_whose_statistics_cannot_fit_runs_its_bounded_algorithm_and_says_why_in_one_line(scheme):
     spec = replace(DATASETS["cifar10"], height=224, width=224, name="big")
     chosen, block_size = SCHEMES.get(scheme), 16 if scheme == "etc" else None
-    assert [m.name for m in attack_methods(spec, chosen, block_size)] == (["etc-blocks"] if scheme == "etc" else [])
-    skipped = skipped_methods(spec, chosen, block_size)
-    assert [s["method"] for s in skipped] == (["sample-map"] if scheme == "etc" else ["sample-map", "pixel-map"])
-    message = skipped[0]["reason"]
-    assert message.startswith("150528 sample positions (224 x 224 x 3) need a 150528 x 150528") and "\n" not in message
-    assert "169 GiB" in message and str(core.MAX_POSITIONS) in message
-    small = replace(DATASETS["cifar10"], height=64, width=64, name="fits")  # 12288 positions: run
+    methods = attack_methods(spec, chosen, block_size)
+    assert [m.name for m in methods] == (["sample-map", "etc-blocks"] if scheme == "etc" else ["sample-map", "pixel-map"])
+    assert skipped_methods(spec, chosen, block_size) == []
+    for kind, name in (("ciphertext-only", bounded.COA_ALGORITHM), ("known-plaintext", bounded.KPA_ALGORITHM)):
+        algorithm = methods[0].algorithm(spec, kind)
+        assert algorithm["name"] == name and "\n" not in algorithm["why"]
+        assert algorithm["why"].startswith("150528 sample positions (224 x 224 x 3) need a 150528 x 150528")
+        assert "169 GiB" in algorithm["why"] and str(core.MAX_POSITIONS) in algorithm["why"]
+    if scheme == "vor":
+        assert methods[1].algorithm(spec, "ciphertext-only")["why"].startswith("50176 sample positions (224 x 224 pixels)")
+    else:
+        assert methods[1].algorithm(spec, "ciphertext-only") is None  # etc-blocks bounds its own statistics
+    small = replace(DATASETS["cifar10"], height=64, width=64, name="fits")  # 12288 positions: the S x S path, records as before
     assert attack_methods(small, chosen, block_size)[0].name == "sample-map" and skipped_methods(small, chosen, block_size) == []
+    assert all(m.algorithm(small, kind) is None for m in attack_methods(small, chosen, block_size) for kind in ("ciphertext-only", "known-plaintext"))
 
 
-def test_the_attack_command_records_the_methods_too_large_for_its_statistics_as_skipped(tmp_path):
+def test_the_attack_command_records_the_bounded_algorithm_of_a_map_method_too_large_for_its_statistics(tmp_path):
     folder = make_image_folder(tmp_path / "images", {"train": 1, "test": 1})
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump({"datasets": {"large": {"source": "folder", "path": str(folder), "size": 130,
@@ -138,9 +148,22 @@ def test_the_attack_command_records_the_methods_too_large_for_its_statistics_as_
     assert invoke(encrypt_app(), ["--scheme", "vor", "--dataset", "large", "--data-dir", data]).exit_code == 0
     result = invoke(attack_app, ["--dataset", "large", "--scheme", "vor", "--kind", "ciphertext-only", "--no-recognisability",
                                  "--data-dir", data, "--out", tmp_path / "out"])
-    reason = ("16900 sample positions (130 x 130 x 1) need a 16900 x 16900 correlation matrix (2 GiB); "
-              "it takes at most 16384 positions")
-    assert result.exit_code == 0 and f"skipped sample-map: {reason}" in result.stdout.splitlines(), result.output
+    why = ("16900 sample positions (130 x 130 x 1) need a 16900 x 16900 correlation matrix (2 GiB); "
+           "it takes at most 16384 positions")
+    assert result.exit_code == 0 and "skipped" not in result.stdout, result.output
     record = json.loads((tmp_path / "out" / "large_vor_ciphertext-only.json").read_text())
-    assert record["attacks"] == [] and record["skipped"] == [{"method": "sample-map", "reason": reason}]  # pixel-map: colour only
+    assert record["skipped"] == [] and [a["method"] for a in record["attacks"]] == ["sample-map"]  # pixel-map: colour only
+    assert record["attacks"][0]["algorithm"] == {"name": bounded.COA_ALGORITHM, "why": why}
     assert record["baselines"]["true_key"]["psnr"] > record["baselines"]["encrypted"]["psnr"]
+
+
+def test_a_method_that_declares_it_cannot_run_is_skipped_with_its_line():
+    @dataclass(frozen=True)
+    class Refusing(SampleMapMethod):
+        def unfit(self, spec):
+            return f"needs more than {spec.height} rows"
+
+    spec, chosen = replace(DATASETS["cifar10"], height=16, width=16, name="tiny"), SCHEMES.get("vor")
+    with METHODS.added(Refusing("refusing")):
+        assert skipped_methods(spec, chosen, None) == [{"method": "refusing", "reason": "needs more than 16 rows"}]
+        assert "refusing" not in [m.name for m in attack_methods(spec, chosen, None)]

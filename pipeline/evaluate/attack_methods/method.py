@@ -3,9 +3,11 @@
 A method declares what it applies to (the attack kinds it runs; whether it needs colour images under
 a scheme that moves a pixel's channels together, or a key of block tables of a public block size)
 and what it holds (S x S statistics over its positions, or statistics it bounds itself), and
-estimates a key from what the adversary holds, seen through an :class:`Adversary`. The evaluation
-chooses methods by these declarations only, skips (and says why) those whose statistics would not
-fit, and scores every estimate as a sample map.
+estimates a key from what the adversary holds, seen through an :class:`Adversary`. A method with S x S
+statistics runs a bounded algorithm above :data:`~pipeline.evaluate.sample_map_attack.MAX_POSITIONS`
+positions and says which and why (:meth:`AttackMethod.algorithm`, in the record). The evaluation chooses
+methods by these declarations only, skips (and says why) one that declares it cannot run
+(:meth:`AttackMethod.unfit`), and scores every estimate as a sample map.
 """
 from __future__ import annotations
 
@@ -17,9 +19,11 @@ import numpy as np
 from workbench.data.datasets import DatasetSpec
 from pipeline.encrypt.sample_map import SampleMap
 from pipeline.encrypt.scheme import Scheme
-from pipeline.evaluate.sample_map_attack import Blocks, Statistics, too_many_positions
+from pipeline.evaluate.sample_map_bounded import COA_ALGORITHM, KPA_ALGORITHM
+from pipeline.evaluate.sample_map_attack import Blocks, Statistics, fits, too_many_positions
 
 KINDS = ("known-plaintext", "ciphertext-only")
+BOUNDED_ALGORITHMS = {"ciphertext-only": COA_ALGORITHM, "known-plaintext": KPA_ALGORITHM}  # above MAX_POSITIONS
 
 
 class Adversary(Protocol):
@@ -32,6 +36,7 @@ class Adversary(Protocol):
     block_size: int | None  # the public block edge where the key is block tables
 
     def statistics(self) -> tuple[Statistics, Statistics, float]: ...  # S x S: (encrypted, public plain, seconds)
+    def moments(self) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]: ...  # per-class (means, stds) (S, K) of each side
     def block_statistics(self) -> tuple[np.ndarray, np.ndarray]: ...  # per block (encrypted, public plain): etc_attack.block_statistics_of
     def refinement_correlations(self) -> tuple[np.ndarray, np.ndarray] | None: ...  # etc_attack.refinement_correlations_of; None: no positions
     def encrypted_blocks(self) -> Blocks: ...  # the encrypted training images the statistics come from
@@ -48,7 +53,7 @@ class AttackMethod:
     kinds: tuple[str, ...] = KINDS  # the attack kinds it runs (known-plaintext needs pairs)
     whole_pixels: bool = False  # only colour images under a scheme moving a pixel's channels together, never negating
     block_tables: bool = False  # only a key of block tables of a public block size
-    square_statistics: bool = True  # holds S x S statistics and costs over its positions (at most MAX_POSITIONS); False: bounds its own
+    square_statistics: bool = True  # holds S x S statistics and costs over its positions (bounded above MAX_POSITIONS); False: bounds its own
 
     def applies(self, spec: DatasetSpec, scheme: Scheme, block_size: int | None) -> bool:
         """Whether the declarations admit ``scheme``'s images of ``spec`` (``block_size``: the public block edge or None)."""
@@ -59,9 +64,20 @@ class AttackMethod:
         """The positions its S x S statistics span, and how to say them (for the size check)."""
         return spec.height * spec.width * spec.channels, f"{spec.height} x {spec.width} x {spec.channels}"
 
+    def bounded(self, spec: DatasetSpec) -> bool:
+        """Whether its S x S statistics would not fit ``spec``'s images, so that its bounded algorithm runs."""
+        return self.square_statistics and not fits(self.positions(spec)[0])
+
+    def algorithm(self, spec: DatasetSpec, kind: str) -> dict | None:
+        """Which bounded algorithm its ``kind`` attack runs on ``spec``'s images and why (for the record); None
+        where it runs its S x S path (records as before the bounded path existed)."""
+        if not self.bounded(spec):
+            return None
+        return {"name": BOUNDED_ALGORITHMS[kind], "why": too_many_positions(*self.positions(spec))}
+
     def unfit(self, spec: DatasetSpec) -> str | None:
-        """Why it cannot run on ``spec``'s images (its S x S statistics would not fit), in one line; None where it can."""
-        return too_many_positions(*self.positions(spec)) if self.square_statistics else None
+        """Why it cannot run on ``spec``'s images, in one line; None where it can (every registered method can)."""
+        return None
 
     def ciphertext_only(self, adversary: Adversary) -> tuple[Any, np.ndarray | None]:
         """(estimate, cost or None): the cost, in [0, 1), breaks the ties of :meth:`known_plaintext` with statistics."""

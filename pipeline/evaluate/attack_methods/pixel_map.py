@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from workbench.data.datasets import DatasetSpec
 from pipeline.evaluate import sample_map_attack as core
+from pipeline.evaluate import sample_map_bounded as bounded
 from pipeline.evaluate.attack_methods.method import AttackMethod
 
 
@@ -24,14 +25,17 @@ class PixelMapMethod(AttackMethod):
 
     def ciphertext_only(self, adversary):
         (h, w, c), k = adversary.shape, adversary.num_classes * adversary.shape[2]
-        observed, public = (core.statistics_of(_channel_blocks(blocks, adversary.shape), k, h * w)
-                            for blocks in (adversary.encrypted_blocks(), adversary.public_blocks()))
+        sides = (_channel_blocks(blocks, adversary.shape) for blocks in (adversary.encrypted_blocks(), adversary.public_blocks()))
+        if not core.fits(h * w):  # the bounded path (sample_map_bounded); the cost as features
+            cost = bounded.feature_cost(*(core.class_moments(blocks, k, h * w) for blocks in sides), negation=False)
+            return bounded.nearest_feature_map(cost), cost
+        observed, public = (core.statistics_of(blocks, k, h * w) for blocks in sides)
         return core.ciphertext_only_map(observed, public, negation=False)
 
     def known_plaintext(self, adversary, pairs, prior):
         plain, encrypted, labels = adversary.pairs(pairs)
-        return core.known_plaintext_map(core.channels_as_images(plain, labels)[0], core.channels_as_images(encrypted, labels)[0],
-                                        negation=False, prior=prior)
+        attack = core.known_plaintext_map if core.fits(adversary.shape[0] * adversary.shape[1]) else bounded.signature_map
+        return attack(core.channels_as_images(plain, labels)[0], core.channels_as_images(encrypted, labels)[0], negation=False, prior=prior)
 
     def as_map(self, estimate, shape):
         return core.pixel_to_sample_map(estimate, shape[2])
