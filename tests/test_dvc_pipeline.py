@@ -107,13 +107,37 @@ def test_a_changed_param_reruns_only_its_dependants(pipeline_run):
     run_command(["dvc", "repro"], clone, env)
 
 
-def test_two_clones_give_identical_data_hashes(pipeline_run, tmp_path):
-    """Another folder, the mirrors spelled otherwise (relative, with a trailing '/.'): the same data hashes."""
+#: The fields of a results file that record how long its work took: the only ones two runs may differ in.
+TIME_FIELDS = {"seconds", "resumed_seconds"}
+
+
+def without_time(value):
+    """A results file's JSON without :data:`TIME_FIELDS`, at any depth."""
+    if isinstance(value, dict):
+        return {k: without_time(v) for k, v in value.items() if k not in TIME_FIELDS}
+    if isinstance(value, list):
+        return [without_time(v) for v in value]
+    return value
+
+
+def test_two_clones_give_identical_data_hashes_and_results(pipeline_run, tmp_path):
+    """Another folder, the mirrors spelled otherwise (relative, with a trailing '/.'): the same data hashes, and
+    the same attack and information results (JSON apart from the time fields, pictures byte for byte)."""
     clone, mirrors, env, _, _ = pipeline_run
     elsewhere = tmp_path / "deeper" / "second"
     respelled = [os.path.relpath(m, elsewhere) + "/." for m in mirrors]
     second = _make_clone(elsewhere, respelled, env)
-    run_command(["dvc", "repro", *DATA_STAGES], second, env)
+    run_command(["dvc", "repro", *DATA_STAGES, *MEASURES], second, env)
     assert lock_hashes(second, DATA_STAGES) == lock_hashes(clone, DATA_STAGES)
+    compared = 0
+    for folder in ("attacks", "information"):
+        for path in sorted((second / "results" / folder).glob("*.json")) + sorted((second / "results" / folder).glob("*.png")):
+            first = clone / "results" / folder / path.name
+            if path.suffix == ".png":
+                assert path.read_bytes() == first.read_bytes(), path.name
+            else:
+                assert without_time(json.loads(path.read_text())) == without_time(json.loads(first.read_text())), path.name
+            compared += 1
+    assert compared == 2 + 2 + 2  # attack@mnist-vor: two kinds' JSON and PNG; information of vor and random
     source = (second / "data" / "mnist" / "origin").parent / "params" / "SOURCE.json"
     assert str(tmp_path) not in source.read_text() and "/" not in json.loads(source.read_text())["inputs"][0]["source"]

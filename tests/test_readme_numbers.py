@@ -177,3 +177,13 @@ def test_report_fills_a_readme_and_leaves_an_unchanged_one_alone(tmp_path, monke
     readme.write_text("<!-- results:learned:begin -->\n<!-- results:learned:end -->\n")
     result = invoke(app, ["--profile", "cpu", "--out", "results", "--readme", "README.md"])
     assert result.exit_code == 1 and "README.md: blocks learned have no results" in result.stderr
+
+
+def test_every_picture_the_readme_and_docs_show_is_in_the_repository():
+    """A picture link names a file the checkout holds (results pictures come with the results)."""
+    missing = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for link in re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", page.read_text()):
+            if not (page.parent / link).is_file():
+                missing.append(f"{page.name}: {link}")
+    assert not missing
