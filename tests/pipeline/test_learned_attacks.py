@@ -94,11 +94,20 @@ def test_itn_is_deterministic_and_a_longer_run_resumes_a_shorter_one_exactly(tmp
     assert straight.record["held"]["own_keys"] == 2 and straight.record["held"]["victim_pairs"] == 0
     assert not np.array_equal(straight.recovered, run_attack("itn", data, scheme, OPTIONS, own.with_(seed=1)).recovered)
 
-    checkpoint = tmp_path / "fashion_vor_itn_keys.pt"
+    (checkpoint,) = tmp_path.glob("fashion_vor_itn_keys_*.pt")  # named by the recipe's digest
     with pytest.raises(PipelineError, match="more than the 2 asked"):
         run_attack("itn", data, scheme, OPTIONS, own.with_(itn_steps=2), checkpoint_dir=tmp_path)
+    other = run_attack("itn", data, scheme, OPTIONS, own.with_(lr=5e-3), checkpoint_dir=tmp_path)  # other settings: a file of its own
+    assert np.array_equal(other.recovered, run_attack("itn", data, scheme, OPTIONS, own.with_(lr=5e-3)).recovered)
+    assert len(list(tmp_path.glob("fashion_vor_itn_keys_*.pt"))) == 2
+    foreign = checkpoint.read_bytes()
+    for made in tmp_path.glob("fashion_vor_itn_keys_*.pt"):  # a file whose content is of another recipe is refused
+        if made != checkpoint:
+            checkpoint.write_bytes(made.read_bytes())
+            checkpoint.with_name(checkpoint.name + ".sha256").write_bytes(made.with_name(made.name + ".sha256").read_bytes())
     with pytest.raises(PipelineError, match="other settings"):
-        run_attack("itn", data, scheme, OPTIONS, own.with_(lr=5e-3), checkpoint_dir=tmp_path)
+        run_attack("itn", data, scheme, OPTIONS, own, checkpoint_dir=tmp_path)
+    checkpoint.write_bytes(foreign)
     raw = bytearray(checkpoint.read_bytes())
     raw[-1] ^= 1
     checkpoint.write_bytes(bytes(raw))

@@ -99,3 +99,4 @@ def test_itn_and_gan_train_and_score_on_224_px_colour_images(kind, scheme):
     assert outcome.recovered.shape == (4, 224, 224, 3) and outcome.record["steps"] == 1
     assert np.isclose(outcome.record["ssim"], ssim(outcome.recovered, data.plain_test).mean())
     assert "not_applicable" not in outcome.record
+    assert outcome.record["held"]["mixing"] == ("BlockMixing" if scheme == "etc" else "SeparableMixing")  # recorded in the result

@@ -94,7 +94,7 @@ def gan_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: 
                              checkpoint_every=settings.checkpoint_every, progress=progress, device=device)
         held = {"public_plain_images": len(plain), "heldout_public_images": len(held_plain), "victim_encrypted_images": len(encrypted),
                 "heldout_victim_encrypted_images": len(held_enc), "paired": False, "victim_pairs": 0, "own_keys": 0,
-                "victim_key": "never used (scored against plain test images)"}
+                "victim_key": "never used (scored against plain test images)", "mixing": type(g.mix).__name__}
         trainings = [run.record(settings.stopping(), SCORE)]
         return training.apply(g, data.enc_test, device), held, trainings
 

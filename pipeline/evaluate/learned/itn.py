@@ -103,7 +103,8 @@ def itn_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: 
     with training.deterministic(settings.seed, settings.threads, device):
         net = translator(data, scheme, options, settings.width).to(device, memory_format=torch.channels_last)
         own = adversary_pairs(data, scheme, options, settings)
-        held = {"own_keys": 0, "public_plain_images": 0, "victim_pairs": k, "victim_key": "never used (scored against plain test images)"}
+        held = {"own_keys": 0, "public_plain_images": 0, "victim_pairs": k, "victim_key": "never used (scored against plain test images)",
+                "mixing": type(net.mix).__name__}  # the translator's global layer (pipeline.evaluate.learned.mixing)
         trainings = []
         if own is not None:
             held.update(own_keys=settings.adversary_keys, public_plain_images=len(own[0][1]), heldout_public_images=len(own[1][1]))

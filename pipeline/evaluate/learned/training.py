@@ -15,6 +15,7 @@ with other settings is refused with a message saying so.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import sys
 import time
@@ -117,13 +118,18 @@ def train(modules: Mapping[str, nn.Module], optimizers: Mapping[str, torch.optim
     from ``checkpoint`` where one exists); leaves the modules at the weights of the best score.
 
     ``recipe`` (JSON-ready) names everything the weights depend on except
-    the cap; a checkpoint of another recipe, or of more steps than the cap, is refused. A checkpoint
+    the cap, and the checkpoint file is named by it (``<checkpoint stem>_<recipe digest>.pt``): other
+    settings, data or keys train into a file of their own; a file whose content is of another recipe,
+    or of more steps than the cap, is refused. A checkpoint
     of fewer steps is continued, one that stopped at a plateau is final. Checkpoints every
     ``checkpoint_every`` steps (a multiple of ``eval_every``) and at the stop; progress: a bar on
     a terminal, else one line per evaluation.
     """
 
     text = json.dumps(recipe, sort_keys=True)
+    if checkpoint is not None:
+        checkpoint = Path(checkpoint)
+        checkpoint = checkpoint.with_name(f"{checkpoint.stem}_{hashlib.sha256(text.encode()).hexdigest()[:12]}{checkpoint.suffix}")
     run = Training(name)
     best: dict | None = None
     state = None if checkpoint is None else load_checkpoint(checkpoint, text, device)
