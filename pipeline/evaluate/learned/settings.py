@@ -5,8 +5,9 @@ Every training runs until a held-out score stops improving (the plateau rule of
 beats the best before them by more than ``min_delta`` SSIM), evaluated every ``eval_every``
 steps, or until its cap (``itn_steps``, ``pairs_steps``, ``gan_steps``). The ``cpu`` profile is
 sized for 28 x 28 and 32 x 32 data on one CPU core each (width 8, batch 64; ``--jobs 2`` trains ITN beside
-the GAN): a plateau is no gain of more than 0.002 SSIM in 500 steps, and each training stops at 2,000
-steps (about 2 and 8 minutes on a core for ITN and the GAN at 28 x 28) if it has not found one, and scaled down for larger
+the GAN): a plateau is no gain of more than 0.002 SSIM in 500 steps, and a training stops at its cap
+if it has not found one: 2,000 steps for ITN (own keys, then pairs; about 0.06 s a step on a core at
+28 x 28) and 1,200 for the GAN (about 0.25 s a step), so a stage takes about 5 minutes; scaled down for larger
 images (:mod:`pipeline.evaluate.learned.sample`); ``paper`` is the GPU-sized run, on every image. The settings are written into every result file.
 """
 from __future__ import annotations
@@ -29,7 +30,7 @@ class LearnedSettings:
     itn_steps: int = 2_000  # caps: a training stops here if its held-out score has not reached a plateau
     known_pairs: int = 0  # ITN's stronger variant: the first k victim (encrypted, plain) train pairs (0: own keys only)
     pairs_steps: int = 2_000
-    gan_steps: int = 2_000
+    gan_steps: int = 1_200
     gan_batch: int = 32
     cycle_weight: float = 10.0
     holdout: int = 500  # images held out of the adversary's data to score the training (at most a fifth of it)
