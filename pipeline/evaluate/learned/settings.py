@@ -6,9 +6,9 @@ beats the best before them by more than ``min_delta`` SSIM), evaluated every ``e
 steps, or until its cap (``itn_steps``, ``pairs_steps``, ``gan_steps``). The ``cpu`` profile is
 sized for 28 x 28 and 32 x 32 data on one CPU core each (width 8, batch 64; ``--jobs 2`` trains ITN beside
 the GAN): a plateau is no gain of more than 0.002 SSIM in 500 steps, and a training stops at its cap
-if it has not found one: 2,000 steps for ITN (own keys, then pairs; about 0.06 s a step on a core at
-28 x 28) and 1,200 for the GAN (about 0.25 s a step), so a stage takes about 5 minutes; scaled down for larger
-images (:mod:`pipeline.evaluate.learned.sample`); ``paper`` is the GPU-sized run, on every image. The settings are written into every result file.
+if it has not found one: 2,000 steps for ITN with its own keys, 4,000 for its fine-tuning on victim
+pairs (about 0.05 s a step on a core at 28 x 28) and 2,400 for the GAN (about 0.12 s a step), so a
+stage takes about 5 minutes; scaled down for larger images (:mod:`pipeline.evaluate.learned.sample`); ``paper`` is the GPU-sized run, on every image. The settings are written into every result file.
 """
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ class LearnedSettings:
     adversary_keys: int = 4  # ITN: keys the adversary draws itself (the public images are shared among them)
     itn_steps: int = 2_000  # caps: a training stops here if its held-out score has not reached a plateau
     known_pairs: int = 0  # ITN's stronger variant: the first k victim (encrypted, plain) train pairs (0: own keys only)
-    pairs_steps: int = 2_000
-    gan_steps: int = 1_200
+    pairs_steps: int = 4_000
+    gan_steps: int = 2_400
     gan_batch: int = 32
     cycle_weight: float = 10.0
     holdout: int = 500  # images held out of the adversary's data to score the training (at most a fifth of it)
