@@ -22,9 +22,10 @@ import pytest
 
 from pipeline.evaluate.attack_summary import summary_rows
 from pipeline.evaluate.readme_tables import blocks, document, fill, marked
-from pipeline.evaluate.recoverability import information_losses
+from pipeline.evaluate.recoverability import information_losses, information_results
 from pipeline.evaluate.report import study_markdown
 from pipeline.evaluate.runs import find_runs
+from pipeline.evaluate.timings import timing_table
 from pipeline.errors import PipelineError
 from pipeline.report import app
 from tests.cli import invoke
@@ -36,8 +37,9 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 def _rendered() -> dict[str, str]:
     information = {part: information_losses(RESULTS / "information", part) for part in ("total", "value", "neighbour")}
-    return blocks(find_runs(RESULTS / "runs"), summary_rows(RESULTS / "attacks"), information,
-                  study_markdown(RESULTS / "information"))
+    runs, attacks = find_runs(RESULTS / "runs"), summary_rows(RESULTS / "attacks")
+    measured = [r for rs in information_results(RESULTS / "information").values() for r in rs]
+    return blocks(runs, attacks, information, study_markdown(RESULTS / "information"), timing_table(runs, attacks, measured))
 
 
 def test_the_committed_readme_tables_file_is_what_the_committed_results_render_to():
@@ -47,7 +49,7 @@ def test_the_committed_readme_tables_file_is_what_the_committed_results_render_t
 def test_every_readme_table_equals_its_rendering_from_the_results_files():
     readme = marked((ROOT / "README.md").read_text())
     rendered = marked((RESULTS / "readme_tables.md").read_text())
-    assert {"accuracy", "attacks", "learned", "information", "study"} <= set(readme)
+    assert {"accuracy", "attacks", "learned", "information", "study", "timings"} <= set(readme)
     for name, body in readme.items():
         assert body == rendered[name], f"README block {name} differs from results/readme_tables.md: " \
                                        "python -m pipeline.report --profile cpu --readme README.md"
@@ -84,7 +86,8 @@ def test_readme_information_losses_are_the_files_mean_and_sd():
     files: dict[tuple[str, str], list[dict]] = {}
     for path in sorted((RESULTS / "information").glob("*.json")):
         r = json.loads(path.read_text())
-        if isinstance(r, dict) and "total_loss_rate" in r and r["label"] == r["encryption"]:
+        # a default measurement: labelled by its variant (the scheme, or <scheme>-k<key seed>), not a study's label
+        if isinstance(r, dict) and "total_loss_rate" in r and r["label"] in (r["encryption"], f"{r['encryption']}-k{r.get('key_seed')}"):
             files.setdefault((r["dataset"], r["encryption"]), []).append(r)
     rows = _table_rows(marked((ROOT / "README.md").read_text())["information"])
     assert len(rows) == len(files)
