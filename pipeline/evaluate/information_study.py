@@ -19,9 +19,8 @@ Training the CPU preset on plain and encrypted rows (:func:`train_and_score`), a
 from __future__ import annotations
 
 import json
-import multiprocessing
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -35,6 +34,7 @@ from pipeline.evaluate.information import DistanceWeight, encrypt_rows, measure
 from pipeline.evaluate.study_definition import StudyDefinition
 from pipeline.evaluate.study_runs import StudyRun
 from pipeline.evaluate.study_stats import PARTS, correlations
+from pipeline.evaluate.workers import process_pool
 from train.config import TrainConfig
 from train.data import split_from_pictures
 from train.loop import fit, resolve_device
@@ -124,7 +124,7 @@ def _train_all(study: StudyDefinition, spec: DatasetSpec, trainings: list[_Train
             yield one, _train_task(*arguments(one))
         return
     queue, pending = iter(trainings), {}
-    with ProcessPoolExecutor(study.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with process_pool(study.jobs) as pool:
         def submit():
             one = next(queue, None)
             if one is not None:

@@ -9,9 +9,7 @@ plain test images.
 from __future__ import annotations
 
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +22,7 @@ from pipeline.evaluate.learned.kind import LearnedAttack
 from pipeline.evaluate.learned.lpips import load_lpips, lpips
 from pipeline.evaluate.learned.registry import LEARNED
 from pipeline.evaluate.learned.settings import LearnedSettings
+from pipeline.evaluate.workers import process_pool
 from pipeline.evaluate.metrics import psnr, ssim
 
 
@@ -123,11 +122,11 @@ def run_attack(kind: str, data: AttackData, scheme: Scheme, options: KeyOptions,
 def train_kinds(plans: dict[str, list[LearnedSettings]], data: AttackData, scheme: Scheme, options: KeyOptions, *, jobs: int,
                 device: str = "cpu", checkpoint_dir: Path | None = None, progress: bool = False) -> dict[str, list[Trained]]:
     """Each kind's trainings (one per settings, in order: ITN's known-pairs run resumes its own-keys one), with
-    ``jobs`` kinds at once in worker processes (spawned: a fresh torch each). A training depends only on its
+    ``jobs`` kinds at once in worker processes (:func:`~pipeline.evaluate.workers.process_pool`: spawned, ended with this process). A training depends only on its
     data, settings and seed, never on what runs beside it, so any ``jobs`` gives the same pictures."""
     if jobs == 1 or len(plans) == 1:
         return {kind: _train_plan(kind, plan, data, scheme, options, device, checkpoint_dir, progress) for kind, plan in plans.items()}
-    with ProcessPoolExecutor(min(jobs, len(plans)), mp_context=get_context("spawn")) as pool:
+    with process_pool(min(jobs, len(plans))) as pool:
         futures = {kind: pool.submit(_train_plan, kind, plan, data, scheme, options, device, checkpoint_dir, progress)
                    for kind, plan in plans.items()}
         return {kind: future.result() for kind, future in futures.items()}
