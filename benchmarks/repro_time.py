@@ -37,27 +37,26 @@ STATUS = re.compile(r"^[ MADRCU?!]{2} (\S.*)$")
 
 def summary(lines: list[str]) -> dict:
     """The JSON of a run's log (the format ``run`` writes)."""
-    starts, skipped, end = [], [], None
-    for line in lines:
-        if end is None and (m := RUNNING.match(line)):
+    starts, skipped = [], []
+    for at, line in enumerate(lines):
+        if m := RUNNING.match(line):
             starts.append((m[2], int(m[1])))
-        elif end is None and (m := SKIPPED.match(line)):
+        elif m := SKIPPED.match(line):
             skipped.append(m[2])
         elif m := END.match(line):
-            end = (int(m[1]), int(m[2]))
-    if end is None:
+            break
+    else:
         raise typer.BadParameter("the log has no 'rc N wall S s' line: the run did not finish", param_hint="--input")
-    rc, wall = end
-    stages = {name: nxt - at for (name, at), nxt in zip(starts, [at for _, at in starts[1:]] + [wall])}
+    rc, wall = int(m[1]), int(m[2])
+    stages = {name: nxt - start for (name, start), nxt in zip(starts, [start for _, start in starts[1:]] + [wall])}
     kinds: dict[str, dict] = {}
     for name, seconds in stages.items():
         kind = kinds.setdefault(name.split("@")[0], {"stages": 0, "seconds": 0})
         kind["stages"] += 1
         kind["seconds"] += seconds
-    after = lines[next(i for i, line in enumerate(lines) if END.match(line)) + 1:]
     return {"rc": rc, "wall_seconds": wall, "wall_minutes": round(wall / 60, 1),
             "install_seconds": starts[0][1] if starts else wall, "ran": stages, "ran_by_kind": kinds,
-            "skipped": skipped, "changed": [m[1] for line in after if (m := STATUS.match(line))]}
+            "skipped": skipped, "changed": [m[1] for line in lines[at + 1:] if (m := STATUS.match(line))]}
 
 
 def timed_make(clone: Path, log: Path) -> None:
