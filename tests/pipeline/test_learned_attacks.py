@@ -300,3 +300,38 @@ def test_kinds_trained_side_by_side_recover_what_they_recover_one_by_one(tmp_pat
             assert [[row["heldout_ssim"] for row in s["curve"]] for s in a.trainings] == \
                    [[row["heldout_ssim"] for row in s["curve"]] for s in b.trainings], kind
     assert beside["itn"][1].trainings[-1]["steps"] > 0  # the pairs stage trained after the own-keys one, in one process
+
+
+def checkpoint_names(kind: str, settings: LearnedSettings, tmp_path) -> list[str]:
+    folder = tmp_path / f"{kind}-{len(list(tmp_path.iterdir()))}"
+    run_attack(kind, victim_data(SCHEMES.get("block")), SCHEMES.get("block"), OPTIONS, settings, checkpoint_dir=folder)
+    return sorted(p.name for p in folder.glob("*.pt"))
+
+
+def test_the_colour_settings_leave_the_default_recipes_and_their_checkpoints_as_they_were(tmp_path):
+    # oracle: the names the code before gan_lr and block_mixing gave these checkpoints (their recipe digests)
+    assert checkpoint_names("gan", TINY, tmp_path) == ["fashion_block_gan_96af5d372d70.pt"]
+    assert checkpoint_names("itn", TINY, tmp_path) == ["fashion_block_itn_keys_e92dfc9ab747.pt", "fashion_block_itn_pairs300_3f9073857f91.pt"]
+    # the GAN's own learning rate, set to lr, is the same recipe; block_mixing trains into checkpoints of its own
+    assert checkpoint_names("gan", TINY.with_(gan_lr=TINY.lr), tmp_path) == ["fashion_block_gan_96af5d372d70.pt"]
+    assert checkpoint_names("gan", TINY.with_(block_mixing=True), tmp_path) != ["fashion_block_gan_96af5d372d70.pt"]
+    assert set(checkpoint_names("itn", TINY.with_(block_mixing=True), tmp_path)).isdisjoint(checkpoint_names("itn", TINY, tmp_path))
+
+
+def test_the_gan_trains_at_gan_lr_and_itn_at_lr():
+    scheme = SCHEMES.get("block")
+    data = victim_data(scheme)
+    recovered = {name: run_attack("gan", data, scheme, OPTIONS, settings).recovered
+                 for name, settings in {"lr": TINY.with_(lr=1e-3), "gan_lr": TINY.with_(gan_lr=1e-3), "default": TINY}.items()}
+    assert np.array_equal(recovered["lr"], recovered["gan_lr"]) and not np.array_equal(recovered["gan_lr"], recovered["default"])
+    itn = {name: run_attack("itn", data, scheme, OPTIONS, settings).recovered for name, settings in {"gan_lr": TINY.with_(gan_lr=1e-3), "default": TINY}.items()}
+    assert np.array_equal(itn["gan_lr"], itn["default"])
+
+
+def test_block_mixing_gives_block_wise_schemes_the_block_wise_layer_and_others_the_dense_one():
+    for name, mixing in (("block", "BlockMixing"), ("vor", "DenseMixing")):
+        scheme = SCHEMES.get(name)
+        outcome = run_attack("gan", victim_data(scheme), scheme, OPTIONS, TINY.with_(block_mixing=True))
+        assert outcome.record["held"]["mixing"] == mixing
+    with pytest.raises(PipelineError, match="gan_lr must be positive, got 0"):
+        TINY.with_(gan_lr=0.0)

@@ -33,19 +33,23 @@ def parameters(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def test_block_mixing_set_to_the_inverse_block_permutation_decrypts_block_scrambling_exactly():
+@pytest.mark.parametrize("side, block, block_wise", [(224, 16, False), (32, 4, True)])
+def test_block_mixing_set_to_the_inverse_block_permutation_decrypts_block_scrambling_exactly(side, block, block_wise):
+    """At 224 px the block-wise mixing is the default; at 32 px (the colour profile) where block_wise asks for it."""
     scheme = SCHEMES.get("block")
-    key = scheme.adversary_key(BIG, KeyOptions(block_size=16), 3)
-    net = Translator(SHAPE, 4, block=16)
+    spec, shape, grid = replace(BIG, height=side, width=side), (side, side, 3), side // block
+    key = scheme.adversary_key(spec, KeyOptions(block_size=block), 3)
+    net = Translator(shape, 4, block=block, block_wise=block_wise)
     assert isinstance(net.mix, BlockMixing)
-    # where each plain block goes: encrypt a picture whose block k is filled with k (196 blocks < 256)
-    numbered = np.repeat(np.repeat(np.arange(196, dtype=np.uint8).reshape(14, 14), 16, 0), 16, 1)
-    moved = scheme.encrypt(key, np.repeat(numbered[None, :, :, None], 3, axis=3))[0, ::16, ::16, 0].ravel().astype(np.int64)
-    inverse = torch.zeros(196, 196)
-    inverse[moved, np.arange(196)] = 1  # plain block moved[i] is encrypted block i
+    # where each plain block goes: encrypt a picture whose block k is filled with k (at most 196 blocks < 256)
+    blocks = grid * grid
+    numbered = np.repeat(np.repeat(np.arange(blocks, dtype=np.uint8).reshape(grid, grid), block, 0), block, 1)
+    moved = scheme.encrypt(key, np.repeat(numbered[None, :, :, None], 3, axis=3))[0, ::block, ::block, 0].ravel().astype(np.int64)
+    inverse = torch.zeros(blocks, blocks)
+    inverse[moved, np.arange(blocks)] = 1  # plain block moved[i] is encrypted block i
     with torch.no_grad():
         net.mix.positions.copy_(inverse)
-    plain = np.random.default_rng(0).integers(0, 256, (2, *SHAPE), dtype=np.uint8)
+    plain = np.random.default_rng(0).integers(0, 256, (2, *shape), dtype=np.uint8)
     encrypted = scheme.encrypt(key, plain)
     assert not np.array_equal(encrypted, plain)
     with torch.no_grad():
@@ -107,3 +111,12 @@ def test_a_side_too_long_for_any_mixing_is_refused_before_allocating():
         mixing_for((12_292, 4, 1), None)
     assert str(err.value) == ("the translator's row and column maps of a 12292 x 4 x 1 image would be 12292 x 12292; "
                               "a side takes at most 12288 samples")
+
+
+
+def test_asked_for_the_block_wise_mixing_at_32_px_has_the_docstring_s_size():
+    mix = mixing_for((32, 32, 3), 4, block_wise=True)
+    assert isinstance(mix, BlockMixing) and parameters(mix) == 64**2 + 48**2 + 3_072 == 9_472
+    assert "(9,472 parameters)" in mixing.__doc__
+    assert isinstance(mixing_for((32, 32, 3), None, block_wise=True), DenseMixing)  # no block size: the dense map
+    assert isinstance(mixing_for((32, 32, 3), 5, block_wise=True), DenseMixing)  # a block that does not tile it

@@ -28,7 +28,7 @@ from pipeline.evaluate.halves import adversary_halves
 from pipeline.evaluate.learned import training
 from pipeline.evaluate.learned.itn import NotApplicable, heldout_count
 from pipeline.evaluate.learned.mixing import mixing_problem
-from pipeline.evaluate.learned.networks import Discriminator, translator
+from pipeline.evaluate.learned.networks import Discriminator, chosen_mixing, translator
 from pipeline.evaluate.learned.kind import LearnedAttack
 from pipeline.evaluate.learned.settings import LearnedSettings
 
@@ -61,10 +61,11 @@ def gan_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: 
     p, e = training.to_tensor(plain, device), training.to_tensor(encrypted, device)
     c = data.shape[2]
     with training.deterministic(settings.seed, settings.threads, device):
-        g, f = (translator(data, scheme, options, settings.width).to(device, memory_format=torch.channels_last) for _ in range(2))
+        g, f = (translator(data, scheme, options, settings.width, settings.block_mixing).to(device, memory_format=torch.channels_last)
+                for _ in range(2))
         d_plain, d_enc = (Discriminator(c, settings.width).to(device, memory_format=torch.channels_last) for _ in range(2))
-        gen = training.optimizer([*g.parameters(), *f.parameters()], settings.lr, betas=(0.5, 0.999))
-        disc = training.optimizer([*d_plain.parameters(), *d_enc.parameters()], settings.lr, betas=(0.5, 0.999))
+        gen = training.optimizer([*g.parameters(), *f.parameters()], settings.gan_learning_rate, betas=(0.5, 0.999))
+        disc = training.optimizer([*d_plain.parameters(), *d_enc.parameters()], settings.gan_learning_rate, betas=(0.5, 0.999))
 
         def step(rng: np.random.Generator) -> dict[str, float]:
             xp = p[torch.from_numpy(rng.integers(0, len(p), settings.gan_batch)).to(device)]
@@ -85,7 +86,8 @@ def gan_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: 
 
         digest = hashlib.sha256(plain.tobytes() + held_plain.tobytes() + encrypted.tobytes() + held_enc.tobytes()).hexdigest()[:16]
         recipe = {"scheme": scheme.name, "shape": list(data.shape), "data": digest, "score": "cycle ssim",
-                  **settings.recipe("seed", "width", "gan_batch", "lr", "cycle_weight"), **settings.stopping()}
+                  **settings.recipe("seed", "width", "gan_batch", "cycle_weight"), "lr": settings.gan_learning_rate,
+                  **chosen_mixing(g, settings), **settings.stopping()}
         run = training.train({"g": g, "f": f, "d_plain": d_plain, "d_enc": d_enc}, {"gen": gen, "disc": disc}, step,
                              cap=settings.gan_steps, seed=settings.seed, name="gan", recipe=recipe,
                              checkpoint=None if checkpoint_dir is None else Path(checkpoint_dir) / f"{data.spec.name}_{scheme.name}_gan.pt",

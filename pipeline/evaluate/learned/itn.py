@@ -23,7 +23,7 @@ from pipeline.errors import PipelineError
 from pipeline.evaluate.attack_data import AttackData
 from pipeline.evaluate.learned import training
 from pipeline.evaluate.learned.mixing import mixing_problem
-from pipeline.evaluate.learned.networks import Translator, translator
+from pipeline.evaluate.learned.networks import Translator, chosen_mixing, translator
 from pipeline.evaluate.learned.kind import LearnedAttack
 from pipeline.evaluate.learned.settings import LearnedSettings
 
@@ -98,10 +98,10 @@ def itn_attack(data: AttackData, scheme: Scheme, options: KeyOptions, settings: 
     if k > len(data.plain_train):
         raise PipelineError(f"--known-pairs {k} asked for, but the train split holds {len(data.plain_train)} images")
     stem = f"{data.spec.name}_{scheme.name}_itn"
-    recipe = {"scheme": scheme.name, "shape": list(data.shape), **settings.recipe("seed", "width", "batch", "lr")}
     rule = settings.stopping()
     with training.deterministic(settings.seed, settings.threads, device):
-        net = translator(data, scheme, options, settings.width).to(device, memory_format=torch.channels_last)
+        net = translator(data, scheme, options, settings.width, settings.block_mixing).to(device, memory_format=torch.channels_last)
+        recipe = {"scheme": scheme.name, "shape": list(data.shape), **settings.recipe("seed", "width", "batch", "lr"), **chosen_mixing(net, settings)}
         own = adversary_pairs(data, scheme, options, settings)
         held = {"own_keys": 0, "public_plain_images": 0, "victim_pairs": k, "victim_key": "never used (scored against plain test images)",
                 "mixing": type(net.mix).__name__}  # the translator's global layer (pipeline.evaluate.learned.mixing)

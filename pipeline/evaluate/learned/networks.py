@@ -14,6 +14,7 @@ from pipeline.encrypt.scheme import KeyOptions, Scheme
 from pipeline.errors import PipelineError
 from pipeline.evaluate.attack_data import AttackData
 from pipeline.evaluate.learned.mixing import dense_fits, mixing_for
+from pipeline.evaluate.learned.settings import LearnedSettings
 
 
 def _block(cin: int, cout: int) -> nn.Sequential:
@@ -24,14 +25,15 @@ def _block(cin: int, cout: int) -> nn.Sequential:
 class Translator(nn.Module):
     """Pictures in [0, 1] (N, C, H, W) -> pictures in [0, 1]: global linear mixing, then a two-level U-Net.
 
-    ``block``: the scheme's block size, used by the factorised mixing of images above 64 x 64 x 3."""
+    ``block``: the scheme's block size, used by the factorised mixing of images above 64 x 64 x 3, and at
+    any size where ``block_wise`` asks for it."""
 
-    def __init__(self, shape: tuple[int, int, int], width: int = 16, block: int | None = None) -> None:
+    def __init__(self, shape: tuple[int, int, int], width: int = 16, block: int | None = None, block_wise: bool = False) -> None:
         super().__init__()
         h, w, c = shape
         if h % 4 or w % 4:
             raise PipelineError(f"the learned attacks need image sides that are multiples of 4, got {h} x {w}")
-        self.mix = mixing_for(shape, block)
+        self.mix = mixing_for(shape, block, block_wise)
         self.down1 = _block(2 * c, width)
         self.down2 = _block(width, 2 * width)
         self.bottom = _block(2 * width, 4 * width)
@@ -52,10 +54,17 @@ class Translator(nn.Module):
         return torch.sigmoid(self.out(u1) + torch.logit(mixed.clamp(0.01, 0.99)))
 
 
-def translator(data: AttackData, scheme: Scheme, options: KeyOptions, width: int) -> Translator:
+def translator(data: AttackData, scheme: Scheme, options: KeyOptions, width: int, block_mixing: bool = False) -> Translator:
     """A :class:`Translator` for ``data`` encrypted by ``scheme``: the scheme's public block size (asked only
-    where the dense mixing does not fit) shapes the factorised mixing."""
-    return Translator(data.shape, width, None if dense_fits(data.shape) else scheme.public_block_size(data.spec, options))
+    where the dense mixing does not fit, or where ``block_mixing`` asks for the block-wise mixing) shapes the mixing."""
+    asked = block_mixing or not dense_fits(data.shape)
+    return Translator(data.shape, width, scheme.public_block_size(data.spec, options) if asked else None, block_mixing)
+
+
+def chosen_mixing(net: Translator, settings: LearnedSettings) -> dict:
+    """The translator's mixing for a checkpoint's recipe, named only where the ``block_mixing`` setting is on
+    (elsewhere the image's shape decides it, and the recipes, so their checkpoints, stay as they were)."""
+    return {"mixing": type(net.mix).__name__} if settings.block_mixing else {}
 
 
 class Discriminator(nn.Module):

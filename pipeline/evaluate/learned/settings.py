@@ -1,4 +1,4 @@
-"""How long and how big the learned attacks train: one frozen settings object, two profiles.
+"""How long and how big the learned attacks train: one frozen settings object, three profiles.
 
 Every training runs until a held-out score stops improving (the plateau rule of
 :func:`pipeline.evaluate.learned.training.plateaued`: no evaluation among the last ``patience``
@@ -8,7 +8,11 @@ sized for 28 x 28 and 32 x 32 data on one CPU core each (width 8, batch 64; ``--
 the GAN): a plateau is no gain of more than 0.002 SSIM in 500 steps, and a training stops at its cap
 if it has not found one: 2,000 steps for ITN with its own keys, 4,000 for its fine-tuning on victim
 pairs (about 0.05 s a step on a core at 28 x 28) and 2,400 for the GAN (about 0.12 s a step), so a
-stage takes about 5 minutes; scaled down for larger images (:mod:`pipeline.evaluate.learned.sample`); ``paper`` is the GPU-sized run, on every image. The settings are written into every result file.
+stage takes about 5 minutes; scaled down for larger images (:mod:`pipeline.evaluate.learned.sample`); ``paper`` is the GPU-sized run, on every image.
+``colour`` is ``cpu`` for the colour profile's CIFAR-10 subset (a few hundred training images a
+domain): the GAN at CycleGAN's learning rate 2e-4 (at 1e-3 its cycle score collapsed there within
+100 steps) and the block-wise mixing for block-wise schemes (9,472 weights instead of 9.4 million
+at 32 x 32 x 3 in blocks of 4; half the step's cost). The settings are written into every result file.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ class LearnedSettings:
     width: int = 8  # U-Net channels at full resolution
     batch: int = 64
     lr: float = 1e-3
+    gan_lr: float | None = None  # the GAN's learning rate (None: lr); CycleGAN's published one is 2e-4
     public_images: int = 12_000  # public plain images the adversary uses (ITN: encrypts them; GAN: the plain domain)
     adversary_keys: int = 4  # ITN: keys the adversary draws itself (the public images are shared among them)
     itn_steps: int = 2_000  # caps: a training stops here if its held-out score has not reached a plateau
@@ -33,6 +38,7 @@ class LearnedSettings:
     gan_steps: int = 2_400
     gan_batch: int = 32
     cycle_weight: float = 10.0
+    block_mixing: bool = False  # a scheme with a block size gets the block-wise mixing at any image size (learned.mixing)
     holdout: int = 500  # images held out of the adversary's data to score the training (at most a fifth of it)
     eval_every: int = 100  # steps between two held-out evaluations (one point of the curve)
     patience: int = 5  # evaluations without an improvement of more than min_delta: a plateau
@@ -54,13 +60,18 @@ class LearnedSettings:
         if self.known_pairs < 0 or self.known_pairs == 1:
             raise PipelineError(f"--known-pairs must be 0 or at least 2 (a tenth of the pairs is held out to score the training), "
                                 f"got {self.known_pairs}")
-        if not self.lr > 0:
-            raise PipelineError(f"learned attack setting lr must be positive, got {self.lr}")
+        for name in ("lr", "gan_lr"):
+            if getattr(self, name) is not None and not getattr(self, name) > 0:
+                raise PipelineError(f"learned attack setting {name} must be positive, got {getattr(self, name)}")
         if not self.min_delta >= 0:
             raise PipelineError(f"learned attack setting min_delta must be at least 0, got {self.min_delta}")
         if self.checkpoint_every % self.eval_every:
             raise PipelineError(f"learned attack setting checkpoint_every ({self.checkpoint_every}) must be a multiple of "
                                 f"eval_every ({self.eval_every})")
+
+    @property
+    def gan_learning_rate(self) -> float:
+        return self.lr if self.gan_lr is None else self.gan_lr
 
     def record(self) -> dict:
         """JSON-ready settings (weight files by name only: records stay machine-independent)."""
@@ -85,6 +96,7 @@ PROFILES: dict[str, LearnedSettings] = {
     "paper": LearnedSettings(width=32, batch=128, public_images=50_000, adversary_keys=10, itn_steps=20_000,
                              pairs_steps=5_000, gan_steps=20_000, gan_batch=64, threads=16, holdout=2_000, eval_every=500,
                              patience=6, min_delta=0.001, checkpoint_every=1_000, sized_samples=None),
+    "colour": LearnedSettings(gan_lr=2e-4, block_mixing=True),
 }
 
 
