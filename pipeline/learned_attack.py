@@ -5,7 +5,7 @@
 writes ``<out>/<dataset>_<scheme>_<kind>.json`` with its ``.npz`` side file of per-image scores,
 then redraws the dataset's figures from every side file in ``<out>`` (into ``--figures-dir``):
 ``<dataset>_learned_ssim.png`` (box plots, the paper's Figure 8), ``<dataset>_learned_grid.png``
-(pictures, its Figure 6) and ``<dataset>_learned_table.md`` (mean SSIM per method x scheme, beside
+(pictures, its Figure 6), ``<dataset>_learned_curves.png`` (each training's held-out score by step) and ``<dataset>_learned_table.md`` (mean SSIM per method x scheme, beside
 Figure 6's values where the paper has them). The threat model of each attack is in :mod:`pipeline.evaluate.learned`.
 """
 from __future__ import annotations
@@ -110,8 +110,10 @@ def main(
         schemes = {scheme: figures.pooled(variants) for scheme, variants in keys.items()}
         with atomic_output(figures_dir / f"{name}_learned_table.md") as tmp:
             tmp.write_text(table.comparison_markdown(name, keys))
+        curves = figures.curves_plot(figures_dir / f"{name}_learned_curves.png", out, name)  # None: nothing trained
         typer.echo(f"wrote {figures.box_plot(figures_dir / f'{name}_learned_ssim.png', schemes)}, "
-                   f"{figures.picture_grid(figures_dir / f'{name}_learned_grid.png', schemes)} and {figures_dir / f'{name}_learned_table.md'}")
+                   f"{figures.picture_grid(figures_dir / f'{name}_learned_grid.png', schemes)}, "
+                   + (f"{curves}, " if curves else "") + f"and {figures_dir / f'{name}_learned_table.md'}")
 
 
 def attack(dataset: str, chosen: Scheme, options, kind: list[str], settings: LearnedSettings, known_pairs: int | None, device: str,

@@ -9,6 +9,8 @@
   (as stored or as a percentage, rounded to the digits shown; ``FILE#/key/...`` narrows the check
   to that part of a large file). A number of a large file can match by chance, so a region is
   kept to the text that quotes its files.
+- A region ``<!-- copy-of: FILE -->`` ... ``<!-- /copy-of -->`` is that file's text (a table a stage
+  writes, shown whole: the colour profile's SSIM beside the EtC paper's Figure 6).
 - Every image a doc shows exists.
 """
 from __future__ import annotations
@@ -135,6 +137,17 @@ def test_numbers_in_marked_regions_are_numbers_of_the_files_they_name():
             text = match.group(1)
             assert text in shown[len(text.split(".")[1])], \
                 f"{doc.name}: {text} is in no file its region names ({files}): ...{body[max(0, match.start() - 60):match.end()]}"
+
+
+COPY = re.compile(r"<!-- copy-of: (?P<file>\S+) -->\n(?P<body>.*?)<!-- /copy-of -->", re.S)
+
+
+def test_a_copied_region_is_the_text_of_the_file_it_names():
+    copies = [(doc, m["file"], m["body"]) for doc in DOCS for m in COPY.finditer(doc.read_text())]
+    assert copies  # docs/attack.md shows the colour profile's table
+    for doc, name, body in copies:
+        assert (ROOT / name).is_file(), f"{doc.name}: copy-of names {name}, which does not exist"
+        assert body == (ROOT / name).read_text(), f"{doc.name}: the copy of {name} differs from the file"
 
 
 def test_a_region_check_fails_on_a_number_its_file_does_not_hold(tmp_path):

@@ -335,3 +335,18 @@ def test_block_mixing_gives_block_wise_schemes_the_block_wise_layer_and_others_t
         assert outcome.record["held"]["mixing"] == mixing
     with pytest.raises(PipelineError, match="gan_lr must be positive, got 0"):
         TINY.with_(gan_lr=0.0)
+
+
+def test_the_curves_figure_draws_each_training_in_its_scheme_s_colour_and_nothing_where_nothing_trained(tmp_path):
+    from PIL import Image
+
+    base = {"plain": {"psnr": None, "ssim": 1.0, "accuracy": None}, "encrypted": {"psnr": 5.0, "ssim": 0.0, "accuracy": None}}
+    scheme = SCHEMES.get("etc")
+    data = victim_data(scheme)
+    write_learned(tmp_path, data, scheme, "fr", [run_attack("fr", data, scheme, OPTIONS, TINY)], base, None, 1.0)
+    assert figures.curves_plot(tmp_path / "curves.png", tmp_path, "fashion") is None and not (tmp_path / "curves.png").exists()
+    write_learned(tmp_path, data, scheme, "gan", [run_attack("gan", data, scheme, OPTIONS, TINY.with_(gan_steps=6))], base, None, 1.0)
+    pixels = np.asarray(Image.open(figures.curves_plot(tmp_path / "curves.png", tmp_path, "fashion")).convert("RGB"))
+    first_scheme_colour = figures.COLOURS[0]  # etc is the only scheme drawn: the first colour, its line and legend
+    assert (pixels == first_scheme_colour).all(axis=2).sum() > 50
+    assert not (pixels == figures.COLOURS[1]).all(axis=2).any()

@@ -5,12 +5,16 @@
   and 95th percentiles.
 * :func:`picture_grid`: one column per scheme, rows encrypted, FR, GAN, ITN (each ITN variant),
   plain, for one test image; a method that did not run on a scheme leaves its tile blank.
+* :func:`curves_plot`: the held-out score of every training against its step (from the result
+  files), one panel per trained kind, one line per variant in its scheme's colour; the end of a
+  line says why it stopped.
 
 A method whose training stopped at its cap instead of a plateau (``<method>/stopped`` in the side
 file) has not converged: both figures mark it "cap" in red, and no verdict is to be read from it.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -148,4 +152,60 @@ def picture_grid(path: Path, schemes: dict[str, dict[str, np.ndarray]], index: i
                 draw.text((label + int(j * pitch_x) + 2, header + int(i * pitch_y) + 1), "cap", fill=(200, 0, 0))
     with atomic_output(path) as tmp:
         canvas.save(tmp, format="PNG")
+    return Path(path)
+
+
+def curves_plot(path: Path, results_dir: Path, dataset: str, kinds: tuple[str, ...] = ("itn", "gan")) -> Path | None:
+    """PNG: per kind a panel of held-out SSIM against step of each ``<dataset>_<variant>_<kind>.json`` (its most
+    complete method: ITN's own keys, then pairs, on one step axis); a line ends in a dot, marked ``cap`` where
+    the training stopped at its cap. Returns the path, or None (nothing drawn) where nothing trained (FR only)."""
+    panels = {}
+    for kind in kinds:
+        lines = []
+        for file in sorted(Path(results_dir).glob(f"{dataset}_*_{kind}.json")):
+            record = json.loads(file.read_text())
+            trained = [a for a in record["attacks"] if a.get("training")]
+            if trained:
+                points, offset = [], 0
+                for stage in trained[-1]["training"]:
+                    points += [(offset + row["step"], row["heldout_ssim"]) for row in stage["curve"]]
+                    offset += stage["steps"]
+                lines.append((record["scheme"], record["variant"], trained[-1]["stopped"], points))
+        if lines:
+            panels[kind] = lines
+    if not panels:
+        return None
+    order = list(SCHEMES)
+    schemes = sorted({scheme for lines in panels.values() for scheme, *_ in lines},
+                     key=lambda s: (order.index(s) if s in order else len(order), s))
+    colour = {scheme: COLOURS[i % len(COLOURS)] for i, scheme in enumerate(schemes)}
+    pw, ph, left, top, bottom, legend = 320, 220, 40, 20, 36, 90
+    image = Image.new("RGB", (len(panels) * (pw + left + 10) + legend, top + ph + bottom), "white")
+    draw = ImageDraw.Draw(image)
+    low = min(-0.2, min(v for lines in panels.values() for *_, pts in lines for _, v in pts))
+    for p, (kind, lines) in enumerate(panels.items()):
+        x0, last = p * (pw + left + 10) + left, max(step for *_, pts in lines for step, _ in pts)
+
+        def xy(step: float, value: float) -> tuple[int, int]:
+            return int(x0 + pw * step / last), int(top + ph * (1 - (value - low) / (1 - low)))
+
+        for tick in np.arange(-0.2 if low >= -0.2 else low, 1.0001, 0.2):
+            draw.line([xy(0, tick), xy(last, tick)], fill=(225, 225, 225))
+            draw.text((x0 - 36, xy(0, tick)[1] - 5), f"{tick:.1f}", fill="black")
+        for scheme, variant, stopped, pts in lines:
+            if len(pts) > 1:
+                draw.line([xy(*pt) for pt in pts], fill=colour[scheme], width=2)
+            end = xy(*pts[-1])
+            draw.ellipse([end[0] - 2, end[1] - 2, end[0] + 2, end[1] + 2], fill=colour[scheme])
+            if stopped == "cap":
+                draw.text((end[0] - 18, end[1] - 12), "cap", fill=(200, 0, 0))
+        draw.text((x0, 4), f"{kind}: held-out SSIM by step", fill="black")
+        draw.text((x0, top + ph + 6), f"0 .. {last} steps", fill="black")
+    for i, scheme in enumerate(schemes):
+        xl = image.width - legend + 6
+        draw.rectangle([xl, top + 14 * i + 2, xl + 8, top + 14 * i + 10], fill=colour[scheme])
+        draw.text((xl + 12, top + 14 * i), scheme, fill="black")
+    draw.text((left, top + ph + 20), "each line ends where its training stopped (cap: not converged)", fill="black")
+    with atomic_output(path) as tmp:
+        image.save(tmp, format="PNG")
     return Path(path)
