@@ -23,13 +23,11 @@ import numpy as np
 import pytest
 
 from pipeline.evaluate.attack_summary import summary_rows
-from pipeline.evaluate.readme_tables import blocks, document, fill, marked
-from pipeline.evaluate.recoverability import information_losses, information_results
-from pipeline.evaluate.report import study_markdown
+from pipeline.evaluate.learned import figures, table
+from pipeline.evaluate.readme_tables import document, fill, marked
 from pipeline.evaluate.runs import find_runs
-from pipeline.evaluate.timings import timing_table
 from pipeline.errors import PipelineError
-from pipeline.report import app
+from pipeline.report import app, rendered_blocks
 from tests.cli import invoke
 from tests.shared import ROOT
 
@@ -38,14 +36,20 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
 def _rendered() -> dict[str, str]:
-    information = {part: information_losses(RESULTS / "information", part) for part in ("total", "value", "neighbour")}
-    runs, attacks = find_runs(RESULTS / "runs"), summary_rows(RESULTS / "attacks")
-    measured = [r for rs in information_results(RESULTS / "information").values() for r in rs]
-    return blocks(runs, attacks, information, study_markdown(RESULTS / "information"), timing_table(runs, attacks, measured))
+    return rendered_blocks(find_runs(RESULTS / "runs"), summary_rows(RESULTS / "attacks"), RESULTS / "information")[0]
 
 
 def test_the_committed_readme_tables_file_is_what_the_committed_results_render_to():
     assert (RESULTS / "readme_tables.md").read_text() == document(_rendered())
+
+
+def test_the_colour_profile_s_committed_table_is_what_its_side_files_render_to():
+    """results/colour/ is committed from a dvc exp run of the colour profile: its table beside the EtC paper's
+    Figure 6 is the rendering of its own side files."""
+    folder = RESULTS / "colour"
+    keys = figures.collect(folder / "attacks", "cifar10")
+    assert list(keys) == ["vor", "random", "etc", "pe", "le", "ele", "block"]
+    assert (folder / "figures" / "cifar10_learned_table.md").read_text() == table.comparison_markdown("cifar10", keys)
 
 
 def test_every_readme_table_equals_its_rendering_from_the_results_files():
