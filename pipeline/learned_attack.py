@@ -45,7 +45,7 @@ def main(
     kind: List[str] = typer.Option([], "--kind", help=meaning("--kind", "itn, gan or fr (repeat for several); none: only redraw the figures from <out>")),
     data_dir: Path = DATA_DIR,
     out: Path = typer.Option(Path("results/learned"), "--out", help=meaning("--out", "the results folder")),
-    settings_name: str = typer.Option("cpu", "--settings", help="the attacks' training budget: cpu (minutes on 2 cores), colour (cpu for the colour profile: GAN lr 2e-4, block-wise mixing) or paper (GPU-sized)"),
+    settings_name: str = typer.Option("cpu", "--settings", help="the attacks' training budget: cpu (minutes on 2 cores), colour (cpu for the colour profile: GAN lr 2e-4, block-wise mixing for EtC and block scrambling) or paper (GPU-sized)"),
     known_pairs: Optional[int] = typer.Option(None, "--known-pairs", help="itn: also run the variant fine-tuned on the first k victim train pairs (0: own keys only) [default: 1000, or the whole train split where it holds fewer]"),
     seed: int = typer.Option(0, "--seed", help=meaning("--seed", "the attacks' trainings and the classifier's")),
     threads: Optional[int] = typer.Option(None, "--threads", help=meaning("--threads", "[default: the settings' own]")),

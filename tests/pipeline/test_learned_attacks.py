@@ -328,8 +328,8 @@ def test_the_gan_trains_at_gan_lr_and_itn_at_lr():
     assert np.array_equal(itn["gan_lr"], itn["default"])
 
 
-def test_block_mixing_gives_block_wise_schemes_the_block_wise_layer_and_others_the_dense_one():
-    for name, mixing in (("block", "BlockMixing"), ("vor", "DenseMixing")):
+def test_block_mixing_gives_schemes_of_a_public_block_size_the_block_wise_layer_and_others_the_dense_one():
+    for name, mixing in (("block", "BlockMixing"), ("vor", "DenseMixing"), ("le", "DenseMixing")):  # LE declares no block size
         scheme = SCHEMES.get(name)
         outcome = run_attack("gan", victim_data(scheme), scheme, OPTIONS, TINY.with_(block_mixing=True))
         assert outcome.record["held"]["mixing"] == mixing

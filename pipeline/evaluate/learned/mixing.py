@@ -18,8 +18,8 @@ vortex, block scrambling); a U-Net alone only sees a neighbourhood. Up to
   It cannot express an arbitrary pixel permutation (nothing of bounded size can); the U-Net
   behind it repairs what it can.
 
-The block-wise layer may also be asked for at any size (the ``block_mixing`` learned setting): a
-block-wise key of 32 x 32 x 3 images in blocks of 4 is 64^2 + 48^2 weights and a bias of 3,072
+The block-wise layer may also be asked for at any size (the ``block_mixing`` learned setting, for
+a scheme with a public block size: EtC, block scrambling): a block-wise key of 32 x 32 x 3 images in blocks of 4 is 64^2 + 48^2 weights and a bias of 3,072
 (9,472 parameters) against the dense map's 9.4 million, which a few hundred training images (the
 CIFAR-10 subset) cannot fit, and a translator step costs half as much.
 

@@ -11,8 +11,10 @@ pairs (about 0.05 s a step on a core at 28 x 28) and 2,400 for the GAN (about 0.
 stage takes about 5 minutes; scaled down for larger images (:mod:`pipeline.evaluate.learned.sample`); ``paper`` is the GPU-sized run, on every image.
 ``colour`` is ``cpu`` for the colour profile's CIFAR-10 subset (a few hundred training images a
 domain): the GAN at CycleGAN's learning rate 2e-4 (at 1e-3 its cycle score collapsed there within
-100 steps) and the block-wise mixing for block-wise schemes (9,472 weights instead of 9.4 million
-at 32 x 32 x 3 in blocks of 4; half the step's cost). The settings are written into every result file.
+100 steps) and the block-wise mixing for the schemes whose key is of a public block size (EtC and
+block scrambling: 9,472 weights instead of 9.4 million at 32 x 32 x 3 in blocks of 4; half the
+step's cost). LE and ELE declare no block size (their 4-bit shuffles are no sample map), so they
+keep the dense map. The settings are written into every result file.
 """
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ class LearnedSettings:
     gan_steps: int = 2_400
     gan_batch: int = 32
     cycle_weight: float = 10.0
-    block_mixing: bool = False  # a scheme with a block size gets the block-wise mixing at any image size (learned.mixing)
+    block_mixing: bool = False  # a scheme with a public block size (Scheme.public_block_size) gets the block-wise mixing at any size
     holdout: int = 500  # images held out of the adversary's data to score the training (at most a fifth of it)
     eval_every: int = 100  # steps between two held-out evaluations (one point of the curve)
     patience: int = 5  # evaluations without an improvement of more than min_delta: a plateau
