@@ -7,7 +7,7 @@
 - A region ``<!-- numbers-from: FILE... -->`` ... ``<!-- /numbers-from -->`` of the README or a doc
   quotes only numbers those files hold: every decimal number in it equals a number of the files
   (as stored or as a percentage, rounded to the digits shown; ``FILE#/key/...`` narrows the check
-  to that part of a large file). A number of a large file can match by chance, so a region is
+  to that part of a large file; a ``.md`` file a stage writes offers the numbers it shows). A number of a large file can match by chance, so a region is
   kept to the text that quotes its files.
 - A region ``<!-- copy-of: FILE -->`` ... ``<!-- /copy-of -->`` is that file's text (a table a stage
   writes, shown whole: the colour profile's SSIM beside the EtC paper's Figure 6).
@@ -132,6 +132,9 @@ def test_numbers_in_marked_regions_are_numbers_of_the_files_they_name():
             name, _, pointer = name.partition("#")  # FILE#/key/key: only the numbers under that part of the file
             path = ROOT / name
             assert path.is_file(), f"{doc.name}: numbers-from names {name}, which does not exist"
+            if path.suffix == ".md":  # a table a stage writes: the numbers it shows
+                numbers += [float(m.group(0).replace("−", "-")) for m in NUMBER.finditer(path.read_text())]
+                continue
             part = json.loads(path.read_text())
             for key in filter(None, pointer.split("/")):
                 part = part[int(key)] if isinstance(part, list) else part[key]
