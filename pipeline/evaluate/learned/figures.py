@@ -24,7 +24,7 @@ from matlab_compat import atomic_output
 from workbench.data.preview import preview_grid
 from pipeline.encrypt.registry import SCHEMES
 from pipeline.errors import PipelineError
-from pipeline.evaluate.learned.results import read_side_file
+from pipeline.evaluate.learned.results import curve_rows, read_side_file
 
 ORDER = ("encrypted", "fr", "gan", "itn")  # row / box order; ITN variants (itn+kpairs) follow itn
 COLOURS = [(120, 120, 120), (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75)]
@@ -33,6 +33,12 @@ COLOURS = [(120, 120, 120), (31, 119, 180), (255, 127, 14), (44, 160, 44), (214,
 def rank(method: str) -> tuple[int, str]:
     """Sort key of a method: the order of ``ORDER``, ITN variants after ITN, others last."""
     return next((i for i, m in enumerate(ORDER) if method == m or method.startswith(m + "+")), len(ORDER)), method
+
+
+def registry_rank(scheme: str) -> tuple[int, str]:
+    """Sort key of a scheme: its place in the registry, others after them by name."""
+    order = list(SCHEMES)
+    return (order.index(scheme) if scheme in order else len(order)), scheme
 
 
 def collect(results_dir: Path, dataset: str) -> dict[str, list[dict[str, np.ndarray]]]:
@@ -50,8 +56,7 @@ def collect(results_dir: Path, dataset: str) -> dict[str, list[dict[str, np.ndar
     found: dict[str, list[dict[str, np.ndarray]]] = {}
     for (scheme, _), arrays in sorted(variants.items(), key=lambda item: (int(item[1].get("key_seed", -1)), item[0][1])):
         found.setdefault(scheme, []).append(arrays)
-    order = list(SCHEMES)
-    return dict(sorted(found.items(), key=lambda item: (order.index(item[0]) if item[0] in order else len(order), item[0])))
+    return dict(sorted(found.items(), key=lambda item: registry_rank(item[0])))
 
 
 def pooled(keys: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -166,18 +171,13 @@ def curves_plot(path: Path, results_dir: Path, dataset: str, kinds: tuple[str, .
             record = json.loads(file.read_text())
             trained = [a for a in record["attacks"] if a.get("training")]
             if trained:
-                points, offset = [], 0
-                for stage in trained[-1]["training"]:
-                    points += [(offset + row["step"], row["heldout_ssim"]) for row in stage["curve"]]
-                    offset += stage["steps"]
+                points = [(step, ssim) for _, step, ssim, _ in curve_rows(trained[-1]["training"])]
                 lines.append((record["scheme"], record["variant"], trained[-1]["stopped"], points))
         if lines:
             panels[kind] = lines
     if not panels:
         return None
-    order = list(SCHEMES)
-    schemes = sorted({scheme for lines in panels.values() for scheme, *_ in lines},
-                     key=lambda s: (order.index(s) if s in order else len(order), s))
+    schemes = sorted({scheme for lines in panels.values() for scheme, *_ in lines}, key=registry_rank)
     colour = {scheme: COLOURS[i % len(COLOURS)] for i, scheme in enumerate(schemes)}
     pw, ph, left, top, bottom, legend = 320, 220, 40, 20, 36, 90
     image = Image.new("RGB", (len(panels) * (pw + left + 10) + legend, top + ph + bottom), "white")

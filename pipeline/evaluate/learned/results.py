@@ -89,16 +89,22 @@ def write_learned(out_dir: Path, data: AttackData, scheme: Scheme, kind: str, ou
     return stem.with_suffix(".json"), stem.with_suffix(".npz")
 
 
+def curve_rows(stages: list[dict]) -> list[tuple[str, int, float, float]]:
+    """(stage, step, held-out SSIM, train loss) of every evaluation of the stages in order, ``step`` counted on
+    across stages (ITN's pairs stage after its own-keys steps)."""
+    rows, offset = [], 0
+    for stage in stages:
+        rows += [(stage["stage"], offset + row["step"], row["heldout_ssim"], row["train_loss"]) for row in stage["curve"]]
+        offset += stage["steps"]
+    return rows
+
+
 def curve_tsv(stages: list[dict]) -> str:
-    """One row per evaluation of the stages in order (``step`` counted on across stages): stage, step, held-out SSIM, train loss."""
+    """One row per evaluation of the stages (:func:`curve_rows`): stage, step, held-out SSIM, train loss."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter="\t", lineterminator="\n")
     writer.writerow(["stage", "step", "heldout_ssim", "train_loss"])
-    offset = 0
-    for stage in stages:
-        for row in stage["curve"]:
-            writer.writerow([stage["stage"], offset + row["step"], row["heldout_ssim"], row["train_loss"]])
-        offset += stage["steps"]
+    writer.writerows(curve_rows(stages))
     return out.getvalue()
 
 
