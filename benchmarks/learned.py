@@ -28,15 +28,16 @@ from pipeline.evaluate.learned.settings import PROFILES
 OLD_WIDTH = 16  # LearnedSettings.width until issue 26
 
 
-def _step_fn(kind: str, shape: tuple[int, int, int], after: bool, batch: int, images: np.ndarray):
-    """One training step of ``kind`` (itn: L1 translator; gan: two translators and two critics) in the old or new setup."""
+def _step_fn(kind: str, shape: tuple[int, int, int], after: bool, batch: int, images: np.ndarray, block: int | None = None):
+    """One training step of ``kind`` (itn: L1 translator; gan: two translators and two critics) in the old or new setup;
+    ``block``: the translators take the block-wise mixing of that block size (the ``block_mixing`` setting)."""
     settings = PROFILES["cpu"]
     torch.manual_seed(0)
     width = settings.width if after else OLD_WIDTH
     fmt = {"memory_format": torch.channels_last} if after else {}
     x = training.to_tensor(images) if after else torch.from_numpy(images.transpose(0, 3, 1, 2).copy()).float() / 255
     adam = training.optimizer if after else (lambda params, lr, betas=(0.9, 0.999): torch.optim.Adam(params, lr=lr, betas=betas))
-    nets = [Translator(shape, width).to(**fmt) for _ in range(1 if kind == "itn" else 2)]
+    nets = [Translator(shape, width, block=block, block_wise=block is not None).to(**fmt) for _ in range(1 if kind == "itn" else 2)]
     critics = [] if kind == "itn" else [Discriminator(shape[2], width).to(**fmt) for _ in range(2)]
     gen = adam([p for n in nets for p in n.parameters()], settings.lr)
     disc = adam([p for n in critics for p in n.parameters()], settings.lr) if critics else None
