@@ -29,6 +29,8 @@ app = typer_app(__doc__)
 @app.command()
 def main(steps: int = typer.Option(20, help=meaning("--steps")), repeats: int = typer.Option(3, help=meaning("--repeats", "of each, alternating")),
          threads: int = typer.Option(1, help=meaning("--threads")), block: int = typer.Option(4, "--block-size", help=meaning("--block-size"))) -> None:
+    if block < 1 or SHAPE[0] % block:
+        raise typer.BadParameter(f"{block} does not tile a 32-pixel side (the block-wise mixing needs one that does)", param_hint="--block-size")
     torch.set_num_threads(threads)
     settings = PROFILES["colour"]
     images = np.random.default_rng(0).integers(0, 256, (2000, *SHAPE), dtype=np.uint8)
