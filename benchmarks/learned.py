@@ -64,6 +64,22 @@ def _step_fn(kind: str, shape: tuple[int, int, int], after: bool, batch: int, im
     return step
 
 
+def median_rates(makers: dict, steps: int, repeats: int) -> dict:
+    """Median steps/second of each step maker (a name -> a function returning a fresh step), timed in
+    alternating runs of ``steps`` steps after 3 warm-up steps, ``repeats`` runs each."""
+    rates: dict = {name: [] for name in makers}
+    for _ in range(repeats):
+        for name, make in makers.items():
+            step = make()
+            for _ in range(3):
+                step()
+            start = time.perf_counter()
+            for _ in range(steps):
+                step()
+            rates[name].append(steps / (time.perf_counter() - start))
+    return {name: statistics.median(values) for name, values in rates.items()}
+
+
 app = typer_app(__doc__)
 
 
@@ -78,17 +94,9 @@ def main(steps: int = typer.Option(20, help=meaning("--steps")), repeats: int = 
     for kind, batch in (("itn", settings.batch), ("gan", settings.gan_batch)):
         for shape in ((28, 28, 1), (32, 32, 3)):
             images = rng.integers(0, 256, (2000, *shape), dtype=np.uint8)
-            rates = {False: [], True: []}
-            for _ in range(repeats):
-                for after in (False, True):
-                    step = _step_fn(kind, shape, after, batch, images)
-                    for _ in range(3):
-                        step()
-                    start = time.perf_counter()
-                    for _ in range(steps):
-                        step()
-                    rates[after].append(steps / (time.perf_counter() - start))
-            before, after = statistics.median(rates[False]), statistics.median(rates[True])
+            rates = median_rates({after: (lambda after=after: _step_fn(kind, shape, after, batch, images)) for after in (False, True)},
+                                 steps, repeats)
+            before, after = rates[False], rates[True]
             print(f"{kind:6}  {'x'.join(map(str, shape)):11}  {batch:5}  {before:14.2f}  {after:13.2f}  {after / before:5.2f}")
 
 

@@ -10,15 +10,12 @@ alternating runs, the median of ``--repeats`` timings each. Prints steps/second 
 """
 from __future__ import annotations
 
-import statistics
-import time
-
 import numpy as np
 import torch
 import typer
 
 from workbench.cli import meaning, typer_app
-from benchmarks.learned import _step_fn
+from benchmarks.learned import _step_fn, median_rates
 from pipeline.evaluate.learned.settings import PROFILES
 
 SHAPE = (32, 32, 3)
@@ -37,17 +34,9 @@ def main(steps: int = typer.Option(20, help=meaning("--steps")), repeats: int = 
     print(f"torch {torch.__version__}, {threads} thread(s), {steps} steps x {repeats} runs each, 32 x 32 x 3, blocks of {block}")
     print("attack  batch  dense steps/s  block-wise steps/s  ratio")
     for kind, batch in (("itn", settings.batch), ("gan", settings.gan_batch)):
-        rates = {None: [], block: []}
-        for _ in range(repeats):
-            for mixing in rates:
-                step = _step_fn(kind, SHAPE, True, batch, images, block=mixing)
-                for _ in range(3):
-                    step()
-                start = time.perf_counter()
-                for _ in range(steps):
-                    step()
-                rates[mixing].append(steps / (time.perf_counter() - start))
-        dense, blockwise = statistics.median(rates[None]), statistics.median(rates[block])
+        rates = median_rates({mixing: (lambda mixing=mixing: _step_fn(kind, SHAPE, True, batch, images, block=mixing)) for mixing in (None, block)},
+                             steps, repeats)
+        dense, blockwise = rates[None], rates[block]
         print(f"{kind:6}  {batch:5}  {dense:13.2f}  {blockwise:18.2f}  {blockwise / dense:5.2f}")
 
 
